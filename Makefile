@@ -1,0 +1,94 @@
+# cutover — build, run, test.  Quiet by default; `make V=1` shows commands.
+
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CC      ?= cc
+PKGS     = libevent libevent_pthreads libevent_openssl libmongoc-1.0 libbson-1.0 \
+           libpq sqlite3 yajl openssl
+DEPS_OK := $(shell ./scripts/deps.sh >&2 && echo ok)
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+
+VERSION := 0.1.0
+CFLAGS  ?= -O2 -g
+WARN     = -std=c11 -Wall -Wextra -Wpointer-arith -Wshadow -Wstrict-prototypes \
+           -Wno-missing-field-initializers -Werror
+CPPFLAGS += -D_GNU_SOURCE -DCUTOVER_VERSION='"$(VERSION)"' -Iinclude $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lpthread -lm
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+LIB_SRC  = $(wildcard src/*.c backends/*.c middleware/*.c)
+LIB_SRC := $(filter-out src/main.c,$(LIB_SRC))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test test-unit test-contract test-asan bench install clean demo
+all: $(BUILD)/cutover
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcutover.a: $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/cutover: $(BUILD)/src/main.o $(BUILD)/libcutover.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcutover.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+$(BUILD)/bare-server: tests/bench/bare_server.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
+
+# The demo: the example schema, realistic data for two users, a token each.
+DEMO_DB = $(BUILD)/demo/hisabpro.sqlite3
+$(DEMO_DB): scripts/demo_data.py etc/examples/hisabpro/schema.sqlite.sql
+	@mkdir -p $(dir $@)
+	$(Q)python3 scripts/demo_data.py --schema etc/examples/hisabpro/schema.sqlite.sql --out $@
+
+demo: $(DEMO_DB)
+
+run: $(BUILD)/cutover $(DEMO_DB)
+	$(Q)scripts/run_demo.sh $(BUILD)/cutover $(DEMO_DB)
+
+test-unit: $(UNIT_BIN)
+	$(Q)scripts/run_unit.sh $(UNIT_BIN)
+
+test-contract: $(BUILD)/cutover
+	$(Q)python3 tests/contract/run.py --binary $(BUILD)/cutover
+
+# The same suites under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" test-unit test-contract
+
+test: test-unit test-contract test-asan
+
+bench: $(BUILD)/cutover $(BUILD)/bare-server
+	$(Q)scripts/bench.sh $(BUILD)/cutover $(BUILD)/bare-server
+
+install: $(BUILD)/cutover
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cutover/examples/hisabpro
+	install -m 0755 $(BUILD)/cutover $(DESTDIR)$(PREFIX)/bin/cutover
+	install -m 0644 etc/examples/hisabpro/* $(DESTDIR)$(PREFIX)/share/cutover/examples/hisabpro/
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

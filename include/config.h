@@ -1,0 +1,170 @@
+/*
+ * config.h — the gateway's configuration and the resource model it
+ * describes (SPEC §5).
+ *
+ * One JSON file, strictly parsed, with ${VAR} and ${VAR:-default}
+ * interpolation; environment variables override the file.  Everything
+ * hangs off config->arena and is freed by config_free().
+ */
+#ifndef CUTOVER_CONFIG_H
+#define CUTOVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "util.h"
+#include "value.h"
+
+enum field_flag {
+	F_NULL      = 1 << 0,   /* null accepted and stored */
+	F_BLANK     = 1 << 1,   /* empty string accepted */
+	F_REQUIRED  = 1 << 2,   /* must be given on create and full update */
+	F_READ_ONLY = 1 << 3,   /* ignored on input */
+	F_EMAIL     = 1 << 4,   /* must look like an e-mail address */
+	F_DEFAULT   = 1 << 5,   /* def holds the value used on create */
+};
+
+enum field_auto {
+	AUTO_NONE,
+	AUTO_UUID4,             /* generated id */
+	AUTO_NOW_CREATE,        /* set once, on create */
+	AUTO_NOW,               /* set on create and every update */
+};
+
+struct resource;
+
+struct field {
+	const char *name;       /* name in the API */
+	const char *column;     /* column in the legacy table */
+	enum ctype type;
+	unsigned flags;
+	enum field_auto autoset;
+	int max_length;         /* code points; 0 = unlimited */
+	int digits, places;     /* decimal */
+	bool has_min;
+	int64_t min_value;      /* integer lower bound */
+	const char **choices;
+	size_t nchoices;
+	struct value def;
+	const char *ref_name;   /* references this resource's primary key … */
+	struct resource *ref;   /* … resolved after parsing; owner-scoped */
+};
+
+struct order_term {
+	int field;              /* index into resource->fields */
+	bool desc;
+};
+
+enum view_kind { VIEW_SUMMARY, VIEW_RECENT, VIEW_SEARCH };
+
+struct view {
+	const char *name;       /* path segment after the prefix: "summary" */
+	enum view_kind kind;
+	int group_field;        /* summary: group by … */
+	int sum_field;          /* … summing this decimal field */
+	const char *param;      /* search: query parameter with the terms */
+	struct order_term order;
+	int limit;              /* recent: how many */
+};
+
+struct unique {
+	int *fields;            /* field indexes; the owner is always included */
+	size_t nfields;
+	const char *message;
+};
+
+enum op_bit {
+	OP_LIST = 1 << 0, OP_CREATE = 1 << 1, OP_RETRIEVE = 1 << 2,
+	OP_UPDATE = 1 << 3, OP_PARTIAL = 1 << 4, OP_DESTROY = 1 << 5,
+};
+
+/* A resource, or the embedded children of one (then parent is set, owner
+ * and path are not, and fk_column links a child row to its parent). */
+struct resource {
+	const char *name;
+	const char *path;           /* URL prefix, e.g. "/api/invoices/" */
+	size_t path_len;
+	const char *table;
+	const char *collection;
+	struct field *fields;
+	size_t nfields;
+	int pk;                     /* index of the primary-key field */
+	const char *owner_column;   /* rows belong to the principal through this */
+	struct resource *parent;
+	const char *fk_column;
+	int after;                  /* child: shown after this parent field (-1: last) */
+	struct resource **children;
+	size_t nchildren;
+	int *filters, *search, *orderable;
+	size_t nfilters, nsearch, norderable;
+	struct order_term *ordering;    /* default ordering */
+	size_t nordering;
+	int page_size;
+	unsigned ops;
+	struct unique *uniques;
+	size_t nuniques;
+	struct view *views;
+	size_t nviews;
+	/* Other resources whose rows referencing this one are deleted with it. */
+	struct { struct resource *res; int field; } *cascades;
+	size_t ncascades;
+	int index;                  /* position in config->resources */
+};
+
+struct config {
+	struct arena arena;
+	const char *path;
+	const char *listen;             /* host:port */
+	int threads;                    /* 0: one per core */
+	const char *database_url;
+	const char *mongodb_uri;
+	const char *mode;
+	struct {
+		const char *secret;
+		const char *user_id_claim;
+		const char *issuer, *audience;
+		int leeway;
+	} jwt;
+	size_t max_body_bytes;
+	size_t max_header_bytes;
+	int request_timeout;            /* seconds */
+	struct {
+		const char **origins;
+		size_t norigins;
+		int max_age;
+	} cors;
+	const char *access_log;         /* "-" for stderr, "" for none, or a path */
+	int drain_seconds;
+	struct resource **resources;
+	size_t nresources;
+};
+
+/* Problems found while loading: every one, each with file:line:column. */
+struct config_problems {
+	struct buf text;
+	int count;
+};
+
+/*
+ * Load a configuration file.  On success returns the config (owned by the
+ * caller; free with config_free) and problems->count is 0.  On any problem
+ * returns NULL, and problems->text lists all of them, one per line.
+ */
+struct config *config_load(const char *path, struct config_problems *problems);
+/* The same from text in memory; name labels the problems. */
+struct config *config_load_text(const char *name, const char *text, size_t len,
+                                struct config_problems *problems);
+void config_free(struct config *cfg);
+void config_problems_free(struct config_problems *p);
+
+/* ${VAR} and ${VAR:-default} interpolation; -1 with err on an unset
+ * variable without default or an unterminated reference. */
+int config_interpolate(struct arena *a, const char *in, size_t n, char **out,
+                       struct error *err) MUST_CHECK;
+
+/* Field lookup by API name; -1 when absent. */
+int resource_field(const struct resource *r, const char *name);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * json.h — JSON documents as arena-owned trees, and JSON text output.
+ *
+ * Parsing is yajl's (strict: no comments, no trailing garbage, UTF-8
+ * validated).  Every node remembers the byte offset where it ends, so a
+ * configuration error can name its line and column.  Numbers keep their
+ * source text: decimals are never routed through a binary float.
+ */
+#ifndef CUTOVER_JSON_H
+#define CUTOVER_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "arena.h"
+#include "util.h"
+
+enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
+
+struct json_member;
+
+struct json {
+	enum json_type type;
+	size_t end;                 /* byte offset just past this value */
+	union {
+		bool b;
+		struct { const char *p; size_t n; } s;      /* string (decoded) or number text */
+		struct { struct json **v; size_t n; } a;
+		struct { struct json_member *m; size_t n; } o;
+	} u;
+};
+
+struct json_member {
+	const char *key;            /* NUL-terminated; may contain NUL (see klen) */
+	size_t klen;
+	struct json *val;
+};
+
+#define JSON_MAX_DEPTH 64
+
+/*
+ * Parse text[0..len) into a tree owned by arena.  On failure returns NULL and
+ * writes yajl's one-line message and the byte offset of the problem.
+ */
+struct json *json_parse(struct arena *arena, const char *text, size_t len,
+                        char *errmsg, size_t errlen, size_t *erroff);
+
+/* Object member lookup; the last one wins on duplicate keys. NULL if absent. */
+struct json *json_get(const struct json *obj, const char *key);
+/* Python's name for the JSON value's type, as DRF prints it: dict, list … */
+const char *json_pytype(const struct json *v);
+/* Python repr() of the value as Python's json module would load it. */
+void json_pyrepr(struct buf *b, const struct json *v);
+/* Is the number text an integer literal (no fraction, no exponent)? */
+bool json_number_is_int(const struct json *v);
+
+/* Output: a JSON string literal, escaped the way DRF's renderer does. */
+void json_put_str(struct buf *b, const char *s, size_t n);
+static inline void json_put_cstr(struct buf *b, const char *s)
+{
+	json_put_str(b, s, strlen(s));
+}
+/* Re-serialise a parsed value compactly. */
+void json_write(struct buf *b, const struct json *v);
+
+/* Line and column (1-based) of a byte offset in text. */
+void json_line_col(const char *text, size_t len, size_t off, int *line, int *col);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * middleware.h — the steps of the request pipeline (SPEC §4).
+ *
+ * A step is a small ops table; the pipeline is a flat array of them built
+ * once at start-up, in the fixed order of the SPEC.  on_request returns
+ * MW_CONTINUE to go on or MW_DONE when it has set the response itself
+ * (the remaining steps and the handler are skipped).  on_response may add
+ * headers to any response; on_log runs after the response has been sent.
+ */
+#ifndef CUTOVER_MIDDLEWARE_H
+#define CUTOVER_MIDDLEWARE_H
+
+#include "config.h"
+#include "request.h"
+
+enum { MW_DONE = 0, MW_CONTINUE = 1 };
+
+struct middleware {
+	const char *name;
+	/* Called once at start-up; -1 with err on a configuration it cannot use. */
+	int (*init)(const struct config *cfg, struct error *err);
+	int (*on_request)(struct request *req);
+	void (*on_response)(struct request *req);
+	void (*on_log)(const struct request *req);
+	void (*fini)(void);
+};
+
+extern const struct middleware mw_request_id;
+extern const struct middleware mw_limits;
+extern const struct middleware mw_cors;
+extern const struct middleware mw_auth;
+extern const struct middleware mw_access_log;
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * query.h — URL query strings: parsing as the legacy application's
+ * framework does (Python's parse_qsl with blank values kept), and the
+ * absolute page links of DRF's page-number pagination.
+ */
+#ifndef CUTOVER_QUERY_H
+#define CUTOVER_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "util.h"
+
+struct qparam {
+	const char *key, *val;      /* decoded, NUL-terminated, valid UTF-8 */
+};
+
+struct qparams {
+	struct qparam *v;
+	size_t n;
+};
+
+/* Parse a raw query string (without '?'); NULL or "" gives no parameters. */
+void query_parse(struct arena *a, const char *qs, struct qparams *out);
+/* The last value given for key (as Django's QueryDict.get), or NULL. */
+const char *query_get(const struct qparams *q, const char *key);
+
+/*
+ * http://HOST/PATH?QUERY with `page` set to page (or removed when page is 0),
+ * the parameters sorted by name and form-encoded: DRF's replace_query_param
+ * and remove_query_param.  Allocated from a.
+ */
+const char *query_page_url(struct arena *a, const char *host, const char *path,
+                           const struct qparams *q, int64_t page);
+
+/* Form-encode (quote_plus) s onto b. */
+void query_quote_plus(struct buf *b, const char *s);
+
+#endif

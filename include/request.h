@@ -1,0 +1,70 @@
+/*
+ * request.h — one HTTP request as it moves through the pipeline (SPEC §4).
+ *
+ * Everything request-scoped lives in req->arena and is released when the
+ * response has been sent and logged.  The response is built here (status,
+ * headers, body) and handed to libevent once, at the end.
+ */
+#ifndef CUTOVER_REQUEST_H
+#define CUTOVER_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "config.h"
+#include "util.h"
+
+struct evhttp_request;
+struct loop;
+
+enum auth_state {
+	AUTH_NONE,              /* no credentials given */
+	AUTH_OK,                /* principal holds the user id */
+	AUTH_BAD_HEADER,        /* Authorization header of the wrong shape */
+	AUTH_INVALID,           /* token failed verification */
+	AUTH_NO_USER,           /* token carried no usable user id */
+};
+
+#define REQ_MAX_HEADERS 16
+
+struct request {
+	struct evhttp_request *ev;
+	struct loop *loop;
+	const struct config *cfg;
+	struct arena arena;
+	int64_t start_us;
+
+	const char *method;         /* "GET" … */
+	int method_bit;             /* libevent's EVHTTP_REQ_* */
+	const char *uri;            /* as received */
+	const char *path;           /* without the query */
+	const char *query;          /* raw, without '?', or NULL */
+	const char *host;           /* Host header, or the listen address */
+	const char *remote;         /* client address */
+	const char *body;
+	size_t body_len;
+
+	char request_id[72];
+	enum auth_state auth;
+	int64_t principal;
+	const char *route;          /* "invoices.list" … for logs and metrics */
+
+	int status;
+	struct buf out;
+	struct { const char *name, *value; } headers[REQ_MAX_HEADERS];
+	size_t nheaders;
+	bool done;                  /* a response has been set */
+};
+
+/* An incoming header, or NULL. */
+const char *req_header(const struct request *req, const char *name);
+/* Add a response header; name and value must outlive the request (arena). */
+void req_add_header(struct request *req, const char *name, const char *value);
+/* Set the response: status and a JSON body (copied). */
+void req_reply_json(struct request *req, int status, const char *json, size_t len);
+/* Set a {"detail": "..."} response. */
+void req_reply_detail(struct request *req, int status, const char *detail);
+
+#endif

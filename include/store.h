@@ -1,0 +1,193 @@
+/*
+ * store.h — the store adapter interface (SPEC §7).
+ *
+ * An adapter is a `const struct store_ops` table; each implementation lives
+ * in backends/ and puts `struct store` first in its own connection struct.
+ * Operations are neutral: canonical records in, canonical records out, and a
+ * typed error.  Adapters bind every client value as a parameter or typed
+ * value; SQL and BSON are built only from configuration identifiers.
+ *
+ * A store handle is used by one thread at a time.  Callers go through the
+ * store_* wrappers below, never through the table by hand.  Every function
+ * returns 0 on success, -1 with *err filled in on failure.
+ */
+#ifndef CUTOVER_STORE_H
+#define CUTOVER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "config.h"
+#include "util.h"
+#include "value.h"
+
+/* One row: a value per field of its resource, and for each child resource
+ * the embedded rows (given is false on input when the client left them out,
+ * so an update keeps the stored ones). */
+struct record;
+
+struct child_rows {
+	struct record *rows;
+	size_t n;
+	bool given;
+};
+
+struct record {
+	struct value *vals;
+	struct child_rows *children;
+};
+
+/* Exact-match condition on a field. */
+struct cond {
+	int field;
+	struct value val;
+};
+
+/* A read: owner scope, exact filters, search terms (every term must match
+ * one of the search fields, case-insensitive contains), ordering, window. */
+struct query {
+	const struct resource *res;
+	int64_t owner;
+	const struct cond *conds;
+	size_t nconds;
+	const char *const *terms;
+	size_t nterms;
+	const int *search_fields;
+	size_t nsearch;
+	const struct order_term *order;
+	size_t norder;
+	int64_t offset;
+	int64_t limit;          /* 0: no limit */
+};
+
+struct agg_row {
+	struct value group;
+	int64_t count;
+	int64_t sum;            /* units of the summed decimal field */
+};
+
+enum store_err {
+	STORE_NOT_FOUND = 1,
+	STORE_CONFLICT,         /* unique constraint; err->unique says which */
+	STORE_INVALID,          /* stored data the gateway cannot read, or a bad reference */
+	STORE_UNAVAILABLE,
+	STORE_TIMEOUT,
+};
+
+struct store_error {
+	enum store_err code;
+	int unique;             /* index into resource->uniques, or -1 */
+	char msg[256];
+};
+
+struct store;
+
+struct store_ops {
+	const char *name;
+	int version;
+	/* Does this adapter serve the URL (by scheme)? */
+	bool (*accepts)(const char *url);
+	/* Connect; the handle belongs to the caller, freed by close. */
+	struct store *(*open)(const char *url, const struct config *cfg, struct store_error *err);
+	void (*close)(struct store *s);
+	int (*count)(struct store *s, const struct query *q, int64_t *n, struct store_error *err);
+	/* Rows with their children, allocated from arena. */
+	int (*list)(struct store *s, const struct query *q, struct arena *arena,
+	            struct record **rows, size_t *n, struct store_error *err);
+	int (*get)(struct store *s, const struct resource *r, int64_t owner,
+	           const unsigned char id[16], struct arena *arena, struct record *out,
+	           struct store_error *err);
+	/* Is there a row with this id owned by owner? */
+	int (*exists)(struct store *s, const struct resource *r, int64_t owner,
+	              const unsigned char id[16], bool *found, struct store_error *err);
+	/* Insert a record and its children in one transaction. */
+	int (*create)(struct store *s, const struct resource *r, int64_t owner,
+	              const struct record *rec, struct store_error *err);
+	/* Overwrite the record with rec's id (owner-scoped); children whose
+	 * `given` is set replace the stored ones.  One transaction. */
+	int (*replace)(struct store *s, const struct resource *r, int64_t owner,
+	               const struct record *rec, struct store_error *err);
+	/* Delete a record, its children and the cascading rows of other resources. */
+	int (*remove)(struct store *s, const struct resource *r, int64_t owner,
+	              const unsigned char id[16], struct store_error *err);
+	/* Count and sum per distinct value of group_field, ordered by it. */
+	int (*aggregate)(struct store *s, const struct query *q, int group_field, int sum_field,
+	                 struct arena *arena, struct agg_row **rows, size_t *n,
+	                 struct store_error *err);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/* The adapter for a URL, or NULL with err set when no adapter serves it. */
+const struct store_ops *store_ops_for(const char *url, struct store_error *err);
+struct store *store_open(const char *url, const struct config *cfg, struct store_error *err);
+
+static inline void store_close(struct store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+static inline int store_count(struct store *s, const struct query *q, int64_t *n,
+                              struct store_error *err)
+{
+	return s->ops->count(s, q, n, err);
+}
+
+static inline int store_list(struct store *s, const struct query *q, struct arena *a,
+                             struct record **rows, size_t *n, struct store_error *err)
+{
+	return s->ops->list(s, q, a, rows, n, err);
+}
+
+static inline int store_get(struct store *s, const struct resource *r, int64_t owner,
+                            const unsigned char id[16], struct arena *a, struct record *out,
+                            struct store_error *err)
+{
+	return s->ops->get(s, r, owner, id, a, out, err);
+}
+
+static inline int store_exists(struct store *s, const struct resource *r, int64_t owner,
+                               const unsigned char id[16], bool *found, struct store_error *err)
+{
+	return s->ops->exists(s, r, owner, id, found, err);
+}
+
+static inline int store_create(struct store *s, const struct resource *r, int64_t owner,
+                               const struct record *rec, struct store_error *err)
+{
+	return s->ops->create(s, r, owner, rec, err);
+}
+
+static inline int store_replace(struct store *s, const struct resource *r, int64_t owner,
+                                const struct record *rec, struct store_error *err)
+{
+	return s->ops->replace(s, r, owner, rec, err);
+}
+
+static inline int store_remove(struct store *s, const struct resource *r, int64_t owner,
+                               const unsigned char id[16], struct store_error *err)
+{
+	return s->ops->remove(s, r, owner, id, err);
+}
+
+static inline int store_aggregate(struct store *s, const struct query *q, int group_field,
+                                  int sum_field, struct arena *a, struct agg_row **rows,
+                                  size_t *n, struct store_error *err)
+{
+	return s->ops->aggregate(s, q, group_field, sum_field, a, rows, n, err);
+}
+
+void store_error_set(struct store_error *err, enum store_err code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A fresh record for r with every value null and no children given. */
+struct record *record_new(struct arena *a, const struct resource *r);
+
+#endif

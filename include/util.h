@@ -1,0 +1,70 @@
+/*
+ * util.h — small helpers shared by every module: checked allocation,
+ * growable byte buffers, and an error record that carries a message a user
+ * can act on.
+ */
+#ifndef CUTOVER_UTIL_H
+#define CUTOVER_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define MUST_CHECK __attribute__((warn_unused_result))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* A growable byte buffer.  buf_free(NULL-initialised buf) is a no-op. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_put(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* NUL-terminate without counting the terminator in len. */
+const char *buf_cstr(struct buf *b);
+void buf_free(struct buf *b);
+
+/* An error a function hands back to its caller: what went wrong, in words
+ * an operator or client can act on.  code is module-specific. */
+struct error {
+	int code;
+	char msg[512];
+};
+
+void error_set(struct error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Monotonic and wall clock, in microseconds. */
+int64_t now_mono_us(void);
+int64_t now_wall_us(void);
+
+/* Fill with cryptographically random bytes; aborts if the kernel cannot. */
+void random_bytes(void *p, size_t n);
+/* Lower-case hex of n bytes into out (2n + 1 bytes). */
+void hex_encode(const unsigned char *in, size_t n, char *out);
+
+/* Read a whole file; NULL with err set on failure.  Caller frees. */
+char *read_file(const char *path, size_t *len, struct error *err);
+
+/* Compare a counted string with a C string. */
+static inline bool str_eq(const char *p, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != p[i] || !s[i])
+			return false;
+	return s[n] == '\0';
+}
+
+#endif

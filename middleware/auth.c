@@ -1,0 +1,56 @@
+/*
+ * auth.c — pipeline step 4: who is asking.
+ *
+ * Reads "Authorization: Bearer <token>" the way simplejwt does and records
+ * the outcome on the request.  It does not reject anything itself: routes
+ * that need a principal answer 401 with the outcome's message, and routes
+ * no resource owns (the application's own) are not its business.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "jwt.h"
+#include "middleware.h"
+
+static int auth_on_request(struct request *req)
+{
+	const char *h = req_header(req, "Authorization");
+	const char *p, *type, *tok;
+	size_t typelen, toklen;
+	struct jwt_params params = {
+		.secret = req->cfg->jwt.secret, .user_id_claim = req->cfg->jwt.user_id_claim,
+		.issuer = req->cfg->jwt.issuer, .audience = req->cfg->jwt.audience,
+		.leeway = req->cfg->jwt.leeway,
+	};
+
+	req->auth = AUTH_NONE;
+	if (!h)
+		return MW_CONTINUE;
+	/* header.split(): the first word must be "Bearer", then exactly one more. */
+	p = h + strspn(h, " \t");
+	type = p;
+	typelen = strcspn(p, " \t");
+	if (typelen != 6 || strncmp(type, "Bearer", 6) != 0)
+		return MW_CONTINUE;
+	p += typelen;
+	p += strspn(p, " \t");
+	tok = p;
+	toklen = strcspn(p, " \t");
+	p += toklen;
+	p += strspn(p, " \t");
+	if (toklen == 0 || *p) {
+		req->auth = AUTH_BAD_HEADER;
+		return MW_CONTINUE;
+	}
+	switch (jwt_verify(&params, tok, toklen, (int64_t)time(NULL), &req->principal)) {
+	case JWT_OK: req->auth = AUTH_OK; break;
+	case JWT_NO_USER: req->auth = AUTH_NO_USER; break;
+	default: req->auth = AUTH_INVALID; break;
+	}
+	return MW_CONTINUE;
+}
+
+const struct middleware mw_auth = {
+	.name = "auth",
+	.on_request = auth_on_request,
+};

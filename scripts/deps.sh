@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs the Debian packages cutover builds and tests with, but only when
+# pkg-config (or the command itself) says something is missing, so a machine
+# that already has everything is left untouched.  Idempotent; safe to re-run.
+set -eu
+
+pc_pkgs="libevent:libevent-dev libevent_pthreads:libevent-dev \
+libevent_openssl:libevent-dev libmongoc-1.0:libmongoc-dev \
+libbson-1.0:libbson-dev libpq:libpq-dev sqlite3:libsqlite3-dev \
+yajl:libyajl-dev openssl:libssl-dev cmocka:libcmocka-dev"
+cmds="pkg-config:pkg-config sqlite3:sqlite3 curl:curl wrk:wrk python3:python3"
+
+need=""
+command -v pkg-config >/dev/null 2>&1 || need="pkg-config"
+for pair in $pc_pkgs; do
+	mod=${pair%%:*}; deb=${pair#*:}
+	pkg-config --exists "$mod" 2>/dev/null || need="$need $deb"
+done
+for pair in $cmds; do
+	cmd=${pair%%:*}; deb=${pair#*:}
+	command -v "$cmd" >/dev/null 2>&1 || need="$need $deb"
+done
+[ -n "$need" ] || exit 0
+
+need=$(echo "$need" | tr ' ' '\n' | sort -u | tr '\n' ' ')
+echo "deps: installing$need" >&2
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >&2
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $need >&2

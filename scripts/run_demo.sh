@@ -1,0 +1,28 @@
+#!/bin/sh
+# `make run`: serve the demo database and show how to call it.
+set -eu
+bin=$1 db=$2
+export DATABASE_URL="${DATABASE_URL:-sqlite://$db}"
+listen="${CUTOVER_LISTEN:-127.0.0.1:8080}"
+t1=$("$bin" token --user-id 1 --ttl 86400)
+t2=$("$bin" token --user-id 2 --ttl 86400)
+cat <<MSG
+
+cutover demo — the HisabPro API from $DATABASE_URL
+
+  token for user 1: $t1
+  token for user 2: $t2
+
+try:
+  curl -s -H "Authorization: Bearer $t1" http://$listen/api/invoices/
+  curl -s -H "Authorization: Bearer $t1" 'http://$listen/api/invoices/?status=paid&ordering=-total_amount'
+  curl -s -H "Authorization: Bearer $t1" http://$listen/api/invoices/summary/
+  curl -s -H "Authorization: Bearer $t1" 'http://$listen/api/invoices/search/?q=acme'
+  curl -s -H "Authorization: Bearer $t2" http://$listen/api/payments/
+  curl -s -H "Authorization: Bearer $t1" -H 'Content-Type: application/json' \\
+       -d '{"invoice_number":"INV-9001","client_name":"Acme Traders","issue_date":"2026-11-21","items":[{"description":"Widget","quantity":"2","unit_price":"50","amount":"100"}]}' \\
+       http://$listen/api/invoices/
+
+Ctrl-C stops it.
+MSG
+exec "$bin" serve

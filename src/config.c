@@ -1,0 +1,958 @@
+/*
+ * config.c — strict loading of the JSON configuration (see config.h).
+ *
+ * The loader walks the parsed tree once, reporting every problem it finds
+ * (unknown keys, wrong types, dangling field names) with the file, line and
+ * column, instead of stopping at the first, so `cutover check` can show an
+ * operator the whole list at once.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "json.h"
+
+struct loader {
+	struct config *cfg;
+	struct arena *a;
+	const char *name;
+	const char *text;           /* the interpolated text that was parsed */
+	size_t len;
+	struct config_problems *pr;
+};
+
+static void problem(struct loader *l, const struct json *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void problem(struct loader *l, const struct json *at, const char *fmt, ...)
+{
+	va_list ap;
+	int line = 0, col = 0;
+
+	if (at)
+		json_line_col(l->text, l->len, at->end, &line, &col);
+	buf_printf(&l->pr->text, "%s:%d:%d: ", l->name, line, col);
+	va_start(ap, fmt);
+	{
+		char msg[600];
+
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		buf_puts(&l->pr->text, msg);
+	}
+	va_end(ap);
+	buf_putc(&l->pr->text, '\n');
+	l->pr->count++;
+}
+
+/* Interpolation ------------------------------------------------------- */
+
+int config_interpolate(struct arena *a, const char *in, size_t n, char **out,
+                       struct error *err)
+{
+	struct buf b = {0};
+	size_t i = 0;
+
+	while (i < n) {
+		const char *close;
+		char name[256];
+		const char *def = NULL;
+		size_t namelen, deflen = 0;
+		const char *val;
+
+		if (in[i] != '$' || i + 1 >= n || in[i + 1] != '{') {
+			buf_putc(&b, in[i++]);
+			continue;
+		}
+		close = memchr(in + i + 2, '}', n - i - 2);
+		if (!close) {
+			error_set(err, 0, "unterminated ${ at offset %zu", i);
+			buf_free(&b);
+			return -1;
+		}
+		namelen = (size_t)(close - (in + i + 2));
+		{
+			const char *sep = NULL;
+			size_t k;
+
+			for (k = 0; k + 1 < namelen; k++) {
+				if (in[i + 2 + k] == ':' && in[i + 3 + k] == '-') {
+					sep = in + i + 2 + k;
+					break;
+				}
+			}
+			if (sep) {
+				def = sep + 2;
+				deflen = (size_t)(close - def);
+				namelen = (size_t)(sep - (in + i + 2));
+			}
+		}
+		if (namelen == 0 || namelen >= sizeof(name)) {
+			error_set(err, 0, "bad variable reference at offset %zu", i);
+			buf_free(&b);
+			return -1;
+		}
+		memcpy(name, in + i + 2, namelen);
+		name[namelen] = '\0';
+		val = getenv(name);
+		if (val && (*val || !def)) {
+			buf_puts(&b, val);
+		} else if (def) {
+			buf_put(&b, def, deflen);
+		} else {
+			error_set(err, 0, "environment variable %s is not set (write ${%s:-default} to give a default)",
+			          name, name);
+			buf_free(&b);
+			return -1;
+		}
+		i = (size_t)(close - in) + 1;
+	}
+	*out = arena_strndup(a, b.p ? b.p : "", b.len);
+	buf_free(&b);
+	return 0;
+}
+
+/* Typed accessors ----------------------------------------------------- */
+
+/* String values are interpolated one by one, so a problem in a variable
+ * points at the value that holds it. */
+static const char *want_str(struct loader *l, const struct json *v, const char *key)
+{
+	char *out;
+	struct error err;
+
+	if (v->type != JSON_STRING) {
+		problem(l, v, "\"%s\" must be a string", key);
+		return NULL;
+	}
+	if (config_interpolate(l->a, v->u.s.p, v->u.s.n, &out, &err) < 0) {
+		problem(l, v, "\"%s\": %s", key, err.msg);
+		return NULL;
+	}
+	return out;
+}
+
+static bool want_int(struct loader *l, const struct json *v, const char *key,
+                     long min, long max, long *out)
+{
+	char *end;
+	long x;
+
+	if (v->type == JSON_STRING) {
+		const char *s = want_str(l, v, key);
+
+		if (!s)
+			return false;
+		errno = 0;
+		x = strtol(s, &end, 10);
+		if (!*s || *end || errno) {
+			problem(l, v, "\"%s\" must be an integer", key);
+			return false;
+		}
+	} else if (v->type == JSON_NUMBER && json_number_is_int(v)) {
+		errno = 0;
+		x = strtol(v->u.s.p, &end, 10);
+	} else {
+		problem(l, v, "\"%s\" must be an integer", key);
+		return false;
+	}
+	if (errno || x < min || x > max) {
+		problem(l, v, "\"%s\" must be between %ld and %ld", key, min, max);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+static bool want_bool(struct loader *l, const struct json *v, const char *key, bool *out)
+{
+	if (v->type != JSON_BOOL) {
+		problem(l, v, "\"%s\" must be true or false", key);
+		return false;
+	}
+	*out = v->u.b;
+	return true;
+}
+
+static bool want_type(struct loader *l, const struct json *v, enum json_type t, const char *key)
+{
+	static const char *names[] = {"null", "a boolean", "a number", "a string", "an array", "an object"};
+
+	if (v->type == t)
+		return true;
+	problem(l, v, "\"%s\" must be %s", key, names[t]);
+	return false;
+}
+
+/* Field names listed in an array, resolved against a resource. */
+static int *want_field_list(struct loader *l, const struct resource *r, const struct json *v,
+                            const char *key, size_t *n)
+{
+	int *out;
+	size_t i;
+
+	*n = 0;
+	if (!want_type(l, v, JSON_ARRAY, key))
+		return NULL;
+	out = ARENA_ARRAY(l->a, int, v->u.a.n);
+	for (i = 0; i < v->u.a.n; i++) {
+		const char *name = want_str(l, v->u.a.v[i], key);
+		int f;
+
+		if (!name)
+			continue;
+		f = resource_field(r, name);
+		if (f < 0) {
+			problem(l, v->u.a.v[i], "\"%s\": resource %s has no field \"%s\"", key, r->name, name);
+			continue;
+		}
+		out[(*n)++] = f;
+	}
+	return out;
+}
+
+static bool parse_order_term(struct loader *l, const struct resource *r, const struct json *v,
+                             const char *key, struct order_term *t)
+{
+	const char *s = want_str(l, v, key);
+
+	if (!s)
+		return false;
+	t->desc = *s == '-';
+	t->field = resource_field(r, s + t->desc);
+	if (t->field < 0) {
+		problem(l, v, "\"%s\": resource %s has no field \"%s\"", key, r->name, s + t->desc);
+		return false;
+	}
+	return true;
+}
+
+int resource_field(const struct resource *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfields; i++)
+		if (strcmp(r->fields[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Identifiers reach SQL text (quoted), so only plain names are allowed. */
+static bool ident_ok(const char *s)
+{
+	if (!*s || strlen(s) > 63)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+static const char *want_ident(struct loader *l, const struct json *v, const char *key)
+{
+	const char *s = want_str(l, v, key);
+
+	if (s && !ident_ok(s)) {
+		problem(l, v, "\"%s\": \"%s\" is not a plain identifier (letters, digits, _)", key, s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Fields -------------------------------------------------------------- */
+
+static void field_default(struct loader *l, struct field *f, const struct json *v)
+{
+	const char *s = NULL;
+
+	f->flags |= F_DEFAULT;
+	if (v->type == JSON_NULL) {
+		f->def.null = true;
+		return;
+	}
+	switch (f->type) {
+	case CT_BOOLEAN:
+		if (v->type != JSON_BOOL)
+			goto bad;
+		f->def.u.i = v->u.b;
+		return;
+	case CT_INTEGER: {
+		long x;
+
+		if (!want_int(l, v, "default", -(1L << 53), 1L << 53, &x))
+			return;
+		f->def.u.i = x;
+		return;
+	}
+	case CT_JSON: {
+		struct buf b = {0};
+
+		json_write(&b, v);
+		f->def.u.s.p = arena_strndup(l->a, b.p, b.len);
+		f->def.u.s.n = b.len;
+		buf_free(&b);
+		return;
+	}
+	default:
+		break;
+	}
+	if (!(s = want_str(l, v, "default")))
+		return;
+	switch (f->type) {
+	case CT_DECIMAL:
+		if (decimal_parse(s, strlen(s), f->digits, f->places, &f->def.u.i) != DEC_OK)
+			goto bad;
+		return;
+	case CT_DATE:
+		if (date_parse(s, strlen(s), &f->def.u.i) < 0)
+			goto bad;
+		return;
+	case CT_DATETIME:
+		if (datetime_parse(s, strlen(s), &f->def.u.i) < 0)
+			goto bad;
+		return;
+	case CT_UUID:
+		if (uuid_parse(s, strlen(s), f->def.u.uuid) < 0)
+			goto bad;
+		return;
+	default:
+		f->def.u.s.p = s;
+		f->def.u.s.n = strlen(s);
+		return;
+	}
+bad:
+	problem(l, v, "field %s: default is not a valid %s", f->name, ctype_name(f->type));
+}
+
+static void parse_field(struct loader *l, struct resource *r, struct field *f,
+                        const struct json *obj, bool *is_pk)
+{
+	static const struct { const char *key; unsigned flag; } flags[] = {
+		{"null", F_NULL}, {"blank", F_BLANK}, {"required", F_REQUIRED},
+		{"read_only", F_READ_ONLY}, {"email", F_EMAIL},
+	};
+	const struct json *def = NULL, *type = json_get(obj, "type");
+	size_t i, k;
+
+	*is_pk = false;
+	f->type = CT_STRING;
+	if (!type) {
+		problem(l, obj, "field in %s: \"type\" is required", r->name);
+	} else {
+		const char *t = want_str(l, type, "type");
+
+		if (t && ctype_parse(t, &f->type) < 0)
+			problem(l, type, "unknown type \"%s\" (one of uuid, string, text, integer, "
+			        "boolean, decimal, date, datetime, json)", t);
+	}
+	for (i = 0; i < obj->u.o.n; i++) {
+		const char *key = obj->u.o.m[i].key;
+		const struct json *v = obj->u.o.m[i].val;
+		long x;
+		bool b;
+
+		for (k = 0; k < ARRAY_LEN(flags); k++) {
+			if (strcmp(key, flags[k].key) == 0) {
+				if (want_bool(l, v, key, &b) && b)
+					f->flags |= flags[k].flag;
+				break;
+			}
+		}
+		if (k < ARRAY_LEN(flags) || strcmp(key, "type") == 0)
+			continue;
+		if (strcmp(key, "name") == 0) {
+			f->name = want_str(l, v, key);
+		} else if (strcmp(key, "column") == 0) {
+			f->column = want_ident(l, v, key);
+		} else if (strcmp(key, "primary_key") == 0) {
+			want_bool(l, v, key, is_pk);
+		} else if (strcmp(key, "max_length") == 0) {
+			if (want_int(l, v, key, 1, 1 << 30, &x))
+				f->max_length = (int)x;
+		} else if (strcmp(key, "digits") == 0) {
+			if (want_int(l, v, key, 1, DECIMAL_MAX_DIGITS, &x))
+				f->digits = (int)x;
+		} else if (strcmp(key, "places") == 0) {
+			if (want_int(l, v, key, 0, DECIMAL_MAX_DIGITS, &x))
+				f->places = (int)x;
+		} else if (strcmp(key, "min") == 0) {
+			if (want_int(l, v, key, -(1L << 53), 1L << 53, &x)) {
+				f->has_min = true;
+				f->min_value = x;
+			}
+		} else if (strcmp(key, "choices") == 0) {
+			if (!want_type(l, v, JSON_ARRAY, key))
+				continue;
+			f->choices = ARENA_ARRAY(l->a, const char *, v->u.a.n);
+			for (k = 0; k < v->u.a.n; k++)
+				if ((f->choices[f->nchoices] = want_str(l, v->u.a.v[k], key)))
+					f->nchoices++;
+		} else if (strcmp(key, "default") == 0) {
+			def = v;
+		} else if (strcmp(key, "auto") == 0) {
+			const char *s = want_str(l, v, key);
+
+			if (!s)
+				continue;
+			if (strcmp(s, "uuid4") == 0)
+				f->autoset = AUTO_UUID4;
+			else if (strcmp(s, "now_on_create") == 0)
+				f->autoset = AUTO_NOW_CREATE;
+			else if (strcmp(s, "now") == 0)
+				f->autoset = AUTO_NOW;
+			else
+				problem(l, v, "\"auto\" must be uuid4, now_on_create or now");
+		} else if (strcmp(key, "references") == 0) {
+			f->ref_name = want_str(l, v, key);
+		} else {
+			problem(l, v, "field %s: unknown key \"%s\"", f->name ? f->name : "?", key);
+		}
+	}
+	if (!f->name) {
+		problem(l, obj, "field in %s: \"name\" is required", r->name);
+		f->name = "?";
+	}
+	if (!f->column) {
+		if (!ident_ok(f->name))
+			problem(l, obj, "field %s: name is not a plain identifier; give \"column\"", f->name);
+		f->column = f->name;
+	}
+	if (f->type == CT_DECIMAL && (f->digits == 0 || f->places > f->digits))
+		problem(l, obj, "field %s: a decimal needs \"digits\" (1-%d) and \"places\" (at most digits)",
+		        f->name, DECIMAL_MAX_DIGITS);
+	if (f->autoset)
+		f->flags |= F_READ_ONLY;
+	if (def)
+		field_default(l, f, def);
+}
+
+static void parse_fields(struct loader *l, struct resource *r, const struct json *v)
+{
+	size_t i;
+
+	r->pk = -1;
+	if (!want_type(l, v, JSON_ARRAY, "fields"))
+		return;
+	r->fields = ARENA_ARRAY(l->a, struct field, v->u.a.n);
+	for (i = 0; i < v->u.a.n; i++) {
+		bool is_pk;
+
+		if (!want_type(l, v->u.a.v[i], JSON_OBJECT, "fields"))
+			continue;
+		parse_field(l, r, &r->fields[r->nfields], v->u.a.v[i], &is_pk);
+		if (resource_field(r, r->fields[r->nfields].name) >= 0)
+			problem(l, v->u.a.v[i], "resource %s: field \"%s\" appears twice", r->name,
+			        r->fields[r->nfields].name);
+		if (is_pk) {
+			if (r->pk >= 0)
+				problem(l, v->u.a.v[i], "resource %s: only one primary key is supported", r->name);
+			r->pk = (int)r->nfields;
+		}
+		r->nfields++;
+	}
+	if (r->pk < 0)
+		problem(l, v, "resource %s: no field has \"primary_key\": true", r->name);
+	else if (r->fields[r->pk].type != CT_UUID || r->fields[r->pk].autoset != AUTO_UUID4)
+		problem(l, v, "resource %s: the primary key must be a uuid with \"auto\": \"uuid4\"",
+		        r->name);
+}
+
+/* Resources ----------------------------------------------------------- */
+
+static const struct { const char *name; unsigned bit; } op_names[] = {
+	{"list", OP_LIST}, {"create", OP_CREATE}, {"retrieve", OP_RETRIEVE},
+	{"update", OP_UPDATE}, {"partial_update", OP_PARTIAL}, {"destroy", OP_DESTROY},
+};
+
+static void parse_views(struct loader *l, struct resource *r, const struct json *v)
+{
+	size_t i;
+
+	if (!want_type(l, v, JSON_ARRAY, "views"))
+		return;
+	r->views = ARENA_ARRAY(l->a, struct view, v->u.a.n);
+	for (i = 0; i < v->u.a.n; i++) {
+		const struct json *o = v->u.a.v[i], *x;
+		struct view *w = &r->views[r->nviews];
+		const char *kind;
+		size_t k;
+		long n;
+
+		if (!want_type(l, o, JSON_OBJECT, "views"))
+			continue;
+		for (k = 0; k < o->u.o.n; k++) {
+			static const char *known[] = {"name", "kind", "group_by", "sum", "param",
+			                              "ordering", "limit"};
+			size_t j;
+
+			for (j = 0; j < ARRAY_LEN(known); j++)
+				if (strcmp(o->u.o.m[k].key, known[j]) == 0)
+					break;
+			if (j == ARRAY_LEN(known))
+				problem(l, o->u.o.m[k].val, "view: unknown key \"%s\"", o->u.o.m[k].key);
+		}
+		if (!(x = json_get(o, "name")) || !(w->name = want_str(l, x, "name")) ||
+		    !(x = json_get(o, "kind")) || !(kind = want_str(l, x, "kind"))) {
+			problem(l, o, "view in %s: \"name\" and \"kind\" are required", r->name);
+			continue;
+		}
+		w->group_field = w->sum_field = -1;
+		w->order.field = -1;
+		if ((x = json_get(o, "ordering")))
+			parse_order_term(l, r, x, "ordering", &w->order);
+		if (strcmp(kind, "summary") == 0) {
+			const struct json *g = json_get(o, "group_by"), *s = json_get(o, "sum");
+			const char *gs = g ? want_str(l, g, "group_by") : NULL;
+			const char *ss = s ? want_str(l, s, "sum") : NULL;
+
+			w->kind = VIEW_SUMMARY;
+			if (!gs || !ss || (w->group_field = resource_field(r, gs)) < 0 ||
+			    (w->sum_field = resource_field(r, ss)) < 0 ||
+			    r->fields[w->sum_field].type != CT_DECIMAL) {
+				problem(l, o, "summary view %s: \"group_by\" must name a field and \"sum\" a "
+				        "decimal field of %s", w->name, r->name);
+				continue;
+			}
+		} else if (strcmp(kind, "recent") == 0) {
+			w->kind = VIEW_RECENT;
+			w->limit = 5;
+			if ((x = json_get(o, "limit")) && want_int(l, x, "limit", 1, 1000, &n))
+				w->limit = (int)n;
+			if (w->order.field < 0) {
+				problem(l, o, "recent view %s: \"ordering\" is required", w->name);
+				continue;
+			}
+		} else if (strcmp(kind, "search") == 0) {
+			w->kind = VIEW_SEARCH;
+			w->param = "q";
+			if ((x = json_get(o, "param")) && !(w->param = want_str(l, x, "param")))
+				continue;
+		} else {
+			problem(l, o, "view %s: kind must be summary, recent or search", w->name);
+			continue;
+		}
+		r->nviews++;
+	}
+}
+
+static void parse_uniques(struct loader *l, struct resource *r, const struct json *v)
+{
+	size_t i;
+
+	if (!want_type(l, v, JSON_ARRAY, "unique"))
+		return;
+	r->uniques = ARENA_ARRAY(l->a, struct unique, v->u.a.n);
+	for (i = 0; i < v->u.a.n; i++) {
+		const struct json *o = v->u.a.v[i], *f, *m;
+		struct unique *u = &r->uniques[r->nuniques];
+
+		if (!want_type(l, o, JSON_OBJECT, "unique"))
+			continue;
+		if (!(f = json_get(o, "fields")) || !(m = json_get(o, "message"))) {
+			problem(l, o, "unique constraint in %s: \"fields\" and \"message\" are required",
+			        r->name);
+			continue;
+		}
+		u->fields = want_field_list(l, r, f, "fields", &u->nfields);
+		u->message = want_str(l, m, "message");
+		if (u->nfields && u->message)
+			r->nuniques++;
+	}
+}
+
+static struct resource *parse_resource(struct loader *l, const struct json *obj,
+                                       struct resource *parent);
+
+/* Keys that need the fields parsed first are handled in a second pass. */
+static void parse_resource_lists(struct loader *l, struct resource *r, const struct json *obj)
+{
+	const struct json *v;
+	size_t i;
+
+	if ((v = json_get(obj, "filters")))
+		r->filters = want_field_list(l, r, v, "filters", &r->nfilters);
+	if ((v = json_get(obj, "search")))
+		r->search = want_field_list(l, r, v, "search", &r->nsearch);
+	if ((v = json_get(obj, "ordering_fields")))
+		r->orderable = want_field_list(l, r, v, "ordering_fields", &r->norderable);
+	if ((v = json_get(obj, "ordering")) && want_type(l, v, JSON_ARRAY, "ordering")) {
+		r->ordering = ARENA_ARRAY(l->a, struct order_term, v->u.a.n);
+		for (i = 0; i < v->u.a.n; i++)
+			if (parse_order_term(l, r, v->u.a.v[i], "ordering", &r->ordering[r->nordering]))
+				r->nordering++;
+	}
+	if ((v = json_get(obj, "unique")))
+		parse_uniques(l, r, v);
+	if ((v = json_get(obj, "views")))
+		parse_views(l, r, v);
+	if ((v = json_get(obj, "children")) && want_type(l, v, JSON_ARRAY, "children")) {
+		r->children = ARENA_ARRAY(l->a, struct resource *, v->u.a.n);
+		for (i = 0; i < v->u.a.n; i++) {
+			struct resource *c = parse_resource(l, v->u.a.v[i], r);
+
+			if (c)
+				r->children[r->nchildren++] = c;
+		}
+	}
+}
+
+static struct resource *parse_resource(struct loader *l, const struct json *obj,
+                                       struct resource *parent)
+{
+	static const char *scalar_keys[] = {
+		"name", "path", "table", "collection", "owner_column", "fk_column", "fields",
+		"page_size", "operations", "filters", "search", "ordering_fields", "ordering",
+		"unique", "views", "children", "cascade", "after",
+	};
+	struct resource *r;
+	const struct json *v;
+	size_t i, k;
+	long n;
+
+	if (!want_type(l, obj, JSON_OBJECT, parent ? "children" : "resources"))
+		return NULL;
+	r = ARENA_NEW(l->a, struct resource);
+	r->parent = parent;
+	r->page_size = 20;
+	r->ops = OP_LIST | OP_CREATE | OP_RETRIEVE | OP_UPDATE | OP_PARTIAL | OP_DESTROY;
+	for (i = 0; i < obj->u.o.n; i++) {
+		for (k = 0; k < ARRAY_LEN(scalar_keys); k++)
+			if (strcmp(obj->u.o.m[i].key, scalar_keys[k]) == 0)
+				break;
+		if (k == ARRAY_LEN(scalar_keys))
+			problem(l, obj->u.o.m[i].val, "resource: unknown key \"%s\"", obj->u.o.m[i].key);
+	}
+	if ((v = json_get(obj, "name")))
+		r->name = want_str(l, v, "name");
+	if (!r->name) {
+		problem(l, obj, "resource: \"name\" is required");
+		r->name = "?";
+	}
+	if ((v = json_get(obj, "table")))
+		r->table = want_ident(l, v, "table");
+	if (!r->table)
+		problem(l, obj, "resource %s: \"table\" is required", r->name);
+	r->collection = r->name;
+	if ((v = json_get(obj, "collection")))
+		r->collection = want_str(l, v, "collection");
+	if (parent) {
+		if ((v = json_get(obj, "fk_column")))
+			r->fk_column = want_ident(l, v, "fk_column");
+		if (!r->fk_column)
+			problem(l, obj, "child %s: \"fk_column\" is required", r->name);
+		r->after = -1;
+		if ((v = json_get(obj, "after"))) {
+			const char *a = want_str(l, v, "after");
+
+			if (a && (r->after = resource_field(parent, a)) < 0)
+				problem(l, v, "child %s: \"after\" names no field of %s", r->name, parent->name);
+		}
+	} else {
+		if ((v = json_get(obj, "path")))
+			r->path = want_str(l, v, "path");
+		if (!r->path || r->path[0] != '/' || r->path[strlen(r->path) - 1] != '/')
+			problem(l, v ? v : obj, "resource %s: \"path\" must start and end with /", r->name);
+		else
+			r->path_len = strlen(r->path);
+		if ((v = json_get(obj, "owner_column")))
+			r->owner_column = want_ident(l, v, "owner_column");
+		if (!r->owner_column)
+			problem(l, obj, "resource %s: \"owner_column\" is required", r->name);
+	}
+	if ((v = json_get(obj, "page_size")) && want_int(l, v, "page_size", 1, 1000, &n))
+		r->page_size = (int)n;
+	if ((v = json_get(obj, "operations")) && want_type(l, v, JSON_ARRAY, "operations")) {
+		r->ops = 0;
+		for (i = 0; i < v->u.a.n; i++) {
+			const char *s = want_str(l, v->u.a.v[i], "operations");
+
+			for (k = 0; s && k < ARRAY_LEN(op_names); k++)
+				if (strcmp(s, op_names[k].name) == 0)
+					break;
+			if (s && k == ARRAY_LEN(op_names))
+				problem(l, v->u.a.v[i], "unknown operation \"%s\"", s);
+			else if (s)
+				r->ops |= op_names[k].bit;
+		}
+	}
+	if ((v = json_get(obj, "fields")))
+		parse_fields(l, r, v);
+	else
+		problem(l, obj, "resource %s: \"fields\" is required", r->name);
+	parse_resource_lists(l, r, obj);
+	return r;
+}
+
+static struct resource *find_resource(struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nresources; i++)
+		if (strcmp(cfg->resources[i]->name, name) == 0)
+			return cfg->resources[i];
+	return NULL;
+}
+
+/* References and cascades name other resources: resolve them once all are read. */
+static void link_resources(struct loader *l, const struct json *arr)
+{
+	struct config *cfg = l->cfg;
+	size_t i, j;
+
+	for (i = 0; i < cfg->nresources; i++) {
+		struct resource *r = cfg->resources[i];
+
+		for (j = 0; j < r->nfields; j++) {
+			struct field *f = &r->fields[j];
+
+			if (!f->ref_name)
+				continue;
+			f->ref = find_resource(cfg, f->ref_name);
+			if (!f->ref || f->type != CT_UUID)
+				problem(l, arr->u.a.v[i], "field %s.%s: \"references\" must name a resource "
+				        "and the field must be a uuid", r->name, f->name);
+		}
+	}
+	for (i = 0; i < cfg->nresources; i++) {
+		struct resource *r = cfg->resources[i];
+		const struct json *casc = json_get(arr->u.a.v[i], "cascade");
+
+		if (!casc || !want_type(l, casc, JSON_ARRAY, "cascade"))
+			continue;
+		r->cascades = arena_zalloc(&cfg->arena, sizeof(*r->cascades) * casc->u.a.n);
+		for (j = 0; j < casc->u.a.n; j++) {
+			const struct json *o = casc->u.a.v[j], *rv, *fv;
+			const char *rn, *fn;
+			struct resource *other;
+			int f;
+
+			if (!want_type(l, o, JSON_OBJECT, "cascade") ||
+			    !(rv = json_get(o, "resource")) || !(fv = json_get(o, "field")) ||
+			    !(rn = want_str(l, rv, "resource")) || !(fn = want_str(l, fv, "field")) ||
+			    !(other = find_resource(cfg, rn)) || (f = resource_field(other, fn)) < 0 ||
+			    other->fields[f].ref != r) {
+				problem(l, o, "cascade in %s: needs \"resource\" and \"field\", a field of that "
+				        "resource which references %s", r->name, r->name);
+				continue;
+			}
+			r->cascades[r->ncascades].res = other;
+			r->cascades[r->ncascades].field = f;
+			r->ncascades++;
+		}
+	}
+}
+
+static void parse_root(struct loader *l, const struct json *root)
+{
+	struct config *cfg = l->cfg;
+	size_t i, k;
+	long n;
+
+	if (root->type != JSON_OBJECT) {
+		problem(l, root, "the configuration must be a JSON object");
+		return;
+	}
+	for (i = 0; i < root->u.o.n; i++) {
+		const char *key = root->u.o.m[i].key;
+		const struct json *v = root->u.o.m[i].val;
+
+		if (strcmp(key, "listen") == 0) {
+			cfg->listen = want_str(l, v, key);
+		} else if (strcmp(key, "threads") == 0) {
+			if (want_int(l, v, key, 0, 256, &n))
+				cfg->threads = (int)n;
+		} else if (strcmp(key, "database_url") == 0) {
+			cfg->database_url = want_str(l, v, key);
+		} else if (strcmp(key, "mongodb_uri") == 0) {
+			cfg->mongodb_uri = want_str(l, v, key);
+		} else if (strcmp(key, "mode") == 0) {
+			cfg->mode = want_str(l, v, key);
+		} else if (strcmp(key, "access_log") == 0) {
+			cfg->access_log = want_str(l, v, key);
+		} else if (strcmp(key, "drain_seconds") == 0) {
+			if (want_int(l, v, key, 0, 3600, &n))
+				cfg->drain_seconds = (int)n;
+		} else if (strcmp(key, "jwt") == 0 && want_type(l, v, JSON_OBJECT, key)) {
+			for (k = 0; k < v->u.o.n; k++) {
+				const char *jk = v->u.o.m[k].key;
+				const struct json *jv = v->u.o.m[k].val;
+
+				if (strcmp(jk, "secret") == 0)
+					cfg->jwt.secret = want_str(l, jv, jk);
+				else if (strcmp(jk, "user_id_claim") == 0)
+					cfg->jwt.user_id_claim = want_str(l, jv, jk);
+				else if (strcmp(jk, "issuer") == 0)
+					cfg->jwt.issuer = want_str(l, jv, jk);
+				else if (strcmp(jk, "audience") == 0)
+					cfg->jwt.audience = want_str(l, jv, jk);
+				else if (strcmp(jk, "leeway") == 0 && want_int(l, jv, jk, 0, 3600, &n))
+					cfg->jwt.leeway = (int)n;
+				else if (strcmp(jk, "leeway") != 0)
+					problem(l, jv, "jwt: unknown key \"%s\"", jk);
+			}
+		} else if (strcmp(key, "limits") == 0 && want_type(l, v, JSON_OBJECT, key)) {
+			for (k = 0; k < v->u.o.n; k++) {
+				const char *lk = v->u.o.m[k].key;
+				const struct json *lv = v->u.o.m[k].val;
+
+				if (strcmp(lk, "max_body_bytes") == 0) {
+					if (want_int(l, lv, lk, 1024, 1L << 30, &n))
+						cfg->max_body_bytes = (size_t)n;
+				} else if (strcmp(lk, "max_header_bytes") == 0) {
+					if (want_int(l, lv, lk, 1024, 1L << 20, &n))
+						cfg->max_header_bytes = (size_t)n;
+				} else if (strcmp(lk, "request_timeout") == 0) {
+					if (want_int(l, lv, lk, 1, 3600, &n))
+						cfg->request_timeout = (int)n;
+				} else {
+					problem(l, lv, "limits: unknown key \"%s\"", lk);
+				}
+			}
+		} else if (strcmp(key, "cors") == 0 && want_type(l, v, JSON_OBJECT, key)) {
+			for (k = 0; k < v->u.o.n; k++) {
+				const char *ck = v->u.o.m[k].key;
+				const struct json *cv = v->u.o.m[k].val;
+				size_t j;
+
+				if (strcmp(ck, "origins") == 0 && want_type(l, cv, JSON_ARRAY, ck)) {
+					cfg->cors.origins = ARENA_ARRAY(&cfg->arena, const char *, cv->u.a.n);
+					for (j = 0; j < cv->u.a.n; j++)
+						if ((cfg->cors.origins[cfg->cors.norigins] = want_str(l, cv->u.a.v[j], ck)))
+							cfg->cors.norigins++;
+				} else if (strcmp(ck, "max_age") == 0) {
+					if (want_int(l, cv, ck, 0, 86400, &n))
+						cfg->cors.max_age = (int)n;
+				} else if (strcmp(ck, "origins") != 0) {
+					problem(l, cv, "cors: unknown key \"%s\"", ck);
+				}
+			}
+		} else if (strcmp(key, "resources") == 0 && want_type(l, v, JSON_ARRAY, key)) {
+			cfg->resources = ARENA_ARRAY(&cfg->arena, struct resource *, v->u.a.n);
+			for (k = 0; k < v->u.a.n; k++) {
+				struct resource *r = parse_resource(l, v->u.a.v[k], NULL);
+
+				if (!r)
+					continue;
+				if (find_resource(cfg, r->name))
+					problem(l, v->u.a.v[k], "resource \"%s\" appears twice", r->name);
+				r->index = (int)cfg->nresources;
+				cfg->resources[cfg->nresources++] = r;
+			}
+			if (cfg->nresources == v->u.a.n)
+				link_resources(l, v);
+		} else if (strcmp(key, "jwt") && strcmp(key, "limits") && strcmp(key, "cors") &&
+		           strcmp(key, "resources")) {
+			problem(l, v, "unknown key \"%s\"", key);
+		}
+	}
+}
+
+static const char *const modes[] = {"legacy", "dual-write", "shadow", "dual", "live",
+                                    "rampdown", "mongodb"};
+
+/* Environment variables win over the file. */
+static void apply_env(struct loader *l)
+{
+	struct config *cfg = l->cfg;
+	const char *v;
+	size_t i;
+
+	if ((v = getenv("DATABASE_URL")) && *v)
+		cfg->database_url = arena_strdup(l->a, v);
+	if ((v = getenv("DATABASE_MODE")) && *v)
+		cfg->mode = arena_strdup(l->a, v);
+	if ((v = getenv("MONGODB_URI")) && *v)
+		cfg->mongodb_uri = arena_strdup(l->a, v);
+	if ((v = getenv("JWT_SECRET")) && *v)
+		cfg->jwt.secret = arena_strdup(l->a, v);
+	if ((v = getenv("CUTOVER_LISTEN")) && *v)
+		cfg->listen = arena_strdup(l->a, v);
+	for (i = 0; i < ARRAY_LEN(modes); i++)
+		if (strcmp(cfg->mode, modes[i]) == 0)
+			break;
+	if (i == ARRAY_LEN(modes))
+		problem(l, NULL, "mode \"%s\" is not one of legacy, dual-write, shadow (dual), live, "
+		        "rampdown, mongodb", cfg->mode);
+	if (!cfg->database_url || !*cfg->database_url)
+		problem(l, NULL, "no legacy store: set \"database_url\" or DATABASE_URL");
+	if (!cfg->jwt.secret || strlen(cfg->jwt.secret) < 16)
+		problem(l, NULL, "the JWT secret must be at least 16 characters: set \"jwt.secret\" or "
+		        "JWT_SECRET");
+	if (!strchr(cfg->listen, ':'))
+		problem(l, NULL, "listen address \"%s\" must be host:port", cfg->listen);
+}
+
+struct config *config_load_text(const char *name, const char *text, size_t len,
+                                struct config_problems *problems)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	struct loader l = {.cfg = cfg, .a = &cfg->arena, .name = name, .text = text,
+	                   .len = len, .pr = problems};
+	struct json *root;
+	char msg[256];
+	size_t off = 0;
+
+	problems->count = 0;
+	arena_init(&cfg->arena, 16384);
+	cfg->path = arena_strdup(&cfg->arena, name);
+	cfg->listen = "127.0.0.1:8080";
+	cfg->mode = "legacy";
+	cfg->mongodb_uri = "";
+	cfg->access_log = "-";
+	cfg->jwt.user_id_claim = "user_id";
+	cfg->max_body_bytes = 1 << 20;
+	cfg->max_header_bytes = 16384;
+	cfg->request_timeout = 30;
+	cfg->drain_seconds = 10;
+	cfg->cors.max_age = 600;
+	root = json_parse(&cfg->arena, text, len, msg, sizeof(msg), &off);
+	if (!root) {
+		int line, col;
+
+		json_line_col(text, len, off, &line, &col);
+		buf_printf(&problems->text, "%s:%d:%d: invalid JSON: %s\n", name, line, col, msg);
+		problems->count++;
+	} else {
+		parse_root(&l, root);
+		apply_env(&l);
+	}
+	if (problems->count) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct config *config_load(const char *path, struct config_problems *problems)
+{
+	struct error err;
+	size_t len;
+	char *text = read_file(path, &len, &err);
+	struct config *cfg;
+
+	if (!text) {
+		problems->count = 1;
+		buf_printf(&problems->text, "%s\n", err.msg);
+		return NULL;
+	}
+	cfg = config_load_text(path, text, len, problems);
+	free(text);
+	return cfg;
+}
+
+void config_free(struct config *cfg)
+{
+	if (!cfg)
+		return;
+	arena_reset(&cfg->arena);
+	free(cfg);
+}
+
+void config_problems_free(struct config_problems *p)
+{
+	buf_free(&p->text);
+	p->count = 0;
+}

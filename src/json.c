@@ -1,0 +1,385 @@
+/*
+ * json.c — yajl event parser building arena trees; DRF-style JSON output.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "json.h"
+
+/* A container being filled: its node, and the children gathered so far
+ * (kept in a malloc'd vector until the container closes). */
+struct frame {
+	struct json *node;
+	struct json **items;
+	struct json_member *members;
+	size_t n, cap;
+	const char *pending_key;
+	size_t pending_klen;
+};
+
+struct builder {
+	struct arena *arena;
+	yajl_handle h;
+	struct frame stack[JSON_MAX_DEPTH + 1];
+	int depth;
+	struct json *root;
+	bool too_deep;
+};
+
+static struct json *add_node(struct builder *b, enum json_type t)
+{
+	struct json *v = ARENA_NEW(b->arena, struct json);
+	struct frame *f;
+
+	v->type = t;
+	v->end = yajl_get_bytes_consumed(b->h);
+	if (b->depth == 0) {
+		b->root = v;
+		return v;
+	}
+	f = &b->stack[b->depth - 1];
+	if (f->node->type == JSON_ARRAY) {
+		if (f->n == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 8;
+			f->items = xrealloc(f->items, f->cap * sizeof(*f->items));
+		}
+		f->items[f->n++] = v;
+	} else {
+		if (f->n == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 8;
+			f->members = xrealloc(f->members, f->cap * sizeof(*f->members));
+		}
+		f->members[f->n].key = f->pending_key;
+		f->members[f->n].klen = f->pending_klen;
+		f->members[f->n].val = v;
+		f->n++;
+	}
+	return v;
+}
+
+static int cb_null(void *ctx)
+{
+	add_node(ctx, JSON_NULL);
+	return 1;
+}
+
+static int cb_bool(void *ctx, int val)
+{
+	add_node(ctx, JSON_BOOL)->u.b = val != 0;
+	return 1;
+}
+
+static int cb_number(void *ctx, const char *s, size_t n)
+{
+	struct builder *b = ctx;
+	struct json *v = add_node(b, JSON_NUMBER);
+
+	v->u.s.p = arena_strndup(b->arena, s, n);
+	v->u.s.n = n;
+	return 1;
+}
+
+static int cb_string(void *ctx, const unsigned char *s, size_t n)
+{
+	struct builder *b = ctx;
+	struct json *v = add_node(b, JSON_STRING);
+
+	v->u.s.p = arena_strndup(b->arena, (const char *)s, n);
+	v->u.s.n = n;
+	return 1;
+}
+
+static int open_container(struct builder *b, enum json_type t)
+{
+	struct json *v;
+
+	if (b->depth >= JSON_MAX_DEPTH) {
+		b->too_deep = true;
+		return 0;
+	}
+	v = add_node(b, t);
+	memset(&b->stack[b->depth], 0, sizeof(b->stack[0]));
+	b->stack[b->depth++].node = v;
+	return 1;
+}
+
+static int close_container(struct builder *b)
+{
+	struct frame *f = &b->stack[--b->depth];
+	struct json *v = f->node;
+
+	v->end = yajl_get_bytes_consumed(b->h);
+	if (v->type == JSON_ARRAY) {
+		v->u.a.n = f->n;
+		v->u.a.v = ARENA_ARRAY(b->arena, struct json *, f->n);
+		if (f->n)
+			memcpy(v->u.a.v, f->items, f->n * sizeof(*f->items));
+	} else {
+		v->u.o.n = f->n;
+		v->u.o.m = ARENA_ARRAY(b->arena, struct json_member, f->n);
+		if (f->n)
+			memcpy(v->u.o.m, f->members, f->n * sizeof(*f->members));
+	}
+	free(f->items);
+	free(f->members);
+	f->items = NULL;
+	f->members = NULL;
+	return 1;
+}
+
+static int cb_start_map(void *ctx)
+{
+	return open_container(ctx, JSON_OBJECT);
+}
+
+static int cb_map_key(void *ctx, const unsigned char *s, size_t n)
+{
+	struct builder *b = ctx;
+	struct frame *f = &b->stack[b->depth - 1];
+
+	f->pending_key = arena_strndup(b->arena, (const char *)s, n);
+	f->pending_klen = n;
+	return 1;
+}
+
+static int cb_end(void *ctx)
+{
+	return close_container(ctx);
+}
+
+static int cb_start_array(void *ctx)
+{
+	return open_container(ctx, JSON_ARRAY);
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = cb_null,
+	.yajl_boolean = cb_bool,
+	.yajl_number = cb_number,
+	.yajl_string = cb_string,
+	.yajl_start_map = cb_start_map,
+	.yajl_map_key = cb_map_key,
+	.yajl_end_map = cb_end,
+	.yajl_start_array = cb_start_array,
+	.yajl_end_array = cb_end,
+};
+
+struct json *json_parse(struct arena *arena, const char *text, size_t len,
+                        char *errmsg, size_t errlen, size_t *erroff)
+{
+	struct builder b = {.arena = arena};
+	yajl_status st;
+
+	b.h = yajl_alloc(&callbacks, NULL, &b);
+	st = yajl_parse(b.h, (const unsigned char *)text, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(b.h);
+	if (st != yajl_status_ok || !b.root) {
+		unsigned char *m = yajl_get_error(b.h, 0, (const unsigned char *)text, len);
+		const char *msg = b.too_deep ? "nesting too deep" : (const char *)m;
+		size_t n = strcspn(msg, "\n");
+
+		while (n && (msg[n - 1] == ' ' || msg[n - 1] == '.'))
+			n--;
+		snprintf(errmsg, errlen, "%.*s", (int)n, msg);
+		if (erroff)
+			*erroff = yajl_get_bytes_consumed(b.h);
+		yajl_free_error(b.h, m);
+		while (b.depth > 0) {
+			b.depth--;
+			free(b.stack[b.depth].items);
+			free(b.stack[b.depth].members);
+		}
+		yajl_free(b.h);
+		return NULL;
+	}
+	yajl_free(b.h);
+	return b.root;
+}
+
+struct json *json_get(const struct json *obj, const char *key)
+{
+	size_t i;
+
+	if (!obj || obj->type != JSON_OBJECT)
+		return NULL;
+	for (i = obj->u.o.n; i-- > 0;)
+		if (str_eq(obj->u.o.m[i].key, obj->u.o.m[i].klen, key))
+			return obj->u.o.m[i].val;
+	return NULL;
+}
+
+bool json_number_is_int(const struct json *v)
+{
+	return v->type == JSON_NUMBER && !strpbrk(v->u.s.p, ".eE");
+}
+
+const char *json_pytype(const struct json *v)
+{
+	switch (v->type) {
+	case JSON_NULL: return "NoneType";
+	case JSON_BOOL: return "bool";
+	case JSON_NUMBER: return json_number_is_int(v) ? "int" : "float";
+	case JSON_STRING: return "str";
+	case JSON_ARRAY: return "list";
+	case JSON_OBJECT: return "dict";
+	}
+	return "object";
+}
+
+/* Python's repr of a str: single quotes unless the text holds ' and no ". */
+static void pyrepr_str(struct buf *b, const char *s, size_t n)
+{
+	char q = (memchr(s, '\'', n) && !memchr(s, '"', n)) ? '"' : '\'';
+	size_t i;
+
+	buf_putc(b, q);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == (unsigned char)q || c == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)c);
+		} else if (c == '\n') {
+			buf_puts(b, "\\n");
+		} else if (c == '\r') {
+			buf_puts(b, "\\r");
+		} else if (c == '\t') {
+			buf_puts(b, "\\t");
+		} else if (c < 0x20 || c == 0x7f) {
+			buf_printf(b, "\\x%02x", c);
+		} else {
+			buf_putc(b, (char)c);
+		}
+	}
+	buf_putc(b, q);
+}
+
+void json_pyrepr(struct buf *b, const struct json *v)
+{
+	size_t i;
+
+	switch (v->type) {
+	case JSON_NULL: buf_puts(b, "None"); break;
+	case JSON_BOOL: buf_puts(b, v->u.b ? "True" : "False"); break;
+	case JSON_NUMBER: buf_put(b, v->u.s.p, v->u.s.n); break;
+	case JSON_STRING: pyrepr_str(b, v->u.s.p, v->u.s.n); break;
+	case JSON_ARRAY:
+		buf_putc(b, '[');
+		for (i = 0; i < v->u.a.n; i++) {
+			if (i)
+				buf_puts(b, ", ");
+			json_pyrepr(b, v->u.a.v[i]);
+		}
+		buf_putc(b, ']');
+		break;
+	case JSON_OBJECT:
+		buf_putc(b, '{');
+		for (i = 0; i < v->u.o.n; i++) {
+			if (i)
+				buf_puts(b, ", ");
+			pyrepr_str(b, v->u.o.m[i].key, v->u.o.m[i].klen);
+			buf_puts(b, ": ");
+			json_pyrepr(b, v->u.o.m[i].val);
+		}
+		buf_putc(b, '}');
+		break;
+	}
+}
+
+void json_put_str(struct buf *b, const char *s, size_t n)
+{
+	size_t i, run = 0;
+
+	buf_reserve(b, n + 2);
+	buf_putc(b, '"');
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc = NULL;
+		char tmp[8];
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			/* U+2028 and U+2029 are escaped: they end lines in JavaScript. */
+			if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+			    ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
+				buf_put(b, s + i - run, run);
+				run = 0;
+				buf_puts(b, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+				i += 2;
+				continue;
+			}
+			run++;
+			continue;
+		}
+		buf_put(b, s + i - run, run);
+		run = 0;
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		default:
+			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+			esc = tmp;
+		}
+		buf_puts(b, esc);
+	}
+	buf_put(b, s + n - run, run);
+	buf_putc(b, '"');
+}
+
+void json_write(struct buf *b, const struct json *v)
+{
+	size_t i;
+
+	switch (v->type) {
+	case JSON_NULL: buf_puts(b, "null"); break;
+	case JSON_BOOL: buf_puts(b, v->u.b ? "true" : "false"); break;
+	case JSON_NUMBER: buf_put(b, v->u.s.p, v->u.s.n); break;
+	case JSON_STRING: json_put_str(b, v->u.s.p, v->u.s.n); break;
+	case JSON_ARRAY:
+		buf_putc(b, '[');
+		for (i = 0; i < v->u.a.n; i++) {
+			if (i)
+				buf_putc(b, ',');
+			json_write(b, v->u.a.v[i]);
+		}
+		buf_putc(b, ']');
+		break;
+	case JSON_OBJECT:
+		buf_putc(b, '{');
+		for (i = 0; i < v->u.o.n; i++) {
+			if (i)
+				buf_putc(b, ',');
+			json_put_str(b, v->u.o.m[i].key, v->u.o.m[i].klen);
+			buf_putc(b, ':');
+			json_write(b, v->u.o.m[i].val);
+		}
+		buf_putc(b, '}');
+		break;
+	}
+}
+
+void json_line_col(const char *text, size_t len, size_t off, int *line, int *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	if (off > len)
+		off = len;
+	for (i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}

@@ -1,0 +1,210 @@
+/*
+ * jwt.c — HS256 token verification and minting (see jwt.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "json.h"
+#include "jwt.h"
+
+static const char b64url[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		out[o++] = b64url[v >> 18];
+		out[o++] = b64url[(v >> 12) & 63];
+		out[o++] = b64url[(v >> 6) & 63];
+		out[o++] = b64url[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)in[i] << 16;
+
+		out[o++] = b64url[v >> 18];
+		out[o++] = b64url[(v >> 12) & 63];
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+
+		out[o++] = b64url[v >> 18];
+		out[o++] = b64url[(v >> 12) & 63];
+		out[o++] = b64url[(v >> 6) & 63];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+int b64url_decode(const char *in, size_t n, unsigned char *out, size_t *out_len)
+{
+	uint32_t acc = 0;
+	size_t i, o = 0;
+	int bits = 0;
+
+	if (n % 4 == 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *p = in[i] ? strchr(b64url, in[i]) : NULL;
+
+		if (!p)
+			return -1;
+		acc = acc << 6 | (uint32_t)(p - b64url);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (acc != 0)               /* non-canonical trailing bits */
+		return -1;
+	*out_len = o;
+	return 0;
+}
+
+static void hs256(const char *secret, const char *data, size_t n, unsigned char mac[32])
+{
+	unsigned int len = 32;
+
+	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data, n, mac, &len);
+}
+
+/* Decode one base64url segment as a JSON object into arena a. */
+static struct json *segment_json(struct arena *a, const char *s, size_t n)
+{
+	unsigned char *raw;
+	size_t len;
+	char msg[128];
+
+	if (n == 0 || n > 8192)
+		return NULL;
+	raw = arena_alloc(a, n);
+	if (b64url_decode(s, n, raw, &len) < 0)
+		return NULL;
+	{
+		struct json *j = json_parse(a, (const char *)raw, len, msg, sizeof(msg), NULL);
+
+		return j && j->type == JSON_OBJECT ? j : NULL;
+	}
+}
+
+/* A NumericDate claim, as an integer number of seconds (fractions truncated). */
+static int numeric_claim(const struct json *v, int64_t *out)
+{
+	if (!v || v->type != JSON_NUMBER)
+		return -1;
+	*out = (int64_t)strtod(v->u.s.p, NULL);
+	return 0;
+}
+
+static bool str_claim_is(const struct json *v, const char *want)
+{
+	return v && v->type == JSON_STRING && str_eq(v->u.s.p, v->u.s.n, want);
+}
+
+static enum jwt_status check_claims(const struct jwt_params *p, const struct json *c,
+                                    int64_t now, int64_t *user_id)
+{
+	const struct json *v;
+	int64_t t;
+
+	if (numeric_claim(json_get(c, "exp"), &t) < 0 || now >= t + p->leeway)
+		return JWT_INVALID;
+	if ((v = json_get(c, "nbf")) && (numeric_claim(v, &t) < 0 || now < t - p->leeway))
+		return JWT_INVALID;
+	if (!str_claim_is(json_get(c, "token_type"), "access"))
+		return JWT_INVALID;
+	if (p->issuer && *p->issuer && !str_claim_is(json_get(c, "iss"), p->issuer))
+		return JWT_INVALID;
+	if (p->audience && *p->audience) {
+		const struct json *aud = json_get(c, "aud");
+		size_t i;
+		bool ok = str_claim_is(aud, p->audience);
+
+		for (i = 0; aud && aud->type == JSON_ARRAY && i < aud->u.a.n; i++)
+			ok |= str_claim_is(aud->u.a.v[i], p->audience);
+		if (!ok)
+			return JWT_INVALID;
+	}
+	v = json_get(c, p->user_id_claim);
+	if (!v)
+		return JWT_NO_USER;
+	if (v->type == JSON_NUMBER && json_number_is_int(v)) {
+		*user_id = strtoll(v->u.s.p, NULL, 10);
+	} else if (v->type == JSON_STRING && v->u.s.n > 0 && v->u.s.n < 19 &&
+	           strspn(v->u.s.p, "0123456789") == v->u.s.n) {
+		*user_id = strtoll(v->u.s.p, NULL, 10);
+	} else {
+		return JWT_NO_USER;
+	}
+	return JWT_OK;
+}
+
+enum jwt_status jwt_verify(const struct jwt_params *p, const char *token, size_t len,
+                           int64_t now, int64_t *user_id)
+{
+	const char *dot1, *dot2;
+	unsigned char mac[32], sig[64];
+	size_t siglen;
+	struct arena a;
+	struct json *hdr, *claims;
+	enum jwt_status st = JWT_INVALID;
+
+	if (len > 16384 || !(dot1 = memchr(token, '.', len)) ||
+	    !(dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token))) ||
+	    memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)))
+		return JWT_INVALID;
+	arena_init(&a, 4096);
+	hdr = segment_json(&a, token, (size_t)(dot1 - token));
+	/* The algorithm is fixed by configuration, never chosen by the token. */
+	if (!hdr || !str_claim_is(json_get(hdr, "alg"), "HS256"))
+		goto done;
+	if ((size_t)(token + len - dot2 - 1) > 64 ||
+	    b64url_decode(dot2 + 1, (size_t)(token + len - dot2 - 1), sig, &siglen) < 0 ||
+	    siglen != 32)
+		goto done;
+	hs256(p->secret, token, (size_t)(dot2 - token), mac);
+	if (CRYPTO_memcmp(mac, sig, 32) != 0)
+		goto done;
+	claims = segment_json(&a, dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	if (!claims)
+		goto done;
+	st = check_claims(p, claims, now, user_id);
+done:
+	arena_reset(&a);
+	return st;
+}
+
+char *jwt_mint(const char *secret, int64_t user_id, int64_t now, int64_t ttl)
+{
+	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	unsigned char jti[16], mac[32];
+	char jtihex[33], payload[256], seg[512];
+	struct buf b = {0};
+	int n;
+
+	random_bytes(jti, sizeof(jti));
+	hex_encode(jti, sizeof(jti), jtihex);
+	n = snprintf(payload, sizeof(payload),
+	             "{\"token_type\":\"access\",\"exp\":%lld,\"iat\":%lld,\"jti\":\"%s\",\"user_id\":%lld}",
+	             (long long)(now + ttl), (long long)now, jtihex, (long long)user_id);
+	b64url_encode((const unsigned char *)header, sizeof(header) - 1, seg);
+	buf_puts(&b, seg);
+	buf_putc(&b, '.');
+	b64url_encode((const unsigned char *)payload, (size_t)n, seg);
+	buf_puts(&b, seg);
+	hs256(secret, b.p, b.len, mac);
+	b64url_encode(mac, sizeof(mac), seg);
+	buf_putc(&b, '.');
+	buf_puts(&b, seg);
+	buf_cstr(&b);
+	return b.p;
+}

@@ -1,0 +1,613 @@
+/*
+ * resource.c — the resource engine (SPEC §5, §6).
+ *
+ * A request for a resource becomes one neutral store operation: parse and
+ * validate first (no store involved), then the store work, then the
+ * representation.  Every query is scoped to the authenticated principal, so
+ * another user's record is simply not found.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+
+#include "drf.h"
+#include "json.h"
+#include "query.h"
+#include "resource.h"
+#include "server.h"
+#include "store.h"
+
+#define NOT_FOUND "Not found."
+
+struct target {
+	enum { T_COLLECTION, T_DETAIL, T_VIEW } kind;
+	unsigned char id[16];
+	const struct view *view;
+};
+
+const struct resource *resource_match(const struct config *cfg, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nresources; i++)
+		if (strncmp(path, cfg->resources[i]->path, cfg->resources[i]->path_len) == 0)
+			return cfg->resources[i];
+	return NULL;
+}
+
+/* The part after the prefix: "" (collection), "NAME/" (view or id). */
+static int parse_target(const struct resource *r, const char *path, struct target *t)
+{
+	const char *rest = path + r->path_len;
+	size_t n = strcspn(rest, "/"), i;
+
+	if (*rest == '\0') {
+		t->kind = T_COLLECTION;
+		return 0;
+	}
+	if (n == 0 || rest[n] != '/' || rest[n + 1] != '\0')
+		return -1;
+	for (i = 0; i < r->nviews; i++) {
+		if (strlen(r->views[i].name) == n && strncmp(rest, r->views[i].name, n) == 0) {
+			t->kind = T_VIEW;
+			t->view = &r->views[i];
+			return 0;
+		}
+	}
+	/* DRF's default lookup pattern is [^/.]+; a malformed id is a 404. */
+	if (memchr(rest, '.', n) || uuid_parse(rest, n, t->id) < 0)
+		return -1;
+	t->kind = T_DETAIL;
+	return 0;
+}
+
+static void reply_buf(struct request *req, int status, struct buf *b)
+{
+	req_reply_json(req, status, b->p, b->len);
+	buf_free(b);
+}
+
+static void reply_store_error(struct request *req, const struct store_error *err)
+{
+	switch (err->code) {
+	case STORE_NOT_FOUND:
+		req_reply_detail(req, 404, NOT_FOUND);
+		return;
+	case STORE_UNAVAILABLE:
+	case STORE_TIMEOUT:
+		fprintf(stderr, "cutover: store unavailable: %s\n", err->msg);
+		req_reply_detail(req, 503, "The data store is unavailable. Try again shortly.");
+		return;
+	default:
+		fprintf(stderr, "cutover: store error: %s\n", err->msg);
+		req_reply_detail(req, 500, "A server error occurred.");
+		return;
+	}
+}
+
+static void reply_method_not_allowed(struct request *req, const char *allow)
+{
+	req_add_header(req, "Allow", allow);
+	req_reply_detail(req, 405, arena_printf(&req->arena, "Method \"%s\" not allowed.", req->method));
+}
+
+/* Body parsing ------------------------------------------------------- */
+
+/* The request body as a JSON object, or NULL after replying with DRF's error. */
+static const struct json *parse_body(struct request *req)
+{
+	const char *ctype = req_header(req, "Content-Type");
+	struct json *body;
+	char msg[256];
+	size_t clen;
+
+	/* DRF reads an empty body as an empty object. */
+	if (req->body_len == 0) {
+		body = ARENA_NEW(&req->arena, struct json);
+		body->type = JSON_OBJECT;
+		return body;
+	}
+	clen = ctype ? strcspn(ctype, ";") : 0;
+	while (clen && ctype[clen - 1] == ' ')
+		clen--;
+	if (!ctype || !(clen == 16 && strncasecmp(ctype, "application/json", 16) == 0)) {
+		req_reply_detail(req, 415, arena_printf(&req->arena, "Unsupported media type \"%.*s\" in request.",
+		                                        (int)clen, ctype ? ctype : ""));
+		return NULL;
+	}
+	if (!utf8_valid(req->body, req->body_len)) {
+		req_reply_detail(req, 400, "JSON parse error - 'utf-8' codec can't decode the request body");
+		return NULL;
+	}
+	body = json_parse(&req->arena, req->body, req->body_len, msg, sizeof(msg), NULL);
+	if (!body) {
+		req_reply_detail(req, 400, arena_printf(&req->arena, "JSON parse error - %s", msg));
+		return NULL;
+	}
+	if (body->type == JSON_NULL) {
+		req_reply_json(req, 400, "{\"non_field_errors\":[\"No data provided\"]}", 41);
+		return NULL;
+	}
+	if (body->type != JSON_OBJECT) {
+		struct buf b = {0};
+
+		buf_puts(&b, "{\"non_field_errors\":[");
+		json_put_cstr(&b, arena_printf(&req->arena, "Invalid data. Expected a dictionary, but got %s.",
+		                               json_pytype(body)));
+		buf_puts(&b, "]}");
+		reply_buf(req, 400, &b);
+		return NULL;
+	}
+	return body;
+}
+
+/* Reads ---------------------------------------------------------------- */
+
+/* Filters, search and ordering of a list request.  Returns -1 after
+ * replying with the filter errors. */
+static int build_query(struct request *req, const struct resource *r, const struct qparams *qp,
+                       struct query *q)
+{
+	struct cond *conds = ARENA_ARRAY(&req->arena, struct cond, r->nfilters ? r->nfilters : 1);
+	struct verrors ve;
+	const char *search, *ordering;
+	size_t i;
+
+	memset(q, 0, sizeof(*q));
+	q->res = r;
+	q->owner = req->principal;
+	verrors_init(&req->arena, r, &ve);
+	for (i = 0; i < r->nfilters; i++) {
+		const struct field *f = &r->fields[r->filters[i]];
+		const char *v = query_get(qp, f->name), *msg;
+
+		if (!v || !*v)
+			continue;
+		msg = drf_parse_filter(&req->arena, f, v, &conds[q->nconds].val);
+		if (msg) {
+			verrors_add(&req->arena, &ve, r->filters[i], msg);
+			continue;
+		}
+		conds[q->nconds++].field = r->filters[i];
+	}
+	if (ve.count) {
+		struct buf b = {0};
+
+		verrors_render(&b, r, &ve);
+		reply_buf(req, 400, &b);
+		return -1;
+	}
+	q->conds = conds;
+	if (r->nsearch && (search = query_get(qp, "search"))) {
+		/* DRF's SearchFilter: terms split on white space and commas. */
+		char *s = arena_strdup(&req->arena, search), *tok, *save = NULL;
+		const char **terms = ARENA_ARRAY(&req->arena, const char *, strlen(s) / 2 + 1);
+
+		for (tok = strtok_r(s, " \t\n\r\f\v,", &save); tok; tok = strtok_r(NULL, " \t\n\r\f\v,", &save))
+			terms[q->nterms++] = tok;
+		q->terms = terms;
+		q->search_fields = r->search;
+		q->nsearch = r->nsearch;
+	}
+	q->order = r->ordering;
+	q->norder = r->nordering;
+	if ((ordering = query_get(qp, "ordering"))) {
+		/* OrderingFilter: unknown fields are dropped; none left, default. */
+		char *s = arena_strdup(&req->arena, ordering), *tok, *save = NULL;
+		struct order_term *terms = ARENA_ARRAY(&req->arena, struct order_term, strlen(s) / 2 + 1);
+		size_t n = 0, k;
+
+		for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			char *t = tok, *end;
+			bool desc;
+			int f;
+
+			while (*t == ' ')
+				t++;
+			end = t + strlen(t);
+			while (end > t && end[-1] == ' ')
+				*--end = '\0';
+			desc = *t == '-';
+			f = resource_field(r, t + desc);
+			for (k = 0; f >= 0 && k < r->norderable; k++) {
+				if (r->orderable[k] == f) {
+					terms[n].field = f;
+					terms[n++].desc = desc;
+					break;
+				}
+			}
+		}
+		if (n) {
+			q->order = terms;
+			q->norder = n;
+		}
+	}
+	return 0;
+}
+
+/* Django's Paginator.validate_number on the `page` parameter. */
+static int parse_page(const char *s, int64_t last, int64_t *page)
+{
+	char *end;
+	long long x;
+
+	if (!s)
+		return *page = 1, 0;
+	if (strcmp(s, "last") == 0)
+		return *page = last, 0;
+	while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+		s++;
+	if (!*s || (*s != '+' && *s != '-' && (*s < '0' || *s > '9')))
+		return -1;
+	x = strtoll(s, &end, 10);
+	while (*end == ' ' || (*end >= '\t' && *end <= '\r'))
+		end++;
+	if (*end || x < 1 || (x > last && x != 1))
+		return -1;
+	*page = x;
+	return 0;
+}
+
+static void render_list(struct buf *b, const struct resource *r, const struct record *rows, size_t n)
+{
+	size_t i;
+
+	buf_putc(b, '[');
+	for (i = 0; i < n; i++) {
+		buf_puts(b, i ? "," : "");
+		drf_render_record(b, r, &rows[i]);
+	}
+	buf_putc(b, ']');
+}
+
+/* One page of q, as DRF's PageNumberPagination shows it. */
+static void serve_page(struct request *req, struct query *q, const struct qparams *qp)
+{
+	struct store *s = req_store(req);
+	struct store_error err;
+	struct record *rows;
+	size_t n;
+	int64_t count, pages, page;
+	struct buf b = {0};
+	int size = q->res->page_size;
+
+	if (store_count(s, q, &count, &err) < 0)
+		return reply_store_error(req, &err);
+	pages = count ? (count + size - 1) / size : 1;
+	if (parse_page(query_get(qp, "page"), pages, &page) < 0)
+		return req_reply_detail(req, 404, "Invalid page.");
+	q->offset = (page - 1) * size;
+	q->limit = size;
+	if (store_list(s, q, &req->arena, &rows, &n, &err) < 0)
+		return reply_store_error(req, &err);
+	buf_printf(&b, "{\"count\":%lld,\"next\":", (long long)count);
+	if (page < pages)
+		json_put_cstr(&b, query_page_url(&req->arena, req->host, req->path, qp, page + 1));
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, ",\"previous\":");
+	if (page > 1)
+		json_put_cstr(&b, query_page_url(&req->arena, req->host, req->path, qp,
+		                                  page == 2 ? 0 : page - 1));
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, ",\"results\":");
+	render_list(&b, q->res, rows, n);
+	buf_putc(&b, '}');
+	reply_buf(req, 200, &b);
+}
+
+static void op_list(struct request *req, const struct resource *r)
+{
+	struct qparams qp;
+	struct query q;
+
+	query_parse(&req->arena, req->query, &qp);
+	if (build_query(req, r, &qp, &q) == 0)
+		serve_page(req, &q, &qp);
+}
+
+static void op_retrieve(struct request *req, const struct resource *r, const unsigned char id[16])
+{
+	struct record rec;
+	struct store_error err;
+	struct buf b = {0};
+
+	if (store_get(req_store(req), r, req->principal, id, &req->arena, &rec, &err) < 0)
+		return reply_store_error(req, &err);
+	drf_render_record(&b, r, &rec);
+	reply_buf(req, 200, &b);
+}
+
+static void view_summary(struct request *req, const struct resource *r, const struct view *v)
+{
+	const struct field *gf = &r->fields[v->group_field], *sf = &r->fields[v->sum_field];
+	struct query q = {.res = r, .owner = req->principal};
+	struct store_error err;
+	struct agg_row *rows;
+	size_t n, i;
+	int64_t count = 0, total = 0;
+	struct buf b = {0};
+	char num[32];
+
+	if (store_aggregate(req_store(req), &q, v->group_field, v->sum_field, &req->arena, &rows,
+	                    &n, &err) < 0)
+		return reply_store_error(req, &err);
+	for (i = 0; i < n; i++) {
+		count += rows[i].count;
+		total += rows[i].sum;
+	}
+	decimal_format(total, sf->places, num);
+	buf_printf(&b, "{\"count\":%lld,\"%s\":\"%s\",\"by_%s\":[", (long long)count, sf->name, num,
+	           gf->name);
+	for (i = 0; i < n; i++) {
+		buf_printf(&b, "%s{\"%s\":", i ? "," : "", gf->name);
+		drf_render_value(&b, gf, &rows[i].group);
+		decimal_format(rows[i].sum, sf->places, num);
+		buf_printf(&b, ",\"count\":%lld,\"%s\":\"%s\"}", (long long)rows[i].count, sf->name, num);
+	}
+	buf_puts(&b, "]}");
+	reply_buf(req, 200, &b);
+}
+
+static void view_recent(struct request *req, const struct resource *r, const struct view *v)
+{
+	struct query q = {.res = r, .owner = req->principal, .order = &v->order, .norder = 1,
+	                  .limit = v->limit};
+	struct store_error err;
+	struct record *rows;
+	size_t n;
+	struct buf b = {0};
+
+	if (store_list(req_store(req), &q, &req->arena, &rows, &n, &err) < 0)
+		return reply_store_error(req, &err);
+	render_list(&b, r, rows, n);
+	reply_buf(req, 200, &b);
+}
+
+static void view_search(struct request *req, const struct resource *r, const struct view *v)
+{
+	struct qparams qp;
+	struct query q = {.res = r, .owner = req->principal, .search_fields = r->search,
+	                  .nsearch = r->nsearch};
+	const char *text;
+
+	query_parse(&req->arena, req->query, &qp);
+	if (v->order.field >= 0) {
+		q.order = &v->order;
+		q.norder = 1;
+	} else {
+		q.order = r->ordering;
+		q.norder = r->nordering;
+	}
+	if ((text = query_get(&qp, v->param))) {
+		char *s = arena_strdup(&req->arena, text), *tok, *save = NULL;
+		const char **terms = ARENA_ARRAY(&req->arena, const char *, strlen(s) / 2 + 1);
+
+		for (tok = strtok_r(s, " \t\n\r\f\v", &save); tok; tok = strtok_r(NULL, " \t\n\r\f\v", &save))
+			terms[q.nterms++] = tok;
+		q.terms = terms;
+	}
+	serve_page(req, &q, &qp);
+}
+
+/* Writes --------------------------------------------------------------- */
+
+/* Check references against the store (owner-scoped), adding DRF's
+ * does-not-exist message for each one missing.  -1 after a store failure. */
+static int check_refs(struct request *req, const struct resource *r, const struct record *rec,
+                      const struct pending_ref *refs, size_t nrefs, struct verrors *ve)
+{
+	size_t i;
+
+	for (i = 0; i < nrefs; i++) {
+		const struct field *f = &r->fields[refs[i].field];
+		struct store_error err;
+		bool found;
+
+		if (store_exists(req_store(req), f->ref, req->principal, rec->vals[refs[i].field].u.uuid,
+		                 &found, &err) < 0) {
+			reply_store_error(req, &err);
+			return -1;
+		}
+		if (!found)
+			verrors_add(&req->arena, ve, refs[i].field,
+			            arena_printf(&req->arena, "Invalid pk \"%s\" - object does not exist.",
+			                         refs[i].given));
+	}
+	return 0;
+}
+
+/* Validate body into rec; -1 after replying with the errors. */
+static int validate(struct request *req, const struct resource *r, const struct json *body,
+                    enum drf_write mode, struct record *rec)
+{
+	struct verrors ve;
+	struct pending_ref *refs;
+	size_t nrefs;
+	struct buf b = {0};
+
+	verrors_init(&req->arena, r, &ve);
+	drf_validate(&req->arena, r, body, mode, rec, &ve, &refs, &nrefs);
+	if (check_refs(req, r, rec, refs, nrefs, &ve) < 0)
+		return -1;
+	if (!ve.count)
+		return 0;
+	verrors_render(&b, r, &ve);
+	reply_buf(req, 400, &b);
+	return -1;
+}
+
+static void reply_write_error(struct request *req, const struct resource *r,
+                              const struct store_error *err)
+{
+	if (err->code == STORE_CONFLICT && err->unique >= 0) {
+		struct buf b = {0};
+
+		buf_puts(&b, "{\"non_field_errors\":[");
+		json_put_cstr(&b, r->uniques[err->unique].message);
+		buf_puts(&b, "]}");
+		return reply_buf(req, 400, &b);
+	}
+	reply_store_error(req, err);
+}
+
+static void op_create(struct request *req, const struct resource *r)
+{
+	const struct json *body = parse_body(req);
+	struct record *rec;
+	struct store_error err;
+	struct buf b = {0};
+
+	if (!body)
+		return;
+	rec = record_new(&req->arena, r);
+	if (validate(req, r, body, DRF_CREATE, rec) < 0)
+		return;
+	drf_fill_auto(r, rec, DRF_CREATE, now_wall_us());
+	if (store_create(req_store(req), r, req->principal, rec, &err) < 0)
+		return reply_write_error(req, r, &err);
+	drf_sort_children(r, rec);
+	drf_render_record(&b, r, rec);
+	reply_buf(req, 201, &b);
+}
+
+static void op_update(struct request *req, const struct resource *r, const unsigned char id[16],
+                      enum drf_write mode)
+{
+	struct record rec;
+	struct store_error err;
+	const struct json *body;
+	struct buf b = {0};
+	size_t c;
+
+	/* The record is looked up before the body is read: a 404 wins over a 400. */
+	if (store_get(req_store(req), r, req->principal, id, &req->arena, &rec, &err) < 0)
+		return reply_store_error(req, &err);
+	for (c = 0; c < r->nchildren; c++)
+		rec.children[c].given = false;
+	if (!(body = parse_body(req)))
+		return;
+	{
+		struct child_rows *kept = ARENA_ARRAY(&req->arena, struct child_rows,
+		                                      r->nchildren ? r->nchildren : 1);
+
+		memcpy(kept, rec.children, r->nchildren * sizeof(*kept));
+		if (validate(req, r, body, mode, &rec) < 0)
+			return;
+		drf_fill_auto(r, &rec, mode, now_wall_us());
+		if (store_replace(req_store(req), r, req->principal, &rec, &err) < 0)
+			return reply_write_error(req, r, &err);
+		for (c = 0; c < r->nchildren; c++)
+			if (!rec.children[c].given)
+				rec.children[c] = kept[c];
+	}
+	drf_sort_children(r, &rec);
+	drf_render_record(&b, r, &rec);
+	reply_buf(req, 200, &b);
+}
+
+static void op_destroy(struct request *req, const struct resource *r, const unsigned char id[16])
+{
+	struct store_error err;
+
+	if (store_remove(req_store(req), r, req->principal, id, &err) < 0)
+		return reply_store_error(req, &err);
+	req->status = 204;
+	req->done = true;
+}
+
+/* Dispatch ------------------------------------------------------------- */
+
+static const char *allow_header(struct request *req, const struct resource *r, int kind)
+{
+	struct buf b = {0};
+	const char *res;
+
+	if (kind == T_COLLECTION) {
+		if (r->ops & OP_LIST)
+			buf_puts(&b, "GET, ");
+		if (r->ops & OP_CREATE)
+			buf_puts(&b, "POST, ");
+	} else if (kind == T_DETAIL) {
+		if (r->ops & OP_RETRIEVE)
+			buf_puts(&b, "GET, ");
+		if (r->ops & OP_UPDATE)
+			buf_puts(&b, "PUT, ");
+		if (r->ops & OP_PARTIAL)
+			buf_puts(&b, "PATCH, ");
+		if (r->ops & OP_DESTROY)
+			buf_puts(&b, "DELETE, ");
+	} else {
+		buf_puts(&b, "GET, ");
+	}
+	if (b.len >= 5 && strncmp(b.p, "GET, ", 5) == 0)
+		buf_puts(&b, "HEAD, ");
+	buf_puts(&b, "OPTIONS");
+	res = arena_strndup(&req->arena, b.p, b.len);
+	buf_free(&b);
+	return res;
+}
+
+static const char *const auth_bodies[] = {
+	[AUTH_NONE] = "{\"detail\":\"Authentication credentials were not provided.\"}",
+	[AUTH_BAD_HEADER] = "{\"detail\":\"Authorization header must contain two space-delimited values\","
+	                    "\"code\":\"bad_authorization_header\"}",
+	[AUTH_INVALID] = "{\"detail\":\"Given token not valid for any token type\",\"code\":\"token_not_valid\","
+	                 "\"messages\":[{\"token_class\":\"AccessToken\",\"token_type\":\"access\","
+	                 "\"message\":\"Token is invalid or expired\"}]}",
+	[AUTH_NO_USER] = "{\"detail\":\"Token contained no recognizable user identification\","
+	                 "\"code\":\"token_not_valid\"}",
+};
+
+void resource_handle(struct request *req, const struct resource *r)
+{
+	struct target t;
+	const char *m = req->method;
+	bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+	unsigned need = 0;
+
+	if (parse_target(r, req->path, &t) < 0)
+		return req_reply_detail(req, 404, NOT_FOUND);
+	if (req->auth != AUTH_OK) {
+		req_add_header(req, "WWW-Authenticate", "Bearer realm=\"api\"");
+		return req_reply_json(req, 401, auth_bodies[req->auth], strlen(auth_bodies[req->auth]));
+	}
+	if (strcmp(m, "OPTIONS") == 0) {
+		req_add_header(req, "Allow", allow_header(req, r, t.kind));
+		return req_reply_json(req, 200, "{}", 2);
+	}
+	switch (t.kind) {
+	case T_COLLECTION:
+		need = get ? OP_LIST : strcmp(m, "POST") == 0 ? OP_CREATE : 0;
+		req->route = arena_printf(&req->arena, "%s.%s", r->name, get ? "list" : "create");
+		break;
+	case T_DETAIL:
+		need = get ? OP_RETRIEVE : strcmp(m, "PUT") == 0 ? OP_UPDATE :
+		       strcmp(m, "PATCH") == 0 ? OP_PARTIAL : strcmp(m, "DELETE") == 0 ? OP_DESTROY : 0;
+		req->route = arena_printf(&req->arena, "%s.detail", r->name);
+		break;
+	case T_VIEW:
+		req->route = arena_printf(&req->arena, "%s.%s", r->name, t.view->name);
+		if (!get)
+			return reply_method_not_allowed(req, allow_header(req, r, t.kind));
+		switch (t.view->kind) {
+		case VIEW_SUMMARY: return view_summary(req, r, t.view);
+		case VIEW_RECENT: return view_recent(req, r, t.view);
+		case VIEW_SEARCH: return view_search(req, r, t.view);
+		}
+		return;
+	}
+	if (!(r->ops & need))
+		return reply_method_not_allowed(req, allow_header(req, r, t.kind));
+	switch (need) {
+	case OP_LIST: return op_list(req, r);
+	case OP_CREATE: return op_create(req, r);
+	case OP_RETRIEVE: return op_retrieve(req, r, t.id);
+	case OP_UPDATE: return op_update(req, r, t.id, DRF_UPDATE);
+	case OP_PARTIAL: return op_update(req, r, t.id, DRF_PARTIAL);
+	case OP_DESTROY: return op_destroy(req, r, t.id);
+	}
+}

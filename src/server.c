@@ -1,0 +1,409 @@
+/*
+ * server.c — listeners, event loops, the pipeline run, graceful shutdown.
+ *
+ * One libevent loop per core.  Each loop owns a listening socket bound to
+ * the shared address with SO_REUSEPORT (the kernel spreads connections
+ * across loops), an evhttp server, and its own legacy-store connection, so
+ * nothing on the request path takes a lock shared between loops.  SQLite
+ * calls run inline: they are local and answer in microseconds.
+ *
+ * SIGTERM/SIGINT: every loop stops accepting, finishes what it is serving,
+ * and exits; idle keep-alive connections are closed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+
+#include "json.h"
+#include "middleware.h"
+#include "request.h"
+#include "resource.h"
+#include "server.h"
+#include "store.h"
+
+struct loop {
+	pthread_t thread;
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	struct event *stop_ev;
+	struct store *store;
+	const struct config *cfg;
+	const char *listen_host;
+	int fd;
+};
+
+/* The pipeline, in the order of SPEC §4. */
+static const struct middleware *const pipeline[] = {
+	&mw_request_id, &mw_access_log, &mw_limits, &mw_cors, &mw_auth,
+};
+
+struct store *req_store(const struct request *req)
+{
+	return req->loop->store;
+}
+
+const char *req_header(const struct request *req, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
+}
+
+void req_add_header(struct request *req, const char *name, const char *value)
+{
+	if (req->nheaders < REQ_MAX_HEADERS) {
+		req->headers[req->nheaders].name = name;
+		req->headers[req->nheaders].value = value;
+		req->nheaders++;
+	}
+}
+
+void req_reply_json(struct request *req, int status, const char *json, size_t len)
+{
+	req->status = status;
+	req->out.len = 0;
+	buf_put(&req->out, json, len);
+	req->done = true;
+}
+
+void req_reply_detail(struct request *req, int status, const char *detail)
+{
+	struct buf b = {0};
+
+	buf_puts(&b, "{\"detail\":");
+	json_put_cstr(&b, detail);
+	buf_putc(&b, '}');
+	req_reply_json(req, status, b.p, b.len);
+	buf_free(&b);
+}
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	default: return "OTHER";
+	}
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 503: return "Service Unavailable";
+	default: return status >= 500 ? "Internal Server Error" : "Error";
+	}
+}
+
+static void send_response(struct request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+	struct evbuffer *body = evbuffer_new();
+	size_t i;
+
+	if (req->status != 204) {
+		evhttp_add_header(h, "Content-Type", "application/json");
+		evbuffer_add(body, req->out.p ? req->out.p : "", req->out.len);
+	}
+	evhttp_add_header(h, "Vary", "Accept");
+	for (i = 0; i < req->nheaders; i++)
+		evhttp_add_header(h, req->headers[i].name, req->headers[i].value);
+	evhttp_send_reply(req->ev, req->status, reason(req->status), body);
+	evbuffer_free(body);
+}
+
+static void on_request(struct evhttp_request *ev, void *arg)
+{
+	struct loop *loop = arg;
+	struct request req = {.ev = ev, .loop = loop, .cfg = loop->cfg};
+	struct evbuffer *in = evhttp_request_get_input_buffer(ev);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+	char *host = NULL;
+	ev_uint16_t port = 0;
+	size_t i;
+
+	arena_init(&req.arena, 8192);
+	req.start_us = now_mono_us();
+	req.method_bit = evhttp_request_get_command(ev);
+	req.method = method_name(evhttp_request_get_command(ev));
+	req.uri = evhttp_request_get_uri(ev);
+	req.path = uri && evhttp_uri_get_path(uri) ? evhttp_uri_get_path(uri) : "/";
+	req.query = uri ? evhttp_uri_get_query(uri) : NULL;
+	req.host = req_header(&req, "Host");
+	if (!req.host)
+		req.host = loop->listen_host;
+	evhttp_connection_get_peer(evhttp_request_get_connection(ev), &host, &port);
+	req.remote = host ? host : "";
+	req.body_len = evbuffer_get_length(in);
+	req.body = req.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
+	req.route = "-";
+
+	for (i = 0; i < ARRAY_LEN(pipeline); i++)
+		if (pipeline[i]->on_request && pipeline[i]->on_request(&req) == MW_DONE)
+			break;
+	if (i == ARRAY_LEN(pipeline)) {
+		const struct resource *r = resource_match(loop->cfg, req.path);
+
+		if (r)
+			resource_handle(&req, r);
+		else
+			req_reply_detail(&req, 404, "Not found.");
+	}
+	if (!req.done)
+		req_reply_detail(&req, 500, "A server error occurred.");
+	for (i = 0; i < ARRAY_LEN(pipeline); i++)
+		if (pipeline[i]->on_response)
+			pipeline[i]->on_response(&req);
+	send_response(&req);
+	for (i = 0; i < ARRAY_LEN(pipeline); i++)
+		if (pipeline[i]->on_log)
+			pipeline[i]->on_log(&req);
+	buf_free(&req.out);
+	arena_reset(&req.arena);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *loop = arg;
+	struct timeval grace = {0, 200000};
+
+	(void)fd;
+	(void)what;
+	if (loop->sock) {
+		evhttp_del_accept_socket(loop->http, loop->sock);
+		loop->sock = NULL;
+	}
+	/* Requests already being read get a moment to complete. */
+	event_base_loopexit(loop->base, &grace);
+}
+
+static void *loop_main(void *arg)
+{
+	struct loop *loop = arg;
+
+	event_base_dispatch(loop->base);
+	return NULL;
+}
+
+/* host:port → a socket bound with SO_REUSEPORT; port 0 picks a free one,
+ * written back so the other loops bind the same. */
+static int listen_socket(const char *host, int *port)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	char portstr[16];
+	int fd = -1, one = 1;
+
+	snprintf(portstr, sizeof(portstr), "%d", *port);
+	if (getaddrinfo(*host ? host : NULL, portstr, &hints, &res) != 0 || !res) {
+		fprintf(stderr, "cutover: cannot resolve listen address %s\n", host);
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 || listen(fd, 1024) == -1) {
+		fprintf(stderr, "cutover: cannot listen on %s:%d: %s\n", host, *port, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	if (*port == 0) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		getsockname(fd, (struct sockaddr *)&ss, &len);
+		*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                                       : ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	return fd;
+}
+
+static int loop_init(struct loop *loop, const struct config *cfg, int fd, const char *listen_host)
+{
+	struct store_error err;
+
+	loop->cfg = cfg;
+	loop->fd = fd;
+	loop->listen_host = listen_host;
+	loop->base = event_base_new();
+	loop->http = loop->base ? evhttp_new(loop->base) : NULL;
+	if (!loop->http)
+		return -1;
+	loop->store = store_open(cfg->database_url, cfg, &err);
+	if (!loop->store) {
+		fprintf(stderr, "cutover: legacy store: %s\n", err.msg);
+		return -1;
+	}
+	evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+	                           EVHTTP_REQ_PATCH);
+	/* Bodies up to twice the limit are read and answered with a JSON 413 by
+	 * the limits step; larger ones are refused by libevent unread. */
+	evhttp_set_max_body_size(loop->http, (ev_ssize_t)cfg->max_body_bytes * 2);
+	evhttp_set_max_headers_size(loop->http, (ev_ssize_t)cfg->max_header_bytes);
+	evhttp_set_timeout(loop->http, cfg->request_timeout);
+	evhttp_set_gencb(loop->http, on_request, loop);
+	loop->sock = evhttp_accept_socket_with_handle(loop->http, fd);
+	loop->stop_ev = event_new(loop->base, -1, 0, on_stop, loop);
+	return loop->sock && loop->stop_ev ? 0 : -1;
+}
+
+static void loop_free(struct loop *loop)
+{
+	if (loop->http)
+		evhttp_free(loop->http);    /* closes the listener and connections */
+	else if (loop->fd != -1)
+		close(loop->fd);
+	if (loop->stop_ev)
+		event_free(loop->stop_ev);
+	if (loop->base)
+		event_base_free(loop->base);
+	store_close(loop->store);
+	loop->http = NULL;
+	loop->stop_ev = NULL;
+	loop->base = NULL;
+	loop->store = NULL;
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int middleware_init(const struct config *cfg)
+{
+	struct error err;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(pipeline); i++) {
+		if (pipeline[i]->init && pipeline[i]->init(cfg, &err) < 0) {
+			fprintf(stderr, "cutover: %s: %s\n", pipeline[i]->name, err.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void middleware_fini(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(pipeline); i++)
+		if (pipeline[i]->fini)
+			pipeline[i]->fini();
+}
+
+int server_run(const struct config *cfg)
+{
+	const char *colon = strrchr(cfg->listen, ':');
+	char host[256];
+	int port = atoi(colon + 1), nloops = cfg->threads, i, started = 0, rc = -1;
+	struct loop *loops;
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigset_t block, old;
+	static char listen_host[300];
+
+	if (strcmp(cfg->mode, "legacy") != 0) {
+		fprintf(stderr, "cutover: mode \"%s\" needs the MongoDB store, which this build does "
+		        "not serve yet; use DATABASE_MODE=legacy\n", cfg->mode);
+		return -1;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - cfg->listen), cfg->listen);
+	if (host[0] == '[')
+		memmove(host, host + 1, strlen(host)), host[strlen(host) - 1] = '\0';
+	if (nloops <= 0)
+		nloops = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (nloops <= 0)
+		nloops = 1;
+	evthread_use_pthreads();
+	signal(SIGPIPE, SIG_IGN);
+	if (middleware_init(cfg) < 0)
+		return -1;
+	loops = xcalloc((size_t)nloops, sizeof(*loops));
+	for (i = 0; i < nloops; i++)
+		loops[i].fd = -1;
+	for (i = 0; i < nloops; i++) {
+		int fd = listen_socket(host, &port);
+
+		if (fd == -1)
+			goto out;
+		if (i == 0)
+			snprintf(listen_host, sizeof(listen_host), "%s:%d", host, port);
+		if (loop_init(&loops[i], cfg, fd, listen_host) < 0) {
+			if (!loops[i].sock)
+				fprintf(stderr, "cutover: cannot start event loop %d\n", i);
+			goto out;
+		}
+	}
+	/* Signals go to this thread only; the loops never see them. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < nloops; i++) {
+		if (pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]) != 0)
+			break;
+		started++;
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	fprintf(stderr, "cutover %s: listening on http://%s (%d loops, legacy store %s)\n",
+	        CUTOVER_VERSION, listen_host, nloops, loops[0].store->ops->name);
+	if (started == nloops) {
+		sigset_t wait = old;
+
+		sigdelset(&wait, SIGTERM);
+		sigdelset(&wait, SIGINT);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_sigmask(SIG_BLOCK, &block, NULL);
+		while (!stop_signal)
+			sigsuspend(&wait);
+		fprintf(stderr, "cutover: signal %d, draining\n", (int)stop_signal);
+		rc = 0;
+	}
+	for (i = 0; i < started; i++)
+		event_active(loops[i].stop_ev, EV_READ, 0);
+	for (i = 0; i < started; i++)
+		pthread_join(loops[i].thread, NULL);
+out:
+	for (i = 0; i < nloops; i++)
+		loop_free(&loops[i]);
+	free(loops);
+	middleware_fini();
+	if (rc == 0)
+		fprintf(stderr, "cutover: stopped\n");
+	return rc;
+}

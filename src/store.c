@@ -1,0 +1,56 @@
+/*
+ * store.c — adapter registry and helpers shared by every adapter.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+
+static const struct store_ops *const adapters[] = {
+	&store_sqlite_ops,
+};
+
+const struct store_ops *store_ops_for(const char *url, struct store_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(adapters); i++)
+		if (adapters[i]->accepts(url))
+			return adapters[i];
+	store_error_set(err, STORE_UNAVAILABLE,
+	                "no store adapter serves \"%.64s\" (expected sqlite:///path/to/db.sqlite3)", url);
+	return NULL;
+}
+
+struct store *store_open(const char *url, const struct config *cfg, struct store_error *err)
+{
+	const struct store_ops *ops = store_ops_for(url, err);
+
+	return ops ? ops->open(url, cfg, err) : NULL;
+}
+
+void store_error_set(struct store_error *err, enum store_err code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	err->code = code;
+	err->unique = -1;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+struct record *record_new(struct arena *a, const struct resource *r)
+{
+	struct record *rec = ARENA_NEW(a, struct record);
+	size_t i;
+
+	rec->vals = ARENA_ARRAY(a, struct value, r->nfields);
+	for (i = 0; i < r->nfields; i++)
+		rec->vals[i].null = true;
+	rec->children = ARENA_ARRAY(a, struct child_rows, r->nchildren ? r->nchildren : 1);
+	return rec;
+}
