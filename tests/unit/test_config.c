@@ -1,0 +1,180 @@
+/*
+ * test_config.c — configuration loading: the shipped example, interpolation,
+ * environment overrides, and problems reported with line and column.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static void clear_env(void)
+{
+	unsetenv("DATABASE_URL");
+	unsetenv("DATABASE_MODE");
+	unsetenv("JWT_SECRET");
+	unsetenv("CUTOVER_LISTEN");
+	unsetenv("MONGODB_URI");
+}
+
+static void test_example_config(void **state)
+{
+	struct config_problems pr = {0};
+	struct config *cfg;
+	const struct resource *inv, *pay;
+
+	(void)state;
+	clear_env();
+	cfg = config_load("etc/examples/hisabpro/cutover.json", &pr);
+	assert_non_null(cfg);
+	assert_int_equal(pr.count, 0);
+	assert_int_equal(cfg->nresources, 2);
+	inv = cfg->resources[0];
+	pay = cfg->resources[1];
+	assert_string_equal(inv->name, "invoices");
+	assert_string_equal(inv->path, "/api/invoices/");
+	assert_int_equal(inv->nchildren, 1);
+	assert_string_equal(inv->children[0]->name, "items");
+	assert_int_equal(inv->children[0]->after, resource_field(inv, "notes"));
+	assert_int_equal(inv->nviews, 3);
+	assert_int_equal(inv->ncascades, 1);
+	assert_ptr_equal(inv->cascades[0].res, pay);
+	assert_ptr_equal(pay->fields[resource_field(pay, "invoice")].ref, inv);
+	assert_string_equal(pay->fields[resource_field(pay, "invoice")].column, "invoice_id");
+	assert_int_equal(pay->ops & OP_UPDATE, 0);
+	assert_string_equal(cfg->mode, "legacy");
+	assert_string_equal(cfg->listen, "127.0.0.1:8080");
+	config_free(cfg);
+	config_problems_free(&pr);
+}
+
+static void test_interpolation(void **state)
+{
+	struct arena a;
+	struct error err;
+	char *out;
+
+	(void)state;
+	arena_init(&a, 1024);
+	setenv("CUTOVER_T1", "value", 1);
+	unsetenv("CUTOVER_T2");
+	setenv("CUTOVER_T3", "", 1);
+	assert_int_equal(config_interpolate(&a, "a${CUTOVER_T1}b", 15, &out, &err), 0);
+	assert_string_equal(out, "avalueb");
+	assert_int_equal(config_interpolate(&a, "${CUTOVER_T2:-dflt}", 19, &out, &err), 0);
+	assert_string_equal(out, "dflt");
+	assert_int_equal(config_interpolate(&a, "${CUTOVER_T1:-dflt}", 19, &out, &err), 0);
+	assert_string_equal(out, "value");
+	/* set but empty uses the default, as the shell's :- does */
+	assert_int_equal(config_interpolate(&a, "${CUTOVER_T3:-x}", 16, &out, &err), 0);
+	assert_string_equal(out, "x");
+	assert_int_equal(config_interpolate(&a, "${CUTOVER_T2:-}", 15, &out, &err), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(config_interpolate(&a, "no vars $ here", 14, &out, &err), 0);
+	assert_string_equal(out, "no vars $ here");
+	assert_int_equal(config_interpolate(&a, "${CUTOVER_T2}", 13, &out, &err), -1);
+	assert_non_null(strstr(err.msg, "CUTOVER_T2 is not set"));
+	assert_int_equal(config_interpolate(&a, "${OPEN", 6, &out, &err), -1);
+	arena_reset(&a);
+}
+
+#define BASE_HEAD "{\n  \"database_url\": \"sqlite://x.db\",\n  \"jwt\": {\"secret\": \"0123456789abcdef\"},\n"
+
+static struct config *load_text(const char *text, struct config_problems *pr)
+{
+	return config_load_text("t.json", text, strlen(text), pr);
+}
+
+static void test_problems_with_positions(void **state)
+{
+	struct config_problems pr = {0};
+	const char *text = BASE_HEAD
+		"  \"threads\": \"many\",\n"
+		"  \"bogus\": 1,\n"
+		"  \"resources\": [{\"name\": \"r\", \"path\": \"/r/\", \"table\": \"t\", \"owner_column\": \"u\",\n"
+		"    \"fields\": [{\"name\": \"id\", \"type\": \"uuid\", \"primary_key\": true, \"auto\": \"uuid4\"},\n"
+		"               {\"name\": \"x\", \"type\": \"float\"}],\n"
+		"    \"filters\": [\"nope\"]}]\n"
+		"}\n";
+
+	(void)state;
+	clear_env();
+	assert_null(load_text(text, &pr));
+	/* every problem, not just the first */
+	assert_int_equal(pr.count, 4);
+	assert_non_null(strstr(pr.text.p, "t.json:4:20: \"threads\" must be an integer"));
+	assert_non_null(strstr(pr.text.p, "t.json:5:13: unknown key \"bogus\""));
+	assert_non_null(strstr(pr.text.p, "t.json:8:45: unknown type \"float\""));
+	assert_non_null(strstr(pr.text.p, "t.json:9:23: \"filters\": resource r has no field \"nope\""));
+	config_problems_free(&pr);
+}
+
+static void test_invalid_json_position(void **state)
+{
+	struct config_problems pr = {0};
+
+	(void)state;
+	assert_null(load_text("{\n  \"listen\": \"x\",\n  oops\n}", &pr));
+	assert_int_equal(pr.count, 1);
+	assert_non_null(strstr(pr.text.p, "t.json:3:"));
+	assert_non_null(strstr(pr.text.p, "invalid JSON"));
+	config_problems_free(&pr);
+}
+
+static void test_env_overrides(void **state)
+{
+	struct config_problems pr = {0};
+	struct config *cfg;
+
+	(void)state;
+	clear_env();
+	setenv("DATABASE_URL", "sqlite:///tmp/other.db", 1);
+	setenv("CUTOVER_LISTEN", "0.0.0.0:9999", 1);
+	setenv("JWT_SECRET", "env-secret-0123456789", 1);
+	setenv("DATABASE_MODE", "shadow", 1);
+	cfg = load_text(BASE_HEAD "  \"resources\": []\n}", &pr);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->database_url, "sqlite:///tmp/other.db");
+	assert_string_equal(cfg->listen, "0.0.0.0:9999");
+	assert_string_equal(cfg->jwt.secret, "env-secret-0123456789");
+	assert_string_equal(cfg->mode, "shadow");
+	config_free(cfg);
+	setenv("DATABASE_MODE", "sideways", 1);
+	assert_null(load_text(BASE_HEAD "  \"resources\": []\n}", &pr));
+	assert_non_null(strstr(pr.text.p, "mode \"sideways\""));
+	config_problems_free(&pr);
+	clear_env();
+}
+
+static void test_short_secret_and_missing_store(void **state)
+{
+	struct config_problems pr = {0};
+
+	(void)state;
+	clear_env();
+	assert_null(load_text("{\"jwt\": {\"secret\": \"short\"}}", &pr));
+	assert_int_equal(pr.count, 2);
+	assert_non_null(strstr(pr.text.p, "no legacy store"));
+	assert_non_null(strstr(pr.text.p, "at least 16 characters"));
+	config_problems_free(&pr);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example_config),
+		cmocka_unit_test(test_interpolation),
+		cmocka_unit_test(test_problems_with_positions),
+		cmocka_unit_test(test_invalid_json_position),
+		cmocka_unit_test(test_env_overrides),
+		cmocka_unit_test(test_short_secret_and_missing_store),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
