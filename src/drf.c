@@ -555,9 +555,9 @@ void drf_fill_auto(const struct resource *r, struct record *rec, enum drf_write 
 			break;
 		}
 	}
-	/* Embedded rows are always written anew. */
+	/* Embedded rows the client sent are written anew; the others are kept. */
 	for (c = 0; c < r->nchildren; c++)
-		for (k = 0; k < rec->children[c].n; k++)
+		for (k = 0; rec->children[c].given && k < rec->children[c].n; k++)
 			drf_fill_auto(r->children[c], &rec->children[c].rows[k], DRF_CREATE, now_us);
 }
 

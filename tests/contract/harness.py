@@ -1,0 +1,169 @@
+"""Test harness: start the real gateway on a throwaway SQLite database and a
+free port, talk real HTTP to it, and fail on any sanitizer report."""
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SCHEMA = os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql")
+CONFIG = os.path.join(ROOT, "etc", "examples", "hisabpro", "cutover.json")
+SECRET = "contract-test-secret-not-real-000"
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_token(user_id=1, secret=SECRET, ttl=3600, header=None, **claims):
+    """A simplejwt-style access token, made independently of the gateway."""
+    now = int(time.time())
+    payload = {"token_type": "access", "exp": now + ttl, "iat": now, "jti": "t", "user_id": user_id}
+    payload.update(claims)
+    payload = {k: v for k, v in payload.items() if v is not None}
+    head = b64(json.dumps(header or {"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(payload).encode())
+    sig = hmac.new(secret.encode(), (head + "." + body).encode(), hashlib.sha256).digest()
+    return head + "." + body + "." + b64(sig)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+
+class Gateway:
+    """The real binary, serving a database created from the example schema."""
+
+    def __init__(self, binary, extra_env=None):
+        self.dir = tempfile.mkdtemp(prefix="cutover-test-")
+        self.db = os.path.join(self.dir, "hisabpro.sqlite3")
+        conn = sqlite3.connect(self.db)
+        with open(SCHEMA) as f:
+            conn.executescript(f.read())
+        for uid in (1, 2, 3):
+            conn.execute("INSERT INTO auth_user (id,password,is_superuser,username,last_name,email,"
+                         "is_staff,is_active,date_joined,first_name) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         (uid, "!", 0, "user%d" % uid, "", "", 0, 1, "2025-01-01 00:00:00", ""))
+        conn.commit()
+        conn.close()
+        self.log = os.path.join(self.dir, "gateway.log")
+        env = dict(os.environ)
+        env.update({"DATABASE_URL": "sqlite://" + self.db, "JWT_SECRET": SECRET,
+                    "CUTOVER_LISTEN": "127.0.0.1:0", "DATABASE_MODE": "legacy",
+                    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+                    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"})
+        env.update(extra_env or {})
+        self.proc = subprocess.Popen([binary, "serve", "-c", CONFIG], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"))
+        deadline = time.time() + 30
+        self.port = None
+        while time.time() < deadline and self.port is None:
+            if self.proc.poll() is not None:
+                raise RuntimeError("gateway exited at start:\n" + self.read_log())
+            for line in self.read_log().splitlines():
+                if "listening on http://" in line:
+                    self.port = int(line.split("listening on http://")[1].split()[0].rsplit(":", 1)[1])
+            time.sleep(0.05)
+        if self.port is None:
+            raise RuntimeError("gateway did not start:\n" + self.read_log())
+
+    def read_log(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def request(self, method, path, body=None, token=None, headers=None, raw=None, host=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        h = {}
+        if token:
+            h["Authorization"] = "Bearer " + token
+        if body is not None:
+            raw = json.dumps(body).encode()
+        if raw is not None:
+            h["Content-Type"] = "application/json"
+        if host:
+            h["Host"] = host
+        h.update(headers or {})
+        conn.request(method, path, body=raw, headers=h)
+        r = conn.getresponse()
+        resp = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        conn.close()
+        return resp
+
+    def sql(self, query, args=()):
+        conn = sqlite3.connect(self.db)
+        try:
+            rows = conn.execute(query, args).fetchall()
+            conn.commit()
+            return rows
+        finally:
+            conn.close()
+
+    def alive(self):
+        return self.proc.poll() is None and self.request("GET", "/api/invoices/").status == 401
+
+    def stop(self):
+        """SIGTERM; the gateway must drain and exit 0 with a clean log."""
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=30)
+        log = self.read_log()
+        problems = []
+        if rc != 0:
+            problems.append("gateway exit status %d" % rc)
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehavior"):
+            if marker in log:
+                problems.append("sanitizer report in gateway log: " + marker)
+        if "cutover: stopped" not in log:
+            problems.append("gateway did not log a clean stop")
+        return problems, log
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Runner:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def run(self, tests, *args):
+        for t in tests:
+            name = t.__name__
+            try:
+                t(*args)
+            except Exception:
+                self.failed += 1
+                print("FAIL %s\n%s" % (name, traceback.format_exc()), flush=True)
+            else:
+                self.passed += 1
+                print("ok   %s" % name, flush=True)
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        return 1 if self.failed or not self.passed else 0
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise AssertionError("%s\n  got:  %r\n  want: %r" % (what, got, want))

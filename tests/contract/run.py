@@ -1,0 +1,673 @@
+#!/usr/bin/env python3
+"""HTTP contract suite for the HisabPro API (shared/examples/hisabpro/API.md).
+
+Runs the real gateway on a real SQLite file and compares whole responses:
+status, exact JSON bytes (key order and formatting included), page links.
+"""
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import socket
+import sys
+import uuid
+from decimal import Decimal
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Gateway, Runner, eq, make_token  # noqa: E402
+
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}000)?Z$")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+T1, T2 = make_token(1), make_token(2)
+NOT_PROVIDED = b'{"detail":"Authentication credentials were not provided."}'
+TOKEN_INVALID = (b'{"detail":"Given token not valid for any token type","code":"token_not_valid",'
+                 b'"messages":[{"token_class":"AccessToken","token_type":"access",'
+                 b'"message":"Token is invalid or expired"}]}')
+
+
+def dumps(obj):
+    """DRF's compact rendering."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def money(v, places=2):
+    return str(Decimal(str(v)).quantize(Decimal(1).scaleb(-places)))
+
+
+def expected_invoice(inp, got):
+    """The representation the API must give for input `inp`, using the ids and
+    timestamps the server chose (checked for shape separately)."""
+    items = []
+    ordered = sorted(inp.get("items", []), key=lambda it: it.get("position", 0))
+    for it, g in zip(ordered, got["items"]):
+        items.append({"id": g["id"], "description": it["description"].strip(),
+                      "quantity": money(it.get("quantity", "1")), "unit_price": money(it["unit_price"]),
+                      "amount": money(it["amount"]), "position": it.get("position", 0)})
+    return {"id": got["id"], "invoice_number": inp["invoice_number"], "client_name": inp["client_name"],
+            "client_email": inp.get("client_email", ""), "issue_date": inp["issue_date"],
+            "due_date": inp.get("due_date"), "status": inp.get("status", "draft"),
+            "subtotal": money(inp.get("subtotal", 0)), "tax_amount": money(inp.get("tax_amount", 0)),
+            "total_amount": money(inp.get("total_amount", 0)), "currency": inp.get("currency", "INR"),
+            "notes": inp.get("notes", ""), "items": items,
+            "created_at": got["created_at"], "updated_at": got["updated_at"]}
+
+
+def check_shape(doc):
+    assert UUID.match(doc["id"]), doc["id"]
+    assert ISO.match(doc["created_at"]), doc["created_at"]
+    assert ISO.match(doc["updated_at"]), doc["updated_at"]
+    for it in doc.get("items", []):
+        assert UUID.match(it["id"]), it["id"]
+
+
+def invoice_input(n, **over):
+    inp = {"invoice_number": "INV-%04d" % n, "client_name": "Client %d" % n,
+           "client_email": "c%d@example.com" % n, "issue_date": "2025-11-%02d" % (n % 28 + 1),
+           "status": "sent", "subtotal": "100.00", "tax_amount": "18.00",
+           "total_amount": "%d.50" % (100 + n), "currency": "INR", "notes": "",
+           "items": [{"description": "Widget", "quantity": "2.00", "unit_price": "50.00",
+                      "amount": "100.00", "position": 0}]}
+    inp.update(over)
+    return inp
+
+
+def newest_first(docs):
+    """Default ordering: -created_at, ties broken by id ascending."""
+    return sorted(sorted(docs, key=lambda d: d["id"]), key=lambda d: d["created_at"], reverse=True)
+
+
+def create(gw, inp, token=T1):
+    r = gw.request("POST", "/api/invoices/", inp, token)
+    eq(r.status, 201, r.text)
+    return r.json()
+
+
+def count_rows(gw):
+    return tuple(gw.sql("SELECT COUNT(*) FROM %s" % t)[0][0]
+                 for t in ("invoices_invoice", "invoices_invoiceitem", "invoices_payment"))
+
+
+# --- authentication ---------------------------------------------------------
+
+def test_no_credentials(gw):
+    r = gw.request("GET", "/api/invoices/")
+    eq(r.status, 401)
+    eq(r.body, NOT_PROVIDED)
+    eq(r.headers["www-authenticate"], 'Bearer realm="api"')
+    eq(r.headers["content-type"], "application/json")
+    # another scheme is "not provided" too
+    r = gw.request("GET", "/api/payments/", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    eq((r.status, r.body), (401, NOT_PROVIDED))
+
+
+def test_bad_tokens(gw):
+    bad = [make_token(1, secret="another-secret-entirely-000000"), make_token(1, ttl=-10),
+           make_token(1, token_type="refresh"), make_token(1, nbf=int(dt.datetime.now().timestamp()) + 600),
+           make_token(1, header={"alg": "none"}), make_token(1, header={"alg": "HS512"}),
+           "not-a-token", "a.b.c", T1[:-4] + "AAAA"]
+    for tok in bad:
+        r = gw.request("GET", "/api/invoices/", token=tok)
+        eq(r.status, 401, tok)
+        eq(r.body, TOKEN_INVALID, tok)
+        eq(r.headers["www-authenticate"], 'Bearer realm="api"')
+
+
+def test_bad_authorization_header(gw):
+    r = gw.request("GET", "/api/invoices/", headers={"Authorization": "Bearer"})
+    eq(r.status, 401)
+    eq(r.body, b'{"detail":"Authorization header must contain two space-delimited values",'
+               b'"code":"bad_authorization_header"}')
+    r = gw.request("GET", "/api/invoices/", headers={"Authorization": "Bearer a b"})
+    eq(r.status, 401)
+
+
+def test_token_without_user(gw):
+    r = gw.request("GET", "/api/invoices/", token=make_token(None))
+    eq(r.status, 401)
+    eq(r.body, b'{"detail":"Token contained no recognizable user identification","code":"token_not_valid"}')
+
+
+def test_cli_token_works(gw, binary):
+    import subprocess
+    tok = subprocess.run([binary, "token", "--user-id", "3"], capture_output=True, text=True,
+                         env=dict(os.environ, JWT_SECRET="contract-test-secret-not-real-000"),
+                         check=True).stdout.strip()
+    r = gw.request("GET", "/api/invoices/", token=tok)
+    eq(r.status, 200, r.text)
+    eq(r.json()["count"], 0)
+
+
+# --- invoices: create, read, update, delete ------------------------------------
+
+def test_create_and_get(gw):
+    inp = invoice_input(1, items=[
+        {"description": "  Second  ", "quantity": 3, "unit_price": 10.5, "amount": "31.5", "position": 1},
+        {"description": "First", "unit_price": "50", "amount": "50.00"}])
+    r = gw.request("POST", "/api/invoices/", inp, T1)
+    eq(r.status, 201, r.text)
+    got = r.json()
+    check_shape(got)
+    eq(got["created_at"], got["updated_at"])
+    want = expected_invoice(inp, got)
+    eq(r.body, dumps(want), "create body")
+    g = gw.request("GET", "/api/invoices/%s/" % got["id"], token=T1)
+    eq(g.status, 200)
+    eq(g.body, r.body, "GET equals the create response")
+    # the id without dashes and in capitals is the same record, as in Django
+    g2 = gw.request("GET", "/api/invoices/%s/" % got["id"].replace("-", "").upper(), token=T1)
+    eq(g2.body, r.body)
+
+
+def test_defaults_unknown_and_read_only_fields(gw):
+    inp = {"invoice_number": "INV-DEF", "client_name": "Defaults", "issue_date": "2025-01-31",
+           "id": "00000000-0000-0000-0000-000000000000", "created_at": "2000-01-01T00:00:00Z",
+           "user": 2, "unexpected": {"$gt": 1}}
+    got = create(gw, inp)
+    assert got["id"] != inp["id"]
+    assert got["created_at"] != inp["created_at"]
+    eq(got, {"id": got["id"], "invoice_number": "INV-DEF", "client_name": "Defaults", "client_email": "",
+             "issue_date": "2025-01-31", "due_date": None, "status": "draft", "subtotal": "0.00",
+             "tax_amount": "0.00", "total_amount": "0.00", "currency": "INR", "notes": "", "items": [],
+             "created_at": got["created_at"], "updated_at": got["updated_at"]})
+    eq(gw.sql("SELECT user_id FROM invoices_invoice WHERE id=?", (got["id"].replace("-", ""),)), [(1,)])
+
+
+def test_put_replaces_items(gw):
+    got = create(gw, invoice_input(2))
+    old_item = got["items"][0]["id"]
+    inp = invoice_input(2, client_name="Renamed", status="paid", items=[
+        {"description": "New A", "unit_price": "1.00", "amount": "1.00", "position": 0},
+        {"description": "New B", "unit_price": "2.00", "amount": "4.00", "quantity": "2", "position": 1}])
+    r = gw.request("PUT", "/api/invoices/%s/" % got["id"], inp, T1)
+    eq(r.status, 200, r.text)
+    upd = r.json()
+    eq(upd["created_at"], got["created_at"])
+    assert upd["updated_at"] >= got["updated_at"]
+    eq(r.body, dumps(expected_invoice(inp, upd)))
+    assert old_item not in [i["id"] for i in upd["items"]]
+    eq(gw.sql("SELECT COUNT(*) FROM invoices_invoiceitem WHERE id=?", (old_item.replace("-", ""),)), [(0,)])
+    eq(gw.request("GET", "/api/invoices/%s/" % got["id"], token=T1).body, r.body)
+    # PUT without items keeps them; PUT still needs the required fields
+    inp2 = dict(inp)
+    del inp2["items"]
+    r2 = gw.request("PUT", "/api/invoices/%s/" % got["id"], inp2, T1)
+    eq(r2.status, 200)
+    eq(r2.json()["items"], upd["items"])
+    r3 = gw.request("PUT", "/api/invoices/%s/" % got["id"], {"client_name": "x"}, T1)
+    eq(r3.status, 400)
+    eq(r3.body, b'{"invoice_number":["This field is required."],"issue_date":["This field is required."]}')
+
+
+def test_patch(gw):
+    got = create(gw, invoice_input(3))
+    r = gw.request("PATCH", "/api/invoices/%s/" % got["id"], {"notes": "Paid in full", "status": "paid"}, T1)
+    eq(r.status, 200, r.text)
+    want = dict(got, notes="Paid in full", status="paid", updated_at=r.json()["updated_at"])
+    eq(r.body, dumps(want))
+    r = gw.request("PATCH", "/api/invoices/%s/" % got["id"], {"status": "nope"}, T1)
+    eq((r.status, r.body), (400, b'{"status":["\\"nope\\" is not a valid choice."]}'))
+
+
+def test_delete_cascades(gw):
+    got = create(gw, invoice_input(4))
+    p = gw.request("POST", "/api/payments/", {"invoice": got["id"], "amount": "10", "method": "upi",
+                                             "paid_at": "2025-11-02T10:00:00Z"}, T1)
+    eq(p.status, 201, p.text)
+    hexid = got["id"].replace("-", "")
+    r = gw.request("DELETE", "/api/invoices/%s/" % got["id"], token=T1)
+    eq((r.status, r.body), (204, b""))
+    eq(gw.sql("SELECT COUNT(*) FROM invoices_invoiceitem WHERE invoice_id=?", (hexid,)), [(0,)])
+    eq(gw.sql("SELECT COUNT(*) FROM invoices_payment WHERE invoice_id=?", (hexid,)), [(0,)])
+    eq(gw.request("GET", "/api/invoices/%s/" % got["id"], token=T1).status, 404)
+    eq(gw.request("GET", "/api/payments/%s/" % p.json()["id"], token=T1).status, 404)
+    eq(gw.request("DELETE", "/api/invoices/%s/" % got["id"], token=T1).status, 404)
+
+
+def test_not_found_cases(gw):
+    got = create(gw, invoice_input(5))
+    nf = b'{"detail":"Not found."}'
+    for path, tok in [("/api/invoices/%s/" % uuid.uuid4(), T1), ("/api/invoices/not-a-uuid/", T1),
+                      ("/api/invoices/%s/" % got["id"], T2), ("/api/invoices/12.5/", T1),
+                      ("/api/invoices/%s/extra/" % got["id"], T1)]:
+        r = gw.request("GET", path, token=tok)
+        eq((r.status, r.body), (404, nf), path)
+    # another user can neither change nor delete it
+    eq(gw.request("PATCH", "/api/invoices/%s/" % got["id"], {"notes": "x"}, T2).status, 404)
+    eq(gw.request("PUT", "/api/invoices/%s/" % got["id"], invoice_input(5), T2).status, 404)
+    eq(gw.request("DELETE", "/api/invoices/%s/" % got["id"], token=T2).status, 404)
+    eq(gw.request("GET", "/api/invoices/%s/" % got["id"], token=T1).json(), got)
+
+
+def test_method_not_allowed(gw):
+    pid = str(uuid.uuid4())
+    for method, path in [("PATCH", "/api/payments/%s/" % pid), ("PUT", "/api/payments/%s/" % pid),
+                         ("DELETE", "/api/invoices/"), ("POST", "/api/invoices/summary/"),
+                         ("PUT", "/api/payments/")]:
+        r = gw.request(method, path, {}, T1)
+        eq(r.status, 405, path)
+        eq(r.body, ('{"detail":"Method \\"%s\\" not allowed."}' % method).encode())
+        assert "allow" in r.headers
+    r = gw.request("PATCH", "/api/payments/%s/" % pid, {}, T1)
+    eq(r.headers["allow"], "GET, DELETE, HEAD, OPTIONS")  # DRF's own order
+
+
+# --- validation ---------------------------------------------------------------------
+
+def test_missing_required(gw):
+    r = gw.request("POST", "/api/invoices/", {"client_name": "Acme"}, T1)
+    eq(r.status, 400)
+    eq(r.body, b'{"invoice_number":["This field is required."],"issue_date":["This field is required."]}')
+    r = gw.request("POST", "/api/invoices/", raw=b"", token=T1)
+    eq(r.status, 400)
+    eq(r.body, b'{"invoice_number":["This field is required."],"client_name":["This field is required."],'
+               b'"issue_date":["This field is required."]}')
+
+
+def test_malformed_bodies(gw):
+    before = count_rows(gw)
+    r = gw.request("POST", "/api/invoices/", raw=b"{bad json", token=T1)
+    eq(r.status, 400)
+    assert r.json()["detail"].startswith("JSON parse error - "), r.text
+    r = gw.request("POST", "/api/invoices/", raw=b"[]", token=T1)
+    eq((r.status, r.body), (400, b'{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}'))
+    r = gw.request("POST", "/api/invoices/", raw=b'"text"', token=T1)
+    eq((r.status, r.body), (400, b'{"non_field_errors":["Invalid data. Expected a dictionary, but got str."]}'))
+    r = gw.request("POST", "/api/invoices/", raw=b"null", token=T1)
+    eq((r.status, r.body), (400, b'{"non_field_errors":["No data provided"]}'))
+    r = gw.request("POST", "/api/invoices/", raw=b'{"invoice_number":"\xff\xfe"}', token=T1)
+    eq(r.status, 400)
+    assert r.json()["detail"].startswith("JSON parse error - ")
+    r = gw.request("POST", "/api/invoices/", raw=b"[" * 5000, token=T1)
+    eq(r.status, 400)
+    r = gw.request("POST", "/api/invoices/", raw=b'{"a":1} trailing', token=T1)
+    eq(r.status, 400)
+    r = gw.request("POST", "/api/invoices/", token=T1, raw=b"invoice_number=1",
+                   headers={"Content-Type": "text/plain"})
+    eq((r.status, r.body), (415, b'{"detail":"Unsupported media type \\"text/plain\\" in request."}'))
+    eq(count_rows(gw), before)
+    assert gw.alive()
+
+
+def test_several_bad_fields(gw):
+    body = {"invoice_number": "INV-X", "client_name": "X", "client_email": "not-an-email",
+            "issue_date": "01/11/2025", "status": "nope", "total_amount": "abc",
+            "items": [{"description": "", "amount": None}]}
+    body["items"][0].pop("amount")
+    r = gw.request("POST", "/api/invoices/", body, T1)
+    eq(r.status, 400)
+    eq(r.body, b'{"client_email":["Enter a valid email address."],"issue_date":["Date has wrong format. '
+               b'Use one of these formats instead: YYYY-MM-DD."],"status":["\\"nope\\" is not a valid choice."],'
+               b'"total_amount":["A valid number is required."],"items":[{"description":["This field may not '
+               b'be blank."],"unit_price":["This field is required."],"amount":["This field is required."]}]}')
+
+
+def test_decimal_rules(gw):
+    base = invoice_input(90)
+    cases = [("1234567890123.00", b'{"total_amount":["Ensure that there are no more than 12 digits in total."]}'),
+             ("1.234", b'{"total_amount":["Ensure that there are no more than 2 decimal places."]}'),
+             ("12345678901.0", b'{"total_amount":["Ensure that there are no more than 10 digits before the decimal point."]}'),
+             (True, b'{"total_amount":["A valid number is required."]}'),
+             ({"$gt": 0}, b'{"total_amount":["A valid number is required."]}'),
+             (None, b'{"total_amount":["This field may not be null."]}'),
+             ("NaN", b'{"total_amount":["A valid number is required."]}')]
+    for val, want in cases:
+        r = gw.request("POST", "/api/invoices/", dict(base, total_amount=val), T1)
+        eq((r.status, r.body), (400, want), repr(val))
+    got = create(gw, dict(base, total_amount=-0.5, subtotal=" 7 ", tax_amount=0))
+    eq((got["total_amount"], got["subtotal"], got["tax_amount"]), ("-0.50", "7.00", "0.00"))
+
+
+def test_injection_and_types(gw):
+    before = count_rows(gw)
+    cases = [({"invoice_number": {"$gt": ""}}, b'{"invoice_number":["Not a valid string."]}'),
+             ({"invoice_number": ["a"]}, b'{"invoice_number":["Not a valid string."]}'),
+             ({"invoice_number": True}, b'{"invoice_number":["Not a valid string."]}'),
+             ({"client_name": "x" * 201}, b'{"client_name":["Ensure this field has no more than 200 characters."]}'),
+             ({"invoice_number": "   "}, b'{"invoice_number":["This field may not be blank."]}'),
+             ({"invoice_number": "a\u0000b"}, b'{"invoice_number":["Null characters are not allowed."]}'),
+             ({"status": {"$ne": "x"}}, b'{"status":["\\"{\'$ne\': \'x\'}\\" is not a valid choice."]}'),
+             ({"due_date": "2025-02-30"}, b'{"due_date":["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]}'),
+             ({"items": {"description": "x"}}, b'{"items":{"non_field_errors":["Expected a list of items but got type \\"dict\\"."]}}'),
+             ({"items": ["x"]}, b'{"items":[{"non_field_errors":["Invalid data. Expected a dictionary, but got str."]}]}'),
+             ({"items": [{"description": "ok", "unit_price": 1, "amount": 1, "position": -1}]},
+              b'{"items":[{"position":["Ensure this value is greater than or equal to 0."]}]}'),
+             ({"items": None}, b'{"items":["This field may not be null."]}')]
+    for over, want in cases:
+        r = gw.request("POST", "/api/invoices/", invoice_input(91, **over), T1)
+        eq((r.status, r.body), (400, want), repr(over))
+    eq(count_rows(gw), before)
+    # non-ASCII text within the limit is fine and comes back intact
+    got = create(gw, invoice_input(92, client_name="\u0939\u093f\u0938\u093e\u092c \u20b9 \U0001F600" + "x" * 191))
+    eq(len(got["client_name"]), 200)
+
+
+def test_unique_invoice_number(gw):
+    create(gw, invoice_input(6))
+    r = gw.request("POST", "/api/invoices/", invoice_input(6), T1)
+    eq((r.status, r.body), (400, b'{"non_field_errors":["The fields user, invoice_number must make a unique set."]}'))
+    create(gw, invoice_input(6), T2)          # per user
+    other = create(gw, invoice_input(7))
+    r = gw.request("PATCH", "/api/invoices/%s/" % other["id"], {"invoice_number": "INV-0006"}, T1)
+    eq((r.status, r.body), (400, b'{"non_field_errors":["The fields user, invoice_number must make a unique set."]}'))
+
+
+# --- lists -----------------------------------------------------------------------
+
+def seed_user3(gw):
+    """47 invoices for user 3, made through the API."""
+    out = []
+    for n in range(47):
+        out.append(create(gw, invoice_input(100 + n, client_name=("Client Alpha %d" if n % 3 else "Beta %d") % n,
+                                            status=["draft", "sent", "paid"][n % 3],
+                                            currency="USD" if n % 5 == 0 else "INR",
+                                            total_amount="%d.%02d" % (1000 - n * 7 % 300, n)), make_token(3)))
+    return out
+
+
+def test_pagination(gw, data):
+    t3 = make_token(3)
+    host = "api.example.com:8080"
+    r = gw.request("GET", "/api/invoices/", token=t3, host=host)
+    eq(r.status, 200)
+    body = r.json()
+    eq(body["count"], 47)
+    eq(body["next"], "http://api.example.com:8080/api/invoices/?page=2")
+    eq(body["previous"], None)
+    newest = newest_first(data)
+    eq([d["id"] for d in body["results"]], [d["id"] for d in newest[:20]])
+    r = gw.request("GET", "/api/invoices/?page=2", token=t3, host=host).json()
+    eq(r["previous"], "http://api.example.com:8080/api/invoices/")
+    eq(r["next"], "http://api.example.com:8080/api/invoices/?page=3")
+    r3 = gw.request("GET", "/api/invoices/?page=3", token=t3, host=host).json()
+    eq((len(r3["results"]), r3["next"], r3["previous"]),
+       (7, None, "http://api.example.com:8080/api/invoices/?page=2"))
+    eq(gw.request("GET", "/api/invoices/?page=last", token=t3).json()["results"], r3["results"])
+    seen = set()
+    for p in (1, 2, 3):
+        seen |= {d["id"] for d in gw.request("GET", "/api/invoices/?page=%d" % p, token=t3).json()["results"]}
+    eq(seen, {d["id"] for d in data})
+    for bad in ("0", "4", "abc", "2.0", "", "-1"):
+        r = gw.request("GET", "/api/invoices/?page=" + bad, token=t3)
+        eq((r.status, r.body), (404, b'{"detail":"Invalid page."}'), bad)
+    # the example of API.md: parameters sorted, page replaced or removed
+    r = gw.request("GET", "/api/invoices/?search=example&page=2&ordering=-total_amount", token=t3, host=host).json()
+    eq(r["next"], "http://api.example.com:8080/api/invoices/?ordering=-total_amount&page=3&search=example")
+    eq(r["previous"], "http://api.example.com:8080/api/invoices/?ordering=-total_amount&search=example")
+    # an empty list has one empty page
+    r = gw.request("GET", "/api/invoices/?status=overdue", token=t3)
+    eq(r.body, b'{"count":0,"next":null,"previous":null,"results":[]}')
+
+
+def test_filters_and_ordering(gw, data):
+    t3 = make_token(3)
+
+    def ids(path):
+        out, url = [], path
+        while url:
+            r = gw.request("GET", url, token=t3)
+            eq(r.status, 200, url)
+            out += [d["id"] for d in r.json()["results"]]
+            url = r.json()["next"]
+            url = url and url.split("%d" % gw.port, 1)[1]
+        return out
+
+    paid = [d for d in data if d["status"] == "paid"]
+    eq(ids("/api/invoices/?status=paid"),
+       [d["id"] for d in newest_first(paid)])
+    eq(sorted(ids("/api/invoices/?status=paid&currency=USD")),
+       sorted(d["id"] for d in paid if d["currency"] == "USD"))
+    r = gw.request("GET", "/api/invoices/?status=bogus", token=t3)
+    eq((r.status, r.body), (400, b'{"status":["Select a valid choice. bogus is not one of the available choices."]}'))
+    by_total = sorted(data, key=lambda d: (-Decimal(d["total_amount"]), d["id"]))
+    eq(ids("/api/invoices/?ordering=-total_amount"), [d["id"] for d in by_total])
+    eq(ids("/api/invoices/?ordering=invoice_number"), [d["id"] for d in sorted(data, key=lambda d: d["invoice_number"])])
+    # unknown fields are dropped; none left means the default ordering
+    eq(ids("/api/invoices/?ordering=nope,-total_amount"), [d["id"] for d in by_total])
+    default = [d["id"] for d in newest_first(data)]
+    eq(ids("/api/invoices/?ordering=user_id"), default)
+    eq(ids("/api/invoices/?ordering=status,-total_amount"), [d["id"] for d in sorted(
+        data, key=lambda d: (-Decimal(d["total_amount"]), d["id"]))])  # status is not orderable
+    eq(ids("/api/invoices/?ordering=issue_date,-total_amount"), [d["id"] for d in sorted(
+        sorted(data, key=lambda d: (-Decimal(d["total_amount"]), d["id"])), key=lambda d: d["issue_date"])])
+
+
+def test_search(gw, data):
+    t3 = make_token(3)
+    r = gw.request("GET", "/api/invoices/?search=ALPHA", token=t3).json()
+    eq(r["count"], len([d for d in data if "alpha" in d["client_name"].lower()]))
+    r = gw.request("GET", "/api/invoices/?search=alpha,+1", token=t3).json()
+    eq(r["count"], len([d for d in data if "alpha" in d["client_name"].lower() and
+                        any("1" in d[f] for f in ("invoice_number", "client_name", "client_email"))]))
+    # LIKE metacharacters are plain text
+    eq(gw.request("GET", "/api/invoices/?search=%25", token=t3).json()["count"], 0)
+    eq(gw.request("GET", "/api/invoices/?search=_", token=t3).json()["count"], 0)
+    r = gw.request("GET", "/api/invoices/search/?q=beta+c1", token=t3, host="h").json()
+    want = sorted([d for d in data if "beta" in d["client_name"].lower() and
+                   any("c1" in d[f].lower() for f in ("invoice_number", "client_name", "client_email"))],
+                  key=lambda d: d["id"])
+    want = newest_first(want)
+    eq([d["id"] for d in r["results"]], [d["id"] for d in want][:20])
+    eq(r["count"], len(want))
+    r = gw.request("GET", "/api/invoices/search/?q=a&page=2", token=t3, host="h").json()
+    eq(r["previous"], "http://h/api/invoices/search/?q=a")
+
+
+def test_recent_and_summary(gw, data):
+    t3 = make_token(3)
+    r = gw.request("GET", "/api/invoices/recent/", token=t3)
+    eq(r.status, 200)
+    newest = newest_first(data)[:5]
+    eq(r.body, dumps(newest))
+    r = gw.request("GET", "/api/invoices/summary/", token=t3)
+    groups = {}
+    for d in data:
+        c, s = groups.get(d["status"], (0, Decimal(0)))
+        groups[d["status"]] = (c + 1, s + Decimal(d["total_amount"]))
+    want = {"count": len(data), "total_amount": money(sum(Decimal(d["total_amount"]) for d in data)),
+            "by_status": [{"status": k, "count": v[0], "total_amount": money(v[1])} for k, v in sorted(groups.items())]}
+    eq(r.body, dumps(want))
+    empty = gw.request("GET", "/api/invoices/summary/", token=make_token(99))
+    eq(empty.body, b'{"count":0,"total_amount":"0.00","by_status":[]}')
+
+
+# --- payments --------------------------------------------------------------------------
+
+def test_payments(gw):
+    inv = create(gw, invoice_input(300))
+    p_in = {"invoice": inv["id"], "amount": "59.5", "method": "upi", "transaction_id": "T1",
+            "paid_at": "2025-11-02T15:30:00+05:30"}
+    r = gw.request("POST", "/api/payments/", p_in, T1)
+    eq(r.status, 201, r.text)
+    got = r.json()
+    assert UUID.match(got["id"]) and ISO.match(got["created_at"])
+    eq(r.body, dumps({"id": got["id"], "invoice": inv["id"], "amount": "59.50", "method": "upi",
+                      "transaction_id": "T1", "status": "captured", "paid_at": "2025-11-02T10:00:00Z",
+                      "created_at": got["created_at"]}))
+    eq(gw.request("GET", "/api/payments/%s/" % got["id"], token=T1).body, r.body)
+    zero = "00000000-0000-0000-0000-000000000000"
+    r = gw.request("POST", "/api/payments/", dict(p_in, invoice=zero), T1)
+    eq((r.status, r.body), (400, ('{"invoice":["Invalid pk \\"%s\\" - object does not exist."]}' % zero).encode()))
+    # another user's invoice does not exist for this user
+    r = gw.request("POST", "/api/payments/", p_in, T2)
+    eq(r.status, 400)
+    eq(r.json(), {"invoice": ['Invalid pk "%s" - object does not exist.' % inv["id"]]})
+    r = gw.request("POST", "/api/payments/", {"invoice": "nope", "amount": "x", "method": "cheque"}, T1)
+    eq(r.status, 400)
+    eq(r.body, '{"invoice":["\u201cnope\u201d is not a valid UUID."],"amount":["A valid number is required."],'
+               '"method":["\\"cheque\\" is not a valid choice."],"paid_at":["This field is required."]}'.encode())
+    r = gw.request("POST", "/api/payments/", dict(p_in, paid_at="2025-11-02"), T1)
+    eq(r.json(), {"paid_at": ["Datetime has wrong format. Use one of these formats instead: "
+                              "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."]})
+    for n, when in enumerate(["2025-11-03T09:00:00Z", "2025-11-01T09:00:00Z"]):
+        eq(gw.request("POST", "/api/payments/", dict(p_in, paid_at=when, transaction_id="T%d" % (n + 2),
+                                                     method="cash"), T1).status, 201)
+    lst = gw.request("GET", "/api/payments/?invoice=%s" % inv["id"], token=T1).json()
+    eq([p["paid_at"] for p in lst["results"]], ["2025-11-03T09:00:00Z", "2025-11-02T10:00:00Z", "2025-11-01T09:00:00Z"])
+    eq(gw.request("GET", "/api/payments/?invoice=%s&method=cash&ordering=paid_at" % inv["id"], token=T1)
+       .json()["results"][0]["transaction_id"], "T3")
+    eq(gw.request("GET", "/api/payments/?search=t2", token=T1).json()["count"], 1)
+    r = gw.request("GET", "/api/payments/?invoice=zzz", token=T1)
+    eq((r.status, r.body), (400, b'{"invoice":["Select a valid choice. That choice is not one of the available choices."]}'))
+    eq(gw.request("DELETE", "/api/payments/%s/" % got["id"], token=T1).status, 204)
+    eq(gw.request("GET", "/api/payments/%s/" % got["id"], token=T1).status, 404)
+
+
+# --- storage in Django's formats ----------------------------------------------------
+
+def test_stored_in_django_formats(gw):
+    got = create(gw, invoice_input(400, due_date="2026-01-15", total_amount="118.00", subtotal="100.5"))
+    row = gw.sql("SELECT id, issue_date, due_date, created_at, updated_at, typeof(total_amount), total_amount,"
+                 " typeof(subtotal), subtotal, user_id, status FROM invoices_invoice WHERE id=?",
+                 (got["id"].replace("-", ""),))
+    eq(len(row), 1)
+    (rid, issue, due, created, updated, ttype, total, stype, sub, uid, status) = row[0]
+    assert re.match(r"^[0-9a-f]{32}$", rid), rid
+    eq((issue, due, uid, status), (got["issue_date"], "2026-01-15", 1, "sent"))
+    assert re.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{3}000)?$", created), created
+    eq(created.replace(" ", "T") + ("" if "." in created else "") + "Z",
+       got["created_at"] if "." in created else got["created_at"])
+    eq((ttype, total, stype, sub), ("integer", 118, "real", 100.5))  # NUMERIC affinity, as Django leaves it
+    items = gw.sql("SELECT id, invoice_id, quantity, position FROM invoices_invoiceitem WHERE invoice_id=?", (rid,))
+    eq(len(items), 1)
+    assert re.match(r"^[0-9a-f]{32}$", items[0][0])
+    eq(items[0][2:], (2, 0))
+
+
+def test_rows_written_by_django_are_served(gw):
+    inv, item, pay = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    gw.sql("INSERT INTO invoices_invoice VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+           (inv.hex, "DJ-1", "Django Co", "dj@example.com", "2025-11-01", None, "sent", 100, 18.0, 118.4,
+            "INR", "from Django", "2026-11-21 17:30:39.794993", "2026-11-21 17:30:39", 2))
+    gw.sql("INSERT INTO invoices_invoiceitem VALUES (?,?,?,?,?,?,?)",
+           (item.hex, "Widget", 2, 50, 100, 0, inv.hex))
+    gw.sql("INSERT INTO invoices_payment VALUES (?,?,?,?,?,?,?,?,?)",
+           (pay.hex, "59.5", "upi", "T1", "captured", "2025-11-02 10:00:00", "2026-11-21 17:30:39.799983", inv.hex, 2))
+    r = gw.request("GET", "/api/invoices/%s/" % inv, token=T2)
+    eq(r.status, 200, r.text)
+    eq(r.body, dumps({"id": str(inv), "invoice_number": "DJ-1", "client_name": "Django Co",
+                      "client_email": "dj@example.com", "issue_date": "2025-11-01", "due_date": None,
+                      "status": "sent", "subtotal": "100.00", "tax_amount": "18.00", "total_amount": "118.40",
+                      "currency": "INR", "notes": "from Django",
+                      "items": [{"id": str(item), "description": "Widget", "quantity": "2.00",
+                                 "unit_price": "50.00", "amount": "100.00", "position": 0}],
+                      "created_at": "2026-11-21T17:30:39.794993Z", "updated_at": "2026-11-21T17:30:39Z"}))
+    r = gw.request("GET", "/api/payments/%s/" % pay, token=T2)
+    eq(r.body, dumps({"id": str(pay), "invoice": str(inv), "amount": "59.50", "method": "upi",
+                      "transaction_id": "T1", "status": "captured", "paid_at": "2025-11-02T10:00:00Z",
+                      "created_at": "2026-11-21T17:30:39.799983Z"}))
+    # and a write through the gateway leaves Django's other rows alone
+    r = gw.request("PATCH", "/api/invoices/%s/" % inv, {"status": "paid"}, T2)
+    eq(r.status, 200)
+    eq(gw.sql("SELECT status, total_amount, notes FROM invoices_invoice WHERE id=?", (inv.hex,)),
+       [("paid", 118.4, "from Django")])
+
+
+# --- limits and hostile input ------------------------------------------------------
+
+def raw_exchange(gw, data, timeout=10):
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=timeout)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+            if b"\r\n\r\n" in out and len(out) > 12:
+                head = out.split(b"\r\n\r\n")[0]
+                m = re.search(rb"Content-Length: (\d+)", head)
+                if m and len(out) >= len(head) + 4 + int(m.group(1)):
+                    break
+    except socket.timeout:
+        pass
+    s.close()
+    return out
+
+
+def test_oversize_body(gw):
+    before = count_rows(gw)
+    big = json.dumps(invoice_input(500, notes="x" * (1024 * 1024 + 10))).encode()
+    r = gw.request("POST", "/api/invoices/", raw=big, token=T1)
+    eq((r.status, r.body), (413, b'{"detail":"Request body is too large."}'))
+    # far over the limit: refused before the body is read
+    huge = raw_exchange(gw, b"POST /api/invoices/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 100000000\r\n\r\n{")
+    assert huge.startswith(b"HTTP/1.1 413"), huge[:80]
+    eq(count_rows(gw), before)
+    assert gw.alive()
+
+
+def test_long_urls_headers_and_odd_methods(gw):
+    before = count_rows(gw)
+    out = raw_exchange(gw, b"GET /api/invoices/?q=" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert re.match(rb"HTTP/1\.[01] 4\d\d", out) or out == b"", out[:80]
+    out = raw_exchange(gw, b"GET /api/invoices/ HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 70000 + b"\r\n\r\n")
+    assert re.match(rb"HTTP/1\.[01] 4\d\d", out) or out == b"", out[:80]
+    for method in (b"FOO", b"TRACE", b"CONNECT", b"BREW"):
+        out = raw_exchange(gw, method + b" /api/invoices/ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        assert re.match(rb"HTTP/1\.[01] (400|405|501)", out), (method, out[:80])
+    out = raw_exchange(gw, b"\x00\x01garbage\r\n\r\n")
+    assert out == b"" or re.match(rb"HTTP/1\.[01] 400", out), out[:80]
+    r = gw.request("GET", "/api/invoices/?" + "&".join("search=%d" % i for i in range(500)), token=T1)
+    eq(r.status, 200)
+    r = gw.request("GET", "/api/invoices/?page=%ff%fe&ordering=%00", token=T1)
+    eq(r.status, 404)
+    eq(count_rows(gw), before)
+    assert gw.alive()
+
+
+def test_request_id_and_cors(gw):
+    r = gw.request("GET", "/api/invoices/", token=T1, headers={"X-Request-Id": "abc-123"})
+    eq(r.headers["x-request-id"], "abc-123")
+    r = gw.request("GET", "/api/invoices/", token=T1, headers={"X-Request-Id": "bad id\u00e9".encode().decode("latin-1")})
+    assert re.match(r"^[0-9a-f]{32}$", r.headers["x-request-id"])
+    r = gw.request("OPTIONS", "/api/invoices/", headers={"Origin": "http://localhost:3000",
+                                                        "Access-Control-Request-Method": "POST"})
+    eq(r.status, 204)
+    eq(r.headers["access-control-allow-origin"], "http://localhost:3000")
+    assert "POST" in r.headers["access-control-allow-methods"]
+    r = gw.request("GET", "/api/invoices/", token=T1, headers={"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in r.headers
+    assert '"request_id":"abc-123"' in gw.read_log()
+
+
+def test_unknown_paths(gw):
+    r = gw.request("GET", "/api/unknown/", token=T1)
+    eq((r.status, r.body), (404, b'{"detail":"Not found."}'))
+    eq(gw.request("GET", "/api/invoices", token=T1).status, 404)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    a = ap.parse_args()
+    runner = Runner()
+    gw = Gateway(os.path.abspath(a.binary))
+    try:
+        runner.run([test_no_credentials, test_bad_tokens, test_bad_authorization_header,
+                    test_token_without_user], gw)
+        runner.run([test_cli_token_works], gw, os.path.abspath(a.binary))
+        runner.run([test_create_and_get, test_defaults_unknown_and_read_only_fields, test_put_replaces_items,
+                    test_patch, test_delete_cascades, test_not_found_cases, test_method_not_allowed,
+                    test_missing_required, test_malformed_bodies, test_several_bad_fields, test_decimal_rules,
+                    test_injection_and_types, test_unique_invoice_number], gw)
+        data = seed_user3(gw)
+        runner.run([test_pagination, test_filters_and_ordering, test_search, test_recent_and_summary], gw, data)
+        runner.run([test_payments, test_stored_in_django_formats, test_rows_written_by_django_are_served,
+                    test_oversize_body, test_long_urls_headers_and_odd_methods, test_request_id_and_cors,
+                    test_unknown_paths], gw)
+    finally:
+        problems, log = gw.stop()
+    if problems:
+        runner.failed += 1
+        print("FAIL gateway shutdown: %s\n%s" % ("; ".join(problems), log[-4000:]))
+    else:
+        runner.passed += 1
+        print("ok   gateway shutdown clean")
+    return runner.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
