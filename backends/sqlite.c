@@ -25,7 +25,11 @@
 struct stmt_entry {
 	char *sql;
 	sqlite3_stmt *stmt;
+	const void *key;            /* fixed-shape statements: (key, kind) … */
+	int kind;                   /* … find them without building SQL text */
 };
+
+enum stmt_kind { K_NONE, K_GET, K_EXISTS, K_CHILDREN };
 
 struct sqlite_store {
 	struct store base;          /* must be first */
@@ -79,6 +83,37 @@ static sqlite3_stmt *prepare(struct sqlite_store *s, const char *sql, struct sto
 	return st;
 }
 
+/* A cached fixed-shape statement, or NULL: the caller builds the SQL and
+ * calls prepare_keyed(). */
+static sqlite3_stmt *cached(struct sqlite_store *s, const void *key, int kind)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncache; i++) {
+		if (s->cache[i].key == key && s->cache[i].kind == kind) {
+			sqlite3_reset(s->cache[i].stmt);
+			sqlite3_clear_bindings(s->cache[i].stmt);
+			return s->cache[i].stmt;
+		}
+	}
+	return NULL;
+}
+
+static sqlite3_stmt *prepare_keyed(struct sqlite_store *s, const char *sql, const void *key,
+                                   int kind, struct store_error *err)
+{
+	sqlite3_stmt *st = prepare(s, sql, err);
+	size_t i;
+
+	for (i = 0; st && i < s->ncache; i++) {
+		if (s->cache[i].stmt == st) {
+			s->cache[i].key = key;
+			s->cache[i].kind = kind;
+		}
+	}
+	return st;
+}
+
 static void release(struct sqlite_store *s, sqlite3_stmt *st)
 {
 	size_t i;
@@ -102,6 +137,20 @@ static int exec(struct sqlite_store *s, const char *sql, struct store_error *err
 	rc = sqlite3_step(st);
 	release(s, st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : fail_db(s, err, sql);
+}
+
+static int begin_read(struct sqlite_store *s, struct store_error *err)
+{
+	return exec(s, "BEGIN", err);
+}
+
+/* End a read transaction; returns rc, the outcome of the reads. */
+static int end_read(struct sqlite_store *s, int rc)
+{
+	struct store_error ignored;
+
+	exec(s, "COMMIT", &ignored);
+	return rc;
 }
 
 /* Values in and out -------------------------------------------------- */
@@ -199,8 +248,11 @@ static void put_columns(struct buf *b, const struct resource *r)
 {
 	size_t i;
 
-	for (i = 0; i < r->nfields; i++)
-		buf_printf(b, "%s\"%s\"", i ? "," : "", r->fields[i].column);
+	for (i = 0; i < r->nfields; i++) {
+		buf_puts(b, i ? ",\"" : "\"");
+		buf_puts(b, r->fields[i].column);
+		buf_putc(b, '"');
+	}
 }
 
 /* WHERE for a query; binds are numbered in the order they appear. */
@@ -273,19 +325,22 @@ static int read_children(struct sqlite_store *s, const struct resource *r, struc
 	for (c = 0; c < r->nchildren; c++) {
 		const struct resource *ch = r->children[c];
 		struct child_rows *out = &rec->children[c];
-		struct buf sql = {0};
-		sqlite3_stmt *st;
+		sqlite3_stmt *st = cached(s, ch, K_CHILDREN);
 		size_t cap = 8;
 		int rc;
 
-		buf_puts(&sql, "SELECT ");
-		put_columns(&sql, ch);
-		buf_printf(&sql, " FROM \"%s\" WHERE \"%s\"=?", ch->table, ch->fk_column);
-		put_order(&sql, ch, ch->ordering, ch->nordering);
-		st = prepare(s, buf_cstr(&sql), err);
-		buf_free(&sql);
-		if (!st)
-			return -1;
+		if (!st) {
+			struct buf sql = {0};
+
+			buf_puts(&sql, "SELECT ");
+			put_columns(&sql, ch);
+			buf_printf(&sql, " FROM \"%s\" WHERE \"%s\"=?", ch->table, ch->fk_column);
+			put_order(&sql, ch, ch->ordering, ch->nordering);
+			st = prepare_keyed(s, buf_cstr(&sql), ch, K_CHILDREN, err);
+			buf_free(&sql);
+			if (!st)
+				return -1;
+		}
 		bind_value(st, 1, &r->fields[r->pk], &rec->vals[r->pk]);
 		out->given = true;
 		out->n = 0;
@@ -354,7 +409,7 @@ static int sqlite_count(struct store *base, const struct query *q, int64_t *n,
 	return rc == SQLITE_ROW ? 0 : fail_db(s, err, "count");
 }
 
-static int sqlite_list(struct store *base, const struct query *q, struct arena *a,
+static int list_in_txn(struct store *base, const struct query *q, struct arena *a,
                        struct record **rows, size_t *n, struct store_error *err)
 {
 	struct sqlite_store *s = (struct sqlite_store *)base;
@@ -400,32 +455,46 @@ static int sqlite_list(struct store *base, const struct query *q, struct arena *
 	return 0;
 }
 
+static int sqlite_list(struct store *base, const struct query *q, struct arena *a,
+                       struct record **rows, size_t *n, struct store_error *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+
+	if (begin_read(s, err) < 0)
+		return -1;
+	return end_read(s, list_in_txn(base, q, a, rows, n, err));
+}
+
 static sqlite3_stmt *by_id(struct sqlite_store *s, const char *what, const struct resource *r,
                            int64_t owner, const unsigned char id[16], struct store_error *err)
 {
-	struct buf sql = {0};
-	sqlite3_stmt *st;
+	bool select = strcmp(what, "SELECT") == 0;
+	sqlite3_stmt *st = cached(s, r, select ? K_GET : K_EXISTS);
 	struct value v = {.null = false};
 
-	if (strcmp(what, "SELECT") == 0) {
-		buf_puts(&sql, "SELECT ");
-		put_columns(&sql, r);
-	} else {
-		buf_puts(&sql, what);
+	if (!st) {
+		struct buf sql = {0};
+
+		if (select) {
+			buf_puts(&sql, "SELECT ");
+			put_columns(&sql, r);
+		} else {
+			buf_puts(&sql, what);
+		}
+		buf_printf(&sql, " FROM \"%s\" WHERE \"%s\"=? AND \"%s\"=?", r->table,
+		           r->fields[r->pk].column, r->owner_column);
+		st = prepare_keyed(s, buf_cstr(&sql), r, select ? K_GET : K_EXISTS, err);
+		buf_free(&sql);
+		if (!st)
+			return NULL;
 	}
-	buf_printf(&sql, " FROM \"%s\" WHERE \"%s\"=? AND \"%s\"=?", r->table,
-	           r->fields[r->pk].column, r->owner_column);
-	st = prepare(s, buf_cstr(&sql), err);
-	buf_free(&sql);
-	if (!st)
-		return NULL;
 	memcpy(v.u.uuid, id, 16);
 	bind_value(st, 1, &r->fields[r->pk], &v);
 	sqlite3_bind_int64(st, 2, owner);
 	return st;
 }
 
-static int sqlite_get(struct store *base, const struct resource *r, int64_t owner,
+static int get_in_txn(struct store *base, const struct resource *r, int64_t owner,
                       const unsigned char id[16], struct arena *a, struct record *out,
                       struct store_error *err)
 {
@@ -448,6 +517,19 @@ static int sqlite_get(struct store *base, const struct resource *r, int64_t owne
 	rc = read_row(s, st, r, a, out, err);
 	release(s, st);
 	return rc < 0 ? -1 : read_children(s, r, a, out, err);
+}
+
+/* The row and its children are read in one transaction: one consistent
+ * snapshot, and one WAL read lock instead of one per statement. */
+static int sqlite_get(struct store *base, const struct resource *r, int64_t owner,
+                      const unsigned char id[16], struct arena *a, struct record *out,
+                      struct store_error *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+
+	if (begin_read(s, err) < 0)
+		return -1;
+	return end_read(s, get_in_txn(base, r, owner, id, a, out, err));
 }
 
 static int sqlite_exists(struct store *base, const struct resource *r, int64_t owner,
@@ -787,10 +869,16 @@ static struct store *sqlite_open(const char *url, const struct config *cfg,
 		"PRAGMA journal_mode=WAL",
 		"PRAGMA foreign_keys=ON",
 		"PRAGMA busy_timeout=5000",
+		/* Reads map the file instead of copying pages with pread(2). */
+		"PRAGMA mmap_size=268435456",
 	};
 	size_t i;
 
 	(void)cfg;
+	/* SQLite's memory statistics take a process-wide mutex on every
+	 * allocation; the gateway does not read them, and the loops must not
+	 * contend.  (Only effective before SQLite's first use; harmless after.) */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	s->base.ops = &store_sqlite_ops;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		store_error_set(err, STORE_UNAVAILABLE, "sqlite: cannot open %s: %s", path,

@@ -32,6 +32,19 @@ enum jwt_status {
 enum jwt_status jwt_verify(const struct jwt_params *p, const char *token, size_t len,
                            int64_t now, int64_t *user_id);
 
+/*
+ * jwt_verify() with a small per-thread cache of tokens already verified:
+ * clients send the same token on every request, and checking the signature
+ * and parsing the claims again each time costs more than serving a read.
+ * Time-based claims are checked on every call; only the signature and claim
+ * parsing are remembered, keyed by the exact token text.
+ */
+enum jwt_status jwt_verify_cached(const struct jwt_params *p, const char *token, size_t len,
+                                  int64_t now, int64_t *user_id);
+
+/* Free the calling thread's cache (threads also free it when they exit). */
+void jwt_cache_release(void);
+
 /* Mint an access token like simplejwt's; caller frees. */
 char *jwt_mint(const char *secret, int64_t user_id, int64_t now, int64_t ttl);
 

@@ -50,6 +50,9 @@ int64_t now_wall_us(void);
 
 /* Fill with cryptographically random bytes; aborts if the kernel cannot. */
 void random_bytes(void *p, size_t n);
+/* Fast non-cryptographic random bytes (per-thread generator seeded from the
+ * kernel): for request ids and the like, never for anything secret. */
+void fast_random_bytes(void *p, size_t n);
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 

@@ -42,7 +42,7 @@ static int auth_on_request(struct request *req)
 		req->auth = AUTH_BAD_HEADER;
 		return MW_CONTINUE;
 	}
-	switch (jwt_verify(&params, tok, toklen, (int64_t)time(NULL), &req->principal)) {
+	switch (jwt_verify_cached(&params, tok, toklen, (int64_t)time(NULL), &req->principal)) {
 	case JWT_OK: req->auth = AUTH_OK; break;
 	case JWT_NO_USER: req->auth = AUTH_NO_USER; break;
 	default: req->auth = AUTH_INVALID; break;

@@ -29,7 +29,7 @@ static int request_id_on_request(struct request *req)
 	if (given && acceptable(given)) {
 		strcpy(req->request_id, given);
 	} else {
-		random_bytes(raw, sizeof(raw));
+		fast_random_bytes(raw, sizeof(raw));
 		hex_encode(raw, sizeof(raw), req->request_id);
 	}
 	return MW_CONTINUE;

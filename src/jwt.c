@@ -1,6 +1,8 @@
 /*
  * jwt.c — HS256 token verification and minting (see jwt.h).
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,16 +112,21 @@ static bool str_claim_is(const struct json *v, const char *want)
 	return v && v->type == JSON_STRING && str_eq(v->u.s.p, v->u.s.n, want);
 }
 
+/* The window [*nbf, *exp) in which the token is valid. */
 static enum jwt_status check_claims(const struct jwt_params *p, const struct json *c,
-                                    int64_t now, int64_t *user_id)
+                                    int64_t now, int64_t *user_id, int64_t *nbf, int64_t *exp)
 {
 	const struct json *v;
 	int64_t t;
 
 	if (numeric_claim(json_get(c, "exp"), &t) < 0 || now >= t + p->leeway)
 		return JWT_INVALID;
+	*exp = t + p->leeway;
+	*nbf = INT64_MIN;
 	if ((v = json_get(c, "nbf")) && (numeric_claim(v, &t) < 0 || now < t - p->leeway))
 		return JWT_INVALID;
+	if (v)
+		*nbf = t - p->leeway;
 	if (!str_claim_is(json_get(c, "token_type"), "access"))
 		return JWT_INVALID;
 	if (p->issuer && *p->issuer && !str_claim_is(json_get(c, "iss"), p->issuer))
@@ -148,8 +155,8 @@ static enum jwt_status check_claims(const struct jwt_params *p, const struct jso
 	return JWT_OK;
 }
 
-enum jwt_status jwt_verify(const struct jwt_params *p, const char *token, size_t len,
-                           int64_t now, int64_t *user_id)
+static enum jwt_status verify_full(const struct jwt_params *p, const char *token, size_t len,
+                                   int64_t now, int64_t *user_id, int64_t *nbf, int64_t *exp)
 {
 	const char *dot1, *dot2;
 	unsigned char mac[32], sig[64];
@@ -177,9 +184,88 @@ enum jwt_status jwt_verify(const struct jwt_params *p, const char *token, size_t
 	claims = segment_json(&a, dot1 + 1, (size_t)(dot2 - dot1 - 1));
 	if (!claims)
 		goto done;
-	st = check_claims(p, claims, now, user_id);
+	st = check_claims(p, claims, now, user_id, nbf, exp);
 done:
 	arena_reset(&a);
+	return st;
+}
+
+enum jwt_status jwt_verify(const struct jwt_params *p, const char *token, size_t len,
+                           int64_t now, int64_t *user_id)
+{
+	int64_t nbf, exp;
+
+	return verify_full(p, token, len, now, user_id, &nbf, &exp);
+}
+
+#define JWT_CACHE_SLOTS 256
+#define JWT_CACHE_TOKEN_MAX 1024
+
+struct jwt_cache_slot {
+	const char *secret;         /* the configuration it was verified under */
+	size_t len;
+	int64_t user_id, nbf, exp;
+	char token[JWT_CACHE_TOKEN_MAX];
+};
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_key_create(void)
+{
+	pthread_key_create(&cache_key, free);
+}
+
+static struct jwt_cache_slot *thread_cache(void)
+{
+	struct jwt_cache_slot *c;
+
+	pthread_once(&cache_once, cache_key_create);
+	c = pthread_getspecific(cache_key);
+	if (!c) {
+		c = xcalloc(JWT_CACHE_SLOTS, sizeof(*c));
+		pthread_setspecific(cache_key, c);
+	}
+	return c;
+}
+
+void jwt_cache_release(void)
+{
+	pthread_once(&cache_once, cache_key_create);
+	free(pthread_getspecific(cache_key));
+	pthread_setspecific(cache_key, NULL);
+}
+
+enum jwt_status jwt_verify_cached(const struct jwt_params *p, const char *token, size_t len,
+                                  int64_t now, int64_t *user_id)
+{
+	struct jwt_cache_slot *slot;
+	uint64_t h = 1469598103934665603ULL;
+	enum jwt_status st;
+	int64_t nbf, exp;
+	size_t i;
+
+	if (len > JWT_CACHE_TOKEN_MAX)
+		return jwt_verify(p, token, len, now, user_id);
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)token[i]) * 1099511628211ULL;
+	slot = &thread_cache()[h % JWT_CACHE_SLOTS];
+	if (slot->secret == p->secret && slot->len == len &&
+	    CRYPTO_memcmp(slot->token, token, len) == 0) {
+		if (now < slot->nbf || now >= slot->exp)
+			return JWT_INVALID;
+		*user_id = slot->user_id;
+		return JWT_OK;
+	}
+	st = verify_full(p, token, len, now, user_id, &nbf, &exp);
+	if (st == JWT_OK) {
+		slot->secret = p->secret;
+		slot->len = len;
+		slot->user_id = *user_id;
+		slot->nbf = nbf;
+		slot->exp = exp;
+		memcpy(slot->token, token, len);
+	}
 	return st;
 }
 

@@ -160,6 +160,27 @@ void random_bytes(void *p, size_t n)
 	}
 }
 
+void fast_random_bytes(void *p, size_t n)
+{
+	static __thread uint64_t state;
+	unsigned char *q = p;
+
+	if (!state)
+		random_bytes(&state, sizeof(state));
+	while (n) {
+		/* splitmix64 */
+		uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+		size_t k = n < 8 ? n : 8;
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		z ^= z >> 31;
+		memcpy(q, &z, k);
+		q += k;
+		n -= k;
+	}
+}
+
 void hex_encode(const unsigned char *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

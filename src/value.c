@@ -87,11 +87,16 @@ void uuid_format_hex(const unsigned char u[16], char out[33])
 
 void uuid_format(const unsigned char u[16], char out[UUID_STR_LEN + 1])
 {
-	char hex[33];
+	static const char digits[] = "0123456789abcdef";
+	size_t i, o = 0;
 
-	hex_encode(u, 16, hex);
-	snprintf(out, UUID_STR_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s",
-	         hex, hex + 8, hex + 12, hex + 16, hex + 20);
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = digits[u[i] >> 4];
+		out[o++] = digits[u[i] & 15];
+	}
+	out[o] = '\0';
 }
 
 void uuid_v4(unsigned char out[16])
@@ -301,8 +306,20 @@ size_t decimal_format(int64_t units, int places, char *out)
 {
 	uint64_t mag = units < 0 ? (uint64_t)0 - (uint64_t)units : (uint64_t)units;
 	char digits[32];
-	int n = snprintf(digits, sizeof(digits), "%0*llu", places + 1, (unsigned long long)mag);
+	int n = 0, i;
 	size_t len = 0;
+
+	/* digits of mag, at least places + 1 of them, most significant first */
+	do {
+		digits[n++] = (char)('0' + mag % 10);
+		mag /= 10;
+	} while (mag || n <= places);
+	for (i = 0; i < n / 2; i++) {
+		char t = digits[i];
+
+		digits[i] = digits[n - 1 - i];
+		digits[n - 1 - i] = t;
+	}
 
 	if (units < 0)
 		out[len++] = '-';
@@ -391,13 +408,30 @@ int date_parse(const char *s, size_t n, int64_t *days)
 	return 0;
 }
 
+/* n as exactly width digits (n >= 0). */
+static void put_digits(char *out, unsigned n, int width)
+{
+	while (width-- > 0) {
+		out[width] = (char)('0' + n % 10);
+		n /= 10;
+	}
+}
+
 size_t date_format(int64_t days, char out[16])
 {
 	int y;
 	unsigned m, d;
 
 	civil_from_days(days, &y, &m, &d);
-	return (size_t)snprintf(out, 16, "%04d-%02u-%02u", y, m, d);
+	if (y < 0 || y > 9999)
+		return (size_t)snprintf(out, 16, "%04d-%02u-%02u", y, m, d);
+	put_digits(out, (unsigned)y, 4);
+	out[4] = '-';
+	put_digits(out + 5, m, 2);
+	out[7] = '-';
+	put_digits(out + 8, d, 2);
+	out[10] = '\0';
+	return 10;
 }
 
 int datetime_parse(const char *s, size_t n, int64_t *us)
@@ -468,12 +502,21 @@ static size_t datetime_format_sep(int64_t us, char sep, const char *zone, char o
 		rem += 86400;
 		days--;
 	}
-	date_format(days, date);
-	n = snprintf(out, 40, "%s%c%02d:%02d:%02d", date, sep, (int)(rem / 3600),
-	             (int)(rem / 60 % 60), (int)(rem % 60));
-	if (frac)
-		n += snprintf(out + n, 40 - (size_t)n, ".%06d", (int)frac);
-	n += snprintf(out + n, 40 - (size_t)n, "%s", zone);
+	n = (int)date_format(days, date);
+	memcpy(out, date, (size_t)n);
+	out[n++] = sep;
+	put_digits(out + n, (unsigned)(rem / 3600), 2);
+	out[n + 2] = ':';
+	put_digits(out + n + 3, (unsigned)(rem / 60 % 60), 2);
+	out[n + 5] = ':';
+	put_digits(out + n + 6, (unsigned)(rem % 60), 2);
+	n += 8;
+	if (frac) {
+		out[n++] = '.';
+		put_digits(out + n, (unsigned)frac, 6);
+		n += 6;
+	}
+	n += (int)strlen(strcpy(out + n, zone));
 	return (size_t)n;
 }
 
