@@ -70,6 +70,7 @@ test-unit: $(UNIT_BIN)
 	$(Q)scripts/run_unit.sh $(UNIT_BIN)
 
 test-contract: $(BUILD)/cutover
+	$(Q)python3 tests/contract/test_demo.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/run.py --binary $(BUILD)/cutover
 
 # The same suites under AddressSanitizer + UndefinedBehaviorSanitizer.
