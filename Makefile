@@ -5,7 +5,12 @@ BUILD   ?= build
 CC      ?= cc
 PKGS     = libevent libevent_pthreads libevent_openssl libmongoc-1.0 libbson-1.0 \
            libpq sqlite3 yajl openssl
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
 DEPS_OK := $(shell ./scripts/deps.sh >&2 && echo ok)
+ifneq ($(DEPS_OK),ok)
+$(error installing the build dependencies failed (scripts/deps.sh); see the messages above)
+endif
+endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
@@ -30,6 +35,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+.SECONDARY:
 .PHONY: all run test test-unit test-contract test-asan bench install clean demo
 all: $(BUILD)/cutover
 
