@@ -258,21 +258,25 @@ static void pyrepr_str(struct buf *b, const char *s, size_t n)
 	buf_putc(b, q);
 }
 
-void json_pyrepr(struct buf *b, const struct json *v)
+/* One walker for both spellings of a value: JSON's compact form, or the
+ * repr() Python gives the value its json module loads. */
+static void emit(struct buf *b, const struct json *v, bool py)
 {
 	size_t i;
 
 	switch (v->type) {
-	case JSON_NULL: buf_puts(b, "None"); break;
-	case JSON_BOOL: buf_puts(b, v->u.b ? "True" : "False"); break;
+	case JSON_NULL: buf_puts(b, py ? "None" : "null"); break;
+	case JSON_BOOL: buf_puts(b, v->u.b ? (py ? "True" : "true") : (py ? "False" : "false")); break;
 	case JSON_NUMBER: buf_put(b, v->u.s.p, v->u.s.n); break;
-	case JSON_STRING: pyrepr_str(b, v->u.s.p, v->u.s.n); break;
+	case JSON_STRING:
+		(py ? pyrepr_str : json_put_str)(b, v->u.s.p, v->u.s.n);
+		break;
 	case JSON_ARRAY:
 		buf_putc(b, '[');
 		for (i = 0; i < v->u.a.n; i++) {
 			if (i)
-				buf_puts(b, ", ");
-			json_pyrepr(b, v->u.a.v[i]);
+				buf_puts(b, py ? ", " : ",");
+			emit(b, v->u.a.v[i], py);
 		}
 		buf_putc(b, ']');
 		break;
@@ -280,14 +284,19 @@ void json_pyrepr(struct buf *b, const struct json *v)
 		buf_putc(b, '{');
 		for (i = 0; i < v->u.o.n; i++) {
 			if (i)
-				buf_puts(b, ", ");
-			pyrepr_str(b, v->u.o.m[i].key, v->u.o.m[i].klen);
-			buf_puts(b, ": ");
-			json_pyrepr(b, v->u.o.m[i].val);
+				buf_puts(b, py ? ", " : ",");
+			(py ? pyrepr_str : json_put_str)(b, v->u.o.m[i].key, v->u.o.m[i].klen);
+			buf_puts(b, py ? ": " : ":");
+			emit(b, v->u.o.m[i].val, py);
 		}
 		buf_putc(b, '}');
 		break;
 	}
+}
+
+void json_pyrepr(struct buf *b, const struct json *v)
+{
+	emit(b, v, true);
 }
 
 void json_put_str(struct buf *b, const char *s, size_t n)
@@ -336,34 +345,7 @@ void json_put_str(struct buf *b, const char *s, size_t n)
 
 void json_write(struct buf *b, const struct json *v)
 {
-	size_t i;
-
-	switch (v->type) {
-	case JSON_NULL: buf_puts(b, "null"); break;
-	case JSON_BOOL: buf_puts(b, v->u.b ? "true" : "false"); break;
-	case JSON_NUMBER: buf_put(b, v->u.s.p, v->u.s.n); break;
-	case JSON_STRING: json_put_str(b, v->u.s.p, v->u.s.n); break;
-	case JSON_ARRAY:
-		buf_putc(b, '[');
-		for (i = 0; i < v->u.a.n; i++) {
-			if (i)
-				buf_putc(b, ',');
-			json_write(b, v->u.a.v[i]);
-		}
-		buf_putc(b, ']');
-		break;
-	case JSON_OBJECT:
-		buf_putc(b, '{');
-		for (i = 0; i < v->u.o.n; i++) {
-			if (i)
-				buf_putc(b, ',');
-			json_put_str(b, v->u.o.m[i].key, v->u.o.m[i].klen);
-			buf_putc(b, ':');
-			json_write(b, v->u.o.m[i].val);
-		}
-		buf_putc(b, '}');
-		break;
-	}
+	emit(b, v, false);
 }
 
 void json_line_col(const char *text, size_t len, size_t off, int *line, int *col)
