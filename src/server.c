@@ -129,7 +129,12 @@ static void send_response(struct request *req)
 
 	if (req->status != 204) {
 		evhttp_add_header(h, "Content-Type", "application/json");
-		evbuffer_add(body, req->out.p ? req->out.p : "", req->out.len);
+		/* HEAD: the length of the body GET would send, and no body. */
+		if (req->method_bit == EVHTTP_REQ_HEAD)
+			evhttp_add_header(h, "Content-Length",
+			                  arena_printf(&req->arena, "%zu", req->out.len));
+		else
+			evbuffer_add(body, req->out.p ? req->out.p : "", req->out.len);
 	}
 	evhttp_add_header(h, "Vary", "Accept");
 	for (i = 0; i < req->nheaders; i++)

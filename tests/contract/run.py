@@ -633,6 +633,16 @@ def test_request_id_and_cors(gw):
     assert '"request_id":"abc-123"' in gw.read_log()
 
 
+def test_head(gw):
+    get = gw.request("GET", "/api/invoices/", token=T1)
+    out = raw_exchange(gw, ("HEAD /api/invoices/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                            "Connection: close\r\n\r\n" % T1).encode())
+    head, _, rest = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert ("Content-Length: %d" % len(get.body)).encode() in head, head
+    eq(rest, b"", "HEAD sends no body")
+
+
 def test_unknown_paths(gw):
     r = gw.request("GET", "/api/unknown/", token=T1)
     eq((r.status, r.body), (404, b'{"detail":"Not found."}'))
@@ -657,7 +667,7 @@ def main():
         runner.run([test_pagination, test_filters_and_ordering, test_search, test_recent_and_summary], gw, data)
         runner.run([test_payments, test_stored_in_django_formats, test_rows_written_by_django_are_served,
                     test_oversize_body, test_long_urls_headers_and_odd_methods, test_request_id_and_cors,
-                    test_unknown_paths], gw)
+                    test_head, test_unknown_paths], gw)
     finally:
         problems, log = gw.stop()
     if problems:
