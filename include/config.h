@@ -137,6 +137,8 @@ struct config {
 	} cors;
 	const char *access_log;         /* "-" for stderr, "" for none, or a path */
 	int drain_seconds;
+	int store_threads;              /* store workers; 0: inline when the store allows */
+	int store_queue;                /* requests waiting for a store worker, at most */
 	struct resource **resources;
 	size_t nresources;
 };

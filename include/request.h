@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "pool.h"
 #include "util.h"
 
 struct evhttp_request;
@@ -43,8 +44,12 @@ struct request {
 	const char *query;          /* raw, without '?', or NULL */
 	const char *host;           /* Host header, or the listen address */
 	const char *remote;         /* client address */
+	const char *content_type;   /* Content-Type header, or NULL */
 	const char *body;
 	size_t body_len;
+	struct store *store;        /* the store this request is served from */
+	struct pool_job job;        /* when served on a store worker */
+	const struct resource *resource;
 
 	char request_id[72];
 	enum auth_state auth;

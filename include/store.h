@@ -87,6 +87,8 @@ struct store;
 struct store_ops {
 	const char *name;
 	int version;
+	/* Calls may block on the network: run them on store workers only. */
+	bool blocking;
 	/* Does this adapter serve the URL (by scheme)? */
 	bool (*accepts)(const char *url);
 	/* Connect; the handle belongs to the caller, freed by close. */

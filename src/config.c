@@ -772,6 +772,12 @@ static void parse_root(struct loader *l, const struct json *root)
 			cfg->mode = want_str(l, v, key);
 		} else if (strcmp(key, "access_log") == 0) {
 			cfg->access_log = want_str(l, v, key);
+		} else if (strcmp(key, "store_threads") == 0) {
+			if (want_int(l, v, key, 0, 256, &n))
+				cfg->store_threads = (int)n;
+		} else if (strcmp(key, "store_queue") == 0) {
+			if (want_int(l, v, key, 1, 1 << 20, &n))
+				cfg->store_queue = (int)n;
 		} else if (strcmp(key, "drain_seconds") == 0) {
 			if (want_int(l, v, key, 0, 3600, &n))
 				cfg->drain_seconds = (int)n;
@@ -907,6 +913,7 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 	cfg->max_header_bytes = 16384;
 	cfg->request_timeout = 30;
 	cfg->drain_seconds = 10;
+	cfg->store_queue = 1024;
 	cfg->cors.max_age = 600;
 	root = json_parse(&cfg->arena, text, len, msg, sizeof(msg), &off);
 	if (!root) {

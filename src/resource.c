@@ -98,7 +98,7 @@ static void reply_method_not_allowed(struct request *req, const char *allow)
 /* The request body as a JSON object, or NULL after replying with DRF's error. */
 static const struct json *parse_body(struct request *req)
 {
-	const char *ctype = req_header(req, "Content-Type");
+	const char *ctype = req->content_type;
 	struct json *body;
 	char msg[256];
 	size_t clen;

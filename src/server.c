@@ -11,6 +11,7 @@
  * and exits; idle keep-alive connections are closed.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -41,10 +42,15 @@ struct loop {
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	struct event *stop_ev;
-	struct store *store;
+	struct store *store;        /* inline store, or NULL when requests go to the pool */
+	struct pool *pool;
+	struct mailbox *mailbox;
+	struct event *drain_ev;
 	const struct config *cfg;
 	const char *listen_host;
 	int fd;
+	int inflight;               /* requests out on store workers */
+	bool draining;
 };
 
 /* The pipeline, in the order of SPEC §4. */
@@ -54,7 +60,7 @@ static const struct middleware *const pipeline[] = {
 
 struct store *req_store(const struct request *req)
 {
-	return req->loop->store;
+	return req->store;
 }
 
 const char *req_header(const struct request *req, const char *name)
@@ -143,54 +149,113 @@ static void send_response(struct request *req)
 	evbuffer_free(body);
 }
 
+/* The end of every request, on its loop: filters, send, log, free. */
+static void finish(struct request *req)
+{
+	size_t i;
+
+	if (!req->done)
+		req_reply_detail(req, 500, "A server error occurred.");
+	for (i = 0; i < ARRAY_LEN(pipeline); i++)
+		if (pipeline[i]->on_response)
+			pipeline[i]->on_response(req);
+	send_response(req);
+	for (i = 0; i < ARRAY_LEN(pipeline); i++)
+		if (pipeline[i]->on_log)
+			pipeline[i]->on_log(req);
+	buf_free(&req->out);
+	arena_reset(&req->arena);
+	free(req);
+}
+
+static void handle(struct request *req, struct store *store)
+{
+	req->store = store;
+	if (!store)
+		req_reply_detail(req, 503, "The data store is unavailable. Try again shortly.");
+	else
+		resource_handle(req, req->resource);
+}
+
+/* On a store worker. */
+static void job_run(struct pool_job *job, struct store *store)
+{
+	struct request *req = (struct request *)((char *)job - offsetof(struct request, job));
+
+	handle(req, store);
+}
+
+static void maybe_exit(struct loop *loop)
+{
+	struct timeval grace = {0, 200000};
+
+	if (loop->draining && loop->inflight == 0)
+		event_base_loopexit(loop->base, &grace);
+}
+
+/* Back on the loop. */
+static void job_done(struct pool_job *job)
+{
+	struct request *req = (struct request *)((char *)job - offsetof(struct request, job));
+	struct loop *loop = req->loop;
+
+	loop->inflight--;
+	finish(req);
+	maybe_exit(loop);
+}
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
 	struct loop *loop = arg;
-	struct request req = {.ev = ev, .loop = loop, .cfg = loop->cfg};
+	struct request *req = xcalloc(1, sizeof(*req));
 	struct evbuffer *in = evhttp_request_get_input_buffer(ev);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
 	char *host = NULL;
 	ev_uint16_t port = 0;
 	size_t i;
 
-	arena_init(&req.arena, 8192);
-	req.start_us = now_mono_us();
-	req.method_bit = evhttp_request_get_command(ev);
-	req.method = method_name(evhttp_request_get_command(ev));
-	req.uri = evhttp_request_get_uri(ev);
-	req.path = uri && evhttp_uri_get_path(uri) ? evhttp_uri_get_path(uri) : "/";
-	req.query = uri ? evhttp_uri_get_query(uri) : NULL;
-	req.host = req_header(&req, "Host");
-	if (!req.host)
-		req.host = loop->listen_host;
+	req->ev = ev;
+	req->loop = loop;
+	req->cfg = loop->cfg;
+	arena_init(&req->arena, 8192);
+	req->start_us = now_mono_us();
+	req->method_bit = evhttp_request_get_command(ev);
+	req->method = method_name(evhttp_request_get_command(ev));
+	req->uri = evhttp_request_get_uri(ev);
+	req->path = uri && evhttp_uri_get_path(uri) ? evhttp_uri_get_path(uri) : "/";
+	req->query = uri ? evhttp_uri_get_query(uri) : NULL;
+	req->host = req_header(req, "Host");
+	if (!req->host)
+		req->host = loop->listen_host;
+	req->content_type = req_header(req, "Content-Type");
 	evhttp_connection_get_peer(evhttp_request_get_connection(ev), &host, &port);
-	req.remote = host ? host : "";
-	req.body_len = evbuffer_get_length(in);
-	req.body = req.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
-	req.route = "-";
+	req->remote = host ? host : "";
+	req->body_len = evbuffer_get_length(in);
+	req->body = req->body_len ? (const char *)evbuffer_pullup(in, -1) : "";
+	req->route = "-";
 
 	for (i = 0; i < ARRAY_LEN(pipeline); i++)
-		if (pipeline[i]->on_request && pipeline[i]->on_request(&req) == MW_DONE)
-			break;
-	if (i == ARRAY_LEN(pipeline)) {
-		const struct resource *r = resource_match(loop->cfg, req.path);
-
-		if (r)
-			resource_handle(&req, r);
-		else
-			req_reply_detail(&req, 404, "Not found.");
+		if (pipeline[i]->on_request && pipeline[i]->on_request(req) == MW_DONE)
+			return finish(req);
+	req->resource = resource_match(loop->cfg, req->path);
+	if (!req->resource) {
+		req_reply_detail(req, 404, "Not found.");
+		return finish(req);
 	}
-	if (!req.done)
-		req_reply_detail(&req, 500, "A server error occurred.");
-	for (i = 0; i < ARRAY_LEN(pipeline); i++)
-		if (pipeline[i]->on_response)
-			pipeline[i]->on_response(&req);
-	send_response(&req);
-	for (i = 0; i < ARRAY_LEN(pipeline); i++)
-		if (pipeline[i]->on_log)
-			pipeline[i]->on_log(&req);
-	buf_free(&req.out);
-	arena_reset(&req.arena);
+	if (!loop->pool) {
+		handle(req, loop->store);
+		return finish(req);
+	}
+	/* From here until job_done the request belongs to a store worker;
+	 * nothing on the worker touches libevent's request. */
+	req->job.run = job_run;
+	req->job.done = job_done;
+	req->job.reply_to = loop->mailbox;
+	if (pool_submit(loop->pool, &req->job) < 0) {
+		req_reply_detail(req, 503, "The gateway is overloaded. Try again shortly.");
+		return finish(req);
+	}
+	loop->inflight++;
 }
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
@@ -204,8 +269,27 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 		evhttp_del_accept_socket(loop->http, loop->sock);
 		loop->sock = NULL;
 	}
-	/* Requests already being read get a moment to complete. */
-	event_base_loopexit(loop->base, &grace);
+	loop->draining = true;
+	if (loop->inflight == 0) {
+		/* Requests already being read get a moment to complete. */
+		event_base_loopexit(loop->base, &grace);
+	} else {
+		/* Wait for the store workers, but not for ever. */
+		struct timeval cap = {loop->cfg->drain_seconds, 0};
+
+		event_add(loop->drain_ev, &cap);
+	}
+}
+
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *loop = arg;
+
+	(void)fd;
+	(void)what;
+	fprintf(stderr, "cutover: %d requests still with the store after %d s; closing\n",
+	        loop->inflight, loop->cfg->drain_seconds);
+	event_base_loopexit(loop->base, NULL);
 }
 
 static void *loop_main(void *arg)
@@ -254,21 +338,29 @@ static int listen_socket(const char *host, int *port)
 	return fd;
 }
 
-static int loop_init(struct loop *loop, const struct config *cfg, int fd, const char *listen_host)
+static int loop_init(struct loop *loop, const struct config *cfg, int fd, const char *listen_host,
+                     struct pool *pool)
 {
 	struct store_error err;
 
 	loop->cfg = cfg;
 	loop->fd = fd;
 	loop->listen_host = listen_host;
+	loop->pool = pool;
 	loop->base = event_base_new();
 	loop->http = loop->base ? evhttp_new(loop->base) : NULL;
 	if (!loop->http)
 		return -1;
-	loop->store = store_open(cfg->database_url, cfg, &err);
-	if (!loop->store) {
-		fprintf(stderr, "cutover: legacy store: %s\n", err.msg);
+	loop->mailbox = mailbox_new(loop->base);
+	loop->drain_ev = evtimer_new(loop->base, on_drain_timeout, loop);
+	if (!loop->mailbox || !loop->drain_ev)
 		return -1;
+	if (!pool) {
+		loop->store = store_open(cfg->database_url, cfg, &err);
+		if (!loop->store) {
+			fprintf(stderr, "cutover: legacy store: %s\n", err.msg);
+			return -1;
+		}
 	}
 	evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
@@ -292,6 +384,11 @@ static void loop_free(struct loop *loop)
 		close(loop->fd);
 	if (loop->stop_ev)
 		event_free(loop->stop_ev);
+	if (loop->drain_ev)
+		event_free(loop->drain_ev);
+	mailbox_free(loop->mailbox);
+	loop->drain_ev = NULL;
+	loop->mailbox = NULL;
 	if (loop->base)
 		event_base_free(loop->base);
 	store_close(loop->store);
@@ -337,6 +434,9 @@ int server_run(const struct config *cfg)
 	char host[256];
 	int port = atoi(colon + 1), nloops = cfg->threads, i, started = 0, rc = -1;
 	struct loop *loops;
+	struct pool *pool = NULL;
+	const struct store_ops *ops;
+	struct store_error serr;
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigset_t block, old;
 	static char listen_host[300];
@@ -355,8 +455,22 @@ int server_run(const struct config *cfg)
 		nloops = 1;
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
+	if (!(ops = store_ops_for(cfg->database_url, &serr))) {
+		fprintf(stderr, "cutover: legacy store: %s\n", serr.msg);
+		return -1;
+	}
 	if (middleware_init(cfg) < 0)
 		return -1;
+	/* Stores that may block are called from workers, never from a loop. */
+	if (cfg->store_threads > 0 || ops->blocking) {
+		int n = cfg->store_threads > 0 ? cfg->store_threads : 8;
+
+		if (!(pool = pool_start(n, (size_t)cfg->store_queue, cfg->database_url, cfg))) {
+			fprintf(stderr, "cutover: cannot start store workers\n");
+			middleware_fini();
+			return -1;
+		}
+	}
 	loops = xcalloc((size_t)nloops, sizeof(*loops));
 	for (i = 0; i < nloops; i++)
 		loops[i].fd = -1;
@@ -367,7 +481,7 @@ int server_run(const struct config *cfg)
 			goto out;
 		if (i == 0)
 			snprintf(listen_host, sizeof(listen_host), "%s:%d", host, port);
-		if (loop_init(&loops[i], cfg, fd, listen_host) < 0) {
+		if (loop_init(&loops[i], cfg, fd, listen_host, pool) < 0) {
 			if (!loops[i].sock)
 				fprintf(stderr, "cutover: cannot start event loop %d\n", i);
 			goto out;
@@ -385,8 +499,9 @@ int server_run(const struct config *cfg)
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	fprintf(stderr, "cutover %s: listening on http://%s (%d loops, legacy store %s)\n",
-	        CUTOVER_VERSION, listen_host, nloops, loops[0].store->ops->name);
+	fprintf(stderr, "cutover %s: listening on http://%s (%d loops, legacy store %s%s)\n",
+	        CUTOVER_VERSION, listen_host, nloops, ops->name,
+	        pool ? " on store workers" : " inline");
 	if (started == nloops) {
 		sigset_t wait = old;
 
@@ -404,6 +519,12 @@ int server_run(const struct config *cfg)
 	for (i = 0; i < started; i++)
 		pthread_join(loops[i].thread, NULL);
 out:
+	/* Workers finish what they hold; the answers are handed over and the
+	 * requests freed before the servers close their connections. */
+	pool_stop(pool);
+	for (i = 0; i < nloops; i++)
+		if (loops[i].mailbox)
+			mailbox_deliver(loops[i].mailbox);
 	for (i = 0; i < nloops; i++)
 		loop_free(&loops[i]);
 	free(loops);

@@ -52,8 +52,16 @@ class Response:
 class Gateway:
     """The real binary, serving a database created from the example schema."""
 
-    def __init__(self, binary, extra_env=None):
+    def __init__(self, binary, extra_env=None, config=None):
         self.dir = tempfile.mkdtemp(prefix="cutover-test-")
+        cfg_path = CONFIG
+        if config:
+            with open(CONFIG) as f:
+                doc = json.load(f)
+            doc.update(config)
+            cfg_path = os.path.join(self.dir, "cutover.json")
+            with open(cfg_path, "w") as f:
+                json.dump(doc, f)
         self.db = os.path.join(self.dir, "hisabpro.sqlite3")
         conn = sqlite3.connect(self.db)
         with open(SCHEMA) as f:
@@ -71,7 +79,7 @@ class Gateway:
                     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
                     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"})
         env.update(extra_env or {})
-        self.proc = subprocess.Popen([binary, "serve", "-c", CONFIG], env=env,
+        self.proc = subprocess.Popen([binary, "serve", "-c", cfg_path], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"))
         deadline = time.time() + 30
         self.port = None

@@ -649,16 +649,14 @@ def test_unknown_paths(gw):
     eq(gw.request("GET", "/api/invoices", token=T1).status, 404)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", required=True)
-    a = ap.parse_args()
-    runner = Runner()
-    gw = Gateway(os.path.abspath(a.binary))
+def suite(runner, binary, label, config=None):
+    """The whole contract against one gateway configuration."""
+    gw = Gateway(binary, config=config)
+    print("== %s (%s)" % (label, gw.read_log().strip().splitlines()[-1]), flush=True)
     try:
         runner.run([test_no_credentials, test_bad_tokens, test_bad_authorization_header,
                     test_token_without_user], gw)
-        runner.run([test_cli_token_works], gw, os.path.abspath(a.binary))
+        runner.run([test_cli_token_works], gw, binary)
         runner.run([test_create_and_get, test_defaults_unknown_and_read_only_fields, test_put_replaces_items,
                     test_patch, test_delete_cascades, test_not_found_cases, test_method_not_allowed,
                     test_missing_required, test_malformed_bodies, test_several_bad_fields, test_decimal_rules,
@@ -676,6 +674,18 @@ def main():
     else:
         runner.passed += 1
         print("ok   gateway shutdown clean")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    a = ap.parse_args()
+    runner = Runner()
+    binary = os.path.abspath(a.binary)
+    # SQLite inline on the event loops (the default), and the same store
+    # served from the bounded worker pool that network stores use.
+    suite(runner, binary, "sqlite inline")
+    suite(runner, binary, "sqlite on store workers", {"store_threads": 3, "store_queue": 64})
     return runner.finish()
 
 

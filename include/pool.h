@@ -1,0 +1,47 @@
+/*
+ * pool.h — a bounded pool of worker threads for store calls that must not
+ * run on an event loop (network stores), and the mailbox that carries each
+ * finished job back to the loop that submitted it.
+ *
+ * Each worker owns one store connection, opened on first use and kept; a
+ * worker whose store cannot be opened runs the job with a NULL store, so
+ * the job can answer "unavailable" instead of waiting.
+ */
+#ifndef CUTOVER_POOL_H
+#define CUTOVER_POOL_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "store.h"
+
+struct event_base;
+struct mailbox;
+
+struct pool_job {
+	struct pool_job *next;
+	/* On a worker: the store work (store may be NULL: unavailable). */
+	void (*run)(struct pool_job *job, struct store *store);
+	/* Back on the submitting loop, after run. */
+	void (*done)(struct pool_job *job);
+	struct mailbox *reply_to;
+};
+
+struct pool;
+
+/* Start n workers serving url; at most max_queue jobs wait at once. */
+struct pool *pool_start(int n, size_t max_queue, const char *url, const struct config *cfg);
+/* Queue a job; -1 when the queue is full (the caller answers 503). */
+int pool_submit(struct pool *p, struct pool_job *job) __attribute__((warn_unused_result));
+/* Run every queued job, then stop and free the workers.  pool_stop(NULL)
+ * is a no-op. */
+void pool_stop(struct pool *p);
+
+/* A loop's mailbox: finished jobs are posted by workers and their done
+ * callbacks run on the loop. */
+struct mailbox *mailbox_new(struct event_base *base);
+/* Run done for every job waiting; returns how many ran. */
+size_t mailbox_deliver(struct mailbox *m);
+void mailbox_free(struct mailbox *m);
+
+#endif
