@@ -1,0 +1,73 @@
+/*
+ * sql.h — SQL text and parameters for the relational adapters.
+ *
+ * Both relational stores get the same queries from here; they differ only
+ * in a dialect (placeholders, case-insensitive match, null ordering) and in
+ * how each adapter binds the parameters.  Identifiers come only from the
+ * configuration (checked to be plain names) and are quoted; every client
+ * value is a parameter.
+ */
+#ifndef CUTOVER_SQL_H
+#define CUTOVER_SQL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct sql_dialect {
+	bool numbered;          /* $1, $2 … (PostgreSQL) rather than ? */
+	const char *like;       /* "LIKE" (SQLite: ASCII case-insensitive) or "ILIKE" */
+	bool explicit_nulls;    /* say NULLS FIRST/LAST so null sorts lowest everywhere */
+	const char *text_collation; /* text sorts by code point everywhere: " COLLATE \"C\"" */
+};
+
+enum sql_param_kind { SQLP_VALUE, SQLP_INT, SQLP_TEXT };
+
+struct sql_param {
+	enum sql_param_kind kind;
+	const struct field *field;  /* SQLP_VALUE */
+	const struct value *val;    /* SQLP_VALUE */
+	int64_t i;                  /* SQLP_INT */
+	const char *text;           /* SQLP_TEXT */
+	size_t len;
+};
+
+struct sql {
+	const struct sql_dialect *d;
+	struct buf text;
+	struct sql_param *params;
+	size_t n, cap;
+	struct arena *arena;        /* pattern strings for search terms */
+};
+
+void sql_init(struct sql *q, const struct sql_dialect *d, struct arena *a);
+void sql_free(struct sql *q);
+const char *sql_text(struct sql *q);
+
+/* Statements.  Each resets q first. */
+void sql_count(struct sql *q, const struct query *qy);
+void sql_list(struct sql *q, const struct query *qy);
+/* SELECT columns (or "SELECT 1" when exists) of one owned row by id. */
+void sql_by_id(struct sql *q, const struct resource *r, int64_t owner, const struct value *id,
+               bool exists);
+/* Children of one parent row, in their order. */
+void sql_children(struct sql *q, const struct resource *parent, const struct resource *child,
+                  const struct value *parent_id);
+/* INSERT a row: owned (parent NULL) or a child of parent_id. */
+void sql_insert(struct sql *q, const struct resource *r, int64_t owner,
+                const struct resource *parent, const struct value *parent_id,
+                const struct record *rec);
+/* UPDATE every column but the key of an owned row. */
+void sql_update(struct sql *q, const struct resource *r, int64_t owner, const struct record *rec);
+/* DELETE FROM table WHERE column = value. */
+void sql_delete_where(struct sql *q, const char *table, const char *column,
+                      const struct field *f, const struct value *v);
+/* DELETE the children of rows of o whose column col = value. */
+void sql_delete_grandchildren(struct sql *q, const struct resource *o, const struct resource *child,
+                              const char *col, const struct field *f, const struct value *v);
+/* Group, count and exact sum (in units of the decimal field). */
+void sql_aggregate(struct sql *q, const struct query *qy, int group_field, int sum_field);
+
+#endif

@@ -1,0 +1,329 @@
+/*
+ * sql.c — query building shared by the relational adapters (see sql.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql.h"
+
+void sql_init(struct sql *q, const struct sql_dialect *d, struct arena *a)
+{
+	memset(q, 0, sizeof(*q));
+	q->d = d;
+	q->arena = a;
+}
+
+static void sql_reset(struct sql *q)
+{
+	q->text.len = 0;
+	q->n = 0;
+}
+
+void sql_free(struct sql *q)
+{
+	buf_free(&q->text);
+	free(q->params);
+	q->params = NULL;
+	q->n = q->cap = 0;
+}
+
+const char *sql_text(struct sql *q)
+{
+	return buf_cstr(&q->text);
+}
+
+static struct sql_param *add_param(struct sql *q)
+{
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 16;
+		q->params = xrealloc(q->params, q->cap * sizeof(*q->params));
+	}
+	memset(&q->params[q->n], 0, sizeof(q->params[0]));
+	q->n++;
+	if (q->d->numbered)
+		buf_printf(&q->text, "$%zu", q->n);
+	else
+		buf_putc(&q->text, '?');
+	return &q->params[q->n - 1];
+}
+
+static void param_value(struct sql *q, const struct field *f, const struct value *v)
+{
+	struct sql_param *p = add_param(q);
+
+	p->kind = SQLP_VALUE;
+	p->field = f;
+	p->val = v;
+}
+
+static void param_int(struct sql *q, int64_t i)
+{
+	struct sql_param *p = add_param(q);
+
+	p->kind = SQLP_INT;
+	p->i = i;
+}
+
+static void param_text(struct sql *q, const char *s, size_t n)
+{
+	struct sql_param *p = add_param(q);
+
+	p->kind = SQLP_TEXT;
+	p->text = s;
+	p->len = n;
+}
+
+static void ident(struct sql *q, const char *name)
+{
+	buf_putc(&q->text, '"');
+	buf_puts(&q->text, name);
+	buf_putc(&q->text, '"');
+}
+
+static void columns(struct sql *q, const struct resource *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfields; i++) {
+		if (i)
+			buf_putc(&q->text, ',');
+		ident(q, r->fields[i].column);
+	}
+}
+
+static void where(struct sql *q, const struct query *qy)
+{
+	const struct resource *r = qy->res;
+	size_t i, j;
+
+	buf_puts(&q->text, " WHERE ");
+	ident(q, r->owner_column);
+	buf_putc(&q->text, '=');
+	param_int(q, qy->owner);
+	for (i = 0; i < qy->nconds; i++) {
+		buf_puts(&q->text, " AND ");
+		ident(q, r->fields[qy->conds[i].field].column);
+		buf_putc(&q->text, '=');
+		param_value(q, &r->fields[qy->conds[i].field], &qy->conds[i].val);
+	}
+	for (i = 0; i < qy->nterms; i++) {
+		/* '%term%' with the pattern characters escaped: search is text. */
+		const char *t = qy->terms[i];
+		size_t n = strlen(t), k, o = 0;
+		char *pat = arena_alloc(q->arena, 2 * n + 3);
+
+		pat[o++] = '%';
+		for (k = 0; k < n; k++) {
+			if (t[k] == '%' || t[k] == '_' || t[k] == '\\')
+				pat[o++] = '\\';
+			pat[o++] = t[k];
+		}
+		pat[o++] = '%';
+		buf_puts(&q->text, " AND (");
+		for (j = 0; j < qy->nsearch; j++) {
+			if (j)
+				buf_puts(&q->text, " OR ");
+			ident(q, r->fields[qy->search_fields[j]].column);
+			buf_printf(&q->text, " %s ", q->d->like);
+			param_text(q, pat, o);
+			buf_puts(&q->text, " ESCAPE '\\'");
+		}
+		buf_putc(&q->text, ')');
+	}
+}
+
+static void order(struct sql *q, const struct resource *r, const struct order_term *o, size_t n)
+{
+	size_t i;
+
+	buf_puts(&q->text, " ORDER BY ");
+	for (i = 0; i < n; i++) {
+		const struct field *f = &r->fields[o[i].field];
+
+		ident(q, f->column);
+		if (q->d->text_collation && (f->type == CT_STRING || f->type == CT_TEXT))
+			buf_puts(&q->text, q->d->text_collation);
+		buf_puts(&q->text, o[i].desc ? " DESC" : " ASC");
+		if (q->d->explicit_nulls)
+			buf_puts(&q->text, o[i].desc ? " NULLS LAST" : " NULLS FIRST");
+		buf_putc(&q->text, ',');
+	}
+	/* The primary key breaks ties, so pages never overlap or skip. */
+	ident(q, r->fields[r->pk].column);
+	buf_puts(&q->text, " ASC");
+}
+
+void sql_count(struct sql *q, const struct query *qy)
+{
+	sql_reset(q);
+	buf_puts(&q->text, "SELECT COUNT(*) FROM ");
+	ident(q, qy->res->table);
+	where(q, qy);
+}
+
+void sql_list(struct sql *q, const struct query *qy)
+{
+	sql_reset(q);
+	buf_puts(&q->text, "SELECT ");
+	columns(q, qy->res);
+	buf_puts(&q->text, " FROM ");
+	ident(q, qy->res->table);
+	where(q, qy);
+	order(q, qy->res, qy->order, qy->norder);
+	if (qy->limit > 0) {
+		buf_puts(&q->text, " LIMIT ");
+		param_int(q, qy->limit);
+	}
+	if (qy->offset > 0) {
+		buf_puts(&q->text, q->d->numbered || qy->limit > 0 ? " OFFSET " : " LIMIT -1 OFFSET ");
+		param_int(q, qy->offset);
+	}
+}
+
+void sql_by_id(struct sql *q, const struct resource *r, int64_t owner, const struct value *id,
+               bool exists)
+{
+	sql_reset(q);
+	if (exists) {
+		buf_puts(&q->text, "SELECT 1");
+	} else {
+		buf_puts(&q->text, "SELECT ");
+		columns(q, r);
+	}
+	buf_puts(&q->text, " FROM ");
+	ident(q, r->table);
+	buf_puts(&q->text, " WHERE ");
+	ident(q, r->fields[r->pk].column);
+	buf_putc(&q->text, '=');
+	param_value(q, &r->fields[r->pk], id);
+	buf_puts(&q->text, " AND ");
+	ident(q, r->owner_column);
+	buf_putc(&q->text, '=');
+	param_int(q, owner);
+}
+
+void sql_children(struct sql *q, const struct resource *parent, const struct resource *child,
+                  const struct value *parent_id)
+{
+	sql_reset(q);
+	buf_puts(&q->text, "SELECT ");
+	columns(q, child);
+	buf_puts(&q->text, " FROM ");
+	ident(q, child->table);
+	buf_puts(&q->text, " WHERE ");
+	ident(q, child->fk_column);
+	buf_putc(&q->text, '=');
+	param_value(q, &parent->fields[parent->pk], parent_id);
+	order(q, child, child->ordering, child->nordering);
+}
+
+void sql_insert(struct sql *q, const struct resource *r, int64_t owner,
+                const struct resource *parent, const struct value *parent_id,
+                const struct record *rec)
+{
+	size_t i;
+
+	sql_reset(q);
+	buf_puts(&q->text, "INSERT INTO ");
+	ident(q, r->table);
+	buf_puts(&q->text, " (");
+	columns(q, r);
+	buf_putc(&q->text, ',');
+	ident(q, parent ? r->fk_column : r->owner_column);
+	buf_puts(&q->text, ") VALUES (");
+	for (i = 0; i < r->nfields; i++) {
+		param_value(q, &r->fields[i], &rec->vals[i]);
+		buf_putc(&q->text, ',');
+	}
+	if (parent)
+		param_value(q, &parent->fields[parent->pk], parent_id);
+	else
+		param_int(q, owner);
+	buf_putc(&q->text, ')');
+}
+
+void sql_update(struct sql *q, const struct resource *r, int64_t owner, const struct record *rec)
+{
+	size_t i;
+	bool first = true;
+
+	sql_reset(q);
+	buf_puts(&q->text, "UPDATE ");
+	ident(q, r->table);
+	buf_puts(&q->text, " SET ");
+	for (i = 0; i < r->nfields; i++) {
+		if ((int)i == r->pk)
+			continue;
+		if (!first)
+			buf_putc(&q->text, ',');
+		first = false;
+		ident(q, r->fields[i].column);
+		buf_putc(&q->text, '=');
+		param_value(q, &r->fields[i], &rec->vals[i]);
+	}
+	buf_puts(&q->text, " WHERE ");
+	ident(q, r->fields[r->pk].column);
+	buf_putc(&q->text, '=');
+	param_value(q, &r->fields[r->pk], &rec->vals[r->pk]);
+	buf_puts(&q->text, " AND ");
+	ident(q, r->owner_column);
+	buf_putc(&q->text, '=');
+	param_int(q, owner);
+}
+
+void sql_delete_where(struct sql *q, const char *table, const char *column,
+                      const struct field *f, const struct value *v)
+{
+	sql_reset(q);
+	buf_puts(&q->text, "DELETE FROM ");
+	ident(q, table);
+	buf_puts(&q->text, " WHERE ");
+	ident(q, column);
+	buf_putc(&q->text, '=');
+	param_value(q, f, v);
+}
+
+void sql_delete_grandchildren(struct sql *q, const struct resource *o, const struct resource *child,
+                              const char *col, const struct field *f, const struct value *v)
+{
+	sql_reset(q);
+	buf_puts(&q->text, "DELETE FROM ");
+	ident(q, child->table);
+	buf_puts(&q->text, " WHERE ");
+	ident(q, child->fk_column);
+	buf_puts(&q->text, " IN (SELECT ");
+	ident(q, o->fields[o->pk].column);
+	buf_puts(&q->text, " FROM ");
+	ident(q, o->table);
+	buf_puts(&q->text, " WHERE ");
+	ident(q, col);
+	buf_putc(&q->text, '=');
+	param_value(q, f, v);
+	buf_putc(&q->text, ')');
+}
+
+void sql_aggregate(struct sql *q, const struct query *qy, int group_field, int sum_field)
+{
+	const struct resource *r = qy->res;
+	const struct field *sf = &r->fields[sum_field];
+	long long scale = 1;
+	int k;
+
+	for (k = 0; k < sf->places; k++)
+		scale *= 10;
+	sql_reset(q);
+	buf_puts(&q->text, "SELECT ");
+	ident(q, r->fields[group_field].column);
+	/* Each value is scaled to whole units before summing, so the sum is an
+	 * exact integer even where SQLite stored the decimal as a REAL. */
+	buf_puts(&q->text, ", COUNT(*), SUM(CAST(ROUND(");
+	ident(q, sf->column);
+	buf_printf(&q->text, " * %lld) AS BIGINT)) FROM ", scale);
+	ident(q, r->table);
+	where(q, qy);
+	buf_puts(&q->text, " GROUP BY 1 ORDER BY 1");
+	if (q->d->text_collation && (r->fields[group_field].type == CT_STRING ||
+	                             r->fields[group_field].type == CT_TEXT))
+		buf_puts(&q->text, q->d->text_collation);
+}
