@@ -445,29 +445,6 @@ static int write_children(struct sqlite_store *s, struct sql *q, const struct re
 	return 0;
 }
 
-/* Name the unique constraint a conflict hit, from SQLite's message listing
- * the columns ("UNIQUE constraint failed: t.user_id, t.invoice_number"). */
-static void which_unique(const struct resource *r, struct store_error *err)
-{
-	size_t u, i;
-
-	if (err->code != STORE_CONFLICT)
-		return;
-	for (u = 0; u < r->nuniques; u++) {
-		for (i = 0; i < r->uniques[u].nfields; i++) {
-			char col[80];
-
-			snprintf(col, sizeof(col), ".%s", r->fields[r->uniques[u].fields[i]].column);
-			if (!strstr(err->msg, col))
-				break;
-		}
-		if (i == r->uniques[u].nfields) {
-			err->unique = (int)u;
-			return;
-		}
-	}
-}
-
 static int sqlite_create(struct store *base, const struct resource *r, int64_t owner,
                          const struct record *rec, struct store_error *err)
 {
@@ -485,7 +462,7 @@ static int sqlite_create(struct store *base, const struct resource *r, int64_t o
 	sql_free(&q);
 	rc = finish(s, rc, err);
 	if (rc < 0)
-		which_unique(r, err);
+		store_conflict_unique(r, err);
 	return rc;
 }
 
@@ -510,7 +487,7 @@ static int sqlite_replace(struct store *base, const struct resource *r, int64_t 
 	sql_free(&q);
 	rc = finish(s, rc, err);
 	if (rc < 0)
-		which_unique(r, err);
+		store_conflict_unique(r, err);
 	return rc;
 }
 

@@ -125,6 +125,7 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_postgres_ops;
 
 /* The adapter for a URL, or NULL with err set when no adapter serves it. */
 const struct store_ops *store_ops_for(const char *url, struct store_error *err);
@@ -188,6 +189,10 @@ static inline int store_aggregate(struct store *s, const struct query *q, int gr
 
 void store_error_set(struct store_error *err, enum store_err code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* On a conflict, find which of r's unique constraints the store's message
+ * names: the one all of whose columns appear in it as whole words. */
+void store_conflict_unique(const struct resource *r, struct store_error *err);
 
 /* A fresh record for r with every value null and no children given. */
 struct record *record_new(struct arena *a, const struct resource *r);

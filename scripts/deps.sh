@@ -20,6 +20,10 @@ for pair in $cmds; do
 	cmd=${pair%%:*}; deb=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || need="$need $deb"
 done
+# The tests start their own PostgreSQL server: Debian's, any version.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
+command -v psql >/dev/null 2>&1 || need="$need postgresql-client"
+command -v runuser >/dev/null 2>&1 || need="$need util-linux"
 [ -n "$need" ] || exit 0
 
 need=$(echo "$need" | tr ' ' '\n' | sort -u | tr '\n' ' ')

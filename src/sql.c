@@ -111,7 +111,7 @@ static void where(struct sql *q, const struct query *qy)
 		/* '%term%' with the pattern characters escaped: search is text. */
 		const char *t = qy->terms[i];
 		size_t n = strlen(t), k, o = 0;
-		char *pat = arena_alloc(q->arena, 2 * n + 3);
+		char *pat = arena_alloc(q->arena, 2 * n + 4);
 
 		pat[o++] = '%';
 		for (k = 0; k < n; k++) {
@@ -120,6 +120,7 @@ static void where(struct sql *q, const struct query *qy)
 			pat[o++] = t[k];
 		}
 		pat[o++] = '%';
+		pat[o] = '\0';
 		buf_puts(&q->text, " AND (");
 		for (j = 0; j < qy->nsearch; j++) {
 			if (j)
@@ -322,7 +323,8 @@ void sql_aggregate(struct sql *q, const struct query *qy, int group_field, int s
 	buf_printf(&q->text, " * %lld) AS BIGINT)) FROM ", scale);
 	ident(q, r->table);
 	where(q, qy);
-	buf_puts(&q->text, " GROUP BY 1 ORDER BY 1");
+	buf_puts(&q->text, " GROUP BY 1 ORDER BY ");
+	ident(q, r->fields[group_field].column);
 	if (q->d->text_collation && (r->fields[group_field].type == CT_STRING ||
 	                             r->fields[group_field].type == CT_TEXT))
 		buf_puts(&q->text, q->d->text_collation);

@@ -9,6 +9,7 @@
 
 static const struct store_ops *const adapters[] = {
 	&store_sqlite_ops,
+	&store_postgres_ops,
 };
 
 const struct store_ops *store_ops_for(const char *url, struct store_error *err)
@@ -19,7 +20,7 @@ const struct store_ops *store_ops_for(const char *url, struct store_error *err)
 		if (adapters[i]->accepts(url))
 			return adapters[i];
 	store_error_set(err, STORE_UNAVAILABLE,
-	                "no store adapter serves \"%.64s\" (expected sqlite:///path/to/db.sqlite3)", url);
+	                "no store adapter serves \"%.64s\" (expected sqlite:///path/to/db.sqlite3 or postgres://user@host/db)", url);
 	return NULL;
 }
 
@@ -41,6 +42,39 @@ void store_error_set(struct store_error *err, enum store_err code, const char *f
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+}
+
+static bool ident_char(char c)
+{
+	return c == '_' || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+static bool has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = strstr(text, word); p; p = strstr(p + 1, word))
+		if ((p == text || !ident_char(p[-1])) && !ident_char(p[n]))
+			return true;
+	return false;
+}
+
+void store_conflict_unique(const struct resource *r, struct store_error *err)
+{
+	size_t u, i;
+
+	if (err->code != STORE_CONFLICT)
+		return;
+	for (u = 0; u < r->nuniques; u++) {
+		for (i = 0; i < r->uniques[u].nfields; i++)
+			if (!has_word(err->msg, r->fields[r->uniques[u].fields[i]].column))
+				break;
+		if (i == r->uniques[u].nfields) {
+			err->unique = (int)u;
+			return;
+		}
+	}
 }
 
 struct record *record_new(struct arena *a, const struct resource *r)

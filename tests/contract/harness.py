@@ -52,8 +52,9 @@ class Response:
 class Gateway:
     """The real binary, serving a database created from the example schema."""
 
-    def __init__(self, binary, extra_env=None, config=None):
+    def __init__(self, binary, extra_env=None, config=None, pg=None):
         self.dir = tempfile.mkdtemp(prefix="cutover-test-")
+        self.pg = pg
         cfg_path = CONFIG
         if config:
             with open(CONFIG) as f:
@@ -63,18 +64,26 @@ class Gateway:
             with open(cfg_path, "w") as f:
                 json.dump(doc, f)
         self.db = os.path.join(self.dir, "hisabpro.sqlite3")
-        conn = sqlite3.connect(self.db)
-        with open(SCHEMA) as f:
-            conn.executescript(f.read())
-        for uid in (1, 2, 3):
-            conn.execute("INSERT INTO auth_user (id,password,is_superuser,username,last_name,email,"
-                         "is_staff,is_active,date_joined,first_name) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (uid, "!", 0, "user%d" % uid, "", "", 0, 1, "2025-01-01 00:00:00", ""))
-        conn.commit()
-        conn.close()
+        if pg:
+            self.url = pg.url
+            for uid in (1, 2, 3):
+                pg.sql("INSERT INTO auth_user (id,password,is_superuser,username,last_name,email,"
+                       "is_staff,is_active,date_joined,first_name) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       (uid, "!", "f", "user%d" % uid, "", "", "f", "t", "2025-01-01 00:00:00+00", ""))
+        else:
+            self.url = "sqlite://" + self.db
+            conn = sqlite3.connect(self.db)
+            with open(SCHEMA) as f:
+                conn.executescript(f.read())
+            for uid in (1, 2, 3):
+                conn.execute("INSERT INTO auth_user (id,password,is_superuser,username,last_name,email,"
+                             "is_staff,is_active,date_joined,first_name) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                             (uid, "!", 0, "user%d" % uid, "", "", 0, 1, "2025-01-01 00:00:00", ""))
+            conn.commit()
+            conn.close()
         self.log = os.path.join(self.dir, "gateway.log")
         env = dict(os.environ)
-        env.update({"DATABASE_URL": "sqlite://" + self.db, "JWT_SECRET": SECRET,
+        env.update({"DATABASE_URL": self.url, "JWT_SECRET": SECRET,
                     "CUTOVER_LISTEN": "127.0.0.1:0", "DATABASE_MODE": "legacy",
                     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
                     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"})
@@ -116,6 +125,8 @@ class Gateway:
         return resp
 
     def sql(self, query, args=()):
+        if self.pg:
+            return self.pg.sql(query, args)
         conn = sqlite3.connect(self.db)
         try:
             rows = conn.execute(query, args).fetchall()

@@ -563,6 +563,50 @@ def test_rows_written_by_django_are_served(gw):
        [("paid", 118.4, "from Django")])
 
 
+def test_pg_stored_in_django_formats(gw):
+    got = create(gw, invoice_input(400, due_date="2026-01-15", total_amount="118.00", subtotal="100.5"))
+    row = gw.sql("SELECT id::text, pg_typeof(id)::text, issue_date::text, due_date::text, pg_typeof(created_at)::text,"
+                 " created_at AT TIME ZONE 'UTC', total_amount::text, pg_typeof(total_amount)::text, user_id"
+                 " FROM invoices_invoice WHERE id=?", (got["id"],))
+    eq(len(row), 1)
+    eq(row[0][:4], (got["id"], "uuid", got["issue_date"], "2026-01-15"))
+    eq(row[0][4], "timestamp with time zone")
+    eq(row[0][5].replace(" ", "T") + ("" if "." in row[0][5] else "") + "Z",
+       got["created_at"].replace(".000000Z", "Z") if "." not in row[0][5] else got["created_at"].replace("000Z", "Z"))
+    eq(row[0][6:], ("118.00", "numeric", 1))
+    items = gw.sql("SELECT quantity::text, position FROM invoices_invoiceitem WHERE invoice_id=?", (got["id"],))
+    eq(items, [("2.00", 0)])
+
+
+def test_pg_rows_written_by_django_are_served(gw):
+    inv, item, pay = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    gw.sql("INSERT INTO invoices_invoice VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+           (str(inv), "DJ-1", "Django Co", "dj@example.com", "2025-11-01", None, "sent", "100.00", "18.00",
+            "118.40", "INR", "from Django", "2026-11-21 17:30:39.794993+00", "2026-11-21 23:00:39+05:30", 2))
+    gw.sql("INSERT INTO invoices_invoiceitem VALUES (?,?,?,?,?,?,?)",
+           (str(item), "Widget", "2.00", "50.00", "100.00", 0, str(inv)))
+    gw.sql("INSERT INTO invoices_payment VALUES (?,?,?,?,?,?,?,?,?)",
+           (str(pay), "59.50", "upi", "T1", "captured", "2025-11-02 10:00:00+00", "2026-11-21 17:30:39.799983+00",
+            str(inv), 2))
+    r = gw.request("GET", "/api/invoices/%s/" % inv, token=T2)
+    eq(r.status, 200, r.text)
+    eq(r.body, dumps({"id": str(inv), "invoice_number": "DJ-1", "client_name": "Django Co",
+                      "client_email": "dj@example.com", "issue_date": "2025-11-01", "due_date": None,
+                      "status": "sent", "subtotal": "100.00", "tax_amount": "18.00", "total_amount": "118.40",
+                      "currency": "INR", "notes": "from Django",
+                      "items": [{"id": str(item), "description": "Widget", "quantity": "2.00",
+                                 "unit_price": "50.00", "amount": "100.00", "position": 0}],
+                      "created_at": "2026-11-21T17:30:39.794993Z", "updated_at": "2026-11-21T17:30:39Z"}))
+    r = gw.request("GET", "/api/payments/%s/" % pay, token=T2)
+    eq(r.body, dumps({"id": str(pay), "invoice": str(inv), "amount": "59.50", "method": "upi",
+                      "transaction_id": "T1", "status": "captured", "paid_at": "2025-11-02T10:00:00Z",
+                      "created_at": "2026-11-21T17:30:39.799983Z"}))
+    r = gw.request("PATCH", "/api/invoices/%s/" % inv, {"status": "paid"}, T2)
+    eq(r.status, 200)
+    eq(gw.sql("SELECT status, total_amount::text, notes FROM invoices_invoice WHERE id=?", (str(inv),)),
+       [("paid", "118.40", "from Django")])
+
+
 # --- limits and hostile input ------------------------------------------------------
 
 def raw_exchange(gw, data, timeout=10):
@@ -649,10 +693,12 @@ def test_unknown_paths(gw):
     eq(gw.request("GET", "/api/invoices", token=T1).status, 404)
 
 
-def suite(runner, binary, label, config=None):
+def suite(runner, binary, label, config=None, pg=None):
     """The whole contract against one gateway configuration."""
-    gw = Gateway(binary, config=config)
+    gw = Gateway(binary, config=config, pg=pg)
     print("== %s (%s)" % (label, gw.read_log().strip().splitlines()[-1]), flush=True)
+    storage = ([test_pg_stored_in_django_formats, test_pg_rows_written_by_django_are_served] if pg else
+               [test_stored_in_django_formats, test_rows_written_by_django_are_served])
     try:
         runner.run([test_no_credentials, test_bad_tokens, test_bad_authorization_header,
                     test_token_without_user], gw)
@@ -663,8 +709,8 @@ def suite(runner, binary, label, config=None):
                     test_injection_and_types, test_unique_invoice_number], gw)
         data = seed_user3(gw)
         runner.run([test_pagination, test_filters_and_ordering, test_search, test_recent_and_summary], gw, data)
-        runner.run([test_payments, test_stored_in_django_formats, test_rows_written_by_django_are_served,
-                    test_oversize_body, test_long_urls_headers_and_odd_methods, test_request_id_and_cors,
+        runner.run([test_payments] + storage +
+                   [test_oversize_body, test_long_urls_headers_and_odd_methods, test_request_id_and_cors,
                     test_head, test_unknown_paths], gw)
     finally:
         problems, log = gw.stop()
@@ -679,13 +725,22 @@ def suite(runner, binary, label, config=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
+    ap.add_argument("--store", choices=["sqlite", "postgres", "all"], default="all")
     a = ap.parse_args()
     runner = Runner()
     binary = os.path.abspath(a.binary)
-    # SQLite inline on the event loops (the default), and the same store
-    # served from the bounded worker pool that network stores use.
-    suite(runner, binary, "sqlite inline")
-    suite(runner, binary, "sqlite on store workers", {"store_threads": 3, "store_queue": 64})
+    if a.store in ("sqlite", "all"):
+        # SQLite inline on the event loops (the default), and the same store
+        # served from the bounded worker pool that network stores use.
+        suite(runner, binary, "sqlite inline")
+        suite(runner, binary, "sqlite on store workers", {"store_threads": 3, "store_queue": 64})
+    if a.store in ("postgres", "all"):
+        from pg import Postgres
+        pg = Postgres()
+        try:
+            suite(runner, binary, "postgres", pg=pg)
+        finally:
+            pg.close()
     return runner.finish()
 
 

@@ -1,0 +1,619 @@
+/*
+ * postgres.c — the PostgreSQL store adapter (libpq).
+ *
+ * Django's PostgreSQL column types are read and written without loss:
+ * uuid, numeric(p,s), timestamptz (the session runs in UTC), date, boolean.
+ * Every value travels as a text parameter of a prepared statement; queries
+ * come from sql.c with the PostgreSQL dialect (numbered parameters, ILIKE,
+ * explicit null ordering and code-point collation so every store orders
+ * alike).
+ *
+ * libpq calls block, so this adapter is marked blocking and the server runs
+ * it on its store workers, one connection each.  A connection that breaks
+ * is reset on the next call: while the server is down calls fail at once
+ * with "unavailable" (a 503 to the client), and the first call after it is
+ * back succeeds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "sql.h"
+#include "store.h"
+
+#define STMT_CACHE_MAX 256
+#define PARAM_TEXT_MAX 48
+
+static const struct sql_dialect dialect = {
+	.numbered = true, .like = "ILIKE", .explicit_nulls = true,
+	.text_collation = " COLLATE \"C\"",
+};
+
+struct pg_store {
+	struct store base;          /* must be first */
+	PGconn *conn;
+	char *conninfo;
+	char *names[STMT_CACHE_MAX];    /* SQL text of prepared statement i ("c<i>") */
+	size_t nnames;
+};
+
+static bool pg_accepts(const char *url)
+{
+	return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+static void forget_statements(struct pg_store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nnames; i++)
+		free(s->names[i]);
+	s->nnames = 0;
+}
+
+static int session_setup(struct pg_store *s)
+{
+	PGresult *res = PQexec(s->conn, "SET TIME ZONE 'UTC'");
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/* A usable connection, reconnecting when it broke.  -1: unavailable. */
+static int ensure_connected(struct pg_store *s, struct store_error *err)
+{
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		return 0;
+	forget_statements(s);
+	PQreset(s->conn);
+	if (PQstatus(s->conn) != CONNECTION_OK || session_setup(s) < 0) {
+		store_error_set(err, STORE_UNAVAILABLE, "postgres: %s", PQerrorMessage(s->conn));
+		return -1;
+	}
+	return 0;
+}
+
+static int fail_res(struct pg_store *s, PGresult *res, struct store_error *err, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	enum store_err kind = STORE_INVALID;
+
+	if (PQstatus(s->conn) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57P", 3) == 0 || strncmp(state, "53", 2) == 0)
+		kind = STORE_UNAVAILABLE;
+	else if (strcmp(state, "23505") == 0)
+		kind = STORE_CONFLICT;
+	else if (strcmp(state, "57014") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+		kind = STORE_TIMEOUT;
+	store_error_set(err, kind, "postgres: %s: %s%s%s", what,
+	                res ? PQresultErrorMessage(res) : PQerrorMessage(s->conn),
+	                detail ? " " : "", detail ? detail : "");
+	PQclear(res);
+	return -1;
+}
+
+/* Values in and out -------------------------------------------------- */
+
+static const char *param_text(const struct sql_param *p, char *tmp)
+{
+	const struct value *v = p->val;
+
+	if (p->kind == SQLP_INT) {
+		snprintf(tmp, PARAM_TEXT_MAX, "%lld", (long long)p->i);
+		return tmp;
+	}
+	if (p->kind == SQLP_TEXT)
+		return p->text;
+	if (v->null)
+		return NULL;
+	switch (p->field->type) {
+	case CT_UUID:
+		uuid_format(v->u.uuid, tmp);
+		return tmp;
+	case CT_INTEGER:
+		snprintf(tmp, PARAM_TEXT_MAX, "%lld", (long long)v->u.i);
+		return tmp;
+	case CT_BOOLEAN:
+		return v->u.i ? "true" : "false";
+	case CT_DECIMAL:
+		decimal_format(v->u.i, p->field->places, tmp);
+		return tmp;
+	case CT_DATE:
+		date_format(v->u.i, tmp);
+		return tmp;
+	case CT_DATETIME:
+		datetime_format_sql(v->u.i, tmp);
+		strcat(tmp, "+00");
+		return tmp;
+	default:
+		return v->u.s.p;    /* arena strings are NUL-terminated */
+	}
+}
+
+static int read_value(const PGresult *res, int row, int col, const struct field *f,
+                      struct arena *a, struct value *v)
+{
+	const char *text = PQgetvalue(res, row, col);
+	size_t n = (size_t)PQgetlength(res, row, col);
+	char *end;
+
+	v->null = PQgetisnull(res, row, col);
+	if (v->null)
+		return 0;
+	switch (f->type) {
+	case CT_UUID:
+		return uuid_parse(text, n, v->u.uuid);
+	case CT_INTEGER:
+		v->u.i = strtoll(text, &end, 10);
+		return *end ? -1 : 0;
+	case CT_BOOLEAN:
+		v->u.i = text[0] == 't';
+		return 0;
+	case CT_DECIMAL:
+		return decimal_from_text_round(text, n, f->places, &v->u.i);
+	case CT_DATE:
+		return date_parse(text, n, &v->u.i);
+	case CT_DATETIME:
+		return datetime_parse(text, n, &v->u.i);
+	default:
+		v->u.s.p = arena_strndup(a, text, n);
+		v->u.s.n = n;
+		return 0;
+	}
+}
+
+/* Run q as a prepared statement (prepared once per connection). */
+static PGresult *run(struct pg_store *s, struct sql *q, struct store_error *err)
+{
+	const char *text = sql_text(q);
+	const char **values = xcalloc(q->n + 1, sizeof(*values));
+	char (*tmp)[PARAM_TEXT_MAX] = xcalloc(q->n + 1, sizeof(*tmp));
+	char name[24];
+	PGresult *res;
+	size_t i;
+	ExecStatusType st;
+
+	for (i = 0; i < q->n; i++)
+		values[i] = param_text(&q->params[i], tmp[i]);
+	for (i = 0; i < s->nnames && strcmp(s->names[i], text) != 0; i++)
+		;
+	if (i == s->nnames && s->nnames < STMT_CACHE_MAX) {
+		snprintf(name, sizeof(name), "c%zu", i);
+		res = PQprepare(s->conn, name, text, (int)q->n, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			fail_res(s, res, err, "prepare");
+			res = NULL;
+			goto done;
+		}
+		PQclear(res);
+		s->names[s->nnames++] = xstrdup(text);
+	}
+	if (i < s->nnames) {
+		snprintf(name, sizeof(name), "c%zu", i);
+		res = PQexecPrepared(s->conn, name, (int)q->n, values, NULL, NULL, 0);
+	} else {
+		res = PQexecParams(s->conn, text, (int)q->n, NULL, values, NULL, NULL, 0);
+	}
+	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		fail_res(s, res, err, "query");
+		res = NULL;
+	}
+done:
+	free(values);
+	free(tmp);
+	return res;
+}
+
+static int exec(struct pg_store *s, const char *text, struct store_error *err)
+{
+	PGresult *res = PQexec(s->conn, text);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return fail_res(s, res, err, text);
+	PQclear(res);
+	return 0;
+}
+
+/* Commit, or roll back when rc says the work failed; returns rc. */
+static int finish(struct pg_store *s, int rc, struct store_error *err)
+{
+	struct store_error ignored;
+
+	if (rc == 0 && exec(s, "COMMIT", err) == 0)
+		return 0;
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		exec(s, "ROLLBACK", &ignored);
+	return -1;
+}
+
+static int begin(struct pg_store *s, bool read_only, struct store_error *err)
+{
+	if (ensure_connected(s, err) < 0)
+		return -1;
+	return exec(s, read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN", err);
+}
+
+static int read_rows(struct pg_store *s, struct sql *q, const struct resource *r,
+                     struct arena *a, struct record **rows, size_t *n, struct store_error *err)
+{
+	PGresult *res = run(s, q, err);
+	int i, k;
+
+	if (!res)
+		return -1;
+	*n = (size_t)PQntuples(res);
+	*rows = ARENA_ARRAY(a, struct record, *n ? *n : 1);
+	for (i = 0; i < (int)*n; i++) {
+		(*rows)[i] = *record_new(a, r);
+		for (k = 0; k < (int)r->nfields; k++) {
+			if (read_value(res, i, k, &r->fields[k], a, &(*rows)[i].vals[k]) < 0) {
+				store_error_set(err, STORE_INVALID, "%s.%s holds a value that is not a valid %s",
+				                r->table, r->fields[k].column, ctype_name(r->fields[k].type));
+				PQclear(res);
+				return -1;
+			}
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int read_children(struct pg_store *s, const struct resource *r, struct arena *a,
+                         struct record *rec, struct store_error *err)
+{
+	struct sql q;
+	size_t c;
+	int rc = 0;
+
+	sql_init(&q, &dialect, a);
+	for (c = 0; c < r->nchildren && rc == 0; c++) {
+		sql_children(&q, r, r->children[c], &rec->vals[r->pk]);
+		rec->children[c].given = true;
+		rc = read_rows(s, &q, r->children[c], a, &rec->children[c].rows, &rec->children[c].n, err);
+	}
+	sql_free(&q);
+	return rc;
+}
+
+/* One-statement read: reconnect if needed, run, give the result. */
+static PGresult *query_once(struct pg_store *s, struct sql *q, struct store_error *err)
+{
+	return ensure_connected(s, err) < 0 ? NULL : run(s, q, err);
+}
+
+/* Operations --------------------------------------------------------- */
+
+static int pg_count(struct store *base, const struct query *qy, int64_t *n, struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct arena a;
+	struct sql q;
+	PGresult *res;
+
+	arena_init(&a, 1024);
+	sql_init(&q, &dialect, &a);
+	sql_count(&q, qy);
+	res = query_once(s, &q, err);
+	sql_free(&q);
+	arena_reset(&a);
+	if (!res)
+		return -1;
+	*n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+static int pg_list(struct store *base, const struct query *qy, struct arena *a,
+                   struct record **rows, size_t *n, struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct sql q;
+	size_t i;
+	int rc;
+
+	if (begin(s, true, err) < 0)
+		return -1;
+	sql_init(&q, &dialect, a);
+	sql_list(&q, qy);
+	rc = read_rows(s, &q, qy->res, a, rows, n, err);
+	sql_free(&q);
+	for (i = 0; rc == 0 && i < *n; i++)
+		rc = read_children(s, qy->res, a, &(*rows)[i], err);
+	return finish(s, rc, err);
+}
+
+static int pg_get(struct store *base, const struct resource *r, int64_t owner,
+                  const unsigned char id[16], struct arena *a, struct record *out,
+                  struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct value v = {.null = false};
+	struct record *rows;
+	struct sql q;
+	size_t n;
+	int rc;
+
+	memcpy(v.u.uuid, id, 16);
+	if (begin(s, true, err) < 0)
+		return -1;
+	sql_init(&q, &dialect, a);
+	sql_by_id(&q, r, owner, &v, false);
+	rc = read_rows(s, &q, r, a, &rows, &n, err);
+	sql_free(&q);
+	if (rc == 0 && n == 0) {
+		store_error_set(err, STORE_NOT_FOUND, "not found");
+		rc = -1;
+	}
+	if (rc == 0) {
+		*out = rows[0];
+		rc = read_children(s, r, a, out, err);
+	}
+	if (rc < 0 && err->code == STORE_NOT_FOUND) {
+		struct store_error ignored;
+
+		finish(s, -1, &ignored);
+		return -1;
+	}
+	return finish(s, rc, err);
+}
+
+static int pg_exists(struct store *base, const struct resource *r, int64_t owner,
+                     const unsigned char id[16], bool *found, struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct value v = {.null = false};
+	struct sql q;
+	PGresult *res;
+
+	memcpy(v.u.uuid, id, 16);
+	sql_init(&q, &dialect, NULL);
+	sql_by_id(&q, r, owner, &v, true);
+	res = query_once(s, &q, err);
+	sql_free(&q);
+	if (!res)
+		return -1;
+	*found = PQntuples(res) > 0;
+	PQclear(res);
+	return 0;
+}
+
+/* A statement that changes rows; *changed gets how many. */
+static int change(struct pg_store *s, struct sql *q, long *changed, struct store_error *err)
+{
+	PGresult *res = run(s, q, err);
+
+	if (!res)
+		return -1;
+	if (changed)
+		*changed = atol(PQcmdTuples(res));
+	PQclear(res);
+	return 0;
+}
+
+static int write_children(struct pg_store *s, struct sql *q, const struct resource *r,
+                          const struct record *rec, bool replace, struct store_error *err)
+{
+	size_t c, i;
+
+	for (c = 0; c < r->nchildren; c++) {
+		const struct resource *ch = r->children[c];
+
+		if (!rec->children[c].given)
+			continue;
+		if (replace) {
+			sql_delete_where(q, ch->table, ch->fk_column, &r->fields[r->pk], &rec->vals[r->pk]);
+			if (change(s, q, NULL, err) < 0)
+				return -1;
+		}
+		for (i = 0; i < rec->children[c].n; i++) {
+			sql_insert(q, ch, 0, r, &rec->vals[r->pk], &rec->children[c].rows[i]);
+			if (change(s, q, NULL, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int pg_create(struct store *base, const struct resource *r, int64_t owner,
+                     const struct record *rec, struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct sql q;
+	int rc;
+
+	if (begin(s, false, err) < 0)
+		return -1;
+	sql_init(&q, &dialect, NULL);
+	sql_insert(&q, r, owner, NULL, NULL, rec);
+	rc = change(s, &q, NULL, err);
+	if (rc == 0)
+		rc = write_children(s, &q, r, rec, false, err);
+	sql_free(&q);
+	rc = finish(s, rc, err);
+	if (rc < 0)
+		store_conflict_unique(r, err);
+	return rc;
+}
+
+static int pg_replace(struct store *base, const struct resource *r, int64_t owner,
+                      const struct record *rec, struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct sql q;
+	long changed = 0;
+	int rc;
+
+	if (begin(s, false, err) < 0)
+		return -1;
+	sql_init(&q, &dialect, NULL);
+	sql_update(&q, r, owner, rec);
+	rc = change(s, &q, &changed, err);
+	if (rc == 0 && changed == 0) {
+		store_error_set(err, STORE_NOT_FOUND, "not found");
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = write_children(s, &q, r, rec, true, err);
+	sql_free(&q);
+	if (rc < 0 && err->code == STORE_NOT_FOUND) {
+		struct store_error ignored;
+
+		finish(s, -1, &ignored);
+		return -1;
+	}
+	rc = finish(s, rc, err);
+	if (rc < 0)
+		store_conflict_unique(r, err);
+	return rc;
+}
+
+static int delete_tree(struct pg_store *s, struct sql *q, const struct resource *r,
+                       const struct value *id, long *deleted, struct store_error *err)
+{
+	const struct field *idf = &r->fields[r->pk];
+	size_t i, c;
+
+	for (i = 0; i < r->ncascades; i++) {
+		const struct resource *o = r->cascades[i].res;
+		const char *col = o->fields[r->cascades[i].field].column;
+
+		for (c = 0; c < o->nchildren; c++) {
+			sql_delete_grandchildren(q, o, o->children[c], col, idf, id);
+			if (change(s, q, NULL, err) < 0)
+				return -1;
+		}
+		sql_delete_where(q, o->table, col, idf, id);
+		if (change(s, q, NULL, err) < 0)
+			return -1;
+	}
+	for (c = 0; c < r->nchildren; c++) {
+		sql_delete_where(q, r->children[c]->table, r->children[c]->fk_column, idf, id);
+		if (change(s, q, NULL, err) < 0)
+			return -1;
+	}
+	sql_delete_where(q, r->table, idf->column, idf, id);
+	return change(s, q, deleted, err);
+}
+
+static int pg_remove(struct store *base, const struct resource *r, int64_t owner,
+                     const unsigned char id[16], struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct value v = {.null = false};
+	struct sql q;
+	bool found;
+	long deleted = 0;
+	int rc;
+
+	memcpy(v.u.uuid, id, 16);
+	if (begin(s, false, err) < 0)
+		return -1;
+	rc = pg_exists(base, r, owner, id, &found, err);
+	if (rc == 0 && !found) {
+		struct store_error ignored;
+
+		finish(s, -1, &ignored);
+		store_error_set(err, STORE_NOT_FOUND, "not found");
+		return -1;
+	}
+	sql_init(&q, &dialect, NULL);
+	if (rc == 0)
+		rc = delete_tree(s, &q, r, &v, &deleted, err);
+	sql_free(&q);
+	return finish(s, rc, err);
+}
+
+static int pg_aggregate(struct store *base, const struct query *qy, int group_field,
+                        int sum_field, struct arena *a, struct agg_row **rows, size_t *n,
+                        struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	const struct resource *r = qy->res;
+	struct sql q;
+	PGresult *res;
+	int i;
+
+	sql_init(&q, &dialect, a);
+	sql_aggregate(&q, qy, group_field, sum_field);
+	res = query_once(s, &q, err);
+	sql_free(&q);
+	if (!res)
+		return -1;
+	*n = (size_t)PQntuples(res);
+	*rows = ARENA_ARRAY(a, struct agg_row, *n ? *n : 1);
+	for (i = 0; i < (int)*n; i++) {
+		if (read_value(res, i, 0, &r->fields[group_field], a, &(*rows)[i].group) < 0) {
+			PQclear(res);
+			store_error_set(err, STORE_INVALID, "%s.%s holds an invalid value", r->table,
+			                r->fields[group_field].column);
+			return -1;
+		}
+		(*rows)[i].count = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		(*rows)[i].sum = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static void pg_close(struct store *base)
+{
+	struct pg_store *s = (struct pg_store *)base;
+
+	if (!s)
+		return;
+	forget_statements(s);
+	PQfinish(s->conn);
+	free(s->conninfo);
+	free(s);
+}
+
+static struct store *pg_open(const char *url, const struct config *cfg, struct store_error *err)
+{
+	struct pg_store *s = xcalloc(1, sizeof(*s));
+	struct buf b = {0};
+
+	(void)cfg;
+	s->base.ops = &store_postgres_ops;
+	/* A server that is down must fail a call quickly, not hang it. */
+	buf_puts(&b, url);
+	if (!strstr(url, "connect_timeout="))
+		buf_puts(&b, strchr(url, '?') ? "&connect_timeout=5" : "?connect_timeout=5");
+	s->conninfo = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+	s->conn = PQconnectdb(s->conninfo);
+	if (!s->conn) {
+		store_error_set(err, STORE_UNAVAILABLE, "postgres: out of memory");
+		pg_close(&s->base);
+		return NULL;
+	}
+	/* A server that is down now may be up for the next call: keep the
+	 * handle and reconnect then (ensure_connected). */
+	if (PQstatus(s->conn) == CONNECTION_OK && session_setup(s) < 0) {
+		store_error_set(err, STORE_UNAVAILABLE, "postgres: %s", PQerrorMessage(s->conn));
+		pg_close(&s->base);
+		return NULL;
+	}
+	return &s->base;
+}
+
+const struct store_ops store_postgres_ops = {
+	.name = "postgres",         /* adapter name, shown in logs */
+	.version = 1,               /* interface version this table implements */
+	.blocking = true,           /* network calls: store workers only */
+	.accepts = pg_accepts,      /* postgres:// and postgresql:// URLs (libpq options honoured) */
+	.open = pg_open,            /* one connection; reconnects on the next call when it breaks */
+	.close = pg_close,
+	.count = pg_count,
+	.list = pg_list,            /* rows and children in one REPEATABLE READ snapshot */
+	.get = pg_get,
+	.exists = pg_exists,
+	.create = pg_create,        /* row and children in one transaction */
+	.replace = pg_replace,
+	.remove = pg_remove,
+	.aggregate = pg_aggregate,  /* exact sums in the decimal's units */
+};

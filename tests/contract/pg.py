@@ -1,0 +1,117 @@
+"""A real PostgreSQL for the tests: Debian's server started on a free port in
+a throwaway directory (initdb as the `postgres` user when running as root),
+with the example schema loaded into a fresh database.  When DATABASE_URL
+names a PostgreSQL server, a fresh database is created there instead."""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+from harness import ROOT, free_port
+
+SCHEMA = os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.postgres.sql")
+
+
+def _bindir():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(re.search(r"/(\d+)/bin", p).group(1)))
+    if not found:
+        raise RuntimeError("PostgreSQL server not installed: no /usr/lib/postgresql/*/bin/initdb "
+                           "(scripts/deps.sh installs the 'postgresql' package)")
+    return os.path.dirname(found[-1])
+
+
+def _as_server_user(cmd, **kw):
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def schema_sql():
+    """The dump minus psql meta-commands newer than the client (\\restrict)."""
+    with open(SCHEMA) as f:
+        return "".join(l for l in f if not l.startswith("\\"))
+
+
+class Postgres:
+    def __init__(self):
+        self.dir = None
+        given = os.environ.get("DATABASE_URL", "")
+        if given.startswith(("postgres://", "postgresql://")):
+            self.admin_url = given
+        else:
+            self._start_server()
+        self.dbname = "cutover_test_%d_%d" % (os.getpid(), int(time.time() * 1000) % 100000)
+        self.psql(self.admin_url, "CREATE DATABASE %s" % self.dbname)
+        u = urllib.parse.urlsplit(self.admin_url)
+        self.url = urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + self.dbname, u.query, ""))
+        self.psql(self.url, schema_sql())
+
+    def _start_server(self):
+        bindir = _bindir()
+        self.dir = tempfile.mkdtemp(prefix="cutover-pg-")
+        os.chmod(self.dir, 0o777)
+        data = os.path.join(self.dir, "data")
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        _as_server_user([os.path.join(bindir, "initdb"), "-D", data, "-U", "cutover", "--auth=trust",
+                         "-E", "UTF8", "--locale=C.UTF-8"])
+        self.port = free_port()
+        self.bindir = bindir
+        self.data = data
+        self.start()
+        self.admin_url = "postgres://cutover@127.0.0.1:%d/postgres" % self.port
+
+    def start(self):
+        _as_server_user([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-l",
+                         os.path.join(self.dir, "server.log"), "-w", "-t", "60", "-o",
+                         "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off "
+                         "-c max_connections=100" % (self.port, self.dir), "start"])
+
+    def stop(self, mode="fast"):
+        _as_server_user([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop"])
+
+    def psql(self, url, sql):
+        r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-F", "\x1f"],
+                           input=sql, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("psql failed: %s" % r.stderr)
+        return r.stdout
+
+    def sql(self, query, args=()):
+        """Run one statement with '?' placeholders (test-controlled values)."""
+        parts = query.split("?")
+        assert len(parts) == len(args) + 1, query
+        text = parts[0]
+        for a, rest in zip(args, parts[1:]):
+            if a is None:
+                lit = "NULL"
+            elif isinstance(a, (int, float)):
+                lit = repr(a)
+            else:
+                lit = "'" + str(a).replace("'", "''") + "'"
+            text += lit + rest
+        out = self.psql(self.url, text + ";")
+        rows = []
+        for line in out.splitlines():
+            vals = []
+            for v in line.split("\x1f"):
+                if re.fullmatch(r"-?\d+", v):
+                    v = int(v)
+                vals.append(v)
+            rows.append(tuple(vals))
+        return rows
+
+    def close(self):
+        if self.dir:
+            try:
+                self.stop("immediate")
+            except subprocess.CalledProcessError:
+                pass
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            self.psql(self.admin_url, "DROP DATABASE IF EXISTS %s" % self.dbname)
