@@ -231,11 +231,25 @@ static int finish(struct pg_store *s, int rc, struct store_error *err)
 	return -1;
 }
 
+/*
+ * A connection that broke while idle (the server restarted) only says so
+ * when it is next used.  The first statement of a call is therefore tried
+ * again once on a fresh connection: nothing has happened yet, so it is safe.
+ */
+static bool retry_on_fresh_connection(struct pg_store *s, struct store_error *err)
+{
+	return PQstatus(s->conn) != CONNECTION_OK && ensure_connected(s, err) == 0;
+}
+
 static int begin(struct pg_store *s, bool read_only, struct store_error *err)
 {
+	const char *sql = read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
+
 	if (ensure_connected(s, err) < 0)
 		return -1;
-	return exec(s, read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN", err);
+	if (exec(s, sql, err) == 0)
+		return 0;
+	return retry_on_fresh_connection(s, err) ? exec(s, sql, err) : -1;
 }
 
 static int read_rows(struct pg_store *s, struct sql *q, const struct resource *r,
@@ -283,7 +297,13 @@ static int read_children(struct pg_store *s, const struct resource *r, struct ar
 /* One-statement read: reconnect if needed, run, give the result. */
 static PGresult *query_once(struct pg_store *s, struct sql *q, struct store_error *err)
 {
-	return ensure_connected(s, err) < 0 ? NULL : run(s, q, err);
+	PGresult *res;
+
+	if (ensure_connected(s, err) < 0)
+		return NULL;
+	if ((res = run(s, q, err)))
+		return res;
+	return retry_on_fresh_connection(s, err) ? run(s, q, err) : NULL;
 }
 
 /* Operations --------------------------------------------------------- */
@@ -352,12 +372,6 @@ static int pg_get(struct store *base, const struct resource *r, int64_t owner,
 	if (rc == 0) {
 		*out = rows[0];
 		rc = read_children(s, r, a, out, err);
-	}
-	if (rc < 0 && err->code == STORE_NOT_FOUND) {
-		struct store_error ignored;
-
-		finish(s, -1, &ignored);
-		return -1;
 	}
 	return finish(s, rc, err);
 }
@@ -460,12 +474,6 @@ static int pg_replace(struct store *base, const struct resource *r, int64_t owne
 	if (rc == 0)
 		rc = write_children(s, &q, r, rec, true, err);
 	sql_free(&q);
-	if (rc < 0 && err->code == STORE_NOT_FOUND) {
-		struct store_error ignored;
-
-		finish(s, -1, &ignored);
-		return -1;
-	}
 	rc = finish(s, rc, err);
 	if (rc < 0)
 		store_conflict_unique(r, err);
@@ -515,11 +523,8 @@ static int pg_remove(struct store *base, const struct resource *r, int64_t owner
 		return -1;
 	rc = pg_exists(base, r, owner, id, &found, err);
 	if (rc == 0 && !found) {
-		struct store_error ignored;
-
-		finish(s, -1, &ignored);
 		store_error_set(err, STORE_NOT_FOUND, "not found");
-		return -1;
+		rc = -1;
 	}
 	sql_init(&q, &dialect, NULL);
 	if (rc == 0)

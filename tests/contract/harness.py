@@ -68,7 +68,8 @@ class Gateway:
             self.url = pg.url
             for uid in (1, 2, 3):
                 pg.sql("INSERT INTO auth_user (id,password,is_superuser,username,last_name,email,"
-                       "is_staff,is_active,date_joined,first_name) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       "is_staff,is_active,date_joined,first_name) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                       "ON CONFLICT (id) DO NOTHING",
                        (uid, "!", "f", "user%d" % uid, "", "", "f", "t", "2025-01-01 00:00:00+00", ""))
         else:
             self.url = "sqlite://" + self.db

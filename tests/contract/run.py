@@ -722,6 +722,31 @@ def suite(runner, binary, label, config=None, pg=None):
         print("ok   gateway shutdown clean")
 
 
+def test_pg_restart(binary, pg):
+    """PostgreSQL restarts under the running gateway: 503 JSON in the gap,
+    service again with the first request after it is back."""
+    gw = Gateway(binary, pg=pg, config={"store_threads": 3})
+    try:
+        t = make_token(1)
+        eq(gw.request("GET", "/api/invoices/", token=t).status, 200)
+        pg.stop("fast")
+        for _ in range(6):
+            r = gw.request("GET", "/api/invoices/", token=t)
+            eq((r.status, r.body), (503, b'{"detail":"The data store is unavailable. Try again shortly."}'))
+            eq(r.headers["content-type"], "application/json")
+        r = gw.request("POST", "/api/invoices/", invoice_input(777), t)
+        eq(r.status, 503)
+        pg.start()
+        # every worker's connection broke; each must recover on its first use
+        for _ in range(6):
+            r = gw.request("GET", "/api/invoices/", token=t)
+            eq(r.status, 200, r.text)
+        eq(gw.request("POST", "/api/invoices/", invoice_input(777), t).status, 201)
+    finally:
+        problems, log = gw.stop()
+    eq(problems, [], log[-3000:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -739,6 +764,7 @@ def main():
         pg = Postgres()
         try:
             suite(runner, binary, "postgres", pg=pg)
+            runner.run([test_pg_restart], binary, pg)
         finally:
             pg.close()
     return runner.finish()
