@@ -36,7 +36,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all run test test-unit test-contract test-asan bench install clean demo
+.PHONY: all run test test-unit test-conformance test-contract test-asan bench install clean demo
 all: $(BUILD)/cutover
 
 $(BUILD)/%.o: %.c
@@ -54,6 +54,10 @@ $(BUILD)/cutover: $(BUILD)/src/main.o $(BUILD)/libcutover.a
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcutover.a
 	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/test_conformance: $(BUILD)/tests/conformance/test_conformance.o $(BUILD)/libcutover.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 
@@ -75,6 +79,9 @@ run: $(BUILD)/cutover $(DEMO_DB)
 test-unit: $(UNIT_BIN)
 	$(Q)scripts/run_unit.sh $(UNIT_BIN)
 
+test-conformance: $(BUILD)/tests/test_conformance
+	$(Q)python3 tests/conformance/run.py --binary $(BUILD)/tests/test_conformance
+
 test-contract: $(BUILD)/cutover
 	$(Q)python3 tests/contract/test_demo.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/run.py --binary $(BUILD)/cutover
@@ -83,9 +90,9 @@ test-contract: $(BUILD)/cutover
 test-asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=address,undefined" test-unit test-contract
+	  LDFLAGS="-fsanitize=address,undefined" test-unit test-conformance test-contract
 
-test: test-unit test-contract test-asan
+test: test-unit test-conformance test-contract test-asan
 
 bench: $(BUILD)/cutover $(BUILD)/bare-server
 	$(Q)scripts/bench.sh $(BUILD)/cutover $(BUILD)/bare-server
