@@ -40,3 +40,4 @@ printf '%-44s %12s req/s  p99 %s\n' "gateway GET /api/invoices/{id}/ (SQLite)" "
 python3 -c "print('ratio gateway/bare: %.2f (target >= 0.50)' % ($g / $b))"
 grep -q ' 200 ' "$dir/gw.txt" 2>/dev/null || true
 if grep -q "Non-2xx" "$dir/gw.txt"; then echo "bench: the gateway answered errors:"; cat "$dir/gw.txt"; exit 1; fi
+python3 tests/bench/pg_bench.py "$bin"

@@ -531,8 +531,7 @@ def test_stored_in_django_formats(gw):
     assert re.match(r"^[0-9a-f]{32}$", rid), rid
     eq((issue, due, uid, status), (got["issue_date"], "2026-01-15", 1, "sent"))
     assert re.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{3}000)?$", created), created
-    eq(created.replace(" ", "T") + ("" if "." in created else "") + "Z",
-       got["created_at"] if "." in created else got["created_at"])
+    eq(created.replace(" ", "T") + "Z", got["created_at"])
     eq((ttype, total, stype, sub), ("integer", 118, "real", 100.5))  # NUMERIC affinity, as Django leaves it
     items = gw.sql("SELECT id, invoice_id, quantity, position FROM invoices_invoiceitem WHERE invoice_id=?", (rid,))
     eq(len(items), 1)

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""PostgreSQL part of `make bench`: the gateway serving the demo data from a
+real PostgreSQL, against pgbench running the same queries on the same
+server in the same run (the ceiling)."""
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "contract"))
+from harness import ROOT, free_port  # noqa: E402
+from pg import Postgres  # noqa: E402
+
+SECRET = "bench-secret-not-real-00000"
+TABLES = ["auth_user", "invoices_invoice", "invoices_invoiceitem", "invoices_payment"]
+
+
+def copy_demo(pg, tmp):
+    """The demo data, made for SQLite, copied row by row into PostgreSQL."""
+    db = os.path.join(tmp, "demo.sqlite3")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "demo_data.py"), "--schema",
+                    os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql"), "--out", db],
+                   check=True, stdout=subprocess.DEVNULL)
+    src = sqlite3.connect(db)
+    out = ["SET TIME ZONE 'UTC';"]
+    for t in TABLES:
+        cur = src.execute("SELECT * FROM %s" % t)
+        cols = [d[0] for d in cur.description]
+        for row in cur:
+            vals = []
+            for c, v in zip(cols, row):
+                if v is None:
+                    vals.append("NULL")
+                elif c in ("is_superuser", "is_staff", "is_active"):
+                    vals.append("'%s'" % ("t" if v else "f"))
+                elif isinstance(v, (int, float)):
+                    vals.append(repr(v))
+                else:
+                    vals.append("'" + str(v).replace("'", "''") + "'")
+            out.append("INSERT INTO %s (%s) VALUES (%s);" % (t, ",".join('"%s"' % c for c in cols), ",".join(vals)))
+    pg.psql(pg.url, "\n".join(out) + "\nANALYZE;")
+
+
+def wrk(url, token, seconds, conns):
+    r = subprocess.run(["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--latency", "-H",
+                        "Authorization: Bearer " + token, url], capture_output=True, text=True, check=True)
+    if "Non-2xx" in r.stdout:
+        raise RuntimeError("gateway answered errors:\n" + r.stdout)
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", r.stdout).group(1)), \
+        re.search(r"99%\s+(\S+)", r.stdout).group(1)
+
+
+def pgbench(pg, script, seconds, conns):
+    r = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(conns), "-j", "2", "-T", str(seconds),
+                        "-f", script, pg.url], capture_output=True, text=True, check=True)
+    return float(re.search(r"tps = ([\d.]+)", r.stdout).group(1))
+
+
+def main():
+    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    conns = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+    binary = os.path.abspath(sys.argv[1])
+    tmp = tempfile.mkdtemp(prefix="cutover-bench-")
+    pg = Postgres()
+    gw = None
+    try:
+        copy_demo(pg, tmp)
+        inv = pg.sql("SELECT id::text FROM invoices_invoice WHERE user_id=1 ORDER BY created_at DESC LIMIT 1")[0][0]
+        port = free_port()
+        env = dict(os.environ, DATABASE_URL=pg.url, JWT_SECRET=SECRET, CUTOVER_LISTEN="127.0.0.1:%d" % port)
+        gw = subprocess.Popen([binary, "serve", "-c", "etc/examples/hisabpro/cutover.json"], cwd=ROOT, env=env,
+                              stderr=open(os.path.join(tmp, "gw.log"), "w"))
+        token = subprocess.run([binary, "token", "--user-id", "1"], cwd=ROOT, env=env, capture_output=True,
+                               text=True, check=True).stdout.strip()
+        for _ in range(100):
+            if subprocess.run(["curl", "-sf", "-o", "/dev/null", "http://127.0.0.1:%d/api/invoices/" % port, "-H",
+                               "Authorization: Bearer " + token]).returncode == 0:
+                break
+            time.sleep(0.1)
+        # The same statements the gateway runs for each request.
+        detail = os.path.join(tmp, "detail.sql")
+        with open(detail, "w") as f:
+            f.write("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
+                    "SELECT * FROM invoices_invoice WHERE id='%s' AND user_id=1;\n"
+                    "SELECT * FROM invoices_invoiceitem WHERE invoice_id='%s' ORDER BY position, id;\n"
+                    "COMMIT;\n" % (inv, inv))
+        page = os.path.join(tmp, "page.sql")
+        with open(page, "w") as f:
+            f.write("SELECT COUNT(*) FROM invoices_invoice WHERE user_id=1;\n"
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
+                    "SELECT * FROM invoices_invoice WHERE user_id=1 ORDER BY created_at DESC NULLS LAST, id LIMIT 20;\n")
+            # the items of each of the 20 rows, one query each as the gateway does
+            for (iid,) in pg.sql("SELECT id::text FROM invoices_invoice WHERE user_id=1 "
+                                 "ORDER BY created_at DESC, id LIMIT 20"):
+                f.write("SELECT * FROM invoices_invoiceitem WHERE invoice_id='%s' ORDER BY position, id;\n" % iid)
+            f.write("COMMIT;\n")
+        base = "http://127.0.0.1:%d" % port
+        d_gw, d_p99 = wrk("%s/api/invoices/%s/" % (base, inv), token, seconds, conns)
+        d_pg = pgbench(pg, detail, seconds, conns)
+        l_gw, l_p99 = wrk("%s/api/invoices/" % base, token, seconds, conns)
+        l_pg = pgbench(pg, page, seconds, conns)
+        print("%-52s %10.0f req/s  p99 %s" % ("gateway GET /api/invoices/{id}/ (PostgreSQL)", d_gw, d_p99))
+        print("%-52s %10.0f tx/s" % ("pgbench, the same statements", d_pg))
+        print("ratio gateway/pgbench (detail): %.2f" % (d_gw / d_pg))
+        print("%-52s %10.0f req/s  p99 %s" % ("gateway GET /api/invoices/ page (PostgreSQL)", l_gw, l_p99))
+        print("%-52s %10.0f tx/s" % ("pgbench, the same statements", l_pg))
+        print("ratio gateway/pgbench (page): %.2f" % (l_gw / l_pg))
+    finally:
+        if gw:
+            gw.terminate()
+            gw.wait(timeout=30)
+        pg.close()
+
+
+if __name__ == "__main__":
+    main()
