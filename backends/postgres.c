@@ -137,33 +137,11 @@ static const char *param_text(const struct sql_param *p, char *tmp)
 static int read_value(const PGresult *res, int row, int col, const struct field *f,
                       struct arena *a, struct value *v)
 {
-	const char *text = PQgetvalue(res, row, col);
-	size_t n = (size_t)PQgetlength(res, row, col);
-	char *end;
-
 	v->null = PQgetisnull(res, row, col);
 	if (v->null)
 		return 0;
-	switch (f->type) {
-	case CT_UUID:
-		return uuid_parse(text, n, v->u.uuid);
-	case CT_INTEGER:
-		v->u.i = strtoll(text, &end, 10);
-		return *end ? -1 : 0;
-	case CT_BOOLEAN:
-		v->u.i = text[0] == 't';
-		return 0;
-	case CT_DECIMAL:
-		return decimal_from_text_round(text, n, f->places, &v->u.i);
-	case CT_DATE:
-		return date_parse(text, n, &v->u.i);
-	case CT_DATETIME:
-		return datetime_parse(text, n, &v->u.i);
-	default:
-		v->u.s.p = arena_strndup(a, text, n);
-		v->u.s.n = n;
-		return 0;
-	}
+	return value_from_text(f->type, f->places, PQgetvalue(res, row, col),
+	                       (size_t)PQgetlength(res, row, col), a, v);
 }
 
 /* Run q as a prepared statement (prepared once per connection). */
@@ -409,28 +387,9 @@ static int change(struct pg_store *s, struct sql *q, long *changed, struct store
 	return 0;
 }
 
-static int write_children(struct pg_store *s, struct sql *q, const struct resource *r,
-                          const struct record *rec, bool replace, struct store_error *err)
+static int exec_change(void *ctx, struct sql *q, struct store_error *err)
 {
-	size_t c, i;
-
-	for (c = 0; c < r->nchildren; c++) {
-		const struct resource *ch = r->children[c];
-
-		if (!rec->children[c].given)
-			continue;
-		if (replace) {
-			sql_delete_where(q, ch->table, ch->fk_column, &r->fields[r->pk], &rec->vals[r->pk]);
-			if (change(s, q, NULL, err) < 0)
-				return -1;
-		}
-		for (i = 0; i < rec->children[c].n; i++) {
-			sql_insert(q, ch, 0, r, &rec->vals[r->pk], &rec->children[c].rows[i]);
-			if (change(s, q, NULL, err) < 0)
-				return -1;
-		}
-	}
-	return 0;
+	return change(ctx, q, NULL, err);
 }
 
 static int pg_create(struct store *base, const struct resource *r, int64_t owner,
@@ -446,7 +405,7 @@ static int pg_create(struct store *base, const struct resource *r, int64_t owner
 	sql_insert(&q, r, owner, NULL, NULL, rec);
 	rc = change(s, &q, NULL, err);
 	if (rc == 0)
-		rc = write_children(s, &q, r, rec, false, err);
+		rc = sql_write_children(&q, r, rec, false, exec_change, s, err);
 	sql_free(&q);
 	rc = finish(s, rc, err);
 	if (rc < 0)
@@ -472,40 +431,12 @@ static int pg_replace(struct store *base, const struct resource *r, int64_t owne
 		rc = -1;
 	}
 	if (rc == 0)
-		rc = write_children(s, &q, r, rec, true, err);
+		rc = sql_write_children(&q, r, rec, true, exec_change, s, err);
 	sql_free(&q);
 	rc = finish(s, rc, err);
 	if (rc < 0)
 		store_conflict_unique(r, err);
 	return rc;
-}
-
-static int delete_tree(struct pg_store *s, struct sql *q, const struct resource *r,
-                       const struct value *id, long *deleted, struct store_error *err)
-{
-	const struct field *idf = &r->fields[r->pk];
-	size_t i, c;
-
-	for (i = 0; i < r->ncascades; i++) {
-		const struct resource *o = r->cascades[i].res;
-		const char *col = o->fields[r->cascades[i].field].column;
-
-		for (c = 0; c < o->nchildren; c++) {
-			sql_delete_grandchildren(q, o, o->children[c], col, idf, id);
-			if (change(s, q, NULL, err) < 0)
-				return -1;
-		}
-		sql_delete_where(q, o->table, col, idf, id);
-		if (change(s, q, NULL, err) < 0)
-			return -1;
-	}
-	for (c = 0; c < r->nchildren; c++) {
-		sql_delete_where(q, r->children[c]->table, r->children[c]->fk_column, idf, id);
-		if (change(s, q, NULL, err) < 0)
-			return -1;
-	}
-	sql_delete_where(q, r->table, idf->column, idf, id);
-	return change(s, q, deleted, err);
 }
 
 static int pg_remove(struct store *base, const struct resource *r, int64_t owner,
@@ -515,7 +446,6 @@ static int pg_remove(struct store *base, const struct resource *r, int64_t owner
 	struct value v = {.null = false};
 	struct sql q;
 	bool found;
-	long deleted = 0;
 	int rc;
 
 	memcpy(v.u.uuid, id, 16);
@@ -528,7 +458,7 @@ static int pg_remove(struct store *base, const struct resource *r, int64_t owner
 	}
 	sql_init(&q, &dialect, NULL);
 	if (rc == 0)
-		rc = delete_tree(s, &q, r, &v, &deleted, err);
+		rc = sql_delete_tree(&q, r, &v, exec_change, s, err);
 	sql_free(&q);
 	return finish(s, rc, err);
 }

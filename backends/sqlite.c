@@ -168,20 +168,7 @@ static int read_value(sqlite3_stmt *st, int col, const struct field *f, struct a
 	}
 	text = (const char *)sqlite3_column_text(st, col);
 	n = (size_t)sqlite3_column_bytes(st, col);
-	switch (f->type) {
-	case CT_UUID:
-		return uuid_parse(text, n, v->u.uuid);
-	case CT_DECIMAL:
-		return decimal_from_text_round(text, n, f->places, &v->u.i);
-	case CT_DATE:
-		return date_parse(text, n, &v->u.i);
-	case CT_DATETIME:
-		return datetime_parse(text, n, &v->u.i);
-	default:
-		v->u.s.p = arena_strndup(a, text, n);
-		v->u.s.n = n;
-		return 0;
-	}
+	return value_from_text(f->type, f->places, text, n, a, v);
 }
 
 /* Prepare q's text and bind its parameters. */
@@ -421,28 +408,9 @@ static int sqlite_exists(struct store *base, const struct resource *r, int64_t o
 	return rc;
 }
 
-static int write_children(struct sqlite_store *s, struct sql *q, const struct resource *r,
-                          const struct record *rec, bool replace, struct store_error *err)
+static int exec_run(void *ctx, struct sql *q, struct store_error *err)
 {
-	size_t c, i;
-
-	for (c = 0; c < r->nchildren; c++) {
-		const struct resource *ch = r->children[c];
-
-		if (!rec->children[c].given)
-			continue;
-		if (replace) {
-			sql_delete_where(q, ch->table, ch->fk_column, &r->fields[r->pk], &rec->vals[r->pk]);
-			if (run(s, q, "delete children", err) < 0)
-				return -1;
-		}
-		for (i = 0; i < rec->children[c].n; i++) {
-			sql_insert(q, ch, 0, r, &rec->vals[r->pk], &rec->children[c].rows[i]);
-			if (run(s, q, "insert", err) < 0)
-				return -1;
-		}
-	}
-	return 0;
+	return run(ctx, q, "write", err);
 }
 
 static int sqlite_create(struct store *base, const struct resource *r, int64_t owner,
@@ -458,7 +426,7 @@ static int sqlite_create(struct store *base, const struct resource *r, int64_t o
 	sql_insert(&q, r, owner, NULL, NULL, rec);
 	rc = run(s, &q, "insert", err);
 	if (rc == 0)
-		rc = write_children(s, &q, r, rec, false, err);
+		rc = sql_write_children(&q, r, rec, false, exec_run, s, err);
 	sql_free(&q);
 	rc = finish(s, rc, err);
 	if (rc < 0)
@@ -483,42 +451,12 @@ static int sqlite_replace(struct store *base, const struct resource *r, int64_t 
 		rc = -1;
 	}
 	if (rc == 0)
-		rc = write_children(s, &q, r, rec, true, err);
+		rc = sql_write_children(&q, r, rec, true, exec_run, s, err);
 	sql_free(&q);
 	rc = finish(s, rc, err);
 	if (rc < 0)
 		store_conflict_unique(r, err);
 	return rc;
-}
-
-/* The record, its children, and the cascading rows of other resources
- * (with their own children), children first. */
-static int delete_tree(struct sqlite_store *s, struct sql *q, const struct resource *r,
-                       const struct value *id, struct store_error *err)
-{
-	const struct field *idf = &r->fields[r->pk];
-	size_t i, c;
-
-	for (i = 0; i < r->ncascades; i++) {
-		const struct resource *o = r->cascades[i].res;
-		const char *col = o->fields[r->cascades[i].field].column;
-
-		for (c = 0; c < o->nchildren; c++) {
-			sql_delete_grandchildren(q, o, o->children[c], col, idf, id);
-			if (run(s, q, "delete", err) < 0)
-				return -1;
-		}
-		sql_delete_where(q, o->table, col, idf, id);
-		if (run(s, q, "delete", err) < 0)
-			return -1;
-	}
-	for (c = 0; c < r->nchildren; c++) {
-		sql_delete_where(q, r->children[c]->table, r->children[c]->fk_column, idf, id);
-		if (run(s, q, "delete", err) < 0)
-			return -1;
-	}
-	sql_delete_where(q, r->table, idf->column, idf, id);
-	return run(s, q, "delete", err);
 }
 
 static int sqlite_remove(struct store *base, const struct resource *r, int64_t owner,
@@ -540,7 +478,7 @@ static int sqlite_remove(struct store *base, const struct resource *r, int64_t o
 	}
 	sql_init(&q, &dialect, NULL);
 	if (rc == 0)
-		rc = delete_tree(s, &q, r, &v, err);
+		rc = sql_delete_tree(&q, r, &v, exec_run, s, err);
 	sql_free(&q);
 	return finish(s, rc, err);
 }

@@ -67,6 +67,19 @@ void sql_delete_where(struct sql *q, const char *table, const char *column,
 /* DELETE the children of rows of o whose column col = value. */
 void sql_delete_grandchildren(struct sql *q, const struct resource *o, const struct resource *child,
                               const char *col, const struct field *f, const struct value *v);
+/* Run one statement built in q; 0 or -1 with err.  Adapters supply it. */
+typedef int (*sql_exec_fn)(void *ctx, struct sql *q, struct store_error *err);
+
+/* Insert rec's given children (after deleting the stored ones when
+ * replace), one statement each through exec. */
+int sql_write_children(struct sql *q, const struct resource *r, const struct record *rec,
+                       bool replace, sql_exec_fn exec, void *ctx, struct store_error *err);
+/* Delete a record with its children and the cascading rows of other
+ * resources (with theirs), children first, one statement each through exec;
+ * the record's own DELETE is the last statement. */
+int sql_delete_tree(struct sql *q, const struct resource *r, const struct value *id,
+                    sql_exec_fn exec, void *ctx, struct store_error *err);
+
 /* Group, count and exact sum (in units of the decimal field). */
 void sql_aggregate(struct sql *q, const struct query *qy, int group_field, int sum_field);
 

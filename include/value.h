@@ -110,6 +110,16 @@ static inline int64_t datetime_trunc_ms(int64_t us)
 	return us - (r < 0 ? r + 1000 : r);
 }
 
+/*
+ * A stored value given as text (how SQL stores hand most values back):
+ * uuid in any accepted form, integer, boolean (t/true/1), decimal rounded
+ * to places, date, datetime; strings are copied into arena.  -1 when the
+ * text is not a valid value of the type.
+ */
+struct arena;
+int value_from_text(enum ctype type, int places, const char *text, size_t n, struct arena *a,
+                    struct value *v) MUST_CHECK;
+
 /* Count Unicode code points in valid UTF-8 (Python's len()). */
 size_t utf8_len(const char *s, size_t n);
 bool utf8_valid(const char *s, size_t n);

@@ -329,3 +329,55 @@ void sql_aggregate(struct sql *q, const struct query *qy, int group_field, int s
 	                             r->fields[group_field].type == CT_TEXT))
 		buf_puts(&q->text, q->d->text_collation);
 }
+
+int sql_write_children(struct sql *q, const struct resource *r, const struct record *rec,
+                       bool replace, sql_exec_fn exec, void *ctx, struct store_error *err)
+{
+	size_t c, i;
+
+	for (c = 0; c < r->nchildren; c++) {
+		const struct resource *ch = r->children[c];
+
+		if (!rec->children[c].given)
+			continue;
+		if (replace) {
+			sql_delete_where(q, ch->table, ch->fk_column, &r->fields[r->pk], &rec->vals[r->pk]);
+			if (exec(ctx, q, err) < 0)
+				return -1;
+		}
+		for (i = 0; i < rec->children[c].n; i++) {
+			sql_insert(q, ch, 0, r, &rec->vals[r->pk], &rec->children[c].rows[i]);
+			if (exec(ctx, q, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int sql_delete_tree(struct sql *q, const struct resource *r, const struct value *id,
+                    sql_exec_fn exec, void *ctx, struct store_error *err)
+{
+	const struct field *idf = &r->fields[r->pk];
+	size_t i, c;
+
+	for (i = 0; i < r->ncascades; i++) {
+		const struct resource *o = r->cascades[i].res;
+		const char *col = o->fields[r->cascades[i].field].column;
+
+		for (c = 0; c < o->nchildren; c++) {
+			sql_delete_grandchildren(q, o, o->children[c], col, idf, id);
+			if (exec(ctx, q, err) < 0)
+				return -1;
+		}
+		sql_delete_where(q, o->table, col, idf, id);
+		if (exec(ctx, q, err) < 0)
+			return -1;
+	}
+	for (c = 0; c < r->nchildren; c++) {
+		sql_delete_where(q, r->children[c]->table, r->children[c]->fk_column, idf, id);
+		if (exec(ctx, q, err) < 0)
+			return -1;
+	}
+	sql_delete_where(q, r->table, idf->column, idf, id);
+	return exec(ctx, q, err);
+}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "value.h"
 
 static const char *const type_names[] = {
@@ -572,4 +573,32 @@ bool utf8_valid(const char *s, size_t n)
 			return false;
 	}
 	return true;
+}
+
+int value_from_text(enum ctype type, int places, const char *text, size_t n, struct arena *a,
+                    struct value *v)
+{
+	char *end;
+
+	v->null = false;
+	switch (type) {
+	case CT_UUID:
+		return uuid_parse(text, n, v->u.uuid);
+	case CT_INTEGER:
+		v->u.i = strtoll(text, &end, 10);
+		return end == text || end != text + n ? -1 : 0;
+	case CT_BOOLEAN:
+		v->u.i = n > 0 && (text[0] == 't' || text[0] == '1');
+		return 0;
+	case CT_DECIMAL:
+		return decimal_from_text_round(text, n, places, &v->u.i);
+	case CT_DATE:
+		return date_parse(text, n, &v->u.i);
+	case CT_DATETIME:
+		return datetime_parse(text, n, &v->u.i);
+	default:
+		v->u.s.p = arena_strndup(a, text, n);
+		v->u.s.n = n;
+		return 0;
+	}
 }
