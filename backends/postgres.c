@@ -230,8 +230,11 @@ static int begin(struct pg_store *s, bool read_only, struct store_error *err)
 	return retry_on_fresh_connection(s, err) ? exec(s, sql, err) : -1;
 }
 
+/* Every row q returns, as records of r; with fks, the column after r's
+ * fields is a parent key, returned per row. */
 static int read_rows(struct pg_store *s, struct sql *q, const struct resource *r,
-                     struct arena *a, struct record **rows, size_t *n, struct store_error *err)
+                     struct arena *a, struct record **rows, size_t *n,
+                     unsigned char (**fks)[16], struct store_error *err)
 {
 	PGresult *res = run(s, q, err);
 	int i, k;
@@ -240,6 +243,8 @@ static int read_rows(struct pg_store *s, struct sql *q, const struct resource *r
 		return -1;
 	*n = (size_t)PQntuples(res);
 	*rows = ARENA_ARRAY(a, struct record, *n ? *n : 1);
+	if (fks)
+		*fks = arena_alloc(a, (*n ? *n : 1) * 16);
 	for (i = 0; i < (int)*n; i++) {
 		(*rows)[i] = *record_new(a, r);
 		for (k = 0; k < (int)r->nfields; k++) {
@@ -250,23 +255,36 @@ static int read_rows(struct pg_store *s, struct sql *q, const struct resource *r
 				return -1;
 			}
 		}
+		if (fks && uuid_parse(PQgetvalue(res, i, k), (size_t)PQgetlength(res, i, k), (*fks)[i]) < 0) {
+			store_error_set(err, STORE_INVALID, "%s.%s holds an invalid key", r->table, r->fk_column);
+			PQclear(res);
+			return -1;
+		}
 	}
 	PQclear(res);
 	return 0;
 }
 
+/* The children of n rows: one statement per child resource. */
 static int read_children(struct pg_store *s, const struct resource *r, struct arena *a,
-                         struct record *rec, struct store_error *err)
+                         struct record *recs, size_t n, struct store_error *err)
 {
 	struct sql q;
 	size_t c;
 	int rc = 0;
 
+	if (n == 0)
+		return 0;
 	sql_init(&q, &dialect, a);
 	for (c = 0; c < r->nchildren && rc == 0; c++) {
-		sql_children(&q, r, r->children[c], &rec->vals[r->pk]);
-		rec->children[c].given = true;
-		rc = read_rows(s, &q, r->children[c], a, &rec->children[c].rows, &rec->children[c].n, err);
+		struct record *kids;
+		unsigned char (*fks)[16];
+		size_t nkids;
+
+		sql_children(&q, r, r->children[c], recs, n);
+		rc = read_rows(s, &q, r->children[c], a, &kids, &nkids, &fks, err);
+		if (rc == 0)
+			store_distribute_children(a, r, c, recs, n, kids, (const unsigned char (*)[16])fks, nkids);
 	}
 	sql_free(&q);
 	return rc;
@@ -311,17 +329,16 @@ static int pg_list(struct store *base, const struct query *qy, struct arena *a,
 {
 	struct pg_store *s = (struct pg_store *)base;
 	struct sql q;
-	size_t i;
 	int rc;
 
 	if (begin(s, true, err) < 0)
 		return -1;
 	sql_init(&q, &dialect, a);
 	sql_list(&q, qy);
-	rc = read_rows(s, &q, qy->res, a, rows, n, err);
+	rc = read_rows(s, &q, qy->res, a, rows, n, NULL, err);
 	sql_free(&q);
-	for (i = 0; rc == 0 && i < *n; i++)
-		rc = read_children(s, qy->res, a, &(*rows)[i], err);
+	if (rc == 0)
+		rc = read_children(s, qy->res, a, *rows, *n, err);
 	return finish(s, rc, err);
 }
 
@@ -341,7 +358,7 @@ static int pg_get(struct store *base, const struct resource *r, int64_t owner,
 		return -1;
 	sql_init(&q, &dialect, a);
 	sql_by_id(&q, r, owner, &v, false);
-	rc = read_rows(s, &q, r, a, &rows, &n, err);
+	rc = read_rows(s, &q, r, a, &rows, &n, NULL, err);
 	sql_free(&q);
 	if (rc == 0 && n == 0) {
 		store_error_set(err, STORE_NOT_FOUND, "not found");
@@ -349,7 +366,7 @@ static int pg_get(struct store *base, const struct resource *r, int64_t owner,
 	}
 	if (rc == 0) {
 		*out = rows[0];
-		rc = read_children(s, r, a, out, err);
+		rc = read_children(s, r, a, out, 1, err);
 	}
 	return finish(s, rc, err);
 }

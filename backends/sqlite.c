@@ -264,9 +264,11 @@ static int read_row(sqlite3_stmt *st, const struct resource *r, struct arena *a,
 	return 0;
 }
 
-/* Every row q returns, as records of r. */
+/* Every row q returns, as records of r; with fks, the column after r's
+ * fields is a parent key, returned per row. */
 static int read_rows(struct sqlite_store *s, struct sql *q, const struct resource *r,
-                     struct arena *a, struct record **rows, size_t *n, struct store_error *err)
+                     struct arena *a, struct record **rows, size_t *n,
+                     unsigned char (**fks)[16], struct store_error *err)
 {
 	sqlite3_stmt *st = statement(s, q, err);
 	size_t cap = 8;
@@ -276,35 +278,54 @@ static int read_rows(struct sqlite_store *s, struct sql *q, const struct resourc
 		return -1;
 	*n = 0;
 	*rows = ARENA_ARRAY(a, struct record, cap);
+	if (fks)
+		*fks = arena_alloc(a, cap * 16);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
 			struct record *bigger = ARENA_ARRAY(a, struct record, cap * 2);
 
 			memcpy(bigger, *rows, cap * sizeof(*bigger));
 			*rows = bigger;
+			if (fks) {
+				unsigned char (*more)[16] = arena_alloc(a, cap * 2 * 16);
+
+				memcpy(more, *fks, cap * 16);
+				*fks = more;
+			}
 			cap *= 2;
 		}
-		if (read_row(st, r, a, &(*rows)[(*n)++], err) < 0) {
+		if (read_row(st, r, a, &(*rows)[*n], err) < 0 ||
+		    (fks && uuid_parse((const char *)sqlite3_column_text(st, (int)r->nfields),
+		                       (size_t)sqlite3_column_bytes(st, (int)r->nfields), (*fks)[*n]) < 0)) {
 			release(s, st);
 			return -1;
 		}
+		(*n)++;
 	}
 	release(s, st);
 	return rc == SQLITE_DONE ? 0 : fail_db(s, err, "read");
 }
 
+/* The children of n rows: one statement per child resource. */
 static int read_children(struct sqlite_store *s, const struct resource *r, struct arena *a,
-                         struct record *rec, struct store_error *err)
+                         struct record *recs, size_t n, struct store_error *err)
 {
 	struct sql q;
 	size_t c;
 	int rc = 0;
 
+	if (n == 0)
+		return 0;
 	sql_init(&q, &dialect, a);
 	for (c = 0; c < r->nchildren && rc == 0; c++) {
-		sql_children(&q, r, r->children[c], &rec->vals[r->pk]);
-		rec->children[c].given = true;
-		rc = read_rows(s, &q, r->children[c], a, &rec->children[c].rows, &rec->children[c].n, err);
+		struct record *kids;
+		unsigned char (*fks)[16];
+		size_t nkids;
+
+		sql_children(&q, r, r->children[c], recs, n);
+		rc = read_rows(s, &q, r->children[c], a, &kids, &nkids, &fks, err);
+		if (rc == 0)
+			store_distribute_children(a, r, c, recs, n, kids, (const unsigned char (*)[16])fks, nkids);
 	}
 	sql_free(&q);
 	return rc;
@@ -343,17 +364,16 @@ static int sqlite_list(struct store *base, const struct query *qy, struct arena 
 {
 	struct sqlite_store *s = (struct sqlite_store *)base;
 	struct sql q;
-	size_t i;
 	int rc;
 
 	if (begin_read(s, err) < 0)
 		return -1;
 	sql_init(&q, &dialect, a);
 	sql_list(&q, qy);
-	rc = read_rows(s, &q, qy->res, a, rows, n, err);
+	rc = read_rows(s, &q, qy->res, a, rows, n, NULL, err);
 	sql_free(&q);
-	for (i = 0; rc == 0 && i < *n; i++)
-		rc = read_children(s, qy->res, a, &(*rows)[i], err);
+	if (rc == 0)
+		rc = read_children(s, qy->res, a, *rows, *n, err);
 	return end_read(s, rc);
 }
 
@@ -373,7 +393,7 @@ static int sqlite_get(struct store *base, const struct resource *r, int64_t owne
 		return -1;
 	sql_init(&q, &dialect, a);
 	sql_by_id(&q, r, owner, &v, false);
-	rc = read_rows(s, &q, r, a, &rows, &n, err);
+	rc = read_rows(s, &q, r, a, &rows, &n, NULL, err);
 	sql_free(&q);
 	if (rc == 0 && n == 0) {
 		store_error_set(err, STORE_NOT_FOUND, "not found");
@@ -381,7 +401,7 @@ static int sqlite_get(struct store *base, const struct resource *r, int64_t owne
 	}
 	if (rc == 0) {
 		*out = rows[0];
-		rc = read_children(s, r, a, out, err);
+		rc = read_children(s, r, a, out, 1, err);
 	}
 	return end_read(s, rc);
 }

@@ -52,9 +52,10 @@ void sql_list(struct sql *q, const struct query *qy);
 /* SELECT columns (or "SELECT 1" when exists) of one owned row by id. */
 void sql_by_id(struct sql *q, const struct resource *r, int64_t owner, const struct value *id,
                bool exists);
-/* Children of one parent row, in their order. */
+/* The children of n parent rows in one statement: the child's columns and
+ * then its parent key, ordered by parent key and then the child's order. */
 void sql_children(struct sql *q, const struct resource *parent, const struct resource *child,
-                  const struct value *parent_id);
+                  const struct record *parents, size_t n);
 /* INSERT a row: owned (parent NULL) or a child of parent_id. */
 void sql_insert(struct sql *q, const struct resource *r, int64_t owner,
                 const struct resource *parent, const struct value *parent_id,

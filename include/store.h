@@ -194,6 +194,12 @@ void store_error_set(struct store_error *err, enum store_err code, const char *f
  * names: the one all of whose columns appear in it as whole words. */
 void store_conflict_unique(const struct resource *r, struct store_error *err);
 
+/* Hand rows of child resource c (ordered by parent key, each with its
+ * parent's key in fks) to their parents among parents[0..n). */
+void store_distribute_children(struct arena *a, const struct resource *r, size_t c,
+                               struct record *parents, size_t n, struct record *kids,
+                               const unsigned char (*fks)[16], size_t nkids);
+
 /* A fresh record for r with every value null and no children given. */
 struct record *record_new(struct arena *a, const struct resource *r);
 

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -319,6 +320,10 @@ static int listen_socket(const char *host, int *port)
 	if (fd == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+	    /* Responses go out whole: without this, a body past libevent's
+	     * 16 KiB single write leaves a small tail that Nagle holds until
+	     * the client's delayed ACK, some 40 ms.  Accepted sockets inherit it. */
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 || listen(fd, 1024) == -1) {
 		fprintf(stderr, "cutover: cannot listen on %s:%d: %s\n", host, *port, strerror(errno));
 		if (fd != -1)

@@ -134,11 +134,16 @@ static void where(struct sql *q, const struct query *qy)
 	}
 }
 
-static void order(struct sql *q, const struct resource *r, const struct order_term *o, size_t n)
+static void order(struct sql *q, const struct resource *r, const char *first,
+                  const struct order_term *o, size_t n)
 {
 	size_t i;
 
 	buf_puts(&q->text, " ORDER BY ");
+	if (first) {
+		ident(q, first);
+		buf_puts(&q->text, " ASC,");
+	}
 	for (i = 0; i < n; i++) {
 		const struct field *f = &r->fields[o[i].field];
 
@@ -171,7 +176,7 @@ void sql_list(struct sql *q, const struct query *qy)
 	buf_puts(&q->text, " FROM ");
 	ident(q, qy->res->table);
 	where(q, qy);
-	order(q, qy->res, qy->order, qy->norder);
+	order(q, qy->res, NULL, qy->order, qy->norder);
 	if (qy->limit > 0) {
 		buf_puts(&q->text, " LIMIT ");
 		param_int(q, qy->limit);
@@ -205,18 +210,27 @@ void sql_by_id(struct sql *q, const struct resource *r, int64_t owner, const str
 }
 
 void sql_children(struct sql *q, const struct resource *parent, const struct resource *child,
-                  const struct value *parent_id)
+                  const struct record *parents, size_t n)
 {
+	size_t i;
+
 	sql_reset(q);
 	buf_puts(&q->text, "SELECT ");
 	columns(q, child);
+	buf_putc(&q->text, ',');
+	ident(q, child->fk_column);
 	buf_puts(&q->text, " FROM ");
 	ident(q, child->table);
 	buf_puts(&q->text, " WHERE ");
 	ident(q, child->fk_column);
-	buf_putc(&q->text, '=');
-	param_value(q, &parent->fields[parent->pk], parent_id);
-	order(q, child, child->ordering, child->nordering);
+	buf_puts(&q->text, " IN (");
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_putc(&q->text, ',');
+		param_value(q, &parent->fields[parent->pk], &parents[i].vals[parent->pk]);
+	}
+	buf_putc(&q->text, ')');
+	order(q, child, child->fk_column, child->ordering, child->nordering);
 }
 
 void sql_insert(struct sql *q, const struct resource *r, int64_t owner,

@@ -88,3 +88,32 @@ struct record *record_new(struct arena *a, const struct resource *r)
 	rec->children = ARENA_ARRAY(a, struct child_rows, r->nchildren ? r->nchildren : 1);
 	return rec;
 }
+
+void store_distribute_children(struct arena *a, const struct resource *r, size_t c,
+                               struct record *parents, size_t n, struct record *kids,
+                               const unsigned char (*fks)[16], size_t nkids)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		struct child_rows *out = &parents[i].children[c];
+		const unsigned char *id = parents[i].vals[r->pk].u.uuid;
+		size_t first = nkids, count = 0;
+
+		/* kids are grouped by parent key: find this parent's run */
+		for (k = 0; k < nkids; k++) {
+			if (memcmp(fks[k], id, 16) == 0) {
+				if (first == nkids)
+					first = k;
+				count++;
+			} else if (first != nkids) {
+				break;
+			}
+		}
+		out->given = true;
+		out->n = count;
+		out->rows = ARENA_ARRAY(a, struct record, count ? count : 1);
+		if (count)
+			memcpy(out->rows, kids + first, count * sizeof(*kids));
+	}
+}

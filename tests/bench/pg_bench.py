@@ -86,17 +86,19 @@ def main():
         with open(detail, "w") as f:
             f.write("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
                     "SELECT * FROM invoices_invoice WHERE id='%s' AND user_id=1;\n"
-                    "SELECT * FROM invoices_invoiceitem WHERE invoice_id='%s' ORDER BY position, id;\n"
+                    "SELECT *, invoice_id FROM invoices_invoiceitem WHERE invoice_id IN ('%s') "
+                    "ORDER BY invoice_id, position, id;\n"
                     "COMMIT;\n" % (inv, inv))
         page = os.path.join(tmp, "page.sql")
         with open(page, "w") as f:
             f.write("SELECT COUNT(*) FROM invoices_invoice WHERE user_id=1;\n"
                     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
                     "SELECT * FROM invoices_invoice WHERE user_id=1 ORDER BY created_at DESC NULLS LAST, id LIMIT 20;\n")
-            # the items of each of the 20 rows, one query each as the gateway does
-            for (iid,) in pg.sql("SELECT id::text FROM invoices_invoice WHERE user_id=1 "
-                                 "ORDER BY created_at DESC, id LIMIT 20"):
-                f.write("SELECT * FROM invoices_invoiceitem WHERE invoice_id='%s' ORDER BY position, id;\n" % iid)
+            # the items of the 20 rows in one query, as the gateway does
+            ids = [r[0] for r in pg.sql("SELECT id::text FROM invoices_invoice WHERE user_id=1 "
+                                        "ORDER BY created_at DESC, id LIMIT 20")]
+            f.write("SELECT *, invoice_id FROM invoices_invoiceitem WHERE invoice_id IN (%s) "
+                    "ORDER BY invoice_id, position, id;\n" % ",".join("'%s'" % i for i in ids))
             f.write("COMMIT;\n")
         base = "http://127.0.0.1:%d" % port
         d_gw, d_p99 = wrk("%s/api/invoices/%s/" % (base, inv), token, seconds, conns)
