@@ -8,6 +8,7 @@
  * prove all stores gave byte-identical answers.  Ids and timestamps are
  * deterministic for that reason.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -253,13 +254,11 @@ static bool ascii_icontains(const char *hay, size_t n, const char *needle)
 {
 	size_t m = strlen(needle), i, j;
 
+	/* tolower() in the C locale folds ASCII letters only, as SQLite's LIKE */
 	for (i = 0; i + m <= n; i++) {
-		for (j = 0; j < m; j++) {
-			char a = hay[i + j], b = needle[j];
-
-			if ((a | 0x20) != (b | 0x20) || ((a | 0x20) < 'a' && a != b) || ((a | 0x20) > 'z' && a != b))
+		for (j = 0; j < m; j++)
+			if (tolower((unsigned char)hay[i + j]) != tolower((unsigned char)needle[j]))
 				break;
-		}
 		if (j == m)
 			return true;
 	}
