@@ -230,7 +230,9 @@ static void on_request(struct evhttp_request *ev, void *arg)
 		req->host = loop->listen_host;
 	req->content_type = req_header(req, "Content-Type");
 	evhttp_connection_get_peer(evhttp_request_get_connection(ev), &host, &port);
-	req->remote = host ? host : "";
+	/* Copied: the connection (and its address) goes away if the client
+	 * leaves while the request is out on a store worker. */
+	req->remote = arena_strdup(&req->arena, host ? host : "");
 	req->body_len = evbuffer_get_length(in);
 	req->body = req->body_len ? (const char *)evbuffer_pullup(in, -1) : "";
 	req->route = "-";
