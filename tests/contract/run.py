@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import sys
+import time
 import uuid
 from decimal import Decimal
 
@@ -694,7 +695,8 @@ def suite(runner, binary, label, config=None, pg=None):
     """The whole contract against one gateway configuration."""
     gw = Gateway(binary, config=config, pg=pg)
     print("== %s (%s)" % (label, gw.read_log().strip().splitlines()[-1]), flush=True)
-    storage = ([test_pg_stored_in_django_formats, test_pg_rows_written_by_django_are_served] if pg else
+    storage = ([test_pg_stored_in_django_formats, test_pg_rows_written_by_django_are_served,
+                test_pg_client_leaves_mid_request] if pg else
                [test_stored_in_django_formats, test_rows_written_by_django_are_served])
     try:
         runner.run([test_no_credentials, test_bad_tokens, test_bad_authorization_header,
@@ -717,6 +719,29 @@ def suite(runner, binary, label, config=None, pg=None):
     else:
         runner.passed += 1
         print("ok   gateway shutdown clean")
+
+
+def test_pg_client_leaves_mid_request(gw):
+    """Clients that hang up while their request waits on a store worker (held
+    by a table lock): the gateway finishes the work, drops the answers, keeps
+    serving, and shuts down clean (under the sanitizers too)."""
+    import subprocess
+    import threading
+    holder = subprocess.Popen(["psql", gw.pg.url, "-q", "-c",
+                               "BEGIN; LOCK TABLE invoices_invoice IN ACCESS EXCLUSIVE MODE; "
+                               "SELECT pg_sleep(1.5); COMMIT;"], stdout=subprocess.DEVNULL)
+    time.sleep(0.4)
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", gw.port))
+        s.sendall(("GET /api/invoices/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % T1).encode())
+        s.close()
+    waiting = []
+    t = threading.Thread(target=lambda: waiting.append(gw.request("GET", "/api/invoices/summary/", token=T1)))
+    t.start()
+    eq(holder.wait(timeout=30), 0)
+    t.join(timeout=30)
+    eq(waiting[0].status, 200)
+    assert gw.alive()
 
 
 def test_pg_restart(binary, pg):
