@@ -306,29 +306,18 @@ static int read_rows(struct sqlite_store *s, struct sql *q, const struct resourc
 	return rc == SQLITE_DONE ? 0 : fail_db(s, err, "read");
 }
 
+static int read_rows_cb(void *ctx, struct sql *q, const struct resource *r, struct arena *a,
+                        struct record **rows, size_t *n, unsigned char (**fks)[16],
+                        struct store_error *err)
+{
+	return read_rows(ctx, q, r, a, rows, n, fks, err);
+}
+
 /* The children of n rows: one statement per child resource. */
 static int read_children(struct sqlite_store *s, const struct resource *r, struct arena *a,
                          struct record *recs, size_t n, struct store_error *err)
 {
-	struct sql q;
-	size_t c;
-	int rc = 0;
-
-	if (n == 0)
-		return 0;
-	sql_init(&q, &dialect, a);
-	for (c = 0; c < r->nchildren && rc == 0; c++) {
-		struct record *kids;
-		unsigned char (*fks)[16];
-		size_t nkids;
-
-		sql_children(&q, r, r->children[c], recs, n);
-		rc = read_rows(s, &q, r->children[c], a, &kids, &nkids, &fks, err);
-		if (rc == 0)
-			store_distribute_children(a, r, c, recs, n, kids, (const unsigned char (*)[16])fks, nkids);
-	}
-	sql_free(&q);
-	return rc;
+	return sql_read_children(&dialect, r, a, recs, n, read_rows_cb, s, err);
 }
 
 /* Operations --------------------------------------------------------- */

@@ -81,6 +81,18 @@ int sql_write_children(struct sql *q, const struct resource *r, const struct rec
 int sql_delete_tree(struct sql *q, const struct resource *r, const struct value *id,
                     sql_exec_fn exec, void *ctx, struct store_error *err);
 
+/* Run q and read its rows as records of r; with fks, also the parent key
+ * that follows r's columns, per row.  Adapters supply it. */
+typedef int (*sql_read_fn)(void *ctx, struct sql *q, const struct resource *r, struct arena *a,
+                           struct record **rows, size_t *n, unsigned char (**fks)[16],
+                           struct store_error *err);
+
+/* Load the children of recs[0..n): one statement per child resource,
+ * read through read, handed to their parents. */
+int sql_read_children(const struct sql_dialect *d, const struct resource *r, struct arena *a,
+                      struct record *recs, size_t n, sql_read_fn read, void *ctx,
+                      struct store_error *err);
+
 /* Group, count and exact sum (in units of the decimal field). */
 void sql_aggregate(struct sql *q, const struct query *qy, int group_field, int sum_field);
 

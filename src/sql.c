@@ -395,3 +395,28 @@ int sql_delete_tree(struct sql *q, const struct resource *r, const struct value 
 	sql_delete_where(q, r->table, idf->column, idf, id);
 	return exec(ctx, q, err);
 }
+
+int sql_read_children(const struct sql_dialect *d, const struct resource *r, struct arena *a,
+                      struct record *recs, size_t n, sql_read_fn read, void *ctx,
+                      struct store_error *err)
+{
+	struct sql q;
+	size_t c;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	sql_init(&q, d, a);
+	for (c = 0; c < r->nchildren && rc == 0; c++) {
+		struct record *kids;
+		unsigned char (*fks)[16];
+		size_t nkids;
+
+		sql_children(&q, r, r->children[c], recs, n);
+		rc = read(ctx, &q, r->children[c], a, &kids, &nkids, &fks, err);
+		if (rc == 0)
+			store_distribute_children(a, r, c, recs, n, kids, (const unsigned char (*)[16])fks, nkids);
+	}
+	sql_free(&q);
+	return rc;
+}
