@@ -715,13 +715,12 @@ const char *drf_parse_filter(struct arena *a, const struct field *f, const char 
 		}
 		return arena_printf(a, "Select a valid choice. %s is not one of the available choices.", text);
 	}
-	msg = f->ref ? (uuid_parse(text, j.u.s.n, out->u.uuid) < 0 ? "x" : NULL)
-	             : check_value(a, f, &j, out, &given);
 	out->null = false;
-	if (!msg)
-		return NULL;
 	if (f->ref)
-		return "Select a valid choice. That choice is not one of the available choices.";
+		return uuid_parse(text, j.u.s.n, out->u.uuid) < 0
+		       ? "Select a valid choice. That choice is not one of the available choices." : NULL;
+	if (!(msg = check_value(a, f, &j, out, &given)))
+		return NULL;
 	switch (f->type) {
 	case CT_DECIMAL:
 	case CT_INTEGER:

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/http.h>
-
 #include "drf.h"
 #include "json.h"
 #include "query.h"
@@ -145,6 +143,18 @@ static const struct json *parse_body(struct request *req)
 
 /* Reads ---------------------------------------------------------------- */
 
+/* The non-empty pieces of text between any of delims, in the arena. */
+static char **split_terms(struct arena *a, const char *text, const char *delims, size_t *n)
+{
+	char *s = arena_strdup(a, text), *tok, *save = NULL;
+	char **terms = ARENA_ARRAY(a, char *, strlen(s) / 2 + 1);
+
+	*n = 0;
+	for (tok = strtok_r(s, delims, &save); tok; tok = strtok_r(NULL, delims, &save))
+		terms[(*n)++] = tok;
+	return terms;
+}
+
 /* Filters, search and ordering of a list request.  Returns -1 after
  * replying with the filter errors. */
 static int build_query(struct request *req, const struct resource *r, const struct qparams *qp,
@@ -182,12 +192,8 @@ static int build_query(struct request *req, const struct resource *r, const stru
 	q->conds = conds;
 	if (r->nsearch && (search = query_get(qp, "search"))) {
 		/* DRF's SearchFilter: terms split on white space and commas. */
-		char *s = arena_strdup(&req->arena, search), *tok, *save = NULL;
-		const char **terms = ARENA_ARRAY(&req->arena, const char *, strlen(s) / 2 + 1);
-
-		for (tok = strtok_r(s, " \t\n\r\f\v,", &save); tok; tok = strtok_r(NULL, " \t\n\r\f\v,", &save))
-			terms[q->nterms++] = tok;
-		q->terms = terms;
+		q->terms = (const char *const *)split_terms(&req->arena, search, " \t\n\r\f\v,",
+		                                            &q->nterms);
 		q->search_fields = r->search;
 		q->nsearch = r->nsearch;
 	}
@@ -195,12 +201,12 @@ static int build_query(struct request *req, const struct resource *r, const stru
 	q->norder = r->nordering;
 	if ((ordering = query_get(qp, "ordering"))) {
 		/* OrderingFilter: unknown fields are dropped; none left, default. */
-		char *s = arena_strdup(&req->arena, ordering), *tok, *save = NULL;
-		struct order_term *terms = ARENA_ARRAY(&req->arena, struct order_term, strlen(s) / 2 + 1);
-		size_t n = 0, k;
+		size_t nfields, n = 0, j, k;
+		char **fields = split_terms(&req->arena, ordering, ",", &nfields);
+		struct order_term *terms = ARENA_ARRAY(&req->arena, struct order_term, nfields + 1);
 
-		for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			char *t = tok, *end;
+		for (j = 0; j < nfields; j++) {
+			char *t = fields[j], *end;
 			bool desc;
 			int f;
 
@@ -382,14 +388,8 @@ static void view_search(struct request *req, const struct resource *r, const str
 		q.order = r->ordering;
 		q.norder = r->nordering;
 	}
-	if ((text = query_get(&qp, v->param))) {
-		char *s = arena_strdup(&req->arena, text), *tok, *save = NULL;
-		const char **terms = ARENA_ARRAY(&req->arena, const char *, strlen(s) / 2 + 1);
-
-		for (tok = strtok_r(s, " \t\n\r\f\v", &save); tok; tok = strtok_r(NULL, " \t\n\r\f\v", &save))
-			terms[q.nterms++] = tok;
-		q.terms = terms;
-	}
+	if ((text = query_get(&qp, v->param)))
+		q.terms = (const char *const *)split_terms(&req->arena, text, " \t\n\r\f\v", &q.nterms);
 	serve_page(req, &q, &qp);
 }
 

@@ -186,6 +186,8 @@ static void job_run(struct pool_job *job, struct store *store)
 	handle(req, store);
 }
 
+/* A draining loop exits once no request is out on a store worker; requests
+ * already being read get a moment to complete. */
 static void maybe_exit(struct loop *loop)
 {
 	struct timeval grace = {0, 200000};
@@ -264,7 +266,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
 	struct loop *loop = arg;
-	struct timeval grace = {0, 200000};
+	struct timeval cap = {loop->cfg->drain_seconds, 0};
 
 	(void)fd;
 	(void)what;
@@ -273,15 +275,10 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 		loop->sock = NULL;
 	}
 	loop->draining = true;
-	if (loop->inflight == 0) {
-		/* Requests already being read get a moment to complete. */
-		event_base_loopexit(loop->base, &grace);
-	} else {
-		/* Wait for the store workers, but not for ever. */
-		struct timeval cap = {loop->cfg->drain_seconds, 0};
-
+	maybe_exit(loop);
+	/* Wait for the store workers, but not for ever. */
+	if (loop->inflight)
 		event_add(loop->drain_ev, &cap);
-	}
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
