@@ -27,15 +27,21 @@ struct pool {
 	const struct config *cfg;
 };
 
+/* Append job to the list head..tail (caller holds its lock). */
+static void append(struct pool_job **head, struct pool_job **tail, struct pool_job *job)
+{
+	job->next = NULL;
+	if (*tail)
+		(*tail)->next = job;
+	else
+		*head = job;
+	*tail = job;
+}
+
 static void mailbox_post(struct mailbox *m, struct pool_job *job)
 {
 	pthread_mutex_lock(&m->mu);
-	job->next = NULL;
-	if (m->tail)
-		m->tail->next = job;
-	else
-		m->head = job;
-	m->tail = job;
+	append(&m->head, &m->tail, job);
 	pthread_mutex_unlock(&m->mu);
 	event_active(m->ev, EV_READ, 0);
 }
@@ -100,12 +106,7 @@ int pool_submit(struct pool *p, struct pool_job *job)
 
 	pthread_mutex_lock(&p->mu);
 	if (!p->stopping && p->depth < p->max) {
-		job->next = NULL;
-		if (p->tail)
-			p->tail->next = job;
-		else
-			p->head = job;
-		p->tail = job;
+		append(&p->head, &p->tail, job);
 		p->depth++;
 		rc = 0;
 		pthread_cond_signal(&p->cv);
