@@ -360,10 +360,11 @@ static int pg_get(struct store *base, const struct resource *r, int64_t owner,
 	return finish(s, rc, err);
 }
 
-static int pg_exists(struct store *base, const struct resource *r, int64_t owner,
-                     const unsigned char id[16], bool *found, struct store_error *err)
+/* standalone: the call's only statement, so a broken idle connection may be
+ * retried on a fresh one; inside a transaction it must not be. */
+static int exists(struct pg_store *s, const struct resource *r, int64_t owner,
+                  const unsigned char id[16], bool standalone, bool *found, struct store_error *err)
 {
-	struct pg_store *s = (struct pg_store *)base;
 	struct value v = {.null = false};
 	struct sql q;
 	PGresult *res;
@@ -371,13 +372,19 @@ static int pg_exists(struct store *base, const struct resource *r, int64_t owner
 	memcpy(v.u.uuid, id, 16);
 	sql_init(&q, &dialect, NULL);
 	sql_by_id(&q, r, owner, &v, true);
-	res = query_once(s, &q, err);
+	res = standalone ? query_once(s, &q, err) : run(s, &q, err);
 	sql_free(&q);
 	if (!res)
 		return -1;
 	*found = PQntuples(res) > 0;
 	PQclear(res);
 	return 0;
+}
+
+static int pg_exists(struct store *base, const struct resource *r, int64_t owner,
+                     const unsigned char id[16], bool *found, struct store_error *err)
+{
+	return exists((struct pg_store *)base, r, owner, id, true, found, err);
 }
 
 /* A statement that changes rows; *changed gets how many. */
@@ -457,7 +464,7 @@ static int pg_remove(struct store *base, const struct resource *r, int64_t owner
 	memcpy(v.u.uuid, id, 16);
 	if (begin(s, false, err) < 0)
 		return -1;
-	rc = pg_exists(base, r, owner, id, &found, err);
+	rc = exists(s, r, owner, id, false, &found, err);
 	if (rc == 0 && !found) {
 		store_error_set(err, STORE_NOT_FOUND, "not found");
 		rc = -1;
