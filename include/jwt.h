@@ -42,9 +42,6 @@ enum jwt_status jwt_verify(const struct jwt_params *p, const char *token, size_t
 enum jwt_status jwt_verify_cached(const struct jwt_params *p, const char *token, size_t len,
                                   int64_t now, int64_t *user_id);
 
-/* Free the calling thread's cache (threads also free it when they exit). */
-void jwt_cache_release(void);
-
 /* Mint an access token like simplejwt's; caller frees. */
 char *jwt_mint(const char *secret, int64_t user_id, int64_t now, int64_t ttl);
 

@@ -34,7 +34,4 @@ const char *query_get(const struct qparams *q, const char *key);
 const char *query_page_url(struct arena *a, const char *host, const char *path,
                            const struct qparams *q, int64_t page);
 
-/* Form-encode (quote_plus) s onto b. */
-void query_quote_plus(struct buf *b, const char *s);
-
 #endif

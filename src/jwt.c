@@ -229,13 +229,6 @@ static struct jwt_cache_slot *thread_cache(void)
 	return c;
 }
 
-void jwt_cache_release(void)
-{
-	pthread_once(&cache_once, cache_key_create);
-	free(pthread_getspecific(cache_key));
-	pthread_setspecific(cache_key, NULL);
-}
-
 enum jwt_status jwt_verify_cached(const struct jwt_params *p, const char *token, size_t len,
                                   int64_t now, int64_t *user_id)
 {

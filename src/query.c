@@ -103,7 +103,8 @@ const char *query_get(const struct qparams *q, const char *key)
 	return NULL;
 }
 
-void query_quote_plus(struct buf *b, const char *s)
+/* Form-encode s onto b, as Python's quote_plus. */
+static void query_quote_plus(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
