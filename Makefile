@@ -29,7 +29,7 @@ else
 Q = @
 endif
 
-LIB_SRC  = $(wildcard src/*.c backends/*.c middleware/*.c)
+LIB_SRC  = $(wildcard src/*.c backends/*.c middleware/*.c migrate/*.c)
 LIB_SRC := $(filter-out src/main.c,$(LIB_SRC))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)

@@ -35,6 +35,15 @@ enum field_auto {
 
 struct resource;
 
+/* How a decimal is kept in MongoDB (SPEC §5): Decimal128 by default, or
+ * its text ("118.00"), or an int64 count of minor units (11800). */
+enum mongo_decimal {
+	MD_DEFAULT,             /* the config's "mongodb_decimal" */
+	MD_DECIMAL128,
+	MD_STRING,
+	MD_INT64,
+};
+
 struct field {
 	const char *name;       /* name in the API */
 	const char *column;     /* column in the legacy table */
@@ -48,6 +57,7 @@ struct field {
 	const char **choices;
 	size_t nchoices;
 	struct value def;
+	enum mongo_decimal mongo_decimal;
 	const char *ref_name;   /* references this resource's primary key … */
 	struct resource *ref;   /* … resolved after parsing; owner-scoped */
 };
@@ -120,6 +130,7 @@ struct config {
 	int threads;                    /* 0: one per core */
 	const char *database_url;
 	const char *mongodb_uri;
+	enum mongo_decimal mongodb_decimal;     /* decimals without their own choice */
 	const char *mode;
 	struct {
 		const char *secret;
@@ -165,6 +176,9 @@ void config_problems_free(struct config_problems *p);
  * variable without default or an unterminated reference. */
 int config_interpolate(struct arena *a, const char *in, size_t n, char **out,
                        struct error *err) MUST_CHECK;
+
+/* "decimal128", "string", "int64" → MD_*; -1 when unknown. */
+int mongo_decimal_parse(const char *s);
 
 /* Field lookup by API name; -1 when absent. */
 int resource_field(const struct resource *r, const char *name);

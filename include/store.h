@@ -118,6 +118,10 @@ struct store_ops {
 	int (*aggregate)(struct store *s, const struct query *q, int group_field, int sum_field,
 	                 struct arena *arena, struct agg_row **rows, size_t *n,
 	                 struct store_error *err);
+	/* Optional: make the store ready to serve r (indexes); idempotent.
+	 * A line per resource goes to report when given. */
+	int (*setup)(struct store *s, const struct resource *r, struct buf *report,
+	             struct store_error *err);
 };
 
 struct store {
@@ -126,6 +130,7 @@ struct store {
 
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_postgres_ops;
+extern const struct store_ops store_mongodb_ops;
 
 /* The adapter for a URL, or NULL with err set when no adapter serves it. */
 const struct store_ops *store_ops_for(const char *url, struct store_error *err);

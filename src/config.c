@@ -251,6 +251,30 @@ static bool ident_ok(const char *s)
 	return true;
 }
 
+int mongo_decimal_parse(const char *s)
+{
+	static const char *const names[] = {"decimal128", "string", "int64"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(names); i++)
+		if (strcmp(s, names[i]) == 0)
+			return MD_DECIMAL128 + (int)i;
+	return -1;
+}
+
+static void want_decimal_repr(struct loader *l, const struct json *v, enum mongo_decimal *out)
+{
+	const char *s = want_str(l, v, "mongodb_decimal");
+	int md;
+
+	if (!s)
+		return;
+	if ((md = mongo_decimal_parse(s)) < 0)
+		problem(l, v, "\"mongodb_decimal\" must be decimal128, string or int64");
+	else
+		*out = (enum mongo_decimal)md;
+}
+
 static const char *want_ident(struct loader *l, const struct json *v, const char *key)
 {
 	const char *s = want_str(l, v, key);
@@ -407,6 +431,8 @@ static void parse_field(struct loader *l, struct resource *r, struct field *f,
 				problem(l, v, "\"auto\" must be uuid4, now_on_create or now");
 		} else if (strcmp(key, "references") == 0) {
 			f->ref_name = want_str(l, v, key);
+		} else if (strcmp(key, "mongodb_decimal") == 0) {
+			want_decimal_repr(l, v, &f->mongo_decimal);
 		} else {
 			problem(l, v, "field %s: unknown key \"%s\"", f->name ? f->name : "?", key);
 		}
@@ -770,6 +796,8 @@ static void parse_root(struct loader *l, const struct json *root)
 			cfg->mongodb_uri = want_str(l, v, key);
 		} else if (strcmp(key, "mode") == 0) {
 			cfg->mode = want_str(l, v, key);
+		} else if (strcmp(key, "mongodb_decimal") == 0) {
+			want_decimal_repr(l, v, &cfg->mongodb_decimal);
 		} else if (strcmp(key, "access_log") == 0) {
 			cfg->access_log = want_str(l, v, key);
 		} else if (strcmp(key, "store_threads") == 0) {
@@ -859,12 +887,54 @@ static void parse_root(struct loader *l, const struct json *root)
 static const char *const modes[] = {"legacy", "dual-write", "shadow", "dual", "live",
                                     "rampdown", "mongodb"};
 
+static bool in_order(const struct order_term *o, size_t n, int field)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (o[i].field == field)
+			return true;
+	return false;
+}
+
+/* Give every decimal its MongoDB representation.  Text does not order or
+ * add up as numbers do, so a decimal kept as text may not be ordered by or
+ * summed. */
+static void resolve_decimals(struct loader *l, struct resource *r)
+{
+	size_t i, k;
+
+	for (i = 0; i < r->nfields; i++) {
+		struct field *f = &r->fields[i];
+		bool ordered;
+
+		if (f->type != CT_DECIMAL)
+			continue;
+		if (f->mongo_decimal == MD_DEFAULT)
+			f->mongo_decimal = l->cfg->mongodb_decimal;
+		if (f->mongo_decimal != MD_STRING)
+			continue;
+		ordered = in_order(r->ordering, r->nordering, (int)i);
+		for (k = 0; k < r->norderable; k++)
+			ordered |= r->orderable[k] == (int)i;
+		for (k = 0; k < r->nviews; k++)
+			ordered |= r->views[k].kind == VIEW_SUMMARY ? r->views[k].sum_field == (int)i
+			                                             : r->views[k].order.field == (int)i;
+		if (ordered)
+			problem(l, NULL, "%s.%s: a decimal kept as a MongoDB string cannot be ordered by or "
+			        "summed; use \"mongodb_decimal\": \"decimal128\" or \"int64\"", r->name, f->name);
+	}
+	for (k = 0; k < r->nchildren; k++)
+		resolve_decimals(l, r->children[k]);
+}
+
 /* Environment variables win over the file. */
 static void apply_env(struct loader *l)
 {
 	struct config *cfg = l->cfg;
 	const char *v;
 	size_t i;
+	int md;
 
 	if ((v = getenv("DATABASE_URL")) && *v)
 		cfg->database_url = arena_strdup(l->a, v);
@@ -872,6 +942,14 @@ static void apply_env(struct loader *l)
 		cfg->mode = arena_strdup(l->a, v);
 	if ((v = getenv("MONGODB_URI")) && *v)
 		cfg->mongodb_uri = arena_strdup(l->a, v);
+	if ((v = getenv("MONGODB_DECIMAL")) && *v) {
+		if ((md = mongo_decimal_parse(v)) < 0)
+			problem(l, NULL, "MONGODB_DECIMAL must be decimal128, string or int64");
+		else
+			cfg->mongodb_decimal = (enum mongo_decimal)md;
+	}
+	for (i = 0; i < cfg->nresources; i++)
+		resolve_decimals(l, cfg->resources[i]);
 	if ((v = getenv("JWT_SECRET")) && *v)
 		cfg->jwt.secret = arena_strdup(l->a, v);
 	if ((v = getenv("CUTOVER_LISTEN")) && *v)
@@ -907,6 +985,7 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 	cfg->listen = "127.0.0.1:8080";
 	cfg->mode = "legacy";
 	cfg->mongodb_uri = "";
+	cfg->mongodb_decimal = MD_DECIMAL128;
 	cfg->access_log = "-";
 	cfg->jwt.user_id_claim = "user_id";
 	cfg->max_body_bytes = 1 << 20;

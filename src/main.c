@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "jwt.h"
+#include "migrate.h"
 #include "server.h"
 
 #define DEFAULT_CONFIG "etc/cutover.json"
@@ -20,11 +21,12 @@ static const char usage[] =
 	"  serve [-c FILE]                      run the gateway\n"
 	"  check [-c FILE]                      validate a configuration, list every problem\n"
 	"  token --user-id N [--ttl S] [-c FILE]  mint a development access token\n"
+	"  migrate --indexes-only [-c FILE]     create the MongoDB indexes matching the legacy ones\n"
 	"\n"
 	"  cutover --help | --version\n"
 	"\n"
 	"FILE defaults to " DEFAULT_CONFIG ".  Environment: DATABASE_URL, DATABASE_MODE,\n"
-	"MONGODB_URI, JWT_SECRET, CUTOVER_LISTEN override the file.\n";
+	"MONGODB_URI, MONGODB_DECIMAL, JWT_SECRET, CUTOVER_LISTEN override the file.\n";
 
 static int bad_usage(const char *fmt, const char *arg)
 {
@@ -53,16 +55,19 @@ struct opts {
 	long long user_id;
 	long long ttl;
 	bool have_user;
+	bool indexes_only;
 };
 
-static int parse_opts(int argc, char **argv, bool token, struct opts *o)
+static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"user-id", required_argument, NULL, 'u'},
 		{"ttl", required_argument, NULL, 't'},
+		{"indexes-only", no_argument, NULL, 'i'},
 		{NULL, 0, NULL, 0},
 	};
+	bool token = strcmp(argv[0], "token") == 0;
 	int c;
 	char *end;
 
@@ -74,6 +79,11 @@ static int parse_opts(int argc, char **argv, bool token, struct opts *o)
 		switch (c) {
 		case 'c':
 			o->config = optarg;
+			break;
+		case 'i':
+			if (strcmp(argv[0], "migrate") != 0)
+				return bad_usage("option %s is only for 'migrate'", argv[optind - 1]), -1;
+			o->indexes_only = true;
 			break;
 		case 'u':
 		case 't':
@@ -103,7 +113,7 @@ static int cmd_serve(int argc, char **argv)
 	struct config *cfg;
 	int rc;
 
-	if (parse_opts(argc, argv, false, &o) < 0)
+	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
 	if (!(cfg = load(o.config)))
 		return 1;
@@ -117,7 +127,7 @@ static int cmd_check(int argc, char **argv)
 	struct opts o = {0};
 	struct config *cfg;
 
-	if (parse_opts(argc, argv, false, &o) < 0)
+	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
 	if (!(cfg = load(o.config)))
 		return 1;
@@ -134,7 +144,7 @@ static int cmd_token(int argc, char **argv)
 	struct config *cfg = NULL;
 	char *tok;
 
-	if (parse_opts(argc, argv, true, &o) < 0)
+	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
 	if (!o.have_user)
 		return bad_usage("%s", "token needs --user-id N");
@@ -150,10 +160,28 @@ static int cmd_token(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_migrate(int argc, char **argv)
+{
+	struct opts o = {0};
+	struct config *cfg;
+	int rc;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	if (!o.indexes_only)
+		return bad_usage("%s", "migrate copies indexes only in this version: give --indexes-only");
+	if (!(cfg = load(o.config)))
+		return 1;
+	rc = migrate_indexes(cfg);
+	config_free(cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
 		{"serve", cmd_serve}, {"check", cmd_check}, {"token", cmd_token},
+		{"migrate", cmd_migrate},
 	};
 	size_t i;
 

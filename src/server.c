@@ -343,7 +343,7 @@ static int listen_socket(const char *host, int *port)
 }
 
 static int loop_init(struct loop *loop, const struct config *cfg, int fd, const char *listen_host,
-                     struct pool *pool)
+                     const char *url, struct pool *pool)
 {
 	struct store_error err;
 
@@ -360,9 +360,9 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 	if (!loop->mailbox || !loop->drain_ev)
 		return -1;
 	if (!pool) {
-		loop->store = store_open(cfg->database_url, cfg, &err);
+		loop->store = store_open(url, cfg, &err);
 		if (!loop->store) {
-			fprintf(stderr, "cutover: legacy store: %s\n", err.msg);
+			fprintf(stderr, "cutover: store: %s\n", err.msg);
 			return -1;
 		}
 	}
@@ -445,9 +445,18 @@ int server_run(const struct config *cfg)
 	sigset_t block, old;
 	static char listen_host[300];
 
-	if (strcmp(cfg->mode, "legacy") != 0) {
-		fprintf(stderr, "cutover: mode \"%s\" needs the MongoDB store, which this build does "
-		        "not serve yet; use DATABASE_MODE=legacy\n", cfg->mode);
+	const char *url = cfg->database_url, *role = "legacy store";
+
+	if (strcmp(cfg->mode, "mongodb") == 0) {
+		url = cfg->mongodb_uri;
+		role = "MongoDB store";
+		if (!*url) {
+			fprintf(stderr, "cutover: mode \"mongodb\" needs \"mongodb_uri\" or MONGODB_URI\n");
+			return -1;
+		}
+	} else if (strcmp(cfg->mode, "legacy") != 0) {
+		fprintf(stderr, "cutover: mode \"%s\" is not served by this build yet; use "
+		        "DATABASE_MODE=legacy or mongodb\n", cfg->mode);
 		return -1;
 	}
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - cfg->listen), cfg->listen);
@@ -459,8 +468,8 @@ int server_run(const struct config *cfg)
 		nloops = 1;
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
-	if (!(ops = store_ops_for(cfg->database_url, &serr))) {
-		fprintf(stderr, "cutover: legacy store: %s\n", serr.msg);
+	if (!(ops = store_ops_for(url, &serr))) {
+		fprintf(stderr, "cutover: %s: %s\n", role, serr.msg);
 		return -1;
 	}
 	if (middleware_init(cfg) < 0)
@@ -469,7 +478,7 @@ int server_run(const struct config *cfg)
 	if (cfg->store_threads > 0 || ops->blocking) {
 		int n = cfg->store_threads > 0 ? cfg->store_threads : 8;
 
-		if (!(pool = pool_start(n, (size_t)cfg->store_queue, cfg->database_url, cfg))) {
+		if (!(pool = pool_start(n, (size_t)cfg->store_queue, url, cfg))) {
 			fprintf(stderr, "cutover: cannot start store workers\n");
 			middleware_fini();
 			return -1;
@@ -485,7 +494,7 @@ int server_run(const struct config *cfg)
 			goto out;
 		if (i == 0)
 			snprintf(listen_host, sizeof(listen_host), "%s:%d", host, port);
-		if (loop_init(&loops[i], cfg, fd, listen_host, pool) < 0) {
+		if (loop_init(&loops[i], cfg, fd, listen_host, url, pool) < 0) {
 			if (!loops[i].sock)
 				fprintf(stderr, "cutover: cannot start event loop %d\n", i);
 			goto out;
@@ -503,8 +512,8 @@ int server_run(const struct config *cfg)
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	fprintf(stderr, "cutover %s: listening on http://%s (%d loops, legacy store %s%s)\n",
-	        CUTOVER_VERSION, listen_host, nloops, ops->name,
+	fprintf(stderr, "cutover %s: listening on http://%s (%d loops, mode %s, %s %s%s)\n",
+	        CUTOVER_VERSION, listen_host, nloops, cfg->mode, role, ops->name,
 	        pool ? " on store workers" : " inline");
 	if (started == nloops) {
 		sigset_t wait = old;

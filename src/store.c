@@ -10,6 +10,7 @@
 static const struct store_ops *const adapters[] = {
 	&store_sqlite_ops,
 	&store_postgres_ops,
+	&store_mongodb_ops,
 };
 
 const struct store_ops *store_ops_for(const char *url, struct store_error *err)
@@ -20,7 +21,7 @@ const struct store_ops *store_ops_for(const char *url, struct store_error *err)
 		if (adapters[i]->accepts(url))
 			return adapters[i];
 	store_error_set(err, STORE_UNAVAILABLE,
-	                "no store adapter serves \"%.64s\" (expected sqlite:///path/to/db.sqlite3 or postgres://user@host/db)", url);
+	                "no store adapter serves \"%.64s\" (expected sqlite:///path/to/db.sqlite3 postgres://user@host/db or mongodb://host/db)", url);
 	return NULL;
 }
 
