@@ -270,36 +270,42 @@ int mg_read_value(const bson_iter_t *it, const struct field *f, struct arena *a,
 
 /* Documents ------------------------------------------------------------ */
 
+static void append_child(bson_t *b, const struct resource *ch, const struct child_rows *rows);
+
+/* Fields in order, each child array after the field the API shows it after
+ * (or last), so a document reads like the API's JSON. */
 static void append_fields(bson_t *b, const struct resource *r, const struct record *rec, bool skip_pk)
 {
-	size_t i;
+	size_t i, c;
 
-	for (i = 0; i < r->nfields; i++)
-		if (!(skip_pk && (int)i == r->pk))
+	for (i = 0; i <= r->nfields; i++) {
+		if (i < r->nfields && !(skip_pk && (int)i == r->pk))
 			mg_append_value(b, mg_key(r, i), &r->fields[i], &rec->vals[i]);
+		for (c = 0; c < r->nchildren; c++) {
+			int after = r->children[c]->after;
+
+			if (rec->children[c].given &&
+			    ((i < r->nfields && after == (int)i) || (i == r->nfields && after < 0)))
+				append_child(b, r->children[c], &rec->children[c]);
+		}
+	}
 }
 
-static void append_children(bson_t *b, const struct resource *r, const struct record *rec)
+static void append_child(bson_t *b, const struct resource *ch, const struct child_rows *rows)
 {
-	size_t c, i;
+	bson_t arr, kid;
+	char idx[16];
+	const char *key;
+	size_t i;
 
-	for (c = 0; c < r->nchildren; c++) {
-		const struct resource *ch = r->children[c];
-		bson_t arr, kid;
-		char idx[16];
-		const char *key;
-
-		if (!rec->children[c].given)
-			continue;
-		bson_append_array_begin(b, ch->name, -1, &arr);
-		for (i = 0; i < rec->children[c].n; i++) {
-			bson_uint32_to_string((uint32_t)i, &key, idx, sizeof(idx));
-			bson_append_document_begin(&arr, key, -1, &kid);
-			append_fields(&kid, ch, &rec->children[c].rows[i], false);
-			bson_append_document_end(&arr, &kid);
-		}
-		bson_append_array_end(b, &arr);
+	bson_append_array_begin(b, ch->name, -1, &arr);
+	for (i = 0; i < rows->n; i++) {
+		bson_uint32_to_string((uint32_t)i, &key, idx, sizeof(idx));
+		bson_append_document_begin(&arr, key, -1, &kid);
+		append_fields(&kid, ch, &rows->rows[i], false);
+		bson_append_document_end(&arr, &kid);
 	}
+	bson_append_array_end(b, &arr);
 }
 
 void mg_record_to_doc(const struct resource *r, int64_t owner, const struct record *rec, bson_t *doc)
@@ -308,7 +314,6 @@ void mg_record_to_doc(const struct resource *r, int64_t owner, const struct reco
 	mg_append_value(doc, "_id", &r->fields[r->pk], &rec->vals[r->pk]);
 	append_fields(doc, r, rec, true);
 	append_int(doc, r->owner_column, owner);
-	append_children(doc, r, rec);
 }
 
 void mg_record_to_update(const struct resource *r, const struct record *rec, bson_t *update)
@@ -318,7 +323,6 @@ void mg_record_to_update(const struct resource *r, const struct record *rec, bso
 	bson_init(update);
 	bson_append_document_begin(update, "$set", 4, &set);
 	append_fields(&set, r, rec, true);
-	append_children(&set, r, rec);
 	bson_append_document_end(update, &set);
 }
 

@@ -163,36 +163,40 @@ static mongoc_collection_t *coll(struct mg_store *s, mongoc_client_t *c, const s
 	return mongoc_client_get_collection(c, s->sh->db, r->collection);
 }
 
-/* On a duplicate key, find which unique constraint the record breaks: the
- * index the server names, or else (not every server names it) the
- * constraint under which another document has the record's values. */
+/* After a failed write, find which unique constraint the record breaks:
+ * the index the server names, or else the constraint under which another
+ * document already has the record's values (not every server names the
+ * index, and some report the violation as an internal error). */
 static void conflict_unique(struct mg_store *s, mongoc_client_t *c, const struct resource *r,
                             int64_t owner, const struct record *rec, struct store_error *err)
 {
 	char name[MG_INDEX_NAME_MAX];
 	size_t i;
 
-	if (err->code != STORE_CONFLICT)
+	if (err->code != STORE_CONFLICT && err->code != STORE_INVALID)
 		return;
-	for (i = 0; i < r->nuniques; i++) {
+	for (i = 0; i < r->nuniques && err->code == STORE_CONFLICT; i++) {
 		mg_unique_index_name(r, &r->uniques[i], name);
 		if (strstr(err->msg, name)) {
 			err->unique = (int)i;
 			return;
 		}
 	}
-	for (i = 0; i < r->nuniques && err->unique < 0; i++) {
+	for (i = 0; i < r->nuniques; i++) {
 		mongoc_collection_t *col = coll(s, c, r);
 		bson_t filter;
-		int64_t n;
 		bson_error_t e;
+		int64_t n;
 
 		mg_unique_filter(r, &r->uniques[i], owner, rec, &filter);
 		n = mongoc_collection_count_documents(col, &filter, NULL, NULL, NULL, &e);
-		if (n > 0)
-			err->unique = (int)i;
 		bson_destroy(&filter);
 		mongoc_collection_destroy(col);
+		if (n > 0) {
+			err->code = STORE_CONFLICT;
+			err->unique = (int)i;
+			return;
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Run the adapter conformance suite against every store (a fresh SQLite
-file and a real PostgreSQL) and require byte-identical transcripts."""
+file, a real PostgreSQL and a real MongoDB-compatible server) and require
+byte-identical transcripts."""
 import argparse
 import os
 import sqlite3
@@ -11,13 +12,14 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "contract"))
 from harness import ROOT, SCHEMA  # noqa: E402
+from mongo import Mongo  # noqa: E402
 from pg import Postgres  # noqa: E402
 
 USERS = (7, 8)
 
 
-def run(binary, url, transcript):
-    env = dict(os.environ, CONFORMANCE_URL=url, CONFORMANCE_TRANSCRIPT=transcript)
+def run(binary, url, transcript, **extra):
+    env = dict(os.environ, CONFORMANCE_URL=url, CONFORMANCE_TRANSCRIPT=transcript, **extra)
     r = subprocess.run([binary], cwd=ROOT, env=env, capture_output=True, text=True)
     sys.stdout.write(r.stdout)
     sys.stderr.write(r.stderr)
@@ -52,16 +54,38 @@ def main():
         ok &= run(binary, pg.url, os.path.join(tmp, "postgres.txt"))
     finally:
         pg.close()
-    with open(os.path.join(tmp, "sqlite.txt")) as a, open(os.path.join(tmp, "postgres.txt")) as b:
-        la, lb = a.read().splitlines(), b.read().splitlines()
-    same = la == lb and len(la) > 100
-    if not same:
+    mongo = Mongo()
+    try:
+        url = mongo.fresh_url("conformance")
+        env = dict(os.environ, MONGODB_URI=url, MONGODB_DECIMAL=mongo.DECIMAL)
+        cutover = os.path.join(os.path.dirname(binary), "..", "cutover")
+        r = subprocess.run([cutover, "migrate", "--indexes-only"], cwd=ROOT, env=env,
+                           capture_output=True, text=True)
+        sys.stdout.write(r.stdout + r.stderr)
+        ok &= r.returncode == 0
+        print("== conformance: mongodb", flush=True)
+        ok &= run(binary, url, os.path.join(tmp, "mongodb.txt"), MONGODB_DECIMAL=mongo.DECIMAL)
+    finally:
+        mongo.close()
+    texts = {}
+    for name in ("sqlite", "postgres", "mongodb"):
+        with open(os.path.join(tmp, name + ".txt")) as f:
+            texts[name] = f.read().splitlines()
+    la = texts["sqlite"]
+    same = len(la) > 100
+    for name in ("postgres", "mongodb"):
+        lb = texts[name]
+        if la == lb:
+            continue
+        same = False
         for x, y in zip(la, lb):
             if x != y:
-                print("transcripts differ:\n  sqlite:   %s\n  postgres: %s" % (x, y))
+                print("transcripts differ:\n  sqlite:   %s\n  %-9s %s" % (x, name + ":", y))
                 break
         else:
-            print("transcripts: %d and %d lines (a full run writes over 100)" % (len(la), len(lb)))
+            print("transcripts: sqlite %d lines, %s %d lines" % (len(la), name, len(lb)))
+    if len(la) <= 100:
+        print("transcripts: %d lines (a full run writes over 100)" % len(la))
     print("%d passed, %d failed" % (1 if same else 0, 0 if same else 1))
     print("conformance: %s (%d transcript lines)" % ("identical" if same else "DIFFERENT", len(la)))
     return 0 if ok and same else 1

@@ -52,9 +52,10 @@ class Response:
 class Gateway:
     """The real binary, serving a database created from the example schema."""
 
-    def __init__(self, binary, extra_env=None, config=None, pg=None):
+    def __init__(self, binary, extra_env=None, config=None, pg=None, mongo=None):
         self.dir = tempfile.mkdtemp(prefix="cutover-test-")
         self.pg = pg
+        self.mongo = mongo
         cfg_path = CONFIG
         if config:
             with open(CONFIG) as f:
@@ -88,6 +89,16 @@ class Gateway:
                     "CUTOVER_LISTEN": "127.0.0.1:0", "DATABASE_MODE": "legacy",
                     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
                     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"})
+        if mongo:
+            # MongoDB serves everything; its indexes come first, as in a
+            # real cutover (cutover migrate --indexes-only).
+            self.mongo_url = mongo.fresh_url()
+            env.update({"MONGODB_URI": self.mongo_url, "DATABASE_MODE": "mongodb",
+                        "MONGODB_DECIMAL": mongo.DECIMAL})
+            r = subprocess.run([binary, "migrate", "--indexes-only", "-c", cfg_path], env=env,
+                               capture_output=True, text=True)
+            if r.returncode != 0 or "indexes created" not in r.stdout:
+                raise RuntimeError("cutover migrate --indexes-only failed:\n" + r.stdout + r.stderr)
         env.update(extra_env or {})
         self.proc = subprocess.Popen([binary, "serve", "-c", cfg_path], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"))
@@ -124,6 +135,10 @@ class Gateway:
         resp = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
         conn.close()
         return resp
+
+    def docs(self, body, relaxed=True):
+        """Run JS against the gateway's MongoDB database (see mongo.Mongo.node)."""
+        return self.mongo.node(self.mongo_url, body, relaxed)
 
     def sql(self, query, args=()):
         if self.pg:

@@ -9,9 +9,11 @@ import datetime as dt
 import json
 import os
 import re
+import signal
 import socket
 import sys
 import time
+import urllib.parse
 import uuid
 from decimal import Decimal
 
@@ -91,8 +93,38 @@ def create(gw, inp, token=T1):
 
 
 def count_rows(gw):
+    """Invoices, items and payments stored, whichever store serves."""
+    if gw.mongo:
+        return tuple(gw.docs("const inv = await db.collection('invoices').find().toArray();"
+                             "return [inv.length, inv.reduce((n, d) => n + (d.items || []).length, 0),"
+                             " await db.collection('payments').countDocuments()];"))
     return tuple(gw.sql("SELECT COUNT(*) FROM %s" % t)[0][0]
                  for t in ("invoices_invoice", "invoices_invoiceitem", "invoices_payment"))
+
+
+def owner_of(gw, invoice_id):
+    if gw.mongo:
+        return gw.docs("const d = await db.collection('invoices').findOne({_id: %s}); return d.user_id;"
+                       % json.dumps(invoice_id))
+    return gw.sql("SELECT user_id FROM invoices_invoice WHERE id=?", (invoice_id.replace("-", ""),))[0][0]
+
+
+def items_stored(gw, item_id=None, invoice_id=None):
+    """How many stored items have this id, or belong to this invoice."""
+    if gw.mongo:
+        q = {"items.id": item_id} if item_id else {"_id": invoice_id}
+        return gw.docs("const ds = await db.collection('invoices').find(%s).toArray();"
+                       "return ds.reduce((n, d) => n + d.items.filter(i => %s).length, 0);"
+                       % (json.dumps(q), "i.id === %s" % json.dumps(item_id) if item_id else "true"))
+    col, val = ("id", item_id) if item_id else ("invoice_id", invoice_id)
+    return gw.sql("SELECT COUNT(*) FROM invoices_invoiceitem WHERE %s=?" % col, (val.replace("-", ""),))[0][0]
+
+
+def payments_stored(gw, invoice_id):
+    if gw.mongo:
+        return gw.docs("return await db.collection('payments').countDocuments({invoice_id: %s});"
+                       % json.dumps(invoice_id))
+    return gw.sql("SELECT COUNT(*) FROM invoices_payment WHERE invoice_id=?", (invoice_id.replace("-", ""),))[0][0]
 
 
 # --- authentication ---------------------------------------------------------
@@ -177,7 +209,7 @@ def test_defaults_unknown_and_read_only_fields(gw):
              "issue_date": "2025-01-31", "due_date": None, "status": "draft", "subtotal": "0.00",
              "tax_amount": "0.00", "total_amount": "0.00", "currency": "INR", "notes": "", "items": [],
              "created_at": got["created_at"], "updated_at": got["updated_at"]})
-    eq(gw.sql("SELECT user_id FROM invoices_invoice WHERE id=?", (got["id"].replace("-", ""),)), [(1,)])
+    eq(owner_of(gw, got["id"]), 1)
 
 
 def test_put_replaces_items(gw):
@@ -193,7 +225,8 @@ def test_put_replaces_items(gw):
     assert ts(upd["updated_at"]) >= ts(got["updated_at"])
     eq(r.body, dumps(expected_invoice(inp, upd)))
     assert old_item not in [i["id"] for i in upd["items"]]
-    eq(gw.sql("SELECT COUNT(*) FROM invoices_invoiceitem WHERE id=?", (old_item.replace("-", ""),)), [(0,)])
+    eq(items_stored(gw, item_id=old_item), 0)
+    eq(items_stored(gw, invoice_id=got["id"]), 2)
     eq(gw.request("GET", "/api/invoices/%s/" % got["id"], token=T1).body, r.body)
     # PUT without items keeps them; PUT still needs the required fields
     inp2 = dict(inp)
@@ -221,11 +254,10 @@ def test_delete_cascades(gw):
     p = gw.request("POST", "/api/payments/", {"invoice": got["id"], "amount": "10", "method": "upi",
                                              "paid_at": "2025-11-02T10:00:00Z"}, T1)
     eq(p.status, 201, p.text)
-    hexid = got["id"].replace("-", "")
+    eq((items_stored(gw, invoice_id=got["id"]), payments_stored(gw, got["id"])), (1, 1))
     r = gw.request("DELETE", "/api/invoices/%s/" % got["id"], token=T1)
     eq((r.status, r.body), (204, b""))
-    eq(gw.sql("SELECT COUNT(*) FROM invoices_invoiceitem WHERE invoice_id=?", (hexid,)), [(0,)])
-    eq(gw.sql("SELECT COUNT(*) FROM invoices_payment WHERE invoice_id=?", (hexid,)), [(0,)])
+    eq((items_stored(gw, invoice_id=got["id"]), payments_stored(gw, got["id"])), (0, 0))
     eq(gw.request("GET", "/api/invoices/%s/" % got["id"], token=T1).status, 404)
     eq(gw.request("GET", "/api/payments/%s/" % p.json()["id"], token=T1).status, 404)
     eq(gw.request("DELETE", "/api/invoices/%s/" % got["id"], token=T1).status, 404)
@@ -357,6 +389,63 @@ def test_unique_invoice_number(gw):
     other = create(gw, invoice_input(7))
     r = gw.request("PATCH", "/api/invoices/%s/" % other["id"], {"invoice_number": "INV-0006"}, T1)
     eq((r.status, r.body), (400, b'{"non_field_errors":["The fields user, invoice_number must make a unique set."]}'))
+
+
+def test_operators_in_every_field(gw):
+    """$-operators as JSON values are rejected field by field; $-text is text."""
+    before = count_rows(gw)
+    base = invoice_input(93)
+    for field in list(base):
+        for op in ({"$gt": ""}, {"$where": "1"}, [{"$ne": None}]):
+            r = gw.request("POST", "/api/invoices/", dict(base, **{field: op}), T1)
+            eq(r.status, 400, "%s=%r: %s" % (field, op, r.text))
+            assert field in r.json(), r.text
+    for field in base["items"][0]:
+        item = dict(base["items"][0], **{field: {"$gt": ""}})
+        r = gw.request("POST", "/api/invoices/", dict(base, items=[item]), T1)
+        eq(r.status, 400, "items.%s: %s" % (field, r.text))
+    eq(count_rows(gw), before)
+    texts = dict(invoice_number="$gt", client_name='{"$ne": null}', notes="$where: sleep(1000)",
+                 client_email="", items=[dict(base["items"][0], description="$set")])
+    got = create(gw, dict(base, **texts))
+    for k in ("invoice_number", "client_name", "notes"):
+        eq(got[k], texts[k])
+    eq(got["items"][0]["description"], "$set")
+    r = gw.request("GET", "/api/invoices/%s/" % got["id"], token=T1)
+    eq(r.json(), got)
+    r = gw.request("GET", "/api/invoices/?search=%24gt", token=T1).json()
+    eq([d["id"] for d in r["results"]], [got["id"]])
+    # filter values are compared as values, never parsed; unknown parameters are ignored
+    total = gw.request("GET", "/api/invoices/", token=T1).json()["count"]
+    for q, want in (("currency=%24ne", 0), ("currency=%24gt", 0), ("currency%5B%24ne%5D=x", total)):
+        r = gw.request("GET", "/api/invoices/?" + q, token=T1)
+        eq((r.status, r.json()["count"]), (200, want), q)
+    r = gw.request("GET", "/api/invoices/?currency=%7B%22%24ne%22%3A%22x%22%7D", token=T1)
+    eq((r.status, r.body), (400, b'{"currency":["Ensure this field has no more than 3 characters."]}'))
+
+
+def test_search_metacharacters(gw):
+    """Regular-expression and LIKE metacharacters in search terms are plain text."""
+    t4 = make_token(4)
+    names = ["Alpha.Beta", "AlphaXBeta", "a+b", "aab", "(x)", "[y]", "c\\d", "cd", "^e$", "e",
+             "f|g", "$where", "{h}", "?i*", "100%", "1000", "a_b", "axb", "dot.", "star*"]
+    docs = [create(gw, invoice_input(300 + i, client_name=n, client_email=""), t4) for i, n in enumerate(names)]
+    terms = [".", ".*", "a.b", "a+b", "(x)", "(", ")", "[y]", "[", "]", "\\", "c\\d", "^e", "e$", "$",
+             "f|g", "|", "$where", "{h}", "{", "}", "?", "*", "\\w", "%", "_", "a_b", "^", "+", "\\d"]
+    for term in terms:
+        want = sorted(d["id"] for d in docs
+                      if any(term.lower() in d[f].lower() for f in ("invoice_number", "client_name", "client_email")))
+        r = gw.request("GET", "/api/invoices/?search=" + urllib.parse.quote(term), token=t4)
+        eq(r.status, 200, term)
+        body = r.json()
+        got = sorted(d["id"] for d in body["results"])
+        if body["next"]:
+            got += [d["id"] for d in gw.request("GET", "/api/invoices/?page=2&search=" + urllib.parse.quote(term),
+                                                 token=t4).json()["results"]]
+            got.sort()
+        eq((body["count"], got), (len(want), want), "search %r" % term)
+    for d in docs:
+        eq(gw.request("DELETE", "/api/invoices/%s/" % d["id"], token=t4).status, 204)
 
 
 # --- lists -----------------------------------------------------------------------
@@ -605,6 +694,84 @@ def test_pg_rows_written_by_django_are_served(gw):
        [("paid", "118.40", "from Django")])
 
 
+# --- MongoDB documents (SPEC section 5), read and written with the official driver -----
+
+def test_mongo_bson_types(gw):
+    got = create(gw, invoice_input(401, due_date="2026-01-15", total_amount="118.00", subtotal="100.5"))
+    p = gw.request("POST", "/api/payments/", {"invoice": got["id"], "amount": "59.5", "method": "upi",
+                                             "paid_at": "2025-11-02T10:00:00.123Z"}, T1)
+    eq(p.status, 201, p.text)
+    # Canonical extended JSON names every BSON type exactly.
+    inv, pay = gw.docs("return [await db.collection('invoices').findOne({_id: %s}),"
+                       " await db.collection('payments').findOne({_id: %s})];"
+                       % (json.dumps(got["id"]), json.dumps(p.json()["id"])), relaxed=False)
+    day = 86400000
+
+    def date_ms(v):
+        assert list(v) == ["$date"] and list(v["$date"]) == ["$numberLong"], v
+        return int(v["$date"]["$numberLong"])
+
+    eq(inv["_id"], got["id"])                            # uuid: the 36-char string
+    assert "id" not in inv
+    eq(inv["user_id"], {"$numberInt": "1"})
+    eq(inv["invoice_number"], "INV-0401")
+    eq(date_ms(inv["issue_date"]), int(dt.datetime.fromisoformat(got["issue_date"]).replace(
+        tzinfo=dt.timezone.utc).timestamp()) * 1000)
+    eq(date_ms(inv["due_date"]) % day, 0)                 # date: a Date at 00:00 UTC
+    eq(date_ms(inv["created_at"]), int(ts(got["created_at"]).timestamp() * 1000))
+    eq((inv["total_amount"], inv["subtotal"]), ({"$numberLong": "11800"}, {"$numberLong": "10050"}))
+    eq(list(inv).index("items"), list(inv).index("notes") + 1)
+    eq(len(inv["items"]), 1)                              # items embedded, not a collection
+    it = inv["items"][0]
+    eq(it, {"id": got["items"][0]["id"], "description": "Widget", "quantity": {"$numberLong": "200"},
+            "unit_price": {"$numberLong": "5000"}, "amount": {"$numberLong": "10000"},
+            "position": {"$numberInt": "0"}})
+    names = gw.docs("return (await db.listCollections().toArray()).map(c => c.name).sort();")
+    eq(names, ["invoices", "payments"])
+    eq(pay["invoice_id"], got["id"])
+    eq(pay["amount"], {"$numberLong": "5950"})
+    eq(date_ms(pay["paid_at"]) % 1000, 123)
+
+
+def test_mongo_documents_written_elsewhere_are_served(gw):
+    inv, item, pay = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    gw.docs("""
+const {Long} = require('mongodb');
+await db.collection('invoices').insertOne({_id: %(inv)s, invoice_number: 'JS-1', client_name: 'Node Co',
+  client_email: 'js@example.com', issue_date: new Date('2025-11-01T00:00:00Z'), due_date: null,
+  status: 'sent', subtotal: Long.fromNumber(10000), tax_amount: Long.fromNumber(1800),
+  total_amount: Long.fromNumber(11840), currency: 'INR', notes: 'from Node',
+  items: [{id: %(item)s, description: 'Widget', quantity: Long.fromNumber(200), unit_price: Long.fromNumber(5000),
+           amount: Long.fromNumber(10000), position: 0}],
+  created_at: new Date('2026-11-21T17:30:39.794Z'), updated_at: new Date('2026-11-21T17:30:39Z'), user_id: 2});
+await db.collection('payments').insertOne({_id: %(pay)s, invoice_id: %(inv)s, amount: Long.fromNumber(5950),
+  method: 'upi', transaction_id: 'T1', status: 'captured', paid_at: new Date('2025-11-02T10:00:00Z'),
+  created_at: new Date('2026-11-21T17:30:39.799Z'), user_id: 2});
+""" % {"inv": json.dumps(inv), "item": json.dumps(item), "pay": json.dumps(pay)})
+    r = gw.request("GET", "/api/invoices/%s/" % inv, token=T2)
+    eq(r.status, 200, r.text)
+    eq(r.body, dumps({"id": inv, "invoice_number": "JS-1", "client_name": "Node Co",
+                      "client_email": "js@example.com", "issue_date": "2025-11-01", "due_date": None,
+                      "status": "sent", "subtotal": "100.00", "tax_amount": "18.00", "total_amount": "118.40",
+                      "currency": "INR", "notes": "from Node",
+                      "items": [{"id": item, "description": "Widget", "quantity": "2.00",
+                                 "unit_price": "50.00", "amount": "100.00", "position": 0}],
+                      "created_at": "2026-11-21T17:30:39.794000Z", "updated_at": "2026-11-21T17:30:39Z"}))
+    r = gw.request("GET", "/api/payments/%s/" % pay, token=T2)
+    eq(r.body, dumps({"id": pay, "invoice": inv, "amount": "59.50", "method": "upi",
+                      "transaction_id": "T1", "status": "captured", "paid_at": "2025-11-02T10:00:00Z",
+                      "created_at": "2026-11-21T17:30:39.799000Z"}))
+    r = gw.request("PATCH", "/api/invoices/%s/" % inv, {"status": "paid"}, T2)
+    eq(r.status, 200)
+    doc = gw.docs("const d = await db.collection('invoices').findOne({_id: %s});"
+                  "return [d.status, d.total_amount, d.notes, d.items.length];" % json.dumps(inv))
+    eq(doc, ["paid", 11840, "from Node", 1])
+    # A document the gateway cannot read is a 500 for that request only.
+    gw.docs("await db.collection('invoices').updateOne({_id: %s}, {$set: {total_amount: 'lots'}});" % json.dumps(inv))
+    eq(gw.request("GET", "/api/invoices/%s/" % inv, token=T2).status, 500)
+    assert gw.alive()
+
+
 # --- limits and hostile input ------------------------------------------------------
 
 def raw_exchange(gw, data, timeout=10):
@@ -691,13 +858,17 @@ def test_unknown_paths(gw):
     eq(gw.request("GET", "/api/invoices", token=T1).status, 404)
 
 
-def suite(runner, binary, label, config=None, pg=None):
+def suite(runner, binary, label, config=None, pg=None, mongo=None):
     """The whole contract against one gateway configuration."""
-    gw = Gateway(binary, config=config, pg=pg)
+    gw = Gateway(binary, config=config, pg=pg, mongo=mongo)
     print("== %s (%s)" % (label, gw.read_log().strip().splitlines()[-1]), flush=True)
-    storage = ([test_pg_stored_in_django_formats, test_pg_rows_written_by_django_are_served,
-                test_pg_client_leaves_mid_request] if pg else
-               [test_stored_in_django_formats, test_rows_written_by_django_are_served])
+    if pg:
+        storage = [test_pg_stored_in_django_formats, test_pg_rows_written_by_django_are_served,
+                   test_pg_client_leaves_mid_request]
+    elif mongo:
+        storage = [test_mongo_bson_types, test_mongo_documents_written_elsewhere_are_served]
+    else:
+        storage = [test_stored_in_django_formats, test_rows_written_by_django_are_served]
     try:
         runner.run([test_no_credentials, test_bad_tokens, test_bad_authorization_header,
                     test_token_without_user], gw)
@@ -705,7 +876,8 @@ def suite(runner, binary, label, config=None, pg=None):
         runner.run([test_create_and_get, test_defaults_unknown_and_read_only_fields, test_put_replaces_items,
                     test_patch, test_delete_cascades, test_not_found_cases, test_method_not_allowed,
                     test_missing_required, test_malformed_bodies, test_several_bad_fields, test_decimal_rules,
-                    test_injection_and_types, test_unique_invoice_number], gw)
+                    test_injection_and_types, test_operators_in_every_field, test_unique_invoice_number,
+                    test_search_metacharacters], gw)
         data = seed_user3(gw)
         runner.run([test_pagination, test_filters_and_ordering, test_search, test_recent_and_summary], gw, data)
         runner.run([test_payments] + storage +
@@ -775,10 +947,41 @@ def test_pg_restart(binary, pg):
     eq(problems, [], log[-3000:])
 
 
+def test_mongo_restart(binary, mongo):
+    """The MongoDB server restarts under the running gateway: 503 JSON in
+    the gap, service again once it is back, without a gateway restart."""
+    gw = Gateway(binary, mongo=mongo, config={"store_threads": 3})
+    try:
+        t = make_token(1)
+        eq(gw.request("POST", "/api/invoices/", invoice_input(778), t).status, 201)
+        eq(gw.request("GET", "/api/invoices/", token=t).status, 200)
+        mongo.stop()
+        for _ in range(3):
+            r = gw.request("GET", "/api/invoices/", token=t)
+            eq((r.status, r.body), (503, b'{"detail":"The data store is unavailable. Try again shortly."}'))
+            eq(r.headers["content-type"], "application/json")
+        eq(gw.request("POST", "/api/invoices/", invoice_input(779), t).status, 503)
+        mongo.start()
+        for _ in range(6):
+            r = gw.request("GET", "/api/invoices/", token=t)
+            eq((r.status, r.json()["count"]), (200, 1), r.text)
+        eq(gw.request("POST", "/api/invoices/", invoice_input(779), t).status, 201)
+        # Killed and back with no request in between: pooled connections
+        # are stale, and still the very first call succeeds.
+        mongo.stop(signal.SIGKILL)
+        mongo.start()
+        for _ in range(6):
+            r = gw.request("GET", "/api/invoices/", token=t)
+            eq((r.status, r.json()["count"]), (200, 2), r.text)
+    finally:
+        problems, log = gw.stop()
+    eq(problems, [], log[-3000:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
-    ap.add_argument("--store", choices=["sqlite", "postgres", "all"], default="all")
+    ap.add_argument("--store", choices=["sqlite", "postgres", "mongodb", "all"], default="all")
     a = ap.parse_args()
     runner = Runner()
     binary = os.path.abspath(a.binary)
@@ -795,6 +998,15 @@ def main():
             runner.run([test_pg_restart], binary, pg)
         finally:
             pg.close()
+    if a.store in ("mongodb", "all"):
+        from mongo import Mongo
+        mongo = Mongo()
+        try:
+            suite(runner, binary, "mongodb", mongo=mongo)
+            if mongo.dir:       # a server of our own, so we may restart it
+                runner.run([test_mongo_restart], binary, mongo)
+        finally:
+            mongo.close()
     return runner.finish()
 
 
