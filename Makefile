@@ -79,7 +79,7 @@ run: $(BUILD)/cutover $(DEMO_DB)
 test-unit: $(UNIT_BIN)
 	$(Q)scripts/run_unit.sh $(UNIT_BIN)
 
-test-conformance: $(BUILD)/tests/test_conformance
+test-conformance: $(BUILD)/tests/test_conformance $(BUILD)/cutover
 	$(Q)python3 tests/conformance/run.py --binary $(BUILD)/tests/test_conformance
 
 test-contract: $(BUILD)/cutover
