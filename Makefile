@@ -65,6 +65,10 @@ $(BUILD)/bare-server: tests/bench/bare_server.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
 
+$(BUILD)/mongo-loop: tests/bench/mongo_loop.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
+
 # The demo: the example schema, realistic data for two users, a token each.
 DEMO_DB = $(BUILD)/demo/hisabpro.sqlite3
 $(DEMO_DB): scripts/demo_data.py etc/examples/hisabpro/schema.sqlite.sql
@@ -94,8 +98,9 @@ test-asan:
 
 test: test-unit test-conformance test-contract test-asan
 
-bench: $(BUILD)/cutover $(BUILD)/bare-server
+bench: $(BUILD)/cutover $(BUILD)/bare-server $(BUILD)/mongo-loop
 	$(Q)scripts/bench.sh $(BUILD)/cutover $(BUILD)/bare-server
+	$(Q)python3 tests/bench/mongo_bench.py $(BUILD)/cutover $(BUILD)/mongo-loop
 
 install: $(BUILD)/cutover
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cutover/examples/hisabpro

@@ -8,6 +8,8 @@ pc_pkgs="libevent:libevent-dev libevent_pthreads:libevent-dev \
 libevent_openssl:libevent-dev libmongoc-1.0:libmongoc-dev \
 libbson-1.0:libbson-dev libpq:libpq-dev sqlite3:libsqlite3-dev \
 yajl:libyajl-dev openssl:libssl-dev cmocka:libcmocka-dev"
+# Go builds the MongoDB-compatible test server (scripts/ferretdb.sh); Node.js
+# reads documents back with the official driver (scripts/mongo_driver.sh).
 cmds="pkg-config:pkg-config sqlite3:sqlite3 curl:curl wrk:wrk python3:python3 \
 node:nodejs npm:npm go:golang-go"
 
@@ -21,8 +23,6 @@ for pair in $cmds; do
 	cmd=${pair%%:*}; deb=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || need="$need $deb"
 done
-# The tests build FerretDB with Go (scripts/ferretdb.sh) and read MongoDB
-# documents back with the Node.js driver (scripts/mongo_driver.sh).
 # The tests start their own PostgreSQL server: Debian's, any version.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
 command -v psql >/dev/null 2>&1 || need="$need postgresql-client"
