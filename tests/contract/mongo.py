@@ -44,6 +44,7 @@ class Mongo:
             self.base = "mongodb://127.0.0.1:%d" % self.port
             self.start()
         self.serial = 0
+        self.used = []
 
     def start(self):
         log = open(os.path.join(self.dir, "ferretdb.log"), "ab")
@@ -76,7 +77,9 @@ class Mongo:
     def fresh_url(self, prefix="cutover_test"):
         """The URI of a database no test has used."""
         self.serial += 1
-        return "%s/%s_%d_%d" % (self.base, prefix, os.getpid(), self.serial)
+        url = "%s/%s_%d_%d" % (self.base, prefix, os.getpid(), self.serial)
+        self.used.append(url)
+        return url
 
     def node(self, url, body, relaxed=True):
         """Run `body` (an async JS function body with `db` bound) with the
@@ -103,6 +106,12 @@ const EJSON = BSON.EJSON;
         return json.loads(r.stdout)
 
     def close(self):
+        if not self.dir:        # a server we were given: leave it as we found it
+            for url in self.used:
+                try:
+                    self.node(url, "await db.dropDatabase();")
+                except RuntimeError:
+                    pass
         self.stop()
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
