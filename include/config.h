@@ -17,6 +17,24 @@
 #include "util.h"
 #include "value.h"
 
+/* Which store(s) serve a route (SPEC §3), in migration order. */
+enum mode {
+	MODE_LEGACY,            /* legacy only */
+	MODE_DUAL_WRITE,        /* legacy; writes copied to MongoDB */
+	MODE_SHADOW,            /* legacy; reads compared against MongoDB */
+	MODE_LIVE,              /* MongoDB; reads compared against legacy */
+	MODE_RAMPDOWN,          /* MongoDB; writes copied to legacy */
+	MODE_MONGODB,           /* MongoDB only */
+	MODE_COUNT,
+};
+
+/* "legacy" … "mongodb", "dual" for shadow; -1 when unknown. */
+int mode_parse(const char *s);
+const char *mode_name(enum mode m);
+static inline bool mode_mongo_first(enum mode m) { return m >= MODE_LIVE; }
+static inline bool mode_copies_writes(enum mode m) { return m >= MODE_DUAL_WRITE && m <= MODE_RAMPDOWN; }
+static inline bool mode_compares(enum mode m) { return m == MODE_SHADOW || m == MODE_LIVE; }
+
 enum field_flag {
 	F_NULL      = 1 << 0,   /* null accepted and stored */
 	F_BLANK     = 1 << 1,   /* empty string accepted */
@@ -121,6 +139,14 @@ struct resource {
 	struct { struct resource *res; int field; } *cascades;
 	size_t ncascades;
 	int index;                  /* position in config->resources */
+	int mode;                   /* the route's own mode, or -1: the global one */
+	int sample;                 /* % of reads compared in shadow and live */
+	/* Comparison rules for shadow reads (compare.h), JSON Pointer paths. */
+	const char **compare_ignore;
+	size_t ncompare_ignore;
+	struct { const char *path, *key; } *compare_sets;
+	size_t ncompare_sets;
+	double compare_tolerance;
 };
 
 struct config {
@@ -132,6 +158,7 @@ struct config {
 	const char *mongodb_uri;
 	enum mongo_decimal mongodb_decimal;     /* decimals without their own choice */
 	const char *mode;
+	enum mode mode_id;
 	struct {
 		const char *secret;
 		const char *user_id_claim;
@@ -152,6 +179,21 @@ struct config {
 	int store_queue;                /* requests waiting for a store worker, at most */
 	struct resource **resources;
 	size_t nresources;
+	struct {
+		const char *prefix;         /* "/_cutover/" */
+		const char *token;          /* bearer token; "" disables the admin API */
+	} admin;
+	const char *journal;            /* the journal's SQLite file */
+	struct {
+		int threads;                /* workers for secondary reads and writes */
+		int queue;                  /* jobs that may wait; beyond, dropped (reads) or left to the journal (writes) */
+		int timeout_ms;             /* a secondary call's time limit */
+	} shadow;
+	struct {
+		int min_comparisons;
+		int max_latency_ms;         /* secondary p99 bound */
+	} readiness;
+	int mismatch_capacity;          /* mismatches kept, newest first */
 };
 
 /* Problems found while loading: every one, each with file:line:column. */

@@ -3,9 +3,10 @@
  * run on an event loop (network stores), and the mailbox that carries each
  * finished job back to the loop that submitted it.
  *
- * Each worker owns one store connection, opened on first use and kept; a
- * worker whose store cannot be opened runs the job with a NULL store, so
- * the job can answer "unavailable" instead of waiting.
+ * Each worker owns a connection to each configured store (legacy, MongoDB),
+ * opened on first use and kept; a worker whose store cannot be opened runs
+ * the job with a NULL store there, so the job can answer "unavailable"
+ * instead of waiting.
  */
 #ifndef CUTOVER_POOL_H
 #define CUTOVER_POOL_H
@@ -20,17 +21,21 @@ struct mailbox;
 
 struct pool_job {
 	struct pool_job *next;
-	/* On a worker: the store work (store may be NULL: unavailable). */
-	void (*run)(struct pool_job *job, struct store *store);
-	/* Back on the submitting loop, after run. */
+	/* On a worker: the store work (a store may be NULL: unavailable, or
+	 * not configured). */
+	void (*run)(struct pool_job *job, struct store *const stores[WS_COUNT]);
+	/* After run: back on the submitting loop, or on the worker when
+	 * reply_to is NULL. */
 	void (*done)(struct pool_job *job);
 	struct mailbox *reply_to;
 };
 
 struct pool;
 
-/* Start n workers serving url; at most max_queue jobs wait at once. */
-struct pool *pool_start(int n, size_t max_queue, const char *url, const struct config *cfg);
+/* Start n workers serving the stores at urls (NULL or "": none); at most
+ * max_queue jobs wait at once. */
+struct pool *pool_start(int n, size_t max_queue, const char *const urls[WS_COUNT],
+                        const struct config *cfg);
 /* Queue a job; -1 when the queue is full (the caller answers 503). */
 int pool_submit(struct pool *p, struct pool_job *job) __attribute__((warn_unused_result));
 /* Run every queued job, then stop and free the workers.  pool_stop(NULL)

@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "control.h"
 #include "pool.h"
 #include "util.h"
 
@@ -55,6 +56,15 @@ struct request {
 	enum auth_state auth;
 	int64_t principal;
 	const char *route;          /* "invoices.list" … for logs and metrics */
+
+	/* Modes (captured on arrival) and what the engine did. */
+	enum mode mode;
+	bool wrote;                 /* a create, update or delete succeeded */
+	bool has_id;                /* id: the record addressed or created */
+	unsigned char id[16];
+	struct read_mark mark;
+	int64_t journal_seq;        /* the secondary write awaiting, or 0 */
+	enum store_err store_err;   /* the store error answered, or 0 */
 
 	int status;
 	struct buf out;

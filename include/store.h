@@ -84,6 +84,9 @@ struct store_error {
 
 struct store;
 
+/* The two stores a gateway may hold. */
+enum which_store { WS_LEGACY, WS_MONGO, WS_COUNT };
+
 struct store_ops {
 	const char *name;
 	int version;

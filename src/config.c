@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -625,13 +626,62 @@ static void parse_resource_lists(struct loader *l, struct resource *r, const str
 	}
 }
 
+/* A route's mode, comparison sample and comparison rules. */
+static void parse_route_settings(struct loader *l, struct resource *r, const struct json *obj)
+{
+	const struct json *v, *c;
+	size_t i;
+	long n;
+
+	r->mode = -1;
+	r->sample = 100;
+	if ((v = json_get(obj, "mode"))) {
+		const char *m = want_str(l, v, "mode");
+
+		if (m && (r->mode = mode_parse(m)) < 0)
+			problem(l, v, "resource %s: mode \"%s\" is not one of legacy, dual-write, shadow (dual), "
+			        "live, rampdown, mongodb", r->name, m);
+	}
+	if ((v = json_get(obj, "sample")) && want_int(l, v, "sample", 0, 100, &n))
+		r->sample = (int)n;
+	if (!(c = json_get(obj, "compare")) || !want_type(l, c, JSON_OBJECT, "compare"))
+		return;
+	for (i = 0; i < c->u.o.n; i++) {
+		const char *key = c->u.o.m[i].key;
+
+		v = c->u.o.m[i].val;
+		if (strcmp(key, "ignore") == 0 && want_type(l, v, JSON_ARRAY, key)) {
+			size_t k;
+
+			r->compare_ignore = ARENA_ARRAY(l->a, const char *, v->u.a.n + 1);
+			for (k = 0; k < v->u.a.n; k++)
+				if ((r->compare_ignore[r->ncompare_ignore] = want_str(l, v->u.a.v[k], key)))
+					r->ncompare_ignore++;
+		} else if (strcmp(key, "sets") == 0 && want_type(l, v, JSON_OBJECT, key)) {
+			size_t k;
+
+			r->compare_sets = arena_zalloc(l->a, sizeof(*r->compare_sets) * (v->u.o.n + 1));
+			for (k = 0; k < v->u.o.n; k++) {
+				r->compare_sets[k].path = v->u.o.m[k].key;
+				if ((r->compare_sets[k].key = want_str(l, v->u.o.m[k].val, "sets")))
+					r->ncompare_sets++;
+			}
+		} else if (strcmp(key, "tolerance") == 0 && v->type == JSON_NUMBER) {
+			r->compare_tolerance = strtod(v->u.s.p, NULL);
+		} else {
+			problem(l, v, "resource %s: compare: unknown or mistyped key \"%s\" (ignore, sets, tolerance)",
+			        r->name, key);
+		}
+	}
+}
+
 static struct resource *parse_resource(struct loader *l, const struct json *obj,
                                        struct resource *parent)
 {
 	static const char *scalar_keys[] = {
 		"name", "path", "table", "collection", "owner_column", "fk_column", "fields",
 		"page_size", "operations", "filters", "search", "ordering_fields", "ordering",
-		"unique", "views", "children", "cascade", "after",
+		"unique", "views", "children", "cascade", "after", "mode", "sample", "compare",
 	};
 	struct resource *r;
 	const struct json *v;
@@ -664,6 +714,7 @@ static struct resource *parse_resource(struct loader *l, const struct json *obj,
 	r->collection = r->name;
 	if ((v = json_get(obj, "collection")))
 		r->collection = want_str(l, v, "collection");
+	parse_route_settings(l, r, obj);
 	if (parent) {
 		if ((v = json_get(obj, "fk_column")))
 			r->fk_column = want_ident(l, v, "fk_column");
@@ -863,6 +914,45 @@ static void parse_root(struct loader *l, const struct json *root)
 					problem(l, cv, "cors: unknown key \"%s\"", ck);
 				}
 			}
+		} else if (strcmp(key, "journal") == 0) {
+			cfg->journal = want_str(l, v, key);
+		} else if (strcmp(key, "mismatch_capacity") == 0) {
+			if (want_int(l, v, key, 1, 100000, &n))
+				cfg->mismatch_capacity = (int)n;
+		} else if (strcmp(key, "admin") == 0 && want_type(l, v, JSON_OBJECT, key)) {
+			for (k = 0; k < v->u.o.n; k++) {
+				const char *ak = v->u.o.m[k].key;
+				const struct json *av = v->u.o.m[k].val;
+
+				if (strcmp(ak, "prefix") == 0)
+					cfg->admin.prefix = want_str(l, av, ak);
+				else if (strcmp(ak, "token") == 0)
+					cfg->admin.token = want_str(l, av, ak);
+				else
+					problem(l, av, "admin: unknown key \"%s\"", ak);
+			}
+		} else if ((strcmp(key, "shadow") == 0 || strcmp(key, "readiness") == 0) &&
+		           want_type(l, v, JSON_OBJECT, key)) {
+			static const struct { const char *obj, *key; size_t off; long lo, hi; } ints[] = {
+				{"shadow", "threads", offsetof(struct config, shadow.threads), 1, 256},
+				{"shadow", "queue", offsetof(struct config, shadow.queue), 1, 1 << 20},
+				{"shadow", "timeout_ms", offsetof(struct config, shadow.timeout_ms), 1, 600000},
+				{"readiness", "min_comparisons", offsetof(struct config, readiness.min_comparisons), 0, 1L << 30},
+				{"readiness", "max_latency_ms", offsetof(struct config, readiness.max_latency_ms), 1, 600000},
+			};
+
+			for (k = 0; k < v->u.o.n; k++) {
+				const char *sk = v->u.o.m[k].key;
+				size_t j;
+
+				for (j = 0; j < ARRAY_LEN(ints); j++)
+					if (strcmp(ints[j].obj, key) == 0 && strcmp(ints[j].key, sk) == 0)
+						break;
+				if (j == ARRAY_LEN(ints))
+					problem(l, v->u.o.m[k].val, "%s: unknown key \"%s\"", key, sk);
+				else if (want_int(l, v->u.o.m[k].val, sk, ints[j].lo, ints[j].hi, &n))
+					*(int *)((char *)cfg + ints[j].off) = (int)n;
+			}
 		} else if (strcmp(key, "resources") == 0 && want_type(l, v, JSON_ARRAY, key)) {
 			cfg->resources = ARENA_ARRAY(&cfg->arena, struct resource *, v->u.a.n);
 			for (k = 0; k < v->u.a.n; k++) {
@@ -878,14 +968,31 @@ static void parse_root(struct loader *l, const struct json *root)
 			if (cfg->nresources == v->u.a.n)
 				link_resources(l, v);
 		} else if (strcmp(key, "jwt") && strcmp(key, "limits") && strcmp(key, "cors") &&
+		           strcmp(key, "admin") && strcmp(key, "shadow") && strcmp(key, "readiness") &&
 		           strcmp(key, "resources")) {
 			problem(l, v, "unknown key \"%s\"", key);
 		}
 	}
 }
 
-static const char *const modes[] = {"legacy", "dual-write", "shadow", "dual", "live",
-                                    "rampdown", "mongodb"};
+static const char *const modes[] = {"legacy", "dual-write", "shadow", "live", "rampdown", "mongodb"};
+
+int mode_parse(const char *s)
+{
+	size_t i;
+
+	if (strcmp(s, "dual") == 0)
+		return MODE_SHADOW;
+	for (i = 0; i < ARRAY_LEN(modes); i++)
+		if (strcmp(s, modes[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *mode_name(enum mode m)
+{
+	return (unsigned)m < ARRAY_LEN(modes) ? modes[m] : "?";
+}
 
 static bool in_order(const struct order_term *o, size_t n, int field)
 {
@@ -954,12 +1061,18 @@ static void apply_env(struct loader *l)
 		cfg->jwt.secret = arena_strdup(l->a, v);
 	if ((v = getenv("CUTOVER_LISTEN")) && *v)
 		cfg->listen = arena_strdup(l->a, v);
-	for (i = 0; i < ARRAY_LEN(modes); i++)
-		if (strcmp(cfg->mode, modes[i]) == 0)
-			break;
-	if (i == ARRAY_LEN(modes))
+	if ((v = getenv("CUTOVER_ADMIN_TOKEN")) && *v)
+		cfg->admin.token = arena_strdup(l->a, v);
+	if ((md = mode_parse(cfg->mode)) < 0)
 		problem(l, NULL, "mode \"%s\" is not one of legacy, dual-write, shadow (dual), live, "
 		        "rampdown, mongodb", cfg->mode);
+	else
+		cfg->mode_id = (enum mode)md;
+	for (i = 0; i < cfg->nresources; i++)
+		if ((cfg->mode_id != MODE_LEGACY || cfg->resources[i]->mode > MODE_LEGACY) && !*cfg->mongodb_uri)
+			problem(l, NULL, "mode \"%s\" of %s needs the MongoDB store: set \"mongodb_uri\" or MONGODB_URI",
+			        mode_name(cfg->resources[i]->mode >= 0 ? (enum mode)cfg->resources[i]->mode : cfg->mode_id),
+			        cfg->resources[i]->name);
 	if (!cfg->database_url || !*cfg->database_url)
 		problem(l, NULL, "no legacy store: set \"database_url\" or DATABASE_URL");
 	if (!cfg->jwt.secret || strlen(cfg->jwt.secret) < 16)
@@ -986,6 +1099,15 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 	cfg->mode = "legacy";
 	cfg->mongodb_uri = "";
 	cfg->mongodb_decimal = MD_DECIMAL128;
+	cfg->admin.prefix = "/_cutover/";
+	cfg->admin.token = "";
+	cfg->journal = "cutover-journal.sqlite3";
+	cfg->shadow.threads = 4;
+	cfg->shadow.queue = 4096;
+	cfg->shadow.timeout_ms = 2000;
+	cfg->readiness.min_comparisons = 100;
+	cfg->readiness.max_latency_ms = 250;
+	cfg->mismatch_capacity = 200;
 	cfg->access_log = "-";
 	cfg->jwt.user_id_claim = "user_id";
 	cfg->max_body_bytes = 1 << 20;

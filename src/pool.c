@@ -23,7 +23,7 @@ struct pool {
 	bool stopping;
 	pthread_t *threads;
 	int n;
-	const char *url;
+	const char *urls[WS_COUNT];
 	const struct config *cfg;
 };
 
@@ -49,8 +49,9 @@ static void mailbox_post(struct mailbox *m, struct pool_job *job)
 static void *worker_main(void *arg)
 {
 	struct pool *p = arg;
-	struct store *store = NULL;
+	struct store *stores[WS_COUNT] = {NULL};
 	struct store_error err;
+	int i;
 
 	for (;;) {
 		struct pool_job *job;
@@ -68,16 +69,22 @@ static void *worker_main(void *arg)
 			p->tail = NULL;
 		p->depth--;
 		pthread_mutex_unlock(&p->mu);
-		if (!store && !(store = store_open(p->url, p->cfg, &err)))
-			fprintf(stderr, "cutover: store worker: %s\n", err.msg);
-		job->run(job, store);
-		mailbox_post(job->reply_to, job);
+		for (i = 0; i < WS_COUNT; i++)
+			if (!stores[i] && p->urls[i] && !(stores[i] = store_open(p->urls[i], p->cfg, &err)))
+				fprintf(stderr, "cutover: store worker: %s\n", err.msg);
+		job->run(job, stores);
+		if (job->reply_to)
+			mailbox_post(job->reply_to, job);
+		else
+			job->done(job);
 	}
-	store_close(store);
+	for (i = 0; i < WS_COUNT; i++)
+		store_close(stores[i]);
 	return NULL;
 }
 
-struct pool *pool_start(int n, size_t max_queue, const char *url, const struct config *cfg)
+struct pool *pool_start(int n, size_t max_queue, const char *const urls[WS_COUNT],
+                        const struct config *cfg)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 	int i;
@@ -85,7 +92,8 @@ struct pool *pool_start(int n, size_t max_queue, const char *url, const struct c
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->max = max_queue;
-	p->url = url;
+	for (i = 0; i < WS_COUNT; i++)
+		p->urls[i] = urls[i] && *urls[i] ? urls[i] : NULL;
 	p->cfg = cfg;
 	p->threads = xcalloc((size_t)n, sizeof(*p->threads));
 	for (i = 0; i < n; i++) {

@@ -61,6 +61,16 @@ static int parse_target(const struct resource *r, const char *path, struct targe
 	return 0;
 }
 
+bool resource_detail_id(const struct resource *r, const char *path, unsigned char id[16])
+{
+	struct target t;
+
+	if (parse_target(r, path, &t) < 0 || t.kind != T_DETAIL)
+		return false;
+	memcpy(id, t.id, 16);
+	return true;
+}
+
 static void reply_buf(struct request *req, int status, struct buf *b)
 {
 	req_reply_json(req, status, b->p, b->len);
@@ -69,6 +79,7 @@ static void reply_buf(struct request *req, int status, struct buf *b)
 
 static void reply_store_error(struct request *req, const struct store_error *err)
 {
+	req->store_err = err->code;
 	switch (err->code) {
 	case STORE_NOT_FOUND:
 		req_reply_detail(req, 404, NOT_FOUND);
@@ -469,6 +480,8 @@ static void op_create(struct request *req, const struct resource *r)
 	drf_fill_auto(r, rec, DRF_CREATE, now_wall_us());
 	if (store_create(req_store(req), r, req->principal, rec, &err) < 0)
 		return reply_write_error(req, r, &err);
+	req->wrote = req->has_id = true;
+	memcpy(req->id, rec->vals[r->pk].u.uuid, 16);
 	drf_sort_children(r, rec);
 	drf_render_record(&b, r, rec);
 	reply_buf(req, 201, &b);
@@ -500,6 +513,7 @@ static void op_update(struct request *req, const struct resource *r, const unsig
 		drf_fill_auto(r, &rec, mode, now_wall_us());
 		if (store_replace(req_store(req), r, req->principal, &rec, &err) < 0)
 			return reply_write_error(req, r, &err);
+		req->wrote = true;
 		for (c = 0; c < r->nchildren; c++)
 			if (!rec.children[c].given)
 				rec.children[c] = kept[c];
@@ -515,6 +529,7 @@ static void op_destroy(struct request *req, const struct resource *r, const unsi
 
 	if (store_remove(req_store(req), r, req->principal, id, &err) < 0)
 		return reply_store_error(req, &err);
+	req->wrote = true;
 	req->status = 204;
 	req->done = true;
 }

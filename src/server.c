@@ -30,11 +30,14 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 
+#include "admin.h"
+#include "journal.h"
 #include "json.h"
 #include "middleware.h"
 #include "request.h"
 #include "resource.h"
 #include "server.h"
+#include "shadow.h"
 #include "store.h"
 
 struct loop {
@@ -171,19 +174,25 @@ static void finish(struct request *req)
 
 static void handle(struct request *req, struct store *store)
 {
+	int64_t t0 = now_mono_us();
+
 	req->store = store;
 	if (!store)
 		req_reply_detail(req, 503, "The data store is unavailable. Try again shortly.");
 	else
 		resource_handle(req, req->resource);
+	control_latency(req->resource, mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY,
+	                now_mono_us() - t0);
 }
 
-/* On a store worker. */
-static void job_run(struct pool_job *job, struct store *store)
+/* On a store worker: the authoritative store answers (and a write is
+ * journaled for the secondary before the client hears of it). */
+static void job_run(struct pool_job *job, struct store *const stores[WS_COUNT])
 {
 	struct request *req = (struct request *)((char *)job - offsetof(struct request, job));
 
-	handle(req, store);
+	handle(req, stores[mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY]);
+	shadow_after_write(req);
 }
 
 /* A draining loop exits once no request is out on a store worker; requests
@@ -203,6 +212,7 @@ static void job_done(struct pool_job *job)
 	struct loop *loop = req->loop;
 
 	loop->inflight--;
+	shadow_after_answer(req);
 	finish(req);
 	maybe_exit(loop);
 }
@@ -242,11 +252,21 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	for (i = 0; i < ARRAY_LEN(pipeline); i++)
 		if (pipeline[i]->on_request && pipeline[i]->on_request(req) == MW_DONE)
 			return finish(req);
+	if (admin_owns(loop->cfg, req->path)) {
+		admin_handle(req);
+		return finish(req);
+	}
 	req->resource = resource_match(loop->cfg, req->path);
 	if (!req->resource) {
 		req_reply_detail(req, 404, "Not found.");
 		return finish(req);
 	}
+	/* The mode is fixed for the request now; a flip affects later ones. */
+	req->mode = control_mode(req->resource);
+	req->has_id = resource_detail_id(req->resource, req->path, req->id);
+	if (req->method_bit & (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE))
+		control_write_begin(req->resource, req->has_id ? req->id : NULL);
+	control_read_mark(req->resource, req->has_id ? req->id : NULL, &req->mark);
 	if (!loop->pool) {
 		handle(req, loop->store);
 		return finish(req);
@@ -445,20 +465,12 @@ int server_run(const struct config *cfg)
 	sigset_t block, old;
 	static char listen_host[300];
 
-	const char *url = cfg->database_url, *role = "legacy store";
-
-	if (strcmp(cfg->mode, "mongodb") == 0) {
-		url = cfg->mongodb_uri;
-		role = "MongoDB store";
-		if (!*url) {
-			fprintf(stderr, "cutover: mode \"mongodb\" needs \"mongodb_uri\" or MONGODB_URI\n");
-			return -1;
-		}
-	} else if (strcmp(cfg->mode, "legacy") != 0) {
-		fprintf(stderr, "cutover: mode \"%s\" is not served by this build yet; use "
-		        "DATABASE_MODE=legacy or mongodb\n", cfg->mode);
-		return -1;
-	}
+	/* With MongoDB configured every route may need both stores at any
+	 * moment (a flip), so every worker holds both and writes are journaled. */
+	bool both = *cfg->mongodb_uri != '\0';
+	const char *urls[WS_COUNT] = {cfg->database_url, both ? cfg->mongodb_uri : NULL};
+	const char *url = cfg->database_url, *role = both ? "stores" : "legacy store";
+	struct error jerr = {0};
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - cfg->listen), cfg->listen);
 	if (host[0] == '[')
 		memmove(host, host + 1, strlen(host)), host[strlen(host) - 1] = '\0';
@@ -468,17 +480,24 @@ int server_run(const struct config *cfg)
 		nloops = 1;
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
-	if (!(ops = store_ops_for(url, &serr))) {
+	if (!(ops = store_ops_for(url, &serr)) || (both && !store_ops_for(cfg->mongodb_uri, &serr))) {
 		fprintf(stderr, "cutover: %s: %s\n", role, serr.msg);
+		return -1;
+	}
+	control_init(cfg);
+	if (both && (journal_open(cfg->journal, &jerr) < 0 || shadow_start(cfg) < 0)) {
+		fprintf(stderr, "cutover: %s\n", jerr.msg[0] ? jerr.msg : "cannot start the shadow workers");
+		journal_close();
+		control_fini();
 		return -1;
 	}
 	if (middleware_init(cfg) < 0)
 		return -1;
 	/* Stores that may block are called from workers, never from a loop. */
-	if (cfg->store_threads > 0 || ops->blocking) {
+	if (cfg->store_threads > 0 || ops->blocking || both) {
 		int n = cfg->store_threads > 0 ? cfg->store_threads : 8;
 
-		if (!(pool = pool_start(n, (size_t)cfg->store_queue, url, cfg))) {
+		if (!(pool = pool_start(n, (size_t)cfg->store_queue, urls, cfg))) {
 			fprintf(stderr, "cutover: cannot start store workers\n");
 			middleware_fini();
 			return -1;
@@ -512,9 +531,9 @@ int server_run(const struct config *cfg)
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	fprintf(stderr, "cutover %s: listening on http://%s (%d loops, mode %s, %s %s%s)\n",
-	        CUTOVER_VERSION, listen_host, nloops, cfg->mode, role, ops->name,
-	        pool ? " on store workers" : " inline");
+	fprintf(stderr, "cutover %s: listening on http://%s (%d loops, mode %s, %s %s%s%s)\n",
+	        CUTOVER_VERSION, listen_host, nloops, mode_name(cfg->mode_id), role, ops->name,
+	        both ? " + mongodb" : "", pool ? " on store workers" : " inline");
 	if (started == nloops) {
 		sigset_t wait = old;
 
@@ -538,6 +557,11 @@ out:
 	for (i = 0; i < nloops; i++)
 		if (loops[i].mailbox)
 			mailbox_deliver(loops[i].mailbox);
+	if (both) {
+		shadow_stop();
+		journal_close();
+	}
+	control_fini();
 	for (i = 0; i < nloops; i++)
 		loop_free(&loops[i]);
 	free(loops);

@@ -1,0 +1,17 @@
+/*
+ * admin.h — the admin API (see src/admin.c for its routes).
+ */
+#ifndef CUTOVER_ADMIN_H
+#define CUTOVER_ADMIN_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "request.h"
+
+/* Is path under the admin prefix (and the admin API enabled)? */
+bool admin_owns(const struct config *cfg, const char *path);
+/* Serve an admin request on the loop; always sets a response. */
+void admin_handle(struct request *req);
+
+#endif

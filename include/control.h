@@ -1,0 +1,70 @@
+/*
+ * control.h — the gateway's runtime state per route (SPEC §3, §8, §12):
+ * the mode and comparison sample (flipped at runtime, persisted in the
+ * control store, polled by every instance), the shadow counters and
+ * latency histograms, the capped store of mismatches, the readiness
+ * verdict, and the write marks that tell a raced read from a mismatch.
+ *
+ * One instance per process (the gateway runs one configuration); every
+ * function is safe from any thread.  A route is a resource.
+ */
+#ifndef CUTOVER_CONTROL_H
+#define CUTOVER_CONTROL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+#include "util.h"
+
+enum outcome { OUT_MATCHED, OUT_MISMATCHED, OUT_RACED, OUT_ERROR, OUT_TIMEOUT, OUT_DROPPED, OUT_COUNT };
+
+#define LAT_BUCKETS 24          /* powers of two of microseconds, up to ~8 s */
+#define RACE_STRIPES 256
+
+/* What a read saw of the writes when it arrived. */
+struct read_mark {
+	uint64_t resource_seq;
+	uint64_t stripe_seq;
+	int stripe;                 /* -1: the whole resource (lists, views) */
+};
+
+int control_init(const struct config *cfg);
+void control_fini(void);
+
+/* The mode a request arriving now is served in. */
+enum mode control_mode(const struct resource *r);
+int control_sample(const struct resource *r);
+/* Flip a route (r NULL: the global default).  mode: a mode, -1 for the
+ * global one, -2 to keep it; sample -1 keeps it.  Takes effect for requests arriving from now on; persisted by
+ * the control thread.  -1 with err when MongoDB is not configured. */
+int control_set(const struct resource *r, int mode, int sample, struct error *err);
+/* Apply a mode read from the control store (another instance's flip). */
+void control_apply(const char *route, int mode, int sample);
+/* Queue r's current mode and sample (r NULL: the global mode) for the
+ * control store; written by the control thread. */
+void control_persist(const struct resource *r);
+
+/* Writes and reads, for raced detection. */
+void control_write_begin(const struct resource *r, const unsigned char *id);
+void control_sync_pending(const struct resource *r, const unsigned char *id, int delta);
+void control_read_mark(const struct resource *r, const unsigned char *id, struct read_mark *m);
+bool control_raced(const struct resource *r, const struct read_mark *m);
+
+/* Counters. */
+void control_count(const struct resource *r, enum outcome o);
+void control_latency(const struct resource *r, enum which_store s, int64_t us);
+/* A mismatch: kept (capped, oldest dropped) and counted per field path
+ * (paths one per line). */
+void control_mismatch(const struct resource *r, const char *method, const char *uri, int64_t principal,
+                      int status_a, const char *body_a, size_t len_a,
+                      int status_b, const char *body_b, size_t len_b,
+                      const char *patch, size_t patch_len, const char *paths);
+
+/* JSON for the admin API. */
+void control_routes_json(struct buf *b, const struct resource *only);
+void control_mismatches_json(struct buf *b, const struct resource *only, int limit);
+
+#endif

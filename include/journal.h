@@ -1,0 +1,50 @@
+/*
+ * journal.h — the durable log of secondary writes (SPEC §9).
+ *
+ * Every write that must reach the secondary store is appended here, synced
+ * to disk, before the client gets its answer; it leaves the journal only
+ * once the secondary holds the record.  An entry names the record, not the
+ * change: applying it copies the record as it is now in the store that was
+ * authoritative for the write (or deletes it there when it is gone), so
+ * entries are idempotent and may be applied in any order or twice.
+ *
+ * A local SQLite file in WAL mode with synchronous=FULL; one connection
+ * behind a mutex.  Safe from any thread.
+ */
+#ifndef CUTOVER_JOURNAL_H
+#define CUTOVER_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control.h"
+#include "util.h"
+
+struct journal_entry {
+	int64_t seq;
+	char resource[64];
+	int64_t owner;
+	unsigned char id[16];
+	enum which_store source;    /* the store holding the truth */
+	int attempts;
+	char last_error[200];
+};
+
+int journal_open(const char *path, struct error *err);
+void journal_close(void);
+/* Append; the entry's seq (> 0), or -1 when the journal cannot be written
+ * (logged; the write then relies on verify/repair). */
+int64_t journal_append(const char *resource, int64_t owner, const unsigned char id[16],
+                       enum which_store source);
+/* The entry is applied: true when this call removed it. */
+bool journal_done(int64_t seq);
+/* Applying failed: retry later, backing off with each attempt. */
+void journal_failed(int64_t seq, const char *why);
+/* Entries due for a retry (up to max); how many. */
+size_t journal_due(struct journal_entry *out, size_t max, bool all);
+/* {"depth":…,"failing":…,"oldest":…,"entries":[…]} for the admin API. */
+void journal_json(struct buf *b, int limit);
+int64_t journal_depth(void);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * shadow.h — the secondary store's work, off the client's path (SPEC §8,
+ * §9): copying written records to the secondary (through the journal),
+ * shadow reads and their comparison, and the background journal drain.
+ *
+ * All of it runs on its own bounded pool of workers, whose store handles
+ * have their own (short) time limits, so a secondary that is slow, hung or
+ * gone costs the client nothing.
+ */
+#ifndef CUTOVER_SHADOW_H
+#define CUTOVER_SHADOW_H
+
+#include "config.h"
+#include "request.h"
+#include "store.h"
+
+/* Start the shadow workers and the journal drain (needs journal_open and
+ * control_init first).  -1 when they cannot start. */
+int shadow_start(const struct config *cfg);
+/* Drain what is queued, try the journal once more (bounded), stop. */
+void shadow_stop(void);
+
+/* On a store worker, right after the authoritative store answered: journal
+ * the secondary write a successful write needs. */
+void shadow_after_write(struct request *req);
+/* On the loop, once the answer is final: hand the secondary write and the
+ * shadow read (if sampled) to the shadow workers. */
+void shadow_after_answer(struct request *req);
+
+/* Make the secondary hold what the source store holds for one record: the
+ * record as it is now, or its absence.  Idempotent. */
+int shadow_sync(struct store *const stores[WS_COUNT], const struct resource *r, int64_t owner,
+                const unsigned char id[16], enum which_store source, struct store_error *err);
+
+/* The URL of a store for secondary work: the same store with the shadow
+ * time limit where its URL can carry one.  Allocated. */
+char *shadow_url(const char *url, int timeout_ms);
+
+#endif

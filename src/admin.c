@@ -1,0 +1,164 @@
+/*
+ * admin.c — the admin API (SPEC §14), under config admin.prefix
+ * (default /_cutover/), guarded by its own bearer token
+ * (CUTOVER_ADMIN_TOKEN).  Without a token the API does not exist (404).
+ *
+ *   GET  health                    liveness, no token needed
+ *   GET  routes                    every route: mode, counters, readiness
+ *   GET  routes/NAME               one route
+ *   PUT  routes/NAME               {"mode": …, "sample": …}; "mode": null follows the global mode
+ *   PUT  mode                      {"mode": …}: the global mode
+ *   GET  mismatches[?route=&limit=]  newest first, with both answers and the JSON Patch
+ *   GET  journal[?limit=]          secondary writes not yet applied
+ *
+ * Flips take effect for requests arriving from then on and are persisted in
+ * the control store (see control_store.c), which every instance polls.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "control.h"
+#include "journal.h"
+#include "json.h"
+#include "query.h"
+
+static const struct resource *route_named(const struct config *cfg, const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nresources; i++)
+		if (strlen(cfg->resources[i]->name) == n && memcmp(cfg->resources[i]->name, name, n) == 0)
+			return cfg->resources[i];
+	return NULL;
+}
+
+bool admin_owns(const struct config *cfg, const char *path)
+{
+	return *cfg->admin.token && strncmp(path, cfg->admin.prefix, strlen(cfg->admin.prefix)) == 0;
+}
+
+/* Constant time in the token's length. */
+static bool token_ok(const struct request *req)
+{
+	const char *h = req_header(req, "Authorization"), *want = req->cfg->admin.token;
+	size_t n = strlen(want), i;
+	unsigned char diff = 0;
+
+	if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		diff |= (unsigned char)(h[7 + i] ^ want[i]);
+	return diff == 0;
+}
+
+static void reply(struct request *req, int status, struct buf *b)
+{
+	req_reply_json(req, status, b->p, b->len);
+	buf_free(b);
+}
+
+/* {"mode": …, "sample": …} → control_set; replies on error. */
+static int apply_flip(struct request *req, const struct resource *r)
+{
+	char msg[128];
+	struct json *body = json_parse(&req->arena, req->body, req->body_len, msg, sizeof(msg), NULL);
+	const struct json *m, *smp;
+	int mode = -2, sample = -1;
+	struct error err;
+
+	if (!body || body->type != JSON_OBJECT) {
+		req_reply_detail(req, 400, "Send a JSON object: {\"mode\": \"shadow\", \"sample\": 100}.");
+		return -1;
+	}
+	if ((m = json_get(body, "mode"))) {
+		if (m->type == JSON_NULL && r) {
+			mode = -1;
+		} else if (m->type != JSON_STRING || (mode = mode_parse(m->u.s.p)) < 0) {
+			req_reply_detail(req, 400, "\"mode\" must be one of legacy, dual-write, shadow, live, "
+			                 "rampdown, mongodb.");
+			return -1;
+		}
+	}
+	if ((smp = json_get(body, "sample"))) {
+		sample = smp->type == JSON_NUMBER ? atoi(smp->u.s.p) : -1;
+		if (!r || smp->type != JSON_NUMBER || sample < 0 || sample > 100 ||
+		    !json_number_is_int(smp)) {
+			req_reply_detail(req, 400, "\"sample\" must be a whole percentage, 0 to 100, of a route.");
+			return -1;
+		}
+	}
+	if (mode == -2 && sample < 0) {
+		req_reply_detail(req, 400, "Nothing to change: give \"mode\" or \"sample\".");
+		return -1;
+	}
+	if (control_set(r, mode, sample, &err) < 0) {
+		req_reply_detail(req, 409, err.msg);
+		return -1;
+	}
+	fprintf(stderr, "cutover: admin: %s mode %s%s (from %s)\n", r ? r->name : "global",
+	        r ? mode_name(control_mode(r)) : mode_name(mode), r && mode == -1 ? " (global)" : "",
+	        req->remote);
+	control_persist(r);
+	return 0;
+}
+
+void admin_handle(struct request *req)
+{
+	const struct config *cfg = req->cfg;
+	const char *rest = req->path + strlen(cfg->admin.prefix);
+	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	bool put = strcmp(req->method, "PUT") == 0 || strcmp(req->method, "POST") == 0 ||
+	           strcmp(req->method, "PATCH") == 0;
+	struct qparams qp;
+	struct buf b = {0};
+	const char *q;
+
+	req->route = "admin";
+	if (strcmp(rest, "health") == 0 && get)
+		return req_reply_json(req, 200, "{\"status\":\"ok\"}", 15);
+	if (!token_ok(req)) {
+		req_add_header(req, "WWW-Authenticate", "Bearer realm=\"cutover-admin\"");
+		return req_reply_detail(req, 401, "Admin token missing or wrong.");
+	}
+	query_parse(&req->arena, req->query, &qp);
+	if (strcmp(rest, "routes") == 0 && get) {
+		control_routes_json(&b, NULL);
+		return reply(req, 200, &b);
+	}
+	if (strncmp(rest, "routes/", 7) == 0) {
+		const struct resource *r = route_named(cfg, rest + 7, strcspn(rest + 7, "/"));
+
+		if (!r)
+			return req_reply_detail(req, 404, "No such route.");
+		if (put && apply_flip(req, r) < 0)
+			return;
+		if (!get && !put)
+			return req_reply_detail(req, 405, "Use GET or PUT.");
+		control_routes_json(&b, r);
+		return reply(req, 200, &b);
+	}
+	if (strcmp(rest, "mode") == 0 && (get || put)) {
+		if (put && apply_flip(req, NULL) < 0)
+			return;
+		buf_printf(&b, "{\"mode\":\"%s\"}", mode_name(control_mode(NULL)));
+		return reply(req, 200, &b);
+	}
+	if (strcmp(rest, "mismatches") == 0 && get) {
+		const struct resource *r = NULL;
+		int limit = (q = query_get(&qp, "limit")) ? atoi(q) : 20;
+
+		if ((q = query_get(&qp, "route")) && !(r = route_named(cfg, q, strlen(q))))
+			return req_reply_detail(req, 404, "No such route.");
+		control_mismatches_json(&b, r, limit > 0 ? limit : 20);
+		return reply(req, 200, &b);
+	}
+	if (strcmp(rest, "journal") == 0 && get) {
+		int limit = (q = query_get(&qp, "limit")) ? atoi(q) : 20;
+
+		journal_json(&b, limit > 0 ? limit : 20);
+		return reply(req, 200, &b);
+	}
+	req_reply_detail(req, 404, "Not found.");
+}

@@ -1,0 +1,420 @@
+/*
+ * control.c — runtime state per route (see control.h).
+ *
+ * Modes, samples, counters and histograms are atomics: the request path
+ * reads them without a lock.  The mismatch store and the per-path counters
+ * take a mutex, on the shadow workers only.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+#include "json.h"
+
+#define MAX_PATHS 128
+
+struct path_count {
+	char *path;
+	uint64_t n;
+};
+
+struct route {
+	const struct resource *res;
+	_Atomic int mode;               /* -1: the global mode */
+	_Atomic int sample;
+	_Atomic uint64_t outcomes[OUT_COUNT];
+	_Atomic uint64_t latency[WS_COUNT][LAT_BUCKETS];
+	_Atomic uint64_t calls[WS_COUNT];
+	/* raced detection: writes begun, and syncs not yet applied */
+	_Atomic uint64_t seq;
+	_Atomic int64_t pending;
+	_Atomic uint64_t stripe_seq[RACE_STRIPES];
+	_Atomic int64_t stripe_pending[RACE_STRIPES];
+	struct path_count paths[MAX_PATHS];     /* under lock */
+	size_t npaths;
+};
+
+struct mismatch {
+	int64_t time_us;
+	const struct resource *res;
+	char *method, *uri, *body_a, *body_b, *patch;
+	int64_t principal;
+	int status_a, status_b;
+};
+
+static struct {
+	const struct config *cfg;
+	_Atomic int global;
+	struct route *routes;
+	size_t n;
+	pthread_mutex_t mu;
+	struct mismatch *ring;          /* newest at ring[(head - 1) % cap] */
+	size_t cap, head, count;
+} C;
+
+static struct route *route_of(const struct resource *r)
+{
+	return r && (size_t)r->index < C.n ? &C.routes[r->index] : NULL;
+}
+
+int control_init(const struct config *cfg)
+{
+	size_t i;
+
+	memset(&C, 0, sizeof(C));
+	C.cfg = cfg;
+	C.global = cfg->mode_id;
+	C.n = cfg->nresources;
+	C.routes = xcalloc(C.n ? C.n : 1, sizeof(*C.routes));
+	for (i = 0; i < C.n; i++) {
+		C.routes[i].res = cfg->resources[i];
+		C.routes[i].mode = cfg->resources[i]->mode;
+		C.routes[i].sample = cfg->resources[i]->sample;
+	}
+	C.cap = (size_t)cfg->mismatch_capacity;
+	C.ring = xcalloc(C.cap, sizeof(*C.ring));
+	pthread_mutex_init(&C.mu, NULL);
+	return 0;
+}
+
+static void mismatch_free(struct mismatch *m)
+{
+	free(m->method);
+	free(m->uri);
+	free(m->body_a);
+	free(m->body_b);
+	free(m->patch);
+	memset(m, 0, sizeof(*m));
+}
+
+void control_fini(void)
+{
+	size_t i, k;
+
+	for (i = 0; i < C.cap; i++)
+		mismatch_free(&C.ring[i]);
+	for (i = 0; i < C.n; i++)
+		for (k = 0; k < C.routes[i].npaths; k++)
+			free(C.routes[i].paths[k].path);
+	free(C.ring);
+	free(C.routes);
+	pthread_mutex_destroy(&C.mu);
+	memset(&C, 0, sizeof(C));
+}
+
+enum mode control_mode(const struct resource *r)
+{
+	struct route *rt = route_of(r);
+	int m = rt ? atomic_load_explicit(&rt->mode, memory_order_relaxed) : -1;
+
+	return m >= 0 ? (enum mode)m : (enum mode)atomic_load_explicit(&C.global, memory_order_relaxed);
+}
+
+int control_sample(const struct resource *r)
+{
+	struct route *rt = route_of(r);
+
+	return rt ? rt->sample : 0;
+}
+
+int control_set(const struct resource *r, int mode, int sample, struct error *err)
+{
+	struct route *rt = route_of(r);
+
+	if (mode > MODE_LEGACY && !*C.cfg->mongodb_uri) {
+		error_set(err, 0, "mode %s needs the MongoDB store, and none is configured", mode_name(mode));
+		return -1;
+	}
+	if (!r) {
+		if (mode >= 0)
+			C.global = mode;
+		return 0;
+	}
+	if (!rt) {
+		error_set(err, 0, "no such route");
+		return -1;
+	}
+	if (mode >= -1)
+		rt->mode = mode;
+	if (sample >= 0)
+		rt->sample = sample;
+	return 0;
+}
+
+void control_apply(const char *route, int mode, int sample)
+{
+	size_t i;
+
+	if (strcmp(route, "*") == 0) {
+		if (mode >= 0)
+			C.global = mode;
+		return;
+	}
+	for (i = 0; i < C.n; i++) {
+		if (strcmp(C.routes[i].res->name, route) == 0) {
+			C.routes[i].mode = mode;
+			if (sample >= 0)
+				C.routes[i].sample = sample;
+		}
+	}
+}
+
+/* Raced reads ---------------------------------------------------------- */
+
+static int stripe_of(const unsigned char *id)
+{
+	return id ? (id[0] ^ id[5] ^ id[15]) % RACE_STRIPES : -1;
+}
+
+void control_write_begin(const struct resource *r, const unsigned char *id)
+{
+	struct route *rt = route_of(r);
+
+	if (!rt)
+		return;
+	atomic_fetch_add(&rt->seq, 1);
+	if (id)
+		atomic_fetch_add(&rt->stripe_seq[stripe_of(id)], 1);
+}
+
+void control_sync_pending(const struct resource *r, const unsigned char *id, int delta)
+{
+	struct route *rt = route_of(r);
+
+	if (!rt)
+		return;
+	atomic_fetch_add(&rt->pending, delta);
+	if (id)
+		atomic_fetch_add(&rt->stripe_pending[stripe_of(id)], delta);
+}
+
+void control_read_mark(const struct resource *r, const unsigned char *id, struct read_mark *m)
+{
+	struct route *rt = route_of(r);
+
+	memset(m, 0, sizeof(*m));
+	m->stripe = stripe_of(id);
+	if (!rt)
+		return;
+	m->resource_seq = rt->seq;
+	if (m->stripe >= 0)
+		m->stripe_seq = rt->stripe_seq[m->stripe];
+}
+
+/* Raced: a write to the record (to the resource, for lists) began since
+ * the read arrived, or one is applied to one store and not yet the other. */
+bool control_raced(const struct resource *r, const struct read_mark *m)
+{
+	struct route *rt = route_of(r);
+
+	if (!rt)
+		return false;
+	if (m->stripe < 0)
+		return rt->seq != m->resource_seq || rt->pending > 0;
+	return rt->stripe_seq[m->stripe] != m->stripe_seq || rt->stripe_pending[m->stripe] > 0;
+}
+
+/* Counters -------------------------------------------------------------- */
+
+void control_count(const struct resource *r, enum outcome o)
+{
+	struct route *rt = route_of(r);
+
+	if (rt)
+		atomic_fetch_add_explicit(&rt->outcomes[o], 1, memory_order_relaxed);
+}
+
+void control_latency(const struct resource *r, enum which_store s, int64_t us)
+{
+	struct route *rt = route_of(r);
+	int b = 0;
+
+	if (!rt)
+		return;
+	while (b < LAT_BUCKETS - 1 && (1LL << b) < us)
+		b++;
+	atomic_fetch_add_explicit(&rt->latency[s][b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rt->calls[s], 1, memory_order_relaxed);
+}
+
+static char *dupn(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void control_mismatch(const struct resource *r, const char *method, const char *uri, int64_t principal,
+                      int status_a, const char *body_a, size_t len_a,
+                      int status_b, const char *body_b, size_t len_b,
+                      const char *patch, size_t patch_len, const char *paths)
+{
+	struct route *rt = route_of(r);
+	struct mismatch *m;
+	const char *p;
+
+	if (!rt)
+		return;
+	control_count(r, OUT_MISMATCHED);
+	pthread_mutex_lock(&C.mu);
+	m = &C.ring[C.head];
+	mismatch_free(m);
+	m->time_us = now_wall_us();
+	m->res = r;
+	m->method = dupn(method, strlen(method));
+	m->uri = dupn(uri, strlen(uri));
+	m->principal = principal;
+	m->status_a = status_a;
+	m->status_b = status_b;
+	m->body_a = dupn(body_a, len_a);
+	m->body_b = dupn(body_b, len_b);
+	m->patch = dupn(patch, patch_len);
+	C.head = (C.head + 1) % C.cap;
+	if (C.count < C.cap)
+		C.count++;
+	for (p = paths; p && *p;) {
+		size_t n = strcspn(p, "\n"), k;
+
+		for (k = 0; k < rt->npaths; k++)
+			if (strlen(rt->paths[k].path) == n && memcmp(rt->paths[k].path, p, n) == 0)
+				break;
+		if (k == rt->npaths && k < MAX_PATHS)
+			rt->paths[rt->npaths++].path = dupn(p, n);
+		if (k < rt->npaths)
+			rt->paths[k].n++;
+		p += n + (p[n] == '\n');
+	}
+	pthread_mutex_unlock(&C.mu);
+}
+
+/* JSON ------------------------------------------------------------------ */
+
+/* The upper bound of the bucket holding the q-th fraction of calls, in ms. */
+static double quantile_ms(struct route *rt, enum which_store s, double q)
+{
+	uint64_t total = rt->calls[s], seen = 0;
+	int b;
+
+	if (!total)
+		return 0;
+	for (b = 0; b < LAT_BUCKETS; b++) {
+		seen += rt->latency[s][b];
+		if (seen >= (uint64_t)(q * (double)total + 0.999))
+			return (double)(1LL << b) / 1000.0;
+	}
+	return (double)(1LL << (LAT_BUCKETS - 1)) / 1000.0;
+}
+
+static const char *const outcome_names[OUT_COUNT] = {
+	"matched", "mismatched", "raced", "secondary_errors", "secondary_timeouts", "dropped",
+};
+
+static void route_json(struct buf *b, struct route *rt)
+{
+	enum mode m = control_mode(rt->res);
+	uint64_t compared = 0, o[OUT_COUNT];
+	enum which_store sec = mode_mongo_first(m) ? WS_LEGACY : WS_MONGO;
+	double p99 = quantile_ms(rt, sec, 0.99);
+	bool ready;
+	size_t i;
+
+	for (i = 0; i < OUT_COUNT; i++)
+		o[i] = rt->outcomes[i];
+	compared = o[OUT_MATCHED] + o[OUT_MISMATCHED] + o[OUT_RACED];
+	ready = compared >= (uint64_t)C.cfg->readiness.min_comparisons && o[OUT_MISMATCHED] == 0 &&
+	        p99 <= C.cfg->readiness.max_latency_ms;
+	buf_puts(b, "{\"route\":");
+	json_put_cstr(b, rt->res->name);
+	buf_puts(b, ",\"path\":");
+	json_put_cstr(b, rt->res->path);
+	buf_printf(b, ",\"mode\":\"%s\",\"mode_source\":\"%s\",\"sample\":%d,\"compared\":%llu",
+	           mode_name(m), rt->mode >= 0 ? "route" : "global", (int)rt->sample,
+	           (unsigned long long)compared);
+	for (i = 0; i < OUT_COUNT; i++)
+		buf_printf(b, ",\"%s\":%llu", outcome_names[i], (unsigned long long)o[i]);
+	buf_printf(b, ",\"latency_ms\":{\"legacy\":{\"calls\":%llu,\"p50\":%.3f,\"p99\":%.3f},"
+	           "\"mongodb\":{\"calls\":%llu,\"p50\":%.3f,\"p99\":%.3f}}",
+	           (unsigned long long)rt->calls[WS_LEGACY], quantile_ms(rt, WS_LEGACY, 0.5),
+	           quantile_ms(rt, WS_LEGACY, 0.99), (unsigned long long)rt->calls[WS_MONGO],
+	           quantile_ms(rt, WS_MONGO, 0.5), quantile_ms(rt, WS_MONGO, 0.99));
+	pthread_mutex_lock(&C.mu);
+	buf_puts(b, ",\"mismatched_paths\":{");
+	for (i = 0; i < rt->npaths; i++) {
+		if (i)
+			buf_putc(b, ',');
+		json_put_cstr(b, rt->paths[i].path);
+		buf_printf(b, ":%llu", (unsigned long long)rt->paths[i].n);
+	}
+	pthread_mutex_unlock(&C.mu);
+	buf_printf(b, "},\"ready\":%s,\"readiness\":", ready ? "true" : "false");
+	if (ready)
+		json_put_cstr(b, "ready");
+	else if (o[OUT_MISMATCHED])
+		json_put_cstr(b, "not ready: unexplained mismatches");
+	else if (compared < (uint64_t)C.cfg->readiness.min_comparisons)
+		json_put_cstr(b, "not ready: too few comparisons");
+	else
+		json_put_cstr(b, "not ready: secondary latency over the bound");
+	buf_putc(b, '}');
+}
+
+void control_routes_json(struct buf *b, const struct resource *only)
+{
+	size_t i;
+	bool first = true;
+
+	if (only)
+		return route_json(b, route_of(only));
+	buf_printf(b, "{\"mode\":\"%s\",\"routes\":[", mode_name((enum mode)C.global));
+	for (i = 0; i < C.n; i++) {
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		route_json(b, &C.routes[i]);
+	}
+	buf_puts(b, "]}");
+}
+
+void control_mismatches_json(struct buf *b, const struct resource *only, int limit)
+{
+	size_t i;
+	int n = 0;
+	char when[40];
+
+	buf_putc(b, '[');
+	pthread_mutex_lock(&C.mu);
+	for (i = 0; i < C.count && n < limit; i++) {
+		struct mismatch *m = &C.ring[(C.head + C.cap - 1 - i) % C.cap];
+
+		if (only && m->res != only)
+			continue;
+		if (n++)
+			buf_putc(b, ',');
+		datetime_format_api(m->time_us, when);
+		buf_printf(b, "{\"time\":\"%s\",\"route\":", when);
+		json_put_cstr(b, m->res->name);
+		buf_puts(b, ",\"method\":");
+		json_put_cstr(b, m->method);
+		buf_puts(b, ",\"url\":");
+		json_put_cstr(b, m->uri);
+		buf_printf(b, ",\"principal\":%lld,\"authoritative\":{\"status\":%d,\"body\":",
+		           (long long)m->principal, m->status_a);
+		json_put_cstr(b, m->body_a);
+		buf_printf(b, "},\"secondary\":{\"status\":%d,\"body\":", m->status_b);
+		json_put_cstr(b, m->body_b);
+		buf_puts(b, "},\"patch\":");
+		buf_puts(b, m->patch && *m->patch ? m->patch : "[]");
+		buf_putc(b, '}');
+	}
+	pthread_mutex_unlock(&C.mu);
+	buf_putc(b, ']');
+}
+
+void control_persist(const struct resource *r)
+{
+	(void)r;
+}

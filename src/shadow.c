@@ -1,0 +1,404 @@
+/*
+ * shadow.c — secondary writes, shadow reads, comparison, journal drain
+ * (see shadow.h).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compare.h"
+#include "journal.h"
+#include "resource.h"
+#include "shadow.h"
+
+#define SYNC_LOCKS 64
+#define DRAIN_BATCH 64
+
+static struct {
+	const struct config *cfg;
+	struct pool *pool;
+	char *urls[WS_COUNT];
+	pthread_t drainer;
+	bool drainer_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stopping;
+	pthread_mutex_t locks[SYNC_LOCKS];
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static const struct resource *find_resource(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < S.cfg->nresources; i++)
+		if (strcmp(S.cfg->resources[i]->name, name) == 0)
+			return S.cfg->resources[i];
+	return NULL;
+}
+
+char *shadow_url(const char *url, int timeout_ms)
+{
+	struct buf b = {0};
+	const char *sep = strchr(url, '?') ? "&" : "?";
+	char *out;
+
+	buf_puts(&b, url);
+	if (strncmp(url, "mongodb", 7) == 0) {
+		if (!strstr(url, "socketTimeoutMS="))
+			buf_printf(&b, "%ssocketTimeoutMS=%d", sep, timeout_ms), sep = "&";
+		if (!strstr(url, "serverSelectionTimeoutMS="))
+			buf_printf(&b, "%sserverSelectionTimeoutMS=%d", sep, timeout_ms);
+	} else if (strncmp(url, "postgres", 8) == 0 && !strstr(url, "options=")) {
+		buf_printf(&b, "%soptions=-c%%20statement_timeout%%3D%d", sep, timeout_ms);
+	}
+	out = xstrdup(buf_cstr(&b));
+	buf_free(&b);
+	return out;
+}
+
+/* Copying a record ------------------------------------------------------ */
+
+static int put(struct store *s, const struct resource *r, int64_t owner, const struct record *rec,
+               struct store_error *err)
+{
+	if (store_replace(s, r, owner, rec, err) == 0)
+		return 0;
+	if (err->code != STORE_NOT_FOUND)
+		return -1;
+	if (store_create(s, r, owner, rec, err) == 0)
+		return 0;
+	/* created meanwhile by another copy of the same record */
+	if (err->code == STORE_CONFLICT && err->unique < 0)
+		return store_replace(s, r, owner, rec, err);
+	return -1;
+}
+
+int shadow_sync(struct store *const stores[WS_COUNT], const struct resource *r, int64_t owner,
+                const unsigned char id[16], enum which_store source, struct store_error *err)
+{
+	struct store *from = stores[source], *to = stores[source == WS_LEGACY ? WS_MONGO : WS_LEGACY];
+	pthread_mutex_t *lock = &S.locks[(id[3] ^ id[11]) % SYNC_LOCKS];
+	struct arena a;
+	struct record rec;
+	int rc;
+
+	if (!from || !to) {
+		store_error_set(err, STORE_UNAVAILABLE, "%s store unavailable", !from ? "source" : "secondary");
+		return -1;
+	}
+	arena_init(&a, 8192);
+	/* Read and write under one lock per record, so two copies of the same
+	 * record cannot land in the wrong order. */
+	pthread_mutex_lock(lock);
+	rc = store_get(from, r, owner, id, &a, &rec, err);
+	if (rc == 0) {
+		rc = put(to, r, owner, &rec, err);
+	} else if (err->code == STORE_NOT_FOUND) {
+		rc = store_remove(to, r, owner, id, err);
+		if (rc < 0 && err->code == STORE_NOT_FOUND)
+			rc = 0;
+	}
+	pthread_mutex_unlock(lock);
+	arena_reset(&a);
+	if (rc < 0 && err->code == STORE_CONFLICT)
+		snprintf(err->msg, sizeof(err->msg), "unique constraint conflict in the %s store: not overwritten",
+		         source == WS_LEGACY ? "MongoDB" : "legacy");
+	return rc;
+}
+
+/* Apply one journal entry; true when it left the journal. */
+static bool apply(struct store *const stores[WS_COUNT], const struct resource *r, int64_t owner,
+                  const unsigned char id[16], enum which_store source, int64_t seq)
+{
+	struct store_error err;
+
+	if (shadow_sync(stores, r, owner, id, source, &err) == 0) {
+		if (journal_done(seq))
+			control_sync_pending(r, id, -1);
+		return true;
+	}
+	journal_failed(seq, err.msg);
+	return false;
+}
+
+/* Secondary writes ----------------------------------------------------- */
+
+struct sync_job {
+	struct pool_job job;
+	const struct resource *res;
+	int64_t owner, seq;
+	unsigned char id[16];
+	enum which_store source;
+};
+
+static void sync_run(struct pool_job *job, struct store *const stores[WS_COUNT])
+{
+	struct sync_job *j = (struct sync_job *)job;
+
+	apply(stores, j->res, j->owner, j->id, j->source, j->seq);
+}
+
+static void job_free(struct pool_job *job)
+{
+	free(job);
+}
+
+void shadow_after_write(struct request *req)
+{
+	const struct resource *r = req->resource;
+
+	if (!req->wrote || !req->has_id || !mode_copies_writes(req->mode))
+		return;
+	req->journal_seq = journal_append(r->name, req->principal, req->id,
+	                                  mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY);
+	if (req->journal_seq > 0)
+		control_sync_pending(r, req->id, +1);
+}
+
+/* Shadow reads ---------------------------------------------------------- */
+
+struct read_job {
+	struct pool_job job;
+	struct arena arena;
+	const struct resource *res;
+	enum mode mode;
+	const char *method, *uri, *path, *query, *host;
+	int64_t principal;
+	struct read_mark mark;
+	int status;
+	const char *body;
+	size_t len;
+};
+
+static void read_run(struct pool_job *job, struct store *const stores[WS_COUNT])
+{
+	struct read_job *j = (struct read_job *)job;
+	enum which_store sec = mode_mongo_first(j->mode) ? WS_LEGACY : WS_MONGO;
+	struct request fake;
+	struct compare_rules rules;
+	struct compare_result cr;
+	int64_t t0;
+
+	memset(&fake, 0, sizeof(fake));
+	fake.cfg = S.cfg;
+	arena_init(&fake.arena, 8192);
+	fake.method = "GET";
+	fake.uri = j->uri;
+	fake.path = j->path;
+	fake.query = j->query;
+	fake.host = j->host;
+	fake.auth = AUTH_OK;
+	fake.principal = j->principal;
+	fake.resource = j->res;
+	fake.mode = j->mode;
+	fake.store = stores[sec];
+	t0 = now_mono_us();
+	if (!fake.store)
+		fake.store_err = STORE_UNAVAILABLE;
+	else
+		resource_handle(&fake, j->res);
+	control_latency(j->res, sec, now_mono_us() - t0);
+	if (fake.store_err == STORE_TIMEOUT) {
+		control_count(j->res, OUT_TIMEOUT);
+	} else if (fake.store_err == STORE_UNAVAILABLE || fake.store_err == STORE_INVALID ||
+	           !fake.done) {
+		control_count(j->res, OUT_ERROR);
+	} else {
+		compare_rules_default(&rules);
+		rules.ignore = j->res->compare_ignore;
+		rules.nignore = j->res->ncompare_ignore;
+		rules.sets = (const struct compare_set *)j->res->compare_sets;
+		rules.nsets = j->res->ncompare_sets;
+		rules.tolerance = j->res->compare_tolerance;
+		compare_responses(&rules, j->status, j->body, j->len, fake.status,
+		                  fake.out.p ? fake.out.p : "", fake.out.len, &cr);
+		if (cr.equal)
+			control_count(j->res, OUT_MATCHED);
+		else if (control_raced(j->res, &j->mark))
+			control_count(j->res, OUT_RACED);
+		else
+			control_mismatch(j->res, j->method, j->uri, j->principal, j->status, j->body, j->len,
+			                 fake.status, fake.out.p ? fake.out.p : "", fake.out.len,
+			                 cr.patch.p ? cr.patch.p : "[]", cr.patch.p ? cr.patch.len : 2,
+			                 buf_cstr(&cr.paths));
+		compare_result_free(&cr);
+	}
+	buf_free(&fake.out);
+	arena_reset(&fake.arena);
+}
+
+static void read_free(struct pool_job *job)
+{
+	struct read_job *j = (struct read_job *)job;
+
+	arena_reset(&j->arena);
+	free(j);
+}
+
+static bool sampled(const struct resource *r)
+{
+	int pct = control_sample(r);
+
+	if (pct >= 100)
+		return true;
+	if (pct <= 0)
+		return false;
+	return (int)((unsigned)rand() % 100) < pct;
+}
+
+void shadow_after_answer(struct request *req)
+{
+	const struct resource *r = req->resource;
+
+	if (!S.pool || !r)
+		return;
+	if (req->journal_seq > 0) {
+		struct sync_job *j = xcalloc(1, sizeof(*j));
+
+		j->job.run = sync_run;
+		j->job.done = job_free;
+		j->res = r;
+		j->owner = req->principal;
+		j->seq = req->journal_seq;
+		memcpy(j->id, req->id, 16);
+		j->source = mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY;
+		/* A full queue leaves the entry to the journal drain. */
+		if (pool_submit(S.pool, &j->job) < 0)
+			free(j);
+		return;
+	}
+	if (!mode_compares(req->mode) || req->auth != AUTH_OK || req->wrote ||
+	    (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) || !sampled(r))
+		return;
+	{
+		struct read_job *j = xcalloc(1, sizeof(*j));
+
+		arena_init(&j->arena, 1024 + req->out.len);
+		j->job.run = read_run;
+		j->job.done = read_free;
+		j->res = r;
+		j->mode = req->mode;
+		j->method = req->method;
+		j->uri = arena_strdup(&j->arena, req->uri);
+		j->path = arena_strdup(&j->arena, req->path);
+		j->query = req->query ? arena_strdup(&j->arena, req->query) : NULL;
+		j->host = arena_strdup(&j->arena, req->host);
+		j->principal = req->principal;
+		j->mark = req->mark;
+		j->status = req->status;
+		j->len = req->out.len;
+		j->body = arena_strndup(&j->arena, req->out.p ? req->out.p : "", req->out.len);
+		if (pool_submit(S.pool, &j->job) < 0) {
+			control_count(r, OUT_DROPPED);
+			read_free(&j->job);
+		}
+	}
+}
+
+/* The journal drain ---------------------------------------------------- */
+
+static void drain_once(struct store *const stores[WS_COUNT], bool all)
+{
+	struct journal_entry e[DRAIN_BATCH];
+	size_t n = journal_due(e, DRAIN_BATCH, all), i;
+
+	for (i = 0; i < n; i++) {
+		const struct resource *r = find_resource(e[i].resource);
+
+		if (!r) {
+			journal_failed(e[i].seq, "no such resource in the configuration");
+			continue;
+		}
+		apply(stores, r, e[i].owner, e[i].id, e[i].source, e[i].seq);
+	}
+}
+
+static void *drainer_main(void *arg)
+{
+	struct store *stores[WS_COUNT] = {NULL};
+	struct store_error err;
+	int i;
+
+	(void)arg;
+	pthread_mutex_lock(&S.mu);
+	while (!S.stopping) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&S.cv, &S.mu, &ts);
+		if (S.stopping)
+			break;
+		pthread_mutex_unlock(&S.mu);
+		for (i = 0; i < WS_COUNT; i++)
+			if (!stores[i] && !(stores[i] = store_open(S.urls[i], S.cfg, &err)))
+				fprintf(stderr, "cutover: journal: %s\n", err.msg);
+		if (stores[WS_LEGACY] && stores[WS_MONGO] && journal_depth() > 0)
+			drain_once(stores, false);
+		pthread_mutex_lock(&S.mu);
+	}
+	pthread_mutex_unlock(&S.mu);
+	for (i = 0; i < WS_COUNT; i++)
+		store_close(stores[i]);
+	return NULL;
+}
+
+int shadow_start(const struct config *cfg)
+{
+	struct journal_entry e[DRAIN_BATCH];
+	size_t n, i;
+
+	S.cfg = cfg;
+	S.stopping = false;
+	for (i = 0; i < SYNC_LOCKS; i++)
+		pthread_mutex_init(&S.locks[i], NULL);
+	S.urls[WS_LEGACY] = shadow_url(cfg->database_url, cfg->shadow.timeout_ms);
+	S.urls[WS_MONGO] = shadow_url(cfg->mongodb_uri, cfg->shadow.timeout_ms);
+	/* Entries left by an earlier run are pending too (raced reads). */
+	n = journal_due(e, DRAIN_BATCH, true);
+	for (i = 0; i < n; i++) {
+		const struct resource *r = find_resource(e[i].resource);
+
+		if (r)
+			control_sync_pending(r, e[i].id, +1);
+	}
+	if (n)
+		fprintf(stderr, "cutover: journal: %lld entries to apply from an earlier run\n",
+		        (long long)journal_depth());
+	S.pool = pool_start(cfg->shadow.threads, (size_t)cfg->shadow.queue,
+	                    (const char *const *)S.urls, cfg);
+	if (!S.pool || pthread_create(&S.drainer, NULL, drainer_main, NULL) != 0) {
+		shadow_stop();
+		return -1;
+	}
+	S.drainer_started = true;
+	return 0;
+}
+
+void shadow_stop(void)
+{
+	size_t i;
+
+	pool_stop(S.pool);
+	S.pool = NULL;
+	if (S.drainer_started) {
+		pthread_mutex_lock(&S.mu);
+		S.stopping = true;
+		pthread_cond_signal(&S.cv);
+		pthread_mutex_unlock(&S.mu);
+		pthread_join(S.drainer, NULL);
+		S.drainer_started = false;
+	}
+	for (i = 0; i < WS_COUNT; i++) {
+		free(S.urls[i]);
+		S.urls[i] = NULL;
+	}
+	for (i = 0; i < SYNC_LOCKS; i++)
+		pthread_mutex_destroy(&S.locks[i]);
+}
