@@ -508,6 +508,48 @@ static int pg_aggregate(struct store *base, const struct query *qy, int group_fi
 	return 0;
 }
 
+static int pg_routes(struct store *base, const struct route_row *set, struct arena *a,
+                     struct route_row **rows, size_t *n, struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	char now[40];
+	struct sql q;
+	PGresult *res = NULL;
+	int rc, i;
+
+	if (ensure_connected(s, err) < 0)
+		return -1;
+	rc = exec(s, sql_routes_table, err);
+	if (rc < 0 && retry_on_fresh_connection(s, err))
+		rc = exec(s, sql_routes_table, err);
+	sql_init(&q, &dialect, a);
+	if (rc == 0 && set) {
+		datetime_format_sql(now_wall_us(), now);
+		sql_routes_upsert(&q, set, now);
+		if (!(res = run(s, &q, err)))
+			rc = -1;
+		PQclear(res);
+	}
+	if (rc == 0) {
+		sql_routes_select(&q);
+		if (!(res = run(s, &q, err)))
+			rc = -1;
+	}
+	sql_free(&q);
+	*n = 0;
+	*rows = ARENA_ARRAY(a, struct route_row, res && PQntuples(res) ? (size_t)PQntuples(res) : 1);
+	for (i = 0; res && i < PQntuples(res); i++) {
+		struct route_row *r = &(*rows)[(*n)++];
+
+		r->route = arena_strdup(a, PQgetvalue(res, i, 0));
+		r->mode = arena_strdup(a, PQgetvalue(res, i, 1));
+		r->sample = atoi(PQgetvalue(res, i, 2));
+		r->version = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+	}
+	PQclear(res);
+	return rc;
+}
+
 static void pg_close(struct store *base)
 {
 	struct pg_store *s = (struct pg_store *)base;
@@ -564,4 +606,5 @@ const struct store_ops store_postgres_ops = {
 	.replace = pg_replace,
 	.remove = pg_remove,
 	.aggregate = pg_aggregate,  /* exact sums in the decimal's units */
+	.routes = pg_routes,        /* the cutover_routes table, created when missing */
 };

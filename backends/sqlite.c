@@ -535,6 +535,51 @@ static int sqlite_aggregate(struct store *base, const struct query *qy, int grou
 	return rc == SQLITE_DONE ? 0 : fail_db(s, err, "aggregate");
 }
 
+static int sqlite_routes(struct store *base, const struct route_row *set, struct arena *a,
+                         struct route_row **rows, size_t *n, struct store_error *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	char now[40];
+	struct sql q;
+	sqlite3_stmt *st;
+	size_t cap = 8;
+	int rc = exec(s, sql_routes_table, err);
+
+	sql_init(&q, &dialect, a);
+	if (rc == 0 && set) {
+		datetime_format_sql(now_wall_us(), now);
+		sql_routes_upsert(&q, set, now);
+		rc = run(s, &q, "control store", err);
+	}
+	*n = 0;
+	*rows = ARENA_ARRAY(a, struct route_row, cap);
+	if (rc == 0) {
+		sql_routes_select(&q);
+		if (!(st = statement(s, &q, err)))
+			rc = -1;
+		while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+			struct route_row *r;
+
+			if (*n == cap) {
+				struct route_row *more = ARENA_ARRAY(a, struct route_row, cap * 2);
+
+				memcpy(more, *rows, cap * sizeof(*more));
+				*rows = more;
+				cap *= 2;
+			}
+			r = &(*rows)[(*n)++];
+			r->route = arena_strdup(a, (const char *)sqlite3_column_text(st, 0));
+			r->mode = arena_strdup(a, (const char *)sqlite3_column_text(st, 1));
+			r->sample = sqlite3_column_int(st, 2);
+			r->version = sqlite3_column_int64(st, 3);
+		}
+		if (st)
+			release(s, st);
+	}
+	sql_free(&q);
+	return rc;
+}
+
 static void sqlite_close(struct store *base)
 {
 	struct sqlite_store *s = (struct sqlite_store *)base;
@@ -604,5 +649,6 @@ const struct store_ops store_sqlite_ops = {
 	.create = sqlite_create,    /* row and children in one transaction */
 	.replace = sqlite_replace,  /* UPDATE, children replaced when given */
 	.remove = sqlite_remove,    /* row, children, cascading rows */
-	.aggregate = sqlite_aggregate, /* GROUP BY with exact decimal sums */
+	.aggregate = sqlite_aggregate,
+	.routes = sqlite_routes,    /* the cutover_routes table, created when missing */ /* GROUP BY with exact decimal sums */
 };

@@ -46,6 +46,11 @@ void control_apply(const char *route, int mode, int sample);
 /* Queue r's current mode and sample (r NULL: the global mode) for the
  * control store; written by the control thread. */
 void control_persist(const struct resource *r);
+/* The control store: the cutover_routes table of the legacy store, read
+ * once now (modes persisted earlier win over the file) and then every
+ * second by a thread, which also writes the flips made here. */
+int control_store_start(const struct config *cfg);
+void control_store_stop(void);
 
 /* Writes and reads, for raced detection. */
 void control_write_begin(const struct resource *r, const unsigned char *id);

@@ -96,4 +96,9 @@ int sql_read_children(const struct sql_dialect *d, const struct resource *r, str
 /* Group, count and exact sum (in units of the decimal field). */
 void sql_aggregate(struct sql *q, const struct query *qy, int group_field, int sum_field);
 
+/* The control store's table, and its statements (text parameters). */
+extern const char sql_routes_table[];
+void sql_routes_upsert(struct sql *q, const struct route_row *row, const char *now);
+void sql_routes_select(struct sql *q);
+
 #endif

@@ -84,6 +84,15 @@ struct store_error {
 
 struct store;
 
+/* A row of the control store: a route's mode ("" follows the global one;
+ * route "*" holds the global mode). */
+struct route_row {
+	const char *route;
+	const char *mode;
+	int sample;
+	int64_t version;        /* raised by every write */
+};
+
 /* The two stores a gateway may hold. */
 enum which_store { WS_LEGACY, WS_MONGO, WS_COUNT };
 
@@ -125,6 +134,10 @@ struct store_ops {
 	 * A line per resource goes to report when given. */
 	int (*setup)(struct store *s, const struct resource *r, struct buf *report,
 	             struct store_error *err);
+	/* Optional: the control store (SPEC §12).  With set, write that row
+	 * first (version raised); then every row, from arena. */
+	int (*routes)(struct store *s, const struct route_row *set, struct arena *arena,
+	              struct route_row **rows, size_t *n, struct store_error *err);
 };
 
 struct store {

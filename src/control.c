@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "control.h"
 #include "json.h"
@@ -414,7 +415,163 @@ void control_mismatches_json(struct buf *b, const struct resource *only, int lim
 	buf_putc(b, ']');
 }
 
+/* The control store --------------------------------------------------- */
+
+static struct {
+	pthread_t thread;
+	bool started, stopping;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool *pending;                  /* per route, and [n] for the global mode */
+	int64_t *seen;                  /* the version last applied, likewise */
+	struct store *store;
+} CS = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
 void control_persist(const struct resource *r)
 {
-	(void)r;
+	struct route *rt = route_of(r);
+
+	pthread_mutex_lock(&CS.mu);
+	if (CS.pending) {
+		CS.pending[rt ? (size_t)(rt - C.routes) : C.n] = true;
+		pthread_cond_signal(&CS.cv);
+	}
+	pthread_mutex_unlock(&CS.mu);
+}
+
+static size_t slot_of(const char *route)
+{
+	size_t i;
+
+	for (i = 0; i < C.n; i++)
+		if (strcmp(C.routes[i].res->name, route) == 0)
+			return i;
+	return strcmp(route, "*") == 0 ? C.n : (size_t)-1;
+}
+
+/* Write what is pending, read everything, apply what others changed. */
+static int poll_store(void)
+{
+	struct arena a;
+	struct store_error err;
+	struct route_row *rows = NULL, set;
+	size_t n = 0, i;
+	int rc = 0, slot = -1;
+
+	arena_init(&a, 1024);
+	pthread_mutex_lock(&CS.mu);
+	for (i = 0; i <= C.n && slot < 0; i++)
+		if (CS.pending[i])
+			slot = (int)i;
+	pthread_mutex_unlock(&CS.mu);
+	if (slot >= 0) {
+		struct route *rt = (size_t)slot < C.n ? &C.routes[slot] : NULL;
+
+		set.route = rt ? rt->res->name : "*";
+		set.mode = rt ? (rt->mode >= 0 ? mode_name((enum mode)rt->mode) : "") : mode_name((enum mode)C.global);
+		set.sample = rt ? rt->sample : 100;
+		rc = CS.store->ops->routes(CS.store, &set, &a, &rows, &n, &err);
+		if (rc == 0) {
+			pthread_mutex_lock(&CS.mu);
+			CS.pending[slot] = false;
+			pthread_mutex_unlock(&CS.mu);
+		}
+	} else {
+		rc = CS.store->ops->routes(CS.store, NULL, &a, &rows, &n, &err);
+	}
+	if (rc < 0) {
+		static int64_t last;
+
+		if (now_mono_us() - last > 30 * 1000000LL) {
+			fprintf(stderr, "cutover: control store: %s\n", err.msg);
+			last = now_mono_us();
+		}
+	}
+	for (i = 0; rc == 0 && i < n; i++) {
+		size_t k = slot_of(rows[i].route);
+		int mode = *rows[i].mode ? mode_parse(rows[i].mode) : -1;
+
+		if (k == (size_t)-1 || rows[i].version <= CS.seen[k])
+			continue;
+		CS.seen[k] = rows[i].version;
+		if ((int)k == slot)
+			continue;       /* our own write */
+		if (mode > MODE_LEGACY && !*C.cfg->mongodb_uri) {
+			fprintf(stderr, "cutover: control store: %s wants mode %s, but no MongoDB store is "
+			        "configured here; ignored\n", rows[i].route, rows[i].mode);
+			continue;
+		}
+		if (k < C.n ? C.routes[k].mode != mode || C.routes[k].sample != rows[i].sample : C.global != mode)
+			fprintf(stderr, "cutover: control store: %s mode %s sample %d\n", rows[i].route,
+			        *rows[i].mode ? rows[i].mode : "(global)", rows[i].sample);
+		control_apply(rows[i].route, mode, rows[i].sample);
+	}
+	arena_reset(&a);
+	return slot >= 0 ? 1 : 0;
+}
+
+static void *control_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&CS.mu);
+	while (!CS.stopping) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&CS.cv, &CS.mu, &ts);
+		if (CS.stopping)
+			break;
+		pthread_mutex_unlock(&CS.mu);
+		while (poll_store() > 0)
+			;
+		pthread_mutex_lock(&CS.mu);
+	}
+	pthread_mutex_unlock(&CS.mu);
+	return NULL;
+}
+
+int control_store_start(const struct config *cfg)
+{
+	struct store_error err;
+
+	if (!(CS.store = store_open(cfg->database_url, cfg, &err))) {
+		fprintf(stderr, "cutover: control store: %s\n", err.msg);
+		return -1;
+	}
+	if (!CS.store->ops->routes) {
+		store_close(CS.store);
+		CS.store = NULL;
+		return 0;
+	}
+	CS.pending = xcalloc(C.n + 1, sizeof(*CS.pending));
+	CS.seen = xcalloc(C.n + 1, sizeof(*CS.seen));
+	CS.stopping = false;
+	/* Modes persisted earlier win over the file, before the first request. */
+	poll_store();
+	if (pthread_create(&CS.thread, NULL, control_main, NULL) == 0)
+		CS.started = true;
+	return 0;
+}
+
+void control_store_stop(void)
+{
+	if (CS.started) {
+		pthread_mutex_lock(&CS.mu);
+		CS.stopping = true;
+		pthread_cond_signal(&CS.cv);
+		pthread_mutex_unlock(&CS.mu);
+		pthread_join(CS.thread, NULL);
+		CS.started = false;
+	}
+	/* Flips not written yet are written now. */
+	if (CS.store)
+		while (poll_store() > 0)
+			;
+	store_close(CS.store);
+	CS.store = NULL;
+	free(CS.pending);
+	free(CS.seen);
+	CS.pending = NULL;
+	CS.seen = NULL;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "config.h"
 #include "jwt.h"
 #include "migrate.h"
@@ -22,11 +23,13 @@ static const char usage[] =
 	"  check [-c FILE]                      validate a configuration, list every problem\n"
 	"  token --user-id N [--ttl S] [-c FILE]  mint a development access token\n"
 	"  migrate --indexes-only [-c FILE]     create the MongoDB indexes matching the legacy ones\n"
+	"  mode [-c FILE] [ROUTE [MODE]]        show routes, or flip ROUTE (or \"global\") to MODE\n"
 	"\n"
 	"  cutover --help | --version\n"
 	"\n"
 	"FILE defaults to " DEFAULT_CONFIG ".  Environment: DATABASE_URL, DATABASE_MODE,\n"
-	"MONGODB_URI, MONGODB_DECIMAL, JWT_SECRET, CUTOVER_LISTEN override the file.\n";
+	"MONGODB_URI, MONGODB_DECIMAL, JWT_SECRET, CUTOVER_LISTEN, CUTOVER_ADMIN_TOKEN override\n"
+	"the file; `mode` reaches the gateway at the listen address (or CUTOVER_ADMIN_URL).\n";
 
 static int bad_usage(const char *fmt, const char *arg)
 {
@@ -177,11 +180,34 @@ static int cmd_migrate(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_mode(int argc, char **argv)
+{
+	const char *config = DEFAULT_CONFIG;
+	struct config *cfg;
+	int rc, skip = 0;
+
+	if (argc >= 3 && (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--config") == 0)) {
+		config = argv[2];
+		skip = 2;
+	}
+	if (argc - skip > 3)
+		return bad_usage("%s", "mode takes at most a route and a mode");
+	if (argc - skip == 3 && mode_parse(argv[2 + skip]) < 0 && strcmp(argv[2 + skip], "global") != 0)
+		return bad_usage("unknown mode '%s'", argv[2 + skip]);
+	if (!(cfg = load(config)))
+		return 1;
+	argv[skip] = argv[0];
+	rc = cli_mode(cfg, argc - skip, argv + skip);
+	config_free(cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
 		{"serve", cmd_serve}, {"check", cmd_check}, {"token", cmd_token},
 		{"migrate", cmd_migrate},
+		{"mode", cmd_mode},
 	};
 	size_t i;
 

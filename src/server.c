@@ -485,9 +485,14 @@ int server_run(const struct config *cfg)
 		return -1;
 	}
 	control_init(cfg);
+	if (both && control_store_start(cfg) < 0) {
+		control_fini();
+		return -1;
+	}
 	if (both && (journal_open(cfg->journal, &jerr) < 0 || shadow_start(cfg) < 0)) {
 		fprintf(stderr, "cutover: %s\n", jerr.msg[0] ? jerr.msg : "cannot start the shadow workers");
 		journal_close();
+		control_store_stop();
 		control_fini();
 		return -1;
 	}
@@ -560,6 +565,7 @@ out:
 	if (both) {
 		shadow_stop();
 		journal_close();
+		control_store_stop();
 	}
 	control_fini();
 	for (i = 0; i < nloops; i++)

@@ -420,3 +420,28 @@ int sql_read_children(const struct sql_dialect *d, const struct resource *r, str
 	sql_free(&q);
 	return rc;
 }
+
+const char sql_routes_table[] =
+	"CREATE TABLE IF NOT EXISTS cutover_routes (route TEXT PRIMARY KEY, mode TEXT NOT NULL, "
+	"sample INTEGER NOT NULL, version BIGINT NOT NULL, updated_at TEXT NOT NULL)";
+
+void sql_routes_upsert(struct sql *q, const struct route_row *row, const char *now)
+{
+	sql_reset(q);
+	buf_puts(&q->text, "INSERT INTO cutover_routes (route, mode, sample, version, updated_at) VALUES (");
+	param_text(q, row->route, strlen(row->route));
+	buf_putc(&q->text, ',');
+	param_text(q, row->mode, strlen(row->mode));
+	buf_putc(&q->text, ',');
+	param_int(q, row->sample);
+	buf_puts(&q->text, ",1,");
+	param_text(q, now, strlen(now));
+	buf_puts(&q->text, ") ON CONFLICT (route) DO UPDATE SET mode=excluded.mode, sample=excluded.sample, "
+	         "version=cutover_routes.version+1, updated_at=excluded.updated_at");
+}
+
+void sql_routes_select(struct sql *q)
+{
+	sql_reset(q);
+	buf_puts(&q->text, "SELECT route, mode, sample, version FROM cutover_routes ORDER BY route");
+}

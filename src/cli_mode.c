@@ -1,0 +1,140 @@
+/*
+ * cli_mode.c — `cutover mode [ROUTE [MODE]]`: the admin API from the shell.
+ *
+ * Talks HTTP/1.0 to the gateway named by the config's listen address (or
+ * CUTOVER_ADMIN_URL, host:port) with CUTOVER_ADMIN_TOKEN.
+ */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "json.h"
+
+/* One request; the status, and the body in out.  -1 when unreachable. */
+static int http(const char *hostport, const char *method, const char *path, const char *token,
+                const char *body, struct buf *out)
+{
+	char host[256], port[16], head[1024];
+	const char *colon = strrchr(hostport, ':');
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	struct buf resp = {0};
+	char chunk[4096];
+	ssize_t n;
+	int fd = -1, status = -1;
+	const char *sep;
+
+	if (!colon)
+		return -1;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - hostport), hostport);
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	if (strcmp(host, "0.0.0.0") == 0 || !*host)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
+		return -1;
+	fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+		goto out;
+	snprintf(head, sizeof(head), "%s %s HTTP/1.0\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+	         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+	         method, path, hostport, token, body ? strlen(body) : 0);
+	if (write(fd, head, strlen(head)) < 0 || (body && write(fd, body, strlen(body)) < 0))
+		goto out;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_put(&resp, chunk, (size_t)n);
+	if (resp.len > 12 && strncmp(resp.p, "HTTP/1.", 7) == 0 &&
+	    (sep = strstr(buf_cstr(&resp), "\r\n\r\n"))) {
+		status = atoi(resp.p + 9);
+		buf_puts(out, sep + 4);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	buf_free(&resp);
+	return status;
+}
+
+static const char *str_of(const struct json *o, const char *key)
+{
+	const struct json *v = json_get(o, key);
+
+	return v && (v->type == JSON_STRING || v->type == JSON_NUMBER) ? v->u.s.p : v && v->type == JSON_BOOL ?
+	       (v->u.b ? "yes" : "no") : "-";
+}
+
+static void print_route(const struct json *r)
+{
+	printf("%-16s %-11s %-7s %6s %9s %10s %6s  %s\n", str_of(r, "route"), str_of(r, "mode"),
+	       str_of(r, "mode_source"), str_of(r, "sample"), str_of(r, "compared"), str_of(r, "mismatched"),
+	       str_of(r, "raced"), str_of(r, "readiness"));
+}
+
+int cli_mode(const struct config *cfg, int argc, char **argv)
+{
+	const char *token = getenv("CUTOVER_ADMIN_TOKEN"), *addr = getenv("CUTOVER_ADMIN_URL");
+	struct buf path = {0}, body = {0}, out = {0};
+	struct arena a;
+	struct json *doc;
+	char msg[128];
+	int status, rc = 1;
+
+	if (!token || !*token)
+		token = cfg->admin.token;
+	if (!*token) {
+		fprintf(stderr, "cutover: mode needs the admin token: set CUTOVER_ADMIN_TOKEN\n");
+		return 1;
+	}
+	if (!addr || !*addr)
+		addr = cfg->listen;
+	buf_puts(&path, cfg->admin.prefix);
+	if (argc >= 2) {
+		bool global = strcmp(argv[1], "*") == 0 || strcmp(argv[1], "global") == 0;
+
+		buf_puts(&path, global ? "mode" : "routes/");
+		if (!global)
+			buf_puts(&path, argv[1]);
+		if (argc >= 3) {
+			buf_puts(&body, "{\"mode\":");
+			if (strcmp(argv[2], "global") == 0)
+				buf_puts(&body, "null");
+			else
+				json_put_cstr(&body, argv[2]);
+			buf_putc(&body, '}');
+		}
+	} else {
+		buf_puts(&path, "routes");
+	}
+	status = http(addr, argc >= 3 ? "PUT" : "GET", buf_cstr(&path), token, body.len ? buf_cstr(&body) : NULL,
+	              &out);
+	arena_init(&a, 4096);
+	if (status < 0) {
+		fprintf(stderr, "cutover: cannot reach the gateway at %s\n", addr);
+	} else if (status != 200) {
+		fprintf(stderr, "cutover: %d %s\n", status, buf_cstr(&out));
+	} else if (!(doc = json_parse(&a, out.p, out.len, msg, sizeof(msg), NULL))) {
+		fprintf(stderr, "cutover: unexpected answer: %s\n", buf_cstr(&out));
+	} else {
+		const struct json *routes = json_get(doc, "routes");
+		size_t i;
+
+		rc = 0;
+		if (json_get(doc, "mode") && !json_get(doc, "route"))
+			printf("global mode: %s\n", str_of(doc, "mode"));
+		if (routes || json_get(doc, "route"))
+			printf("%-16s %-11s %-7s %6s %9s %10s %6s  %s\n", "ROUTE", "MODE", "FROM", "SAMPLE",
+			       "COMPARED", "MISMATCHED", "RACED", "READINESS");
+		for (i = 0; routes && routes->type == JSON_ARRAY && i < routes->u.a.n; i++)
+			print_route(routes->u.a.v[i]);
+		if (json_get(doc, "route"))
+			print_route(doc);
+	}
+	arena_reset(&a);
+	buf_free(&path);
+	buf_free(&body);
+	buf_free(&out);
+	return rc;
+}
