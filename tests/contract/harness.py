@@ -19,6 +19,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCHEMA = os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql")
 CONFIG = os.path.join(ROOT, "etc", "examples", "hisabpro", "cutover.json")
 SECRET = "contract-test-secret-not-real-000"
+ADMIN_TOKEN = "admin-test-token-not-real-0000"
 
 
 def b64(data):
@@ -52,10 +53,15 @@ class Response:
 class Gateway:
     """The real binary, serving a database created from the example schema."""
 
-    def __init__(self, binary, extra_env=None, config=None, pg=None, mongo=None):
-        self.dir = tempfile.mkdtemp(prefix="cutover-test-")
+    def __init__(self, binary, extra_env=None, config=None, pg=None, mongo=None, mode=None, same_as=None):
+        """mongo alone: everything from MongoDB.  mongo and mode: the legacy
+        store (SQLite, or pg) and MongoDB both, in that mode, with the admin
+        API on.  same_as: another Gateway whose stores and journal to use
+        (a restart, or a second instance)."""
+        self.dir = same_as.dir if same_as else tempfile.mkdtemp(prefix="cutover-test-")
         self.pg = pg
         self.mongo = mongo
+        self.binary = binary
         cfg_path = CONFIG
         if config:
             with open(CONFIG) as f:
@@ -65,14 +71,16 @@ class Gateway:
             with open(cfg_path, "w") as f:
                 json.dump(doc, f)
         self.db = os.path.join(self.dir, "hisabpro.sqlite3")
-        if pg:
+        if same_as:
+            self.url = same_as.url
+        elif pg:
             self.url = pg.url
             for uid in (1, 2, 3):
                 pg.sql("INSERT INTO auth_user (id,password,is_superuser,username,last_name,email,"
                        "is_staff,is_active,date_joined,first_name) VALUES (?,?,?,?,?,?,?,?,?,?) "
                        "ON CONFLICT (id) DO NOTHING",
                        (uid, "!", "f", "user%d" % uid, "", "", "f", "t", "2025-01-01 00:00:00+00", ""))
-        else:
+        if not same_as and not pg:
             self.url = "sqlite://" + self.db
             conn = sqlite3.connect(self.db)
             with open(SCHEMA) as f:
@@ -83,22 +91,24 @@ class Gateway:
                              (uid, "!", 0, "user%d" % uid, "", "", 0, 1, "2025-01-01 00:00:00", ""))
             conn.commit()
             conn.close()
-        self.log = os.path.join(self.dir, "gateway.log")
+        self.log = os.path.join(self.dir, "gateway%s.log" % ("-%d" % time.time_ns() if same_as else ""))
         env = dict(os.environ)
         env.update({"DATABASE_URL": self.url, "JWT_SECRET": SECRET,
                     "CUTOVER_LISTEN": "127.0.0.1:0", "DATABASE_MODE": "legacy",
                     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
                     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"})
         if mongo:
-            # MongoDB serves everything; its indexes come first, as in a
-            # real cutover (cutover migrate --indexes-only).
-            self.mongo_url = mongo.fresh_url()
-            env.update({"MONGODB_URI": self.mongo_url, "DATABASE_MODE": "mongodb",
-                        "MONGODB_DECIMAL": mongo.DECIMAL})
+            # Its indexes come first, as in a real cutover (cutover migrate
+            # --indexes-only).
+            self.mongo_url = same_as.mongo_url if same_as else mongo.fresh_url()
+            env.update({"MONGODB_URI": self.mongo_url, "DATABASE_MODE": mode or "mongodb",
+                        "MONGODB_DECIMAL": mongo.DECIMAL, "CUTOVER_ADMIN_TOKEN": ADMIN_TOKEN,
+                        "CUTOVER_JOURNAL": os.path.join(self.dir, "journal.sqlite3")})
             r = subprocess.run([binary, "migrate", "--indexes-only", "-c", cfg_path], env=env,
                                capture_output=True, text=True)
             if r.returncode != 0 or "indexes created" not in r.stdout:
                 raise RuntimeError("cutover migrate --indexes-only failed:\n" + r.stdout + r.stderr)
+        self.env = env
         env.update(extra_env or {})
         self.proc = subprocess.Popen([binary, "serve", "-c", cfg_path], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"))
@@ -135,6 +145,16 @@ class Gateway:
         resp = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
         conn.close()
         return resp
+
+    def admin(self, method, path, body=None):
+        """The admin API: (status, parsed JSON)."""
+        r = self.request(method, "/_cutover/" + path, body,
+                         headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+        return r.status, (json.loads(r.body) if r.body else None)
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(timeout=30)
 
     def docs(self, body, relaxed=True):
         """Run JS against the gateway's MongoDB database (see mongo.Mongo.node)."""

@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+"""Modes, shadow reads, dual writes and the journal (SPEC sections 3, 8, 9):
+the real gateway on a real SQLite file and the real MongoDB-compatible
+server, both inspected behind the gateway's back (sqlite3, Node.js driver).
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Gateway, Runner, eq, make_token  # noqa: E402
+from mongo import Mongo  # noqa: E402
+
+T1 = make_token(1)
+MODES = ["legacy", "dual-write", "shadow", "live", "rampdown", "mongodb"]
+LEGACY_FIRST = {"legacy", "dual-write", "shadow"}
+WRITES_LEGACY = {"legacy", "dual-write", "shadow", "live", "rampdown"}
+WRITES_MONGO = {"dual-write", "shadow", "live", "rampdown", "mongodb"}
+COMPARES = {"shadow": "mongodb", "live": "legacy"}
+
+
+def invoice(n, **over):
+    doc = {"invoice_number": "M-%05d" % n, "client_name": "Client %d" % n, "issue_date": "2025-11-01",
+           "total_amount": "%d.25" % n, "items": [{"description": "Widget", "unit_price": "5.00", "amount": "10.00",
+                                                   "quantity": "2", "position": 0}]}
+    doc.update(over)
+    return doc
+
+
+def create(gw, n, token=T1, **over):
+    r = gw.request("POST", "/api/invoices/", invoice(n, **over), token)
+    eq(r.status, 201, r.text)
+    return r.json()
+
+
+def wait_journal_empty(gw, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st, j = gw.admin("GET", "journal")
+        if st == 200 and j["depth"] == 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError("journal did not drain: %r" % (gw.admin("GET", "journal"),))
+
+
+def route(gw, name="invoices"):
+    st, body = gw.admin("GET", "routes/" + name)
+    eq(st, 200)
+    return body
+
+
+def in_legacy(gw, inv_id):
+    return gw.sql("SELECT COUNT(*) FROM invoices_invoice WHERE id=?", (inv_id.replace("-", ""),))[0][0] == 1
+
+
+def in_mongo(gw, inv_id):
+    return gw.docs("return await db.collection('invoices').countDocuments({_id: %s});" % json.dumps(inv_id)) == 1
+
+
+def legacy_only(gw, n):
+    """A row written straight into the legacy store, as the old application would."""
+    inv = uuid.uuid4()
+    gw.sql("INSERT INTO invoices_invoice VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+           (inv.hex, "L-%d" % n, "Legacy only", "", "2025-11-01", None, "sent", 1, 0, 1, "INR", "",
+            "2026-01-01 00:00:00", "2026-01-01 00:00:00", 1))
+    return str(inv)
+
+
+def mongo_only(gw, n):
+    inv = str(uuid.uuid4())
+    gw.docs("""const {Long} = require('mongodb');
+await db.collection('invoices').insertOne({_id: %s, invoice_number: 'D-%d', client_name: 'Mongo only',
+  client_email: '', issue_date: new Date('2025-11-01T00:00:00Z'), due_date: null, status: 'sent',
+  subtotal: Long.fromNumber(100), tax_amount: Long.fromNumber(0), total_amount: Long.fromNumber(100),
+  currency: 'INR', notes: '', items: [], created_at: new Date('2026-01-01T00:00:00Z'),
+  updated_at: new Date('2026-01-01T00:00:00Z'), user_id: 1});""" % (json.dumps(inv), n))
+    return inv
+
+
+def both_stores(gw):
+    """Every invoice, as the API renders it, from each store: (legacy, mongodb)."""
+    out = []
+    for mode in ("legacy", "mongodb"):
+        eq(gw.admin("PUT", "routes/invoices", {"mode": mode})[0], 200)
+        docs, url = [], "/api/invoices/"
+        while url:
+            r = gw.request("GET", url, token=T1)
+            eq(r.status, 200, r.text)
+            body = r.json()
+            docs += body["results"]
+            url = body["next"] and body["next"].split("%d" % gw.port, 1)[1]
+        out.append(sorted(docs, key=lambda d: d["id"]))
+    return out
+
+
+# --- every mode ---------------------------------------------------------------------
+
+def check_mode(gw, mode, n):
+    eq(gw.admin("PUT", "mode", {"mode": mode}), (200, {"mode": mode}))
+    eq(route(gw)["mode"], mode)
+    # which store is written
+    got = create(gw, n)
+    wait_journal_empty(gw)
+    eq((in_legacy(gw, got["id"]), in_mongo(gw, got["id"])), (mode in WRITES_LEGACY, mode in WRITES_MONGO), mode)
+    # an update and a delete reach the same stores
+    r = gw.request("PATCH", "/api/invoices/%s/" % got["id"], {"client_name": "Patched"}, T1)
+    eq(r.status, 200, r.text)
+    wait_journal_empty(gw)
+    if mode in WRITES_LEGACY:
+        eq(gw.sql("SELECT client_name FROM invoices_invoice WHERE id=?", (got["id"].replace("-", ""),)),
+           [("Patched",)])
+    if mode in WRITES_MONGO:
+        eq(gw.docs("return (await db.collection('invoices').findOne({_id: %s})).client_name;"
+                   % json.dumps(got["id"])), "Patched")
+    # which store answers
+    lo, mo = legacy_only(gw, n), mongo_only(gw, n)
+    legacy_first = mode in LEGACY_FIRST
+    before = route(gw)
+    eq(gw.request("GET", "/api/invoices/%s/" % lo, token=T1).status, 200 if legacy_first else 404, mode)
+    eq(gw.request("GET", "/api/invoices/%s/" % mo, token=T1).status, 404 if legacy_first else 200, mode)
+    eq(gw.request("GET", "/api/invoices/%s/" % got["id"], token=T1).status, 200)
+    # what is compared: both one-store reads differ from the other store
+    if mode in COMPARES:
+        deadline = time.time() + 10
+        while time.time() < deadline and route(gw)["compared"] - before["compared"] < 3:
+            time.sleep(0.05)
+        after = route(gw)
+        eq(after["compared"] - before["compared"], 3, mode)
+        eq(after["mismatched"] - before["mismatched"], 2, mode)     # the one-store records
+        other = COMPARES[mode]
+        assert after["latency_ms"][other]["calls"] > before["latency_ms"][other]["calls"], after
+    else:
+        time.sleep(0.3)
+        eq(route(gw)["compared"], before["compared"], mode)
+    r = gw.request("DELETE", "/api/invoices/%s/" % got["id"], token=T1)
+    eq(r.status, 204)
+    wait_journal_empty(gw)
+    eq((in_legacy(gw, got["id"]), in_mongo(gw, got["id"])), (False, False), mode)
+    for inv in (lo, mo):
+        gw.sql("DELETE FROM invoices_invoice WHERE id=?", (inv.replace("-", ""),))
+        gw.docs("await db.collection('invoices').deleteOne({_id: %s});" % json.dumps(inv))
+
+
+def test_every_mode(gw):
+    for i, mode in enumerate(MODES):
+        check_mode(gw, mode, 100 + i)
+    eq(gw.admin("PUT", "mode", {"mode": "shadow"})[0], 200)
+
+
+def test_route_override_and_admin_errors(gw):
+    eq(gw.admin("PUT", "routes/payments", {"mode": "live", "sample": 25})[0], 200)
+    p = route(gw, "payments")
+    eq((p["mode"], p["mode_source"], p["sample"]), ("live", "route", 25))
+    eq(route(gw)["mode_source"], "global")
+    eq(gw.admin("PUT", "routes/payments", {"mode": None})[0], 200)
+    eq(route(gw, "payments")["mode_source"], "global")
+    eq(gw.admin("PUT", "routes/nope", {"mode": "live"})[0], 404)
+    eq(gw.admin("PUT", "routes/invoices", {"mode": "sideways"})[0], 400)
+    eq(gw.admin("PUT", "routes/invoices", {"sample": 101})[0], 400)
+    r = gw.request("GET", "/_cutover/routes", headers={"Authorization": "Bearer wrong"})
+    eq(r.status, 401)
+    eq(gw.request("GET", "/_cutover/routes").status, 401)
+    eq(gw.request("GET", "/_cutover/health").status, 200)
+
+
+def test_mismatch_with_patch(gw):
+    """A document edited behind the gateway's back: a mismatch with the exact
+    JSON Patch, and the route is not ready."""
+    eq(gw.admin("PUT", "mode", {"mode": "shadow"})[0], 200)
+    got = create(gw, 300)
+    wait_journal_empty(gw)
+    gw.docs("await db.collection('invoices').updateOne({_id: %s}, {$set: {client_name: 'Edited', "
+            "'items.0.description': 'Gadget'}});" % json.dumps(got["id"]))
+    before = route(gw)
+    r = gw.request("GET", "/api/invoices/%s/" % got["id"], token=T1)
+    eq(r.status, 200)
+    eq(r.json()["client_name"], "Client 300")      # the client sees the authoritative answer
+    deadline = time.time() + 10
+    while time.time() < deadline and route(gw)["mismatched"] == before["mismatched"]:
+        time.sleep(0.05)
+    after = route(gw)
+    eq(after["mismatched"], before["mismatched"] + 1)
+    eq((after["ready"], after["readiness"]), (False, "not ready: unexplained mismatches"))
+    assert after["mismatched_paths"].get("/client_name", 0) >= 1, after["mismatched_paths"]
+    st, mm = gw.admin("GET", "mismatches?route=invoices&limit=1")
+    eq(st, 200)
+    m = mm[0]
+    eq((m["method"], m["url"], m["principal"]), ("GET", "/api/invoices/%s/" % got["id"], 1))
+    eq(m["authoritative"]["status"], 200)
+    eq(json.loads(m["authoritative"]["body"]), r.json())
+    eq(m["patch"], [{"op": "replace", "path": "/client_name", "value": "Edited"},
+                    {"op": "replace", "path": "/items/0/description", "value": "Gadget"}])
+
+
+def test_modes_persist_and_reach_other_instances(gw):
+    """A flip is kept in the control store: a second instance on the same
+    stores follows it within two seconds, and a restart keeps it."""
+    other = Gateway(gw.binary, mongo=gw.mongo, mode="legacy", same_as=gw)
+    try:
+        eq(other.admin("GET", "routes/invoices")[1]["mode"], route(gw)["mode"])
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "live"})[0], 200)
+        deadline = time.time() + 2.0
+        while time.time() < deadline and other.admin("GET", "routes/invoices")[1]["mode"] != "live":
+            time.sleep(0.05)
+        eq(other.admin("GET", "routes/invoices")[1]["mode"], "live")
+    finally:
+        problems, log = other.stop()
+    eq(problems, [], log[-2000:])
+    eq(gw.admin("PUT", "routes/invoices", {"mode": None})[0], 200)
+
+
+def mixed_writes(gw, n0, count):
+    """Creates, updates and deletes; every one must succeed."""
+    made = []
+    for i in range(count):
+        made.append(create(gw, n0 + i)["id"])
+        if i % 3 == 1:
+            r = gw.request("PUT", "/api/invoices/%s/" % made[-2], invoice(n0 + i - 1, client_name="Put %d" % i,
+                                                                          items=[]), T1)
+            eq(r.status, 200, r.text)
+        if i % 5 == 4:
+            eq(gw.request("DELETE", "/api/invoices/%s/" % made.pop(0), token=T1).status, 204)
+        eq(gw.request("GET", "/api/invoices/", token=T1).status, 200)
+    return made
+
+
+def test_nothing_lost_when_mongodb_dies(binary, mongo):
+    """MongoDB killed (SIGKILL) in shadow: clients see no error, the journal
+    grows; MongoDB back: the journal drains by itself and the stores are
+    identical.  Then the gateway itself is killed with entries in its
+    journal: a new gateway on the same journal applies them."""
+    gw = Gateway(binary, mongo=mongo, mode="shadow", config={"store_threads": 4, "shadow": {"timeout_ms": 500}})
+    try:
+        mixed_writes(gw, 1000, 5)
+        wait_journal_empty(gw)
+        mongo.stop(signal.SIGKILL)
+        mixed_writes(gw, 2000, 15)
+        st, j = gw.admin("GET", "journal")
+        assert j["depth"] >= 10, j
+        assert j["entries"][0]["from"] == "legacy", j
+        mongo.start()
+        wait_journal_empty(gw, timeout=60)
+        legacy, docs = both_stores(gw)
+        eq(len(legacy), 5 - 1 + 15 - 3)
+        eq(docs, legacy)
+        eq(gw.admin("PUT", "routes/invoices", {"mode": None})[0], 200)
+        # the gateway dies with entries not applied
+        mongo.stop(signal.SIGKILL)
+        mixed_writes(gw, 3000, 6)
+        depth = gw.admin("GET", "journal")[1]["depth"]
+        assert depth >= 6, depth
+        gw.kill()
+        mongo.start()
+        gw = Gateway(binary, mongo=mongo, mode="shadow", same_as=gw)
+        assert "entries to apply from an earlier run" in gw.read_log(), gw.read_log()
+        wait_journal_empty(gw, timeout=60)
+        legacy, docs = both_stores(gw)
+        eq(len(legacy), 5 - 1 + 15 - 3 + 6 - 1)
+        eq(docs, legacy)
+    finally:
+        problems, log = gw.stop()
+    eq(problems, [], log[-3000:])
+
+
+def suite(runner, binary, mongo):
+    gw = Gateway(binary, mongo=mongo, mode="shadow", config={"store_threads": 4})
+    print("== modes (%s)" % gw.read_log().strip().splitlines()[-1], flush=True)
+    try:
+        runner.run([test_every_mode, test_route_override_and_admin_errors, test_mismatch_with_patch,
+                    test_modes_persist_and_reach_other_instances], gw)
+    finally:
+        problems, log = gw.stop()
+    if problems:
+        runner.failed += 1
+        print("FAIL gateway shutdown: %s\n%s" % ("; ".join(problems), log[-4000:]))
+    else:
+        runner.passed += 1
+        print("ok   gateway shutdown clean")
+    if mongo.dir:       # a server of our own, so we may kill it
+        runner.run([test_nothing_lost_when_mongodb_dies], binary, mongo)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    a = ap.parse_args()
+    runner = Runner()
+    mongo = Mongo()
+    try:
+        suite(runner, os.path.abspath(a.binary), mongo)
+    finally:
+        mongo.close()
+    return runner.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
