@@ -536,6 +536,19 @@ void mg_unique_filter(const struct resource *r, const struct unique *u, int64_t 
 	bson_append_document_end(filter, &ne);
 }
 
+void mg_version_filter(const struct resource *r, const struct record *rec, int version_field, bson_t *filter)
+{
+	bson_t lte;
+
+	bson_init(filter);
+	mg_append_value(filter, "_id", &r->fields[r->pk], &rec->vals[r->pk]);
+	if (version_field < 0 || rec->vals[version_field].null)
+		return;
+	bson_append_document_begin(filter, mg_key(r, (size_t)version_field), -1, &lte);
+	mg_append_value(&lte, "$lte", &r->fields[version_field], &rec->vals[version_field]);
+	bson_append_document_end(filter, &lte);
+}
+
 void mg_ref_filter(const struct field *f, const unsigned char id[16], bson_t *filter)
 {
 	char tmp[UUID_STR_LEN + 1];

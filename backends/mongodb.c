@@ -577,6 +577,409 @@ static int mg_remove(struct store *base, const struct resource *r, int64_t owner
 	return rc;
 }
 
+/* The migration toolkit ------------------------------------------------ */
+
+static int mg_scan(struct store *base, const struct resource *r, const unsigned char *after,
+                   size_t limit, struct arena *a, struct record **rows, int64_t **owners,
+                   size_t *n, struct store_error *err)
+{
+	struct mg_store *s = (struct mg_store *)base;
+	mongoc_client_t *c;
+	mongoc_collection_t *col;
+	mongoc_cursor_t *cur;
+	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, gt, sort;
+	const bson_t *doc;
+	bson_error_t e;
+	int rc = 0;
+
+	if (!(c = borrow(s, err)))
+		return -1;
+	if (after) {
+		char tmp[UUID_STR_LEN + 1];
+
+		uuid_format(after, tmp);
+		bson_append_document_begin(&filter, "_id", 3, &gt);
+		bson_append_utf8(&gt, "$gt", 3, tmp, UUID_STR_LEN);
+		bson_append_document_end(&filter, &gt);
+	}
+	bson_append_document_begin(&opts, "sort", 4, &sort);
+	bson_append_int32(&sort, "_id", 3, 1);
+	bson_append_document_end(&opts, &sort);
+	bson_append_int64(&opts, "limit", 5, (int64_t)limit);
+	col = coll(s, c, r);
+	cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
+	*n = 0;
+	*rows = ARENA_ARRAY(a, struct record, limit ? limit : 1);
+	*owners = ARENA_ARRAY(a, int64_t, limit ? limit : 1);
+	while (*n < limit && mongoc_cursor_next(cur, &doc)) {
+		struct record *rec = &(*rows)[*n];
+		struct store_error bad;
+		bson_iter_t it;
+
+		if (mg_doc_to_record(r, doc, a, rec, &bad) < 0) {
+			/* Keep the id, so the document is reported, not skipped. */
+			*rec = *record_new(a, r);
+			rec->bad = arena_strdup(a, bad.msg);
+			if (!bson_iter_init_find(&it, doc, "_id") ||
+			    mg_read_value(&it, &r->fields[r->pk], a, &rec->vals[r->pk]) < 0)
+				continue;
+		}
+		(*owners)[*n] = bson_iter_init_find(&it, doc, r->owner_column) ? bson_iter_as_int64(&it) : 0;
+		(*n)++;
+	}
+	if (mongoc_cursor_error(cur, &e))
+		rc = fail(&e, err, "find");
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(col);
+	bson_destroy(&filter);
+	bson_destroy(&opts);
+	give_back(s, c);
+	return rc;
+}
+
+static int mg_size(struct store *base, const struct resource *r, int64_t *n, struct store_error *err)
+{
+	struct mg_store *s = (struct mg_store *)base;
+	mongoc_client_t *c;
+	mongoc_collection_t *col;
+	bson_t filter = BSON_INITIALIZER;
+	bson_error_t e;
+	int rc = 0;
+
+	if (!(c = borrow(s, err)))
+		return -1;
+	col = coll(s, c, r);
+	if ((*n = mongoc_collection_count_documents(col, &filter, NULL, NULL, NULL, &e)) < 0)
+		rc = fail(&e, err, "count");
+	mongoc_collection_destroy(col);
+	give_back(s, c);
+	return rc;
+}
+
+/* One unordered bulk of inserts (replace false) or guarded upserts over
+ * the rows whose out[] is PUT_WRITTEN on entry.  Rows that fail keep the
+ * reason; a duplicate key is reported as code 11000 in dup[]. */
+static int bulk(struct mg_store *s, mongoc_client_t *c, const struct resource *r, const struct record *rows,
+                const int64_t *owners, size_t n, int version_field, bool replace, enum put_result *out,
+                bool *dup, char (*why)[128], struct store_error *err)
+{
+	mongoc_collection_t *col = coll(s, c, r);
+	mongoc_bulk_operation_t *b;
+	bson_t opts = BSON_INITIALIZER, bopts = BSON_INITIALIZER, reply;
+	bson_iter_t it, errs, one;
+	bson_error_t e;
+	size_t i, *slot = xcalloc(n ? n : 1, sizeof(*slot)), nops = 0;
+	bool ok = true;
+	int rc = 0;
+
+	BSON_APPEND_BOOL(&bopts, "ordered", false);
+	BSON_APPEND_BOOL(&opts, "upsert", true);
+	b = mongoc_collection_create_bulk_operation_with_opts(col, &bopts);
+	for (i = 0; i < n; i++) {
+		bson_t doc, sel;
+		bool added;
+
+		if (out[i] != PUT_WRITTEN)
+			continue;
+		mg_record_to_doc(r, owners[i], &rows[i], &doc);
+		if (replace) {
+			mg_version_filter(r, &rows[i], version_field, &sel);
+			added = mongoc_bulk_operation_replace_one_with_opts(b, &sel, &doc, &opts, &e);
+			bson_destroy(&sel);
+		} else {
+			added = mongoc_bulk_operation_insert_with_opts(b, &doc, NULL, &e);
+		}
+		bson_destroy(&doc);
+		if (added) {
+			slot[nops++] = i;
+		} else {
+			out[i] = PUT_FAILED;
+			snprintf(why[i], sizeof(why[i]), "%.120s", e.message);
+		}
+	}
+	bson_init(&reply);
+	if (nops) {
+		bson_destroy(&reply);
+		ok = mongoc_bulk_operation_execute(b, &reply, &e);
+	}
+	if (!ok && network_error(&e)) {
+		rc = fail(&e, err, "bulk write");
+	} else if (bson_iter_init_find(&it, &reply, "writeErrors") && bson_iter_recurse(&it, &errs)) {
+		while (bson_iter_next(&errs)) {
+			int64_t idx = -1, code = 0;
+			const char *msg = "";
+
+			if (!bson_iter_recurse(&errs, &one))
+				continue;
+			while (bson_iter_next(&one)) {
+				if (strcmp(bson_iter_key(&one), "index") == 0)
+					idx = bson_iter_as_int64(&one);
+				else if (strcmp(bson_iter_key(&one), "code") == 0)
+					code = bson_iter_as_int64(&one);
+				else if (strcmp(bson_iter_key(&one), "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&one))
+					msg = bson_iter_utf8(&one, NULL);
+			}
+			if (idx < 0 || (size_t)idx >= nops)
+				continue;
+			out[slot[idx]] = PUT_FAILED;
+			dup[slot[idx]] = code == 11000 || code == 11001;
+			snprintf(why[slot[idx]], sizeof(why[slot[idx]]), "%.120s", msg);
+		}
+	} else if (!ok) {
+		for (i = 0; i < nops; i++) {
+			out[slot[i]] = PUT_FAILED;
+			snprintf(why[slot[i]], sizeof(why[slot[i]]), "%.120s", e.message);
+		}
+	}
+	bson_destroy(&reply);
+	bson_destroy(&opts);
+	bson_destroy(&bopts);
+	mongoc_bulk_operation_destroy(b);
+	mongoc_collection_destroy(col);
+	free(slot);
+	return rc;
+}
+
+/* The version field of the stored document with id: 1 found (v set, or
+ * null), 0 not found, -1 error. */
+static int stored_version(struct mg_store *s, mongoc_client_t *c, const struct resource *r,
+                          const unsigned char id[16], int vf, struct value *v, struct arena *a)
+{
+	mongoc_collection_t *col = coll(s, c, r);
+	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	char tmp[UUID_STR_LEN + 1];
+	bson_iter_t it;
+	int rc = 0;
+
+	uuid_format(id, tmp);
+	bson_append_utf8(&filter, "_id", 3, tmp, UUID_STR_LEN);
+	BSON_APPEND_INT64(&opts, "limit", 1);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	bson_append_int32(&proj, mg_key(r, (size_t)vf), -1, 1);
+	bson_append_document_end(&opts, &proj);
+	cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
+	v->null = true;
+	if (mongoc_cursor_next(cur, &doc)) {
+		rc = 1;
+		if (bson_iter_init_find(&it, doc, mg_key(r, (size_t)vf)) && mg_read_value(&it, &r->fields[vf], a, v) < 0)
+			v->null = true;
+	} else if (mongoc_cursor_error(cur, NULL)) {
+		rc = -1;
+	}
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(col);
+	bson_destroy(&filter);
+	bson_destroy(&opts);
+	return rc;
+}
+
+/* Write commands of at most this many operations: FerretDB 1.x can stall
+ * for good on larger ones that hit duplicates or update in place. */
+#define BULK_OPS 100
+
+static int bulk_chunked(struct mg_store *s, mongoc_client_t *c, const struct resource *r,
+                        const struct record *rows, const int64_t *owners, size_t n, int version_field,
+                        bool replace, enum put_result *out, bool *dup, char (*why)[128],
+                        struct store_error *err)
+{
+	size_t at;
+	int rc = 0;
+
+	for (at = 0; at < n && rc == 0; at += BULK_OPS)
+		rc = bulk(s, c, r, rows + at, owners + at, n - at < BULK_OPS ? n - at : BULK_OPS, version_field,
+		          replace, out + at, dup + at, why + at, err);
+	return rc;
+}
+
+static int by_id(const void *key, const void *elem, const struct resource *r)
+{
+	return memcmp(key, ((const struct record *)elem)->vals[r->pk].u.uuid, 16);
+}
+
+/* Which rows (sorted by id, as scans give them) are stored already, and
+ * with what version: one $in query for the batch. */
+static int stored_versions(struct mg_store *s, mongoc_client_t *c, const struct resource *r,
+                           const struct record *rows, size_t n, int vf, bool *present, int64_t *ver,
+                           bool *has_ver, struct store_error *err)
+{
+	mongoc_collection_t *col = coll(s, c, r);
+	bson_t filter = BSON_INITIALIZER, in, arr, opts = BSON_INITIALIZER, proj;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	bson_error_t e;
+	size_t i, k = 0;
+	int rc = 0;
+
+	bson_append_document_begin(&filter, "_id", 3, &in);
+	bson_append_array_begin(&in, "$in", 3, &arr);
+	for (i = 0; i < n; i++) {
+		char key[16], tmp[UUID_STR_LEN + 1];
+		const char *kk;
+
+		if (rows[i].bad)
+			continue;
+		bson_uint32_to_string((uint32_t)k++, &kk, key, sizeof(key));
+		uuid_format(rows[i].vals[r->pk].u.uuid, tmp);
+		bson_append_utf8(&arr, kk, -1, tmp, UUID_STR_LEN);
+	}
+	bson_append_array_end(&in, &arr);
+	bson_append_document_end(&filter, &in);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	bson_append_int32(&proj, "_id", 3, 1);
+	if (vf >= 0)
+		bson_append_int32(&proj, mg_key(r, (size_t)vf), -1, 1);
+	bson_append_document_end(&opts, &proj);
+	cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
+	while (mongoc_cursor_next(cur, &doc)) {
+		struct arena a;
+		struct value id, v;
+		bson_iter_t it;
+		size_t lo = 0, hi = n;
+
+		arena_init(&a, 256);
+		if (bson_iter_init_find(&it, doc, "_id") && mg_read_value(&it, &r->fields[r->pk], &a, &id) == 0) {
+			while (lo < hi) {       /* rows are in id order */
+				size_t mid = (lo + hi) / 2;
+				int cmp = by_id(id.u.uuid, &rows[mid], r);
+
+				if (cmp == 0) {
+					lo = hi = mid;
+					present[mid] = true;
+					if (vf >= 0 && bson_iter_init_find(&it, doc, mg_key(r, (size_t)vf)) &&
+					    mg_read_value(&it, &r->fields[vf], &a, &v) == 0 && !v.null) {
+						ver[mid] = v.u.i;
+						has_ver[mid] = true;
+					}
+					break;
+				}
+				if (cmp < 0)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+		}
+		arena_reset(&a);
+	}
+	if (mongoc_cursor_error(cur, &e))
+		rc = fail(&e, err, "find");
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(col);
+	bson_destroy(&filter);
+	bson_destroy(&opts);
+	return rc;
+}
+
+/* A batch: rows whose id is not stored are inserted, as one bulk; a stored
+ * document is compared by version with its row: not older, it is left
+ * alone (a killed run's own copy, or a record the gateway wrote since);
+ * older, it is replaced through an upsert guarded by the version, so a
+ * write landing meanwhile still wins.  (Inserting only what is absent also
+ * keeps duplicate-key errors out of the common path, which some compatible
+ * servers handle badly.) */
+static int mg_put_many(struct store *base, const struct resource *r, const struct record *rows,
+                       const int64_t *owners, size_t n, int version_field, enum put_result *out,
+                       char (*why)[128], struct store_error *err)
+{
+	struct mg_store *s = (struct mg_store *)base;
+	mongoc_client_t *c;
+	size_t m = n ? n : 1, i;
+	bool *dup = xcalloc(m, sizeof(bool)), *cand = xcalloc(m, sizeof(bool)), *present = xcalloc(m, sizeof(bool));
+	bool *has_ver = xcalloc(m, sizeof(bool)), any = false;
+	int64_t *ver = xcalloc(m, sizeof(int64_t));
+	enum put_result *again = xcalloc(m, sizeof(*again));
+	int rc;
+
+	if (!(c = borrow(s, err))) {
+		rc = -1;
+		goto out;
+	}
+	rc = stored_versions(s, c, r, rows, n, version_field, present, ver, has_ver, err);
+	for (i = 0; i < n; i++) {
+		again[i] = PUT_FAILED;
+		out[i] = PUT_WRITTEN;
+		if (rows[i].bad) {
+			out[i] = PUT_FAILED;
+			snprintf(why[i], sizeof(why[i]), "%.120s", rows[i].bad);
+		} else if (present[i] && version_field >= 0 && has_ver[i] && !rows[i].vals[version_field].null &&
+		           ver[i] >= rows[i].vals[version_field].u.i) {
+			out[i] = PUT_SKIPPED_NEWER;
+		} else if (present[i]) {
+			out[i] = PUT_FAILED;
+			again[i] = PUT_WRITTEN;
+			cand[i] = any = true;
+		}
+	}
+	if (rc == 0)
+		rc = bulk_chunked(s, c, r, rows, owners, n, version_field, false, out, dup, why, err);
+	/* Taken since the lookup: by this id (an upsert then), or a unique constraint. */
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct arena a;
+		struct value stored;
+
+		if (!dup[i])
+			continue;
+		dup[i] = false;
+		arena_init(&a, 256);
+		if (stored_version(s, c, r, rows[i].vals[r->pk].u.uuid, r->pk, &stored, &a) == 1) {
+			again[i] = PUT_WRITTEN;
+			cand[i] = any = true;
+		} else {
+			snprintf(why[i], sizeof(why[i]), "unique constraint: another document has these values");
+		}
+		arena_reset(&a);
+	}
+	if (rc == 0 && any)
+		rc = bulk_chunked(s, c, r, rows, owners, n, version_field, true, again, dup, why, err);
+	/* A guarded upsert that finds a newer document tries to insert one and
+	 * collides with it: the stored document is newer. */
+	for (i = 0; rc == 0 && i < n; i++)
+		if (cand[i])
+			out[i] = again[i] == PUT_WRITTEN ? PUT_WRITTEN : dup[i] ? PUT_SKIPPED_NEWER : PUT_FAILED;
+	give_back(s, c);
+out:
+	free(dup);
+	free(cand);
+	free(present);
+	free(has_ver);
+	free(ver);
+	free(again);
+	return rc;
+}
+
+static int mg_remove_ids(struct store *base, const struct resource *r, const unsigned char (*ids)[16],
+                         size_t n, struct store_error *err)
+{
+	struct mg_store *s = (struct mg_store *)base;
+	mongoc_client_t *c;
+	bson_t filter = BSON_INITIALIZER, in, arr;
+	int64_t matched;
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (!(c = borrow(s, err)))
+		return -1;
+	bson_append_document_begin(&filter, "_id", 3, &in);
+	bson_append_array_begin(&in, "$in", 3, &arr);
+	for (i = 0; i < n; i++) {
+		char key[16], tmp[UUID_STR_LEN + 1];
+		const char *k;
+
+		bson_uint32_to_string((uint32_t)i, &k, key, sizeof(key));
+		uuid_format(ids[i], tmp);
+		bson_append_utf8(&arr, k, -1, tmp, UUID_STR_LEN);
+	}
+	bson_append_array_end(&in, &arr);
+	bson_append_document_end(&filter, &in);
+	rc = write_one(s, c, r->collection, &filter, NULL, true, &matched, err);
+	bson_destroy(&filter);
+	give_back(s, c);
+	return rc;
+}
+
 /* Indexes ------------------------------------------------------------- */
 
 /* Names of r's indexes; the collection may not exist yet (none then). */
@@ -757,4 +1160,8 @@ const struct store_ops store_mongodb_ops = {
 	.remove = mg_remove,        /* referencing documents first, then the document */
 	.aggregate = mg_aggregate,  /* $group with exact sums */
 	.setup = mg_setup,          /* indexes matching the legacy ones, idempotent */
+	.scan = mg_scan,
+	.size = mg_size,
+	.put_many = mg_put_many,    /* one unordered bulk of guarded upserts */
+	.remove_ids = mg_remove_ids,
 };

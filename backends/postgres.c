@@ -37,6 +37,7 @@ struct pg_store {
 	char *conninfo;
 	char *names[STMT_CACHE_MAX];    /* SQL text of prepared statement i ("c<i>") */
 	size_t nnames;
+	bool keep_bad;              /* scanning: rows that cannot be read are kept, marked */
 };
 
 static bool pg_accepts(const char *url)
@@ -234,7 +235,7 @@ static int begin(struct pg_store *s, bool read_only, struct store_error *err)
  * fields is a parent key, returned per row. */
 static int read_rows(struct pg_store *s, struct sql *q, const struct resource *r,
                      struct arena *a, struct record **rows, size_t *n,
-                     unsigned char (**fks)[16], struct store_error *err)
+                     unsigned char (**fks)[16], int64_t **owners, struct store_error *err)
 {
 	PGresult *res = run(s, q, err);
 	int i, k;
@@ -245,16 +246,24 @@ static int read_rows(struct pg_store *s, struct sql *q, const struct resource *r
 	*rows = ARENA_ARRAY(a, struct record, *n ? *n : 1);
 	if (fks)
 		*fks = arena_alloc(a, (*n ? *n : 1) * 16);
+	if (owners)
+		*owners = ARENA_ARRAY(a, int64_t, *n ? *n : 1);
 	for (i = 0; i < (int)*n; i++) {
 		(*rows)[i] = *record_new(a, r);
 		for (k = 0; k < (int)r->nfields; k++) {
 			if (read_value(res, i, k, &r->fields[k], a, &(*rows)[i].vals[k]) < 0) {
 				store_error_set(err, STORE_INVALID, "%s.%s holds a value that is not a valid %s",
 				                r->table, r->fields[k].column, ctype_name(r->fields[k].type));
-				PQclear(res);
-				return -1;
+				if (!s->keep_bad || k == r->pk) {
+					PQclear(res);
+					return -1;
+				}
+				(*rows)[i].vals[k].null = true;
+				(*rows)[i].bad = arena_strdup(a, err->msg);
 			}
 		}
+		if (owners)
+			(*owners)[i] = strtoll(PQgetvalue(res, i, k), NULL, 10);
 		if (fks && uuid_parse(PQgetvalue(res, i, k), (size_t)PQgetlength(res, i, k), (*fks)[i]) < 0) {
 			store_error_set(err, STORE_INVALID, "%s.%s holds an invalid key", r->table, r->fk_column);
 			PQclear(res);
@@ -269,7 +278,7 @@ static int read_rows_cb(void *ctx, struct sql *q, const struct resource *r, stru
                         struct record **rows, size_t *n, unsigned char (**fks)[16],
                         struct store_error *err)
 {
-	return read_rows(ctx, q, r, a, rows, n, fks, err);
+	return read_rows(ctx, q, r, a, rows, n, fks, NULL, err);
 }
 
 /* The children of n rows: one statement per child resource. */
@@ -324,7 +333,7 @@ static int pg_list(struct store *base, const struct query *qy, struct arena *a,
 		return -1;
 	sql_init(&q, &dialect, a);
 	sql_list(&q, qy);
-	rc = read_rows(s, &q, qy->res, a, rows, n, NULL, err);
+	rc = read_rows(s, &q, qy->res, a, rows, n, NULL, NULL, err);
 	sql_free(&q);
 	if (rc == 0)
 		rc = read_children(s, qy->res, a, *rows, *n, err);
@@ -347,7 +356,7 @@ static int pg_get(struct store *base, const struct resource *r, int64_t owner,
 		return -1;
 	sql_init(&q, &dialect, a);
 	sql_by_id(&q, r, owner, &v, false);
-	rc = read_rows(s, &q, r, a, &rows, &n, NULL, err);
+	rc = read_rows(s, &q, r, a, &rows, &n, NULL, NULL, err);
 	sql_free(&q);
 	if (rc == 0 && n == 0) {
 		store_error_set(err, STORE_NOT_FOUND, "not found");
@@ -550,6 +559,49 @@ static int pg_routes(struct store *base, const struct route_row *set, struct are
 	return rc;
 }
 
+static int pg_scan(struct store *base, const struct resource *r, const unsigned char *after,
+                   size_t limit, struct arena *a, struct record **rows, int64_t **owners,
+                   size_t *n, struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct value v = {.null = false};
+	struct sql q;
+	int rc;
+
+	if (after)
+		memcpy(v.u.uuid, after, 16);
+	if (begin(s, true, err) < 0)
+		return -1;
+	sql_init(&q, &dialect, a);
+	sql_scan(&q, r, after ? &v : NULL, limit);
+	s->keep_bad = true;
+	rc = read_rows(s, &q, r, a, rows, n, NULL, owners, err);
+	sql_free(&q);
+	if (rc == 0)
+		rc = read_children(s, r, a, *rows, *n, err);
+	s->keep_bad = false;
+	if (rc == 0)
+		store_mark_bad_children(r, *rows, *n);
+	return finish(s, rc, err);
+}
+
+static int pg_size(struct store *base, const struct resource *r, int64_t *n, struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct sql q;
+	PGresult *res;
+
+	sql_init(&q, &dialect, NULL);
+	sql_size(&q, r);
+	res = query_once(s, &q, err);
+	sql_free(&q);
+	if (!res)
+		return -1;
+	*n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
 static void pg_close(struct store *base)
 {
 	struct pg_store *s = (struct pg_store *)base;
@@ -606,5 +658,7 @@ const struct store_ops store_postgres_ops = {
 	.replace = pg_replace,
 	.remove = pg_remove,
 	.aggregate = pg_aggregate,  /* exact sums in the decimal's units */
+	.scan = pg_scan,
+	.size = pg_size,
 	.routes = pg_routes,        /* the cutover_routes table, created when missing */
 };

@@ -35,6 +35,7 @@ struct sqlite_store {
 	sqlite3 *db;
 	struct stmt_entry cache[STMT_CACHE_MAX];
 	size_t ncache;
+	bool keep_bad;              /* scanning: rows that cannot be read are kept, marked */
 };
 
 static bool sqlite_accepts(const char *url)
@@ -249,7 +250,7 @@ static int finish(struct sqlite_store *s, int rc, struct store_error *err)
 /* Reading rows ------------------------------------------------------- */
 
 static int read_row(sqlite3_stmt *st, const struct resource *r, struct arena *a,
-                    struct record *rec, struct store_error *err)
+                    struct record *rec, bool keep_bad, struct store_error *err)
 {
 	size_t i;
 
@@ -258,7 +259,10 @@ static int read_row(sqlite3_stmt *st, const struct resource *r, struct arena *a,
 		if (read_value(st, (int)i, &r->fields[i], a, &rec->vals[i]) < 0) {
 			store_error_set(err, STORE_INVALID, "%s.%s holds a value that is not a valid %s",
 			                r->table, r->fields[i].column, ctype_name(r->fields[i].type));
-			return -1;
+			if (!keep_bad || i == (size_t)r->pk)
+				return -1;
+			rec->vals[i].null = true;
+			rec->bad = arena_strdup(a, err->msg);
 		}
 	}
 	return 0;
@@ -294,7 +298,7 @@ static int read_rows(struct sqlite_store *s, struct sql *q, const struct resourc
 			}
 			cap *= 2;
 		}
-		if (read_row(st, r, a, &(*rows)[*n], err) < 0 ||
+		if (read_row(st, r, a, &(*rows)[*n], s->keep_bad, err) < 0 ||
 		    (fks && uuid_parse((const char *)sqlite3_column_text(st, (int)r->nfields),
 		                       (size_t)sqlite3_column_bytes(st, (int)r->nfields), (*fks)[*n]) < 0)) {
 			release(s, st);
@@ -580,6 +584,66 @@ static int sqlite_routes(struct store *base, const struct route_row *set, struct
 	return rc;
 }
 
+static int sqlite_scan(struct store *base, const struct resource *r, const unsigned char *after,
+                       size_t limit, struct arena *a, struct record **rows, int64_t **owners,
+                       size_t *n, struct store_error *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	struct value v = {.null = false};
+	struct sql q;
+	sqlite3_stmt *st;
+	int rc = 0, step;
+
+	if (after)
+		memcpy(v.u.uuid, after, 16);
+	if (begin_read(s, err) < 0)
+		return -1;
+	sql_init(&q, &dialect, a);
+	sql_scan(&q, r, after ? &v : NULL, limit);
+	*n = 0;
+	*rows = ARENA_ARRAY(a, struct record, limit ? limit : 1);
+	*owners = ARENA_ARRAY(a, int64_t, limit ? limit : 1);
+	if (!(st = statement(s, &q, err)))
+		rc = -1;
+	while (rc == 0 && *n < limit && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (read_row(st, r, a, &(*rows)[*n], true, err) < 0)
+			rc = -1;
+		(*owners)[(*n)++] = sqlite3_column_int64(st, (int)r->nfields);
+	}
+	if (st)
+		release(s, st);
+	sql_free(&q);
+	s->keep_bad = true;
+	if (rc == 0)
+		rc = read_children(s, r, a, *rows, *n, err);
+	s->keep_bad = false;
+	if (rc == 0)
+		store_mark_bad_children(r, *rows, *n);
+	return end_read(s, rc);
+}
+
+static int sqlite_size(struct store *base, const struct resource *r, int64_t *n, struct store_error *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	struct sql q;
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	sql_init(&q, &dialect, NULL);
+	sql_size(&q, r);
+	if ((st = statement(s, &q, err))) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			*n = sqlite3_column_int64(st, 0);
+			rc = 0;
+		} else {
+			fail_db(s, err, "count");
+		}
+		release(s, st);
+	}
+	sql_free(&q);
+	return rc;
+}
+
 static void sqlite_close(struct store *base)
 {
 	struct sqlite_store *s = (struct sqlite_store *)base;
@@ -650,5 +714,7 @@ const struct store_ops store_sqlite_ops = {
 	.replace = sqlite_replace,  /* UPDATE, children replaced when given */
 	.remove = sqlite_remove,    /* row, children, cascading rows */
 	.aggregate = sqlite_aggregate,
+	.scan = sqlite_scan,
+	.size = sqlite_size,
 	.routes = sqlite_routes,    /* the cutover_routes table, created when missing */ /* GROUP BY with exact decimal sums */
 };

@@ -4,10 +4,38 @@
 #ifndef CUTOVER_MIGRATE_H
 #define CUTOVER_MIGRATE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "config.h"
 
 /* Create the MongoDB indexes matching the legacy ones, for every resource;
  * idempotent.  Reports on stdout, problems on stderr; 0 on success. */
 int migrate_indexes(const struct config *cfg);
+
+struct migrate_opts {
+	const char *resource;       /* NULL: every resource */
+	size_t batch;               /* rows per read and bulk write */
+	double rate;                /* rows per second at most; 0: no limit */
+	bool restart;               /* ignore the saved position */
+	const char *state;          /* the file holding the position */
+};
+
+/* Copy the legacy rows into MongoDB.  0: done; 1: stopped by an error;
+ * 3: done, but some rows could not be copied (reported). */
+int migrate_run(const struct config *cfg, const struct migrate_opts *o);
+
+struct verify_opts {
+	const char *resource;
+	double sample;              /* percent of records compared */
+	bool json;
+};
+
+/* 0: identical; 1: differences (reported); 2: could not compare. */
+int verify_run(const struct config *cfg, const struct verify_opts *o);
+/* Make MongoDB hold what the legacy store holds: for the records of a
+ * `verify --json` report (from), for every difference found now, or for
+ * the journal's entries.  0 when nothing is left to repair. */
+int repair_run(const struct config *cfg, const struct verify_opts *o, const char *from, bool journal);
 
 #endif

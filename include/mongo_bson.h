@@ -40,6 +40,10 @@ void mg_id_filter(const struct resource *r, int64_t owner, const unsigned char i
 /* Another document of owner with rec's values for the fields of u. */
 void mg_unique_filter(const struct resource *r, const struct unique *u, int64_t owner,
                       const struct record *rec, bson_t *filter);
+/* {_id: id}, and with a version field, only where the stored version is
+ * not newer: {_id, v: {$lte: row's}}.  (A stored document without a
+ * version is then taken as newer and left alone, which verify reports.) */
+void mg_version_filter(const struct resource *r, const struct record *rec, int version_field, bson_t *filter);
 /* Documents whose reference field f holds id. */
 void mg_ref_filter(const struct field *f, const unsigned char id[16], bson_t *filter);
 

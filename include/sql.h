@@ -96,6 +96,11 @@ int sql_read_children(const struct sql_dialect *d, const struct resource *r, str
 /* Group, count and exact sum (in units of the decimal field). */
 void sql_aggregate(struct sql *q, const struct query *qy, int group_field, int sum_field);
 
+/* Rows of r of every owner after key `after` (NULL: all), in key order,
+ * at most limit; the owner is the column after the fields. */
+void sql_scan(struct sql *q, const struct resource *r, const struct value *after, size_t limit);
+void sql_size(struct sql *q, const struct resource *r);
+
 /* The control store's table, and its statements (text parameters). */
 extern const char sql_routes_table[];
 void sql_routes_upsert(struct sql *q, const struct route_row *row, const char *now);

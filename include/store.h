@@ -37,7 +37,11 @@ struct child_rows {
 struct record {
 	struct value *vals;
 	struct child_rows *children;
+	const char *bad;        /* scans only: why this row could not be read */
 };
+
+/* How a bulk copy treated one record. */
+enum put_result { PUT_WRITTEN, PUT_SKIPPED_NEWER, PUT_FAILED };
 
 /* Exact-match condition on a field. */
 struct cond {
@@ -134,6 +138,21 @@ struct store_ops {
 	 * A line per resource goes to report when given. */
 	int (*setup)(struct store *s, const struct resource *r, struct buf *report,
 	             struct store_error *err);
+	/* Optional, for the migration toolkit.  scan: records of r of every
+	 * owner in primary-key order after `after` (NULL: from the first), at
+	 * most limit, each with its owner; a row that cannot be read comes
+	 * back with bad set instead of failing the call. */
+	int (*scan)(struct store *s, const struct resource *r, const unsigned char *after, size_t limit,
+	            struct arena *arena, struct record **rows, int64_t **owners, size_t *n,
+	            struct store_error *err);
+	int (*size)(struct store *s, const struct resource *r, int64_t *n, struct store_error *err);
+	/* Upsert whole records by id in one batch; a stored record whose
+	 * version field (-1: none) is newer than the row's is left alone. */
+	int (*put_many)(struct store *s, const struct resource *r, const struct record *rows,
+	                const int64_t *owners, size_t n, int version_field, enum put_result *out,
+	                char (*why)[128], struct store_error *err);
+	int (*remove_ids)(struct store *s, const struct resource *r, const unsigned char (*ids)[16], size_t n,
+	                  struct store_error *err);
 	/* Optional: the control store (SPEC §12).  With set, write that row
 	 * first (version raised); then every row, from arena. */
 	int (*routes)(struct store *s, const struct route_row *set, struct arena *arena,
@@ -220,6 +239,9 @@ void store_conflict_unique(const struct resource *r, struct store_error *err);
 void store_distribute_children(struct arena *a, const struct resource *r, size_t c,
                                struct record *parents, size_t n, struct record *kids,
                                const unsigned char (*fks)[16], size_t nkids);
+
+/* A record with a child row that could not be read is bad too. */
+void store_mark_bad_children(const struct resource *r, struct record *recs, size_t n);
 
 /* A fresh record for r with every value null and no children given. */
 struct record *record_new(struct arena *a, const struct resource *r);

@@ -22,7 +22,13 @@ static const char usage[] =
 	"  serve [-c FILE]                      run the gateway\n"
 	"  check [-c FILE]                      validate a configuration, list every problem\n"
 	"  token --user-id N [--ttl S] [-c FILE]  mint a development access token\n"
-	"  migrate --indexes-only [-c FILE]     create the MongoDB indexes matching the legacy ones\n"
+	"  migrate [-c FILE] [--resource R] [--batch N] [--rate ROWS/S] [--resume|--restart]\n"
+	"          [--state FILE] [--indexes-only]\n"
+	"                                       copy the legacy rows into MongoDB (indexes first)\n"
+	"  verify [-c FILE] [--resource R] [--sample PERCENT] [--json]\n"
+	"                                       compare every row with its document; exit 0 when identical\n"
+	"  repair [-c FILE] [--resource R] [--from-verify FILE | --journal]\n"
+	"                                       rewrite what differs from the legacy store, or drain the journal\n"
 	"  mode [-c FILE] [ROUTE [MODE]]        show routes, or flip ROUTE (or \"global\") to MODE\n"
 	"\n"
 	"  cutover --help | --version\n"
@@ -59,7 +65,38 @@ struct opts {
 	long long ttl;
 	bool have_user;
 	bool indexes_only;
+	struct migrate_opts m;
+	struct verify_opts v;
+	const char *from;
+	bool journal;
 };
+
+/* Which subcommands take an option (by its short code). */
+static const struct { int code; const char *cmds; } option_owners[] = {
+	{'u', " token "}, {'t', " token "}, {'i', " migrate "}, {'r', " migrate verify repair "},
+	{'b', " migrate "}, {'R', " migrate "}, {'S', " migrate "}, {'X', " migrate "}, {'s', " migrate "},
+	{'p', " verify "}, {'j', " verify "}, {'f', " repair "}, {'J', " repair "},
+};
+
+static bool option_for(int code, const char *cmd)
+{
+	char word[32];
+	size_t i;
+
+	snprintf(word, sizeof(word), " %s ", cmd);
+	for (i = 0; i < sizeof(option_owners) / sizeof(option_owners[0]); i++)
+		if (option_owners[i].code == code)
+			return strstr(option_owners[i].cmds, word) != NULL;
+	return true;
+}
+
+static bool number(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+
+	*out = strtod(s, &end);
+	return *s && !*end && *out >= lo && *out <= hi;
+}
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -68,14 +105,27 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"user-id", required_argument, NULL, 'u'},
 		{"ttl", required_argument, NULL, 't'},
 		{"indexes-only", no_argument, NULL, 'i'},
+		{"resource", required_argument, NULL, 'r'},
+		{"batch", required_argument, NULL, 'b'},
+		{"rate", required_argument, NULL, 'R'},
+		{"resume", no_argument, NULL, 'S'},
+		{"restart", no_argument, NULL, 'X'},
+		{"state", required_argument, NULL, 's'},
+		{"sample", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, 'j'},
+		{"from-verify", required_argument, NULL, 'f'},
+		{"journal", no_argument, NULL, 'J'},
 		{NULL, 0, NULL, 0},
 	};
-	bool token = strcmp(argv[0], "token") == 0;
 	int c;
 	char *end;
+	double x = 0;
 
 	o->config = DEFAULT_CONFIG;
 	o->ttl = 3600;
+	o->m.batch = 1000;
+	o->m.state = "cutover-migrate.state.json";
+	o->v.sample = 100;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+c:", longs, NULL)) != -1) {
@@ -84,13 +134,45 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->config = optarg;
 			break;
 		case 'i':
-			if (strcmp(argv[0], "migrate") != 0)
-				return bad_usage("option %s is only for 'migrate'", argv[optind - 1]), -1;
-			o->indexes_only = true;
+		case 'r':
+		case 'b':
+		case 'R':
+		case 'S':
+		case 'X':
+		case 's':
+		case 'p':
+		case 'j':
+		case 'f':
+		case 'J':
+			if (!option_for(c, argv[0]))
+				return bad_usage("option %s is not for this command", argv[optind - 1]), -1;
+			if ((c == 'b' && !number(optarg, 1, 100000, &x)) || (c == 'R' && !number(optarg, 0, 1e9, &x)) ||
+			    (c == 'p' && !number(optarg, 0, 100, &x)))
+				return bad_usage("bad number '%s'", optarg), -1;
+			if (c == 'i')
+				o->indexes_only = true;
+			else if (c == 'r')
+				o->m.resource = o->v.resource = optarg;
+			else if (c == 'b')
+				o->m.batch = (size_t)x;
+			else if (c == 'R')
+				o->m.rate = x;
+			else if (c == 'X')
+				o->m.restart = true;
+			else if (c == 's')
+				o->m.state = optarg;
+			else if (c == 'p')
+				o->v.sample = x;
+			else if (c == 'j')
+				o->v.json = true;
+			else if (c == 'f')
+				o->from = optarg;
+			else if (c == 'J')
+				o->journal = true;
 			break;
 		case 'u':
 		case 't':
-			if (!token)
+			if (!option_for(c, argv[0]))
 				return bad_usage("option %s is only for 'token'", argv[optind - 1]), -1;
 			if (c == 'u') {
 				o->user_id = strtoll(optarg, &end, 10);
@@ -171,11 +253,29 @@ static int cmd_migrate(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
-	if (!o.indexes_only)
-		return bad_usage("%s", "migrate copies indexes only in this version: give --indexes-only");
 	if (!(cfg = load(o.config)))
 		return 1;
-	rc = migrate_indexes(cfg);
+	if (!*cfg->mongodb_uri) {
+		fprintf(stderr, "cutover: migrate needs the MongoDB store: set \"mongodb_uri\" or MONGODB_URI\n");
+		config_free(cfg);
+		return 1;
+	}
+	rc = o.indexes_only ? migrate_indexes(cfg) : migrate_run(cfg, &o.m);
+	config_free(cfg);
+	return rc;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	struct opts o = {0};
+	struct config *cfg;
+	int rc;
+
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	if (!(cfg = load(o.config)))
+		return 2;
+	rc = strcmp(argv[0], "verify") == 0 ? verify_run(cfg, &o.v) : repair_run(cfg, &o.v, o.from, o.journal);
 	config_free(cfg);
 	return rc;
 }
@@ -208,6 +308,8 @@ int main(int argc, char **argv)
 		{"serve", cmd_serve}, {"check", cmd_check}, {"token", cmd_token},
 		{"migrate", cmd_migrate},
 		{"mode", cmd_mode},
+		{"verify", cmd_verify},
+		{"repair", cmd_verify},
 	};
 	size_t i;
 

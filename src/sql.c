@@ -445,3 +445,31 @@ void sql_routes_select(struct sql *q)
 	sql_reset(q);
 	buf_puts(&q->text, "SELECT route, mode, sample, version FROM cutover_routes ORDER BY route");
 }
+
+void sql_scan(struct sql *q, const struct resource *r, const struct value *after, size_t limit)
+{
+	sql_reset(q);
+	buf_puts(&q->text, "SELECT ");
+	columns(q, r);
+	buf_putc(&q->text, ',');
+	ident(q, r->owner_column);
+	buf_puts(&q->text, " FROM ");
+	ident(q, r->table);
+	if (after) {
+		buf_puts(&q->text, " WHERE ");
+		ident(q, r->fields[r->pk].column);
+		buf_putc(&q->text, '>');
+		param_value(q, &r->fields[r->pk], after);
+	}
+	buf_puts(&q->text, " ORDER BY ");
+	ident(q, r->fields[r->pk].column);
+	buf_puts(&q->text, " LIMIT ");
+	param_int(q, (int64_t)limit);
+}
+
+void sql_size(struct sql *q, const struct resource *r)
+{
+	sql_reset(q);
+	buf_puts(&q->text, "SELECT COUNT(*) FROM ");
+	ident(q, r->table);
+}

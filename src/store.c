@@ -118,3 +118,13 @@ void store_distribute_children(struct arena *a, const struct resource *r, size_t
 			memcpy(out->rows, kids + first, count * sizeof(*kids));
 	}
 }
+
+void store_mark_bad_children(const struct resource *r, struct record *recs, size_t n)
+{
+	size_t i, c, k;
+
+	for (i = 0; i < n; i++)
+		for (c = 0; c < r->nchildren && !recs[i].bad; c++)
+			for (k = 0; k < recs[i].children[c].n && !recs[i].bad; k++)
+				recs[i].bad = recs[i].children[c].rows[k].bad;
+}
