@@ -194,6 +194,7 @@ struct config {
 		int max_latency_ms;         /* secondary p99 bound */
 	} readiness;
 	int mismatch_capacity;          /* mismatches kept, newest first */
+	bool rollback_copy;             /* mongodb mode: keep the legacy store up, in the background */
 };
 
 /* Problems found while loading: every one, each with file:line:column. */

@@ -38,7 +38,9 @@ void control_fini(void);
 enum mode control_mode(const struct resource *r);
 int control_sample(const struct resource *r);
 /* Flip a route (r NULL: the global default).  mode: a mode, -1 for the
- * global one, -2 to keep it; sample -1 keeps it.  Takes effect for requests arriving from now on; persisted by
+ * global one, -2 to keep it; sample -1 keeps it.  A flip that hands the
+ * route to the other store while writes are pending for it waits until
+ * they are in both stores (returns 1: done by the control thread).  Takes effect for requests arriving from now on; persisted by
  * the control thread.  -1 with err when MongoDB is not configured. */
 int control_set(const struct resource *r, int mode, int sample, struct error *err);
 /* Apply a mode read from the control store (another instance's flip). */
@@ -53,7 +55,12 @@ int control_store_start(const struct config *cfg);
 void control_store_stop(void);
 
 /* Writes and reads, for raced detection. */
-void control_write_begin(const struct resource *r, const unsigned char *id);
+/* Is a flip of r waiting for earlier writes?  Writes then wait too. */
+bool control_fenced(const struct resource *r);
+/* A write arrives; returns its epoch, for control_write_end. */
+uint64_t control_write_begin(const struct resource *r, const unsigned char *id);
+/* That write is done; seq: its journal entry if still pending, else 0. */
+void control_write_end(const struct resource *r, uint64_t epoch, int64_t seq);
 void control_sync_pending(const struct resource *r, const unsigned char *id, int delta);
 void control_read_mark(const struct resource *r, const unsigned char *id, struct read_mark *m);
 bool control_raced(const struct resource *r, const struct read_mark *m);

@@ -46,5 +46,8 @@ size_t journal_due(struct journal_entry *out, size_t max, bool all);
 /* {"depth":…,"failing":…,"oldest":…,"entries":[…]} for the admin API. */
 void journal_json(struct buf *b, int limit);
 int64_t journal_depth(void);
+/* The last seq appended (0: none); entries of resource up to seq still there. */
+int64_t journal_last_seq(void);
+int64_t journal_pending_upto(const char *resource, int64_t seq);
 
 #endif

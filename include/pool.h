@@ -19,11 +19,16 @@
 struct event_base;
 struct mailbox;
 
+/* A worker's store handles: [WS_LEGACY], [WS_MONGO], and the same stores
+ * with the short time limit of secondary work at [QUICK(WS_…)]. */
+#define POOL_SLOTS (2 * WS_COUNT)
+#define QUICK(ws) (WS_COUNT + (ws))
+
 struct pool_job {
 	struct pool_job *next;
 	/* On a worker: the store work (a store may be NULL: unavailable, or
 	 * not configured). */
-	void (*run)(struct pool_job *job, struct store *const stores[WS_COUNT]);
+	void (*run)(struct pool_job *job, struct store *const stores[POOL_SLOTS]);
 	/* After run: back on the submitting loop, or on the worker when
 	 * reply_to is NULL. */
 	void (*done)(struct pool_job *job);
@@ -34,7 +39,7 @@ struct pool;
 
 /* Start n workers serving the stores at urls (NULL or "": none); at most
  * max_queue jobs wait at once. */
-struct pool *pool_start(int n, size_t max_queue, const char *const urls[WS_COUNT],
+struct pool *pool_start(int n, size_t max_queue, const char *const urls[POOL_SLOTS],
                         const struct config *cfg);
 /* Queue a job; -1 when the queue is full (the caller answers 503). */
 int pool_submit(struct pool *p, struct pool_job *job) __attribute__((warn_unused_result));

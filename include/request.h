@@ -63,7 +63,10 @@ struct request {
 	bool has_id;                /* id: the record addressed or created */
 	unsigned char id[16];
 	struct read_mark mark;
-	int64_t journal_seq;        /* the secondary write awaiting, or 0 */
+	bool write_marked;          /* control_write_begin called, end not yet */
+	uint64_t write_epoch;
+	int64_t journal_seq;        /* mongodb mode: the legacy copy to make after the answer */
+	int64_t journal_pending;    /* the journal entry not applied yet, or 0 */
 	enum store_err store_err;   /* the store error answered, or 0 */
 
 	int status;

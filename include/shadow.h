@@ -11,6 +11,7 @@
 #define CUTOVER_SHADOW_H
 
 #include "config.h"
+#include "pool.h"
 #include "request.h"
 #include "store.h"
 
@@ -20,12 +21,17 @@ int shadow_start(const struct config *cfg);
 /* Drain what is queued, try the journal once more (bounded), stop. */
 void shadow_stop(void);
 
-/* On a store worker, right after the authoritative store answered: journal
- * the secondary write a successful write needs. */
-void shadow_after_write(struct request *req);
+/* On a store worker, right after the authoritative store answered a
+ * successful write: journal the secondary copy and, in the modes that copy
+ * writes, make it now through the short-limit handles (stores[QUICK(…)]);
+ * what fails stays in the journal for the drain. */
+void shadow_after_write(struct request *req, struct store *const stores[POOL_SLOTS]);
 /* On the loop, once the answer is final: hand the secondary write and the
  * shadow read (if sampled) to the shadow workers. */
 void shadow_after_answer(struct request *req);
+
+/* Apply every journal entry now, whatever its retry time (a flip waits). */
+void shadow_kick(void);
 
 /* Make the secondary hold what the source store holds for one record: the
  * record as it is now, or its absence.  Idempotent. */

@@ -159,31 +159,50 @@ static void progress(const char *name, const struct tally *t, double rate, bool 
 /* Copying ------------------------------------------------------------------ */
 
 /* Rows of the batch that are gone from the legacy store now: deleted while
- * the batch was being copied.  They are deleted from MongoDB too. */
+ * the batch was being copied.  They are deleted from MongoDB too.  The
+ * range is read again up to the batch's last key (rows added meanwhile
+ * make it longer than the batch). */
 static int recheck(struct store *src, struct store *dst, const struct resource *r, const unsigned char *from,
                    const struct record *rows, size_t n, struct store_error *err)
 {
-	struct arena a;
-	struct record *now;
-	int64_t *owners;
-	size_t m, i, k, ngone = 0;
-	unsigned char (*gone)[16] = xcalloc(n ? n : 1, 16);
-	int rc;
+	const unsigned char *last = rows[n - 1].vals[r->pk].u.uuid;
+	unsigned char (*gone)[16] = xcalloc(n, 16), at[16];
+	size_t i = 0, ngone = 0;
+	bool has_at = from != NULL, more = true;
+	int rc = 0;
 
-	arena_init(&a, 16384);
-	rc = src->ops->scan(src, r, from, n, &a, &now, &owners, &m, err);
-	for (i = 0, k = 0; rc == 0 && i < n; i++) {
-		const unsigned char *id = rows[i].vals[r->pk].u.uuid;
+	if (from)
+		memcpy(at, from, 16);
+	while (rc == 0 && more && i < n) {
+		struct arena a;
+		struct record *now;
+		int64_t *owners;
+		size_t m, k = 0;
 
-		while (k < m && memcmp(now[k].vals[r->pk].u.uuid, id, 16) < 0)
-			k++;
-		if (k == m || memcmp(now[k].vals[r->pk].u.uuid, id, 16) != 0)
-			memcpy(gone[ngone++], id, 16);
+		arena_init(&a, 16384);
+		rc = src->ops->scan(src, r, has_at ? at : NULL, n, &a, &now, &owners, &m, err);
+		more = rc == 0 && m == n;
+		/* every row of the batch before the end of this read is checked */
+		for (; rc == 0 && i < n; i++) {
+			const unsigned char *id = rows[i].vals[r->pk].u.uuid;
+
+			while (k < m && memcmp(now[k].vals[r->pk].u.uuid, id, 16) < 0)
+				k++;
+			if (k == m && more)
+				break;
+			if (k == m || memcmp(now[k].vals[r->pk].u.uuid, id, 16) != 0)
+				memcpy(gone[ngone++], id, 16);
+		}
+		if (m) {
+			memcpy(at, now[m - 1].vals[r->pk].u.uuid, 16);
+			has_at = true;
+			more = more && memcmp(at, last, 16) < 0;
+		}
+		arena_reset(&a);
 	}
 	if (rc == 0 && ngone)
 		rc = dst->ops->remove_ids(dst, r, (const unsigned char (*)[16])gone, ngone, err);
 	free(gone);
-	arena_reset(&a);
 	return rc;
 }
 

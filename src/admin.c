@@ -59,13 +59,14 @@ static void reply(struct request *req, int status, struct buf *b)
 	buf_free(b);
 }
 
-/* {"mode": …, "sample": …} → control_set; replies on error. */
+/* {"mode": …, "sample": …} → control_set; replies on error.  1: the flip
+ * waits for pending writes (202). */
 static int apply_flip(struct request *req, const struct resource *r)
 {
 	char msg[128];
 	struct json *body = json_parse(&req->arena, req->body, req->body_len, msg, sizeof(msg), NULL);
 	const struct json *m, *smp;
-	int mode = -2, sample = -1;
+	int mode = -2, sample = -1, rc;
 	struct error err;
 
 	if (!body || body->type != JSON_OBJECT) {
@@ -93,9 +94,14 @@ static int apply_flip(struct request *req, const struct resource *r)
 		req_reply_detail(req, 400, "Nothing to change: give \"mode\" or \"sample\".");
 		return -1;
 	}
-	if (control_set(r, mode, sample, &err) < 0) {
+	if ((rc = control_set(r, mode, sample, &err)) < 0) {
 		req_reply_detail(req, 409, err.msg);
 		return -1;
+	}
+	if (rc == 1) {
+		fprintf(stderr, "cutover: admin: %s to %s once pending writes are in both stores (from %s)\n",
+		        r->name, mode >= 0 ? mode_name(mode) : "global", req->remote);
+		return 1;
 	}
 	fprintf(stderr, "cutover: admin: %s mode %s%s (from %s)\n", r ? r->name : "global",
 	        r ? mode_name(control_mode(r)) : mode_name(mode), r && mode == -1 ? " (global)" : "",
@@ -130,14 +136,16 @@ void admin_handle(struct request *req)
 	if (strncmp(rest, "routes/", 7) == 0) {
 		const struct resource *r = route_named(cfg, rest + 7, strcspn(rest + 7, "/"));
 
+		int rc = 0;
+
 		if (!r)
 			return req_reply_detail(req, 404, "No such route.");
-		if (put && apply_flip(req, r) < 0)
+		if (put && (rc = apply_flip(req, r)) < 0)
 			return;
 		if (!get && !put)
 			return req_reply_detail(req, 405, "Use GET or PUT.");
 		control_routes_json(&b, r);
-		return reply(req, 200, &b);
+		return reply(req, rc == 1 ? 202 : 200, &b);
 	}
 	if (strcmp(rest, "mode") == 0 && (get || put)) {
 		if (put && apply_flip(req, NULL) < 0)

@@ -914,6 +914,8 @@ static void parse_root(struct loader *l, const struct json *root)
 					problem(l, cv, "cors: unknown key \"%s\"", ck);
 				}
 			}
+		} else if (strcmp(key, "rollback_copy") == 0) {
+			want_bool(l, v, key, &cfg->rollback_copy);
 		} else if (strcmp(key, "journal") == 0) {
 			cfg->journal = want_str(l, v, key);
 		} else if (strcmp(key, "mismatch_capacity") == 0) {
@@ -1108,6 +1110,7 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 	cfg->readiness.min_comparisons = 100;
 	cfg->readiness.max_latency_ms = 250;
 	cfg->mismatch_capacity = 200;
+	cfg->rollback_copy = true;
 	cfg->access_log = "-";
 	cfg->jwt.user_id_claim = "user_id";
 	cfg->max_body_bytes = 1 << 20;

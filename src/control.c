@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "control.h"
+#include "journal.h"
+#include "shadow.h"
 #include "json.h"
 
 #define MAX_PATHS 128
@@ -24,7 +26,14 @@ struct path_count {
 struct route {
 	const struct resource *res;
 	_Atomic int mode;               /* -1: the global mode */
+	_Atomic int target;             /* a flip waiting for the stores to agree; -2: none */
 	_Atomic int sample;
+	/* A flip to the other store waits for the writes that arrived before
+	 * it: those of the old epoch still running, and journal entries up to
+	 * barrier_seq. */
+	_Atomic uint64_t epoch;
+	_Atomic int64_t writing[2];     /* running writes, by epoch parity */
+	_Atomic int64_t barrier_seq;
 	_Atomic uint64_t outcomes[OUT_COUNT];
 	_Atomic uint64_t latency[WS_COUNT][LAT_BUCKETS];
 	_Atomic uint64_t calls[WS_COUNT];
@@ -72,6 +81,7 @@ int control_init(const struct config *cfg)
 	for (i = 0; i < C.n; i++) {
 		C.routes[i].res = cfg->resources[i];
 		C.routes[i].mode = cfg->resources[i]->mode;
+		C.routes[i].target = -2;
 		C.routes[i].sample = cfg->resources[i]->sample;
 	}
 	C.cap = (size_t)cfg->mismatch_capacity;
@@ -120,6 +130,8 @@ int control_sample(const struct resource *r)
 	return rt ? rt->sample : 0;
 }
 
+void control_wake(void);
+
 int control_set(const struct resource *r, int mode, int sample, struct error *err)
 {
 	struct route *rt = route_of(r);
@@ -137,11 +149,54 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 		error_set(err, 0, "no such route");
 		return -1;
 	}
-	if (mode >= -1)
-		rt->mode = mode;
 	if (sample >= 0)
 		rt->sample = sample;
+	if (mode < -1)
+		return 0;
+	{
+		enum mode now = control_mode(r), next = mode >= 0 ? (enum mode)mode : (enum mode)C.global;
+
+		/* The store taking over must hold every write that came before:
+		 * the flip waits (in the control thread) for them; later writes
+		 * do not hold it up. */
+		if (mode_mongo_first(now) != mode_mongo_first(next) && *C.cfg->mongodb_uri) {
+			rt->barrier_seq = journal_last_seq();
+			rt->target = mode;
+			atomic_fetch_add(&rt->epoch, 1);
+			control_wake();
+			shadow_kick();
+			return 1;
+		}
+	}
+	rt->mode = mode;
+	rt->target = -2;
 	return 0;
+}
+
+/* Complete the flips whose route has nothing pending; true if any waits. */
+static bool complete_flips(void)
+{
+	size_t i;
+	bool waiting = false;
+
+	for (i = 0; i < C.n; i++) {
+		struct route *rt = &C.routes[i];
+		int t = rt->target;
+
+		if (t == -2)
+			continue;
+		if (rt->writing[(rt->epoch - 1) & 1] > 0 ||
+		    journal_pending_upto(rt->res->name, rt->barrier_seq) > 0) {
+			waiting = true;
+			continue;
+		}
+		rt->mode = t;
+		rt->target = -2;
+		fprintf(stderr, "cutover: %s mode %s (every write is in both stores)\n", rt->res->name,
+		        mode_name(control_mode(rt->res)));
+		control_persist(rt->res);
+	}
+	return waiting;
 }
 
 void control_apply(const char *route, int mode, int sample)
@@ -169,15 +224,40 @@ static int stripe_of(const unsigned char *id)
 	return id ? (id[0] ^ id[5] ^ id[15]) % RACE_STRIPES : -1;
 }
 
-void control_write_begin(const struct resource *r, const unsigned char *id)
+uint64_t control_write_begin(const struct resource *r, const unsigned char *id)
 {
 	struct route *rt = route_of(r);
+	uint64_t e;
 
 	if (!rt)
-		return;
+		return 0;
+	e = rt->epoch;
+	atomic_fetch_add(&rt->writing[e & 1], 1);
 	atomic_fetch_add(&rt->seq, 1);
 	if (id)
 		atomic_fetch_add(&rt->stripe_seq[stripe_of(id)], 1);
+	return e;
+}
+
+void control_write_end(const struct resource *r, uint64_t epoch, int64_t seq)
+{
+	struct route *rt = route_of(r);
+	int64_t b;
+
+	if (!rt)
+		return;
+	/* a write of the old epoch whose copy is still pending joins the barrier */
+	if (seq > 0 && epoch != rt->epoch)
+		while ((b = rt->barrier_seq) < seq && !atomic_compare_exchange_weak(&rt->barrier_seq, &b, seq))
+			;
+	atomic_fetch_sub(&rt->writing[epoch & 1], 1);
+}
+
+bool control_fenced(const struct resource *r)
+{
+	struct route *rt = route_of(r);
+
+	return rt && rt->target != -2;
 }
 
 void control_sync_pending(const struct resource *r, const unsigned char *id, int delta)
@@ -332,9 +412,14 @@ static void route_json(struct buf *b, struct route *rt)
 	json_put_cstr(b, rt->res->name);
 	buf_puts(b, ",\"path\":");
 	json_put_cstr(b, rt->res->path);
-	buf_printf(b, ",\"mode\":\"%s\",\"mode_source\":\"%s\",\"sample\":%d,\"compared\":%llu",
-	           mode_name(m), rt->mode >= 0 ? "route" : "global", (int)rt->sample,
-	           (unsigned long long)compared);
+	buf_printf(b, ",\"mode\":\"%s\",\"mode_source\":\"%s\",\"pending_mode\":", mode_name(m),
+	           rt->mode >= 0 ? "route" : "global");
+	if (rt->target == -2)
+		buf_puts(b, "null");
+	else
+		buf_printf(b, "\"%s\"", rt->target >= 0 ? mode_name((enum mode)rt->target) : "global");
+	buf_printf(b, ",\"writes_pending\":%lld,\"sample\":%d,\"compared\":%llu", (long long)rt->pending,
+	           (int)rt->sample, (unsigned long long)compared);
 	for (i = 0; i < OUT_COUNT; i++)
 		buf_printf(b, ",\"%s\":%llu", outcome_names[i], (unsigned long long)o[i]);
 	buf_printf(b, ",\"latency_ms\":{\"legacy\":{\"calls\":%llu,\"p50\":%.3f,\"p99\":%.3f},"
@@ -510,16 +595,33 @@ static int poll_store(void)
 	return slot >= 0 ? 1 : 0;
 }
 
+void control_wake(void)
+{
+	pthread_mutex_lock(&CS.mu);
+	pthread_cond_signal(&CS.cv);
+	pthread_mutex_unlock(&CS.mu);
+}
+
 static void *control_main(void *arg)
 {
+	bool waiting = false;
+
 	(void)arg;
 	pthread_mutex_lock(&CS.mu);
 	while (!CS.stopping) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
+		ts.tv_nsec += waiting ? 20 * 1000000L : 0;
+		ts.tv_sec += waiting ? 0 : 1;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
 		pthread_cond_timedwait(&CS.cv, &CS.mu, &ts);
+		pthread_mutex_unlock(&CS.mu);
+		waiting = complete_flips();
+		pthread_mutex_lock(&CS.mu);
 		if (CS.stopping)
 			break;
 		pthread_mutex_unlock(&CS.mu);

@@ -174,6 +174,39 @@ size_t journal_due(struct journal_entry *out, size_t max, bool all)
 	return n;
 }
 
+int64_t journal_last_seq(void)
+{
+	sqlite3_stmt *st;
+	int64_t seq = 0;
+
+	pthread_mutex_lock(&J.mu);
+	if (J.db && sqlite3_prepare_v2(J.db, "SELECT COALESCE(MAX(seq), 0) FROM journal", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			seq = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&J.mu);
+	return seq;
+}
+
+int64_t journal_pending_upto(const char *resource, int64_t seq)
+{
+	sqlite3_stmt *st;
+	int64_t n = 0;
+
+	pthread_mutex_lock(&J.mu);
+	if (J.db && sqlite3_prepare_v2(J.db, "SELECT COUNT(*) FROM journal WHERE resource=? AND seq<=?", -1, &st,
+	                               NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, resource, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, seq);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&J.mu);
+	return n;
+}
+
 int64_t journal_depth(void)
 {
 	int64_t d;

@@ -23,7 +23,7 @@ struct pool {
 	bool stopping;
 	pthread_t *threads;
 	int n;
-	const char *urls[WS_COUNT];
+	const char *urls[POOL_SLOTS];
 	const struct config *cfg;
 };
 
@@ -49,7 +49,7 @@ static void mailbox_post(struct mailbox *m, struct pool_job *job)
 static void *worker_main(void *arg)
 {
 	struct pool *p = arg;
-	struct store *stores[WS_COUNT] = {NULL};
+	struct store *stores[POOL_SLOTS] = {NULL};
 	struct store_error err;
 	int i;
 
@@ -69,7 +69,7 @@ static void *worker_main(void *arg)
 			p->tail = NULL;
 		p->depth--;
 		pthread_mutex_unlock(&p->mu);
-		for (i = 0; i < WS_COUNT; i++)
+		for (i = 0; i < POOL_SLOTS; i++)
 			if (!stores[i] && p->urls[i] && !(stores[i] = store_open(p->urls[i], p->cfg, &err)))
 				fprintf(stderr, "cutover: store worker: %s\n", err.msg);
 		job->run(job, stores);
@@ -78,12 +78,12 @@ static void *worker_main(void *arg)
 		else
 			job->done(job);
 	}
-	for (i = 0; i < WS_COUNT; i++)
+	for (i = 0; i < POOL_SLOTS; i++)
 		store_close(stores[i]);
 	return NULL;
 }
 
-struct pool *pool_start(int n, size_t max_queue, const char *const urls[WS_COUNT],
+struct pool *pool_start(int n, size_t max_queue, const char *const urls[POOL_SLOTS],
                         const struct config *cfg)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
@@ -92,7 +92,7 @@ struct pool *pool_start(int n, size_t max_queue, const char *const urls[WS_COUNT
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->max = max_queue;
-	for (i = 0; i < WS_COUNT; i++)
+	for (i = 0; i < POOL_SLOTS; i++)
 		p->urls[i] = urls[i] && *urls[i] ? urls[i] : NULL;
 	p->cfg = cfg;
 	p->threads = xcalloc((size_t)n, sizeof(*p->threads));

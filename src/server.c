@@ -119,12 +119,14 @@ static const char *reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 201: return "Created";
+	case 202: return "Accepted";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 413: return "Payload Too Large";
+	case 409: return "Conflict";
 	case 415: return "Unsupported Media Type";
 	case 503: return "Service Unavailable";
 	default: return status >= 500 ? "Internal Server Error" : "Error";
@@ -160,6 +162,8 @@ static void finish(struct request *req)
 
 	if (!req->done)
 		req_reply_detail(req, 500, "A server error occurred.");
+	if (req->write_marked)
+		control_write_end(req->resource, req->write_epoch, 0);
 	for (i = 0; i < ARRAY_LEN(pipeline); i++)
 		if (pipeline[i]->on_response)
 			pipeline[i]->on_response(req);
@@ -187,12 +191,25 @@ static void handle(struct request *req, struct store *store)
 
 /* On a store worker: the authoritative store answers (and a write is
  * journaled for the secondary before the client hears of it). */
-static void job_run(struct pool_job *job, struct store *const stores[WS_COUNT])
+static void job_run(struct pool_job *job, struct store *const stores[POOL_SLOTS])
 {
 	struct request *req = (struct request *)((char *)job - offsetof(struct request, job));
 
+	/* A write during a flip waits for it (ms, usually) and is then served
+	 * in the new mode: the store taking over has every earlier write. */
+	if (req->write_marked && control_fenced(req->resource)) {
+		int64_t until = now_mono_us() + 30 * 1000000LL;
+
+		while (control_fenced(req->resource) && now_mono_us() < until)
+			usleep(1000);
+		req->mode = control_mode(req->resource);
+	}
 	handle(req, stores[mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY]);
-	shadow_after_write(req);
+	shadow_after_write(req, stores);
+	if (req->write_marked) {
+		control_write_end(req->resource, req->write_epoch, req->journal_pending);
+		req->write_marked = false;
+	}
 }
 
 /* A draining loop exits once no request is out on a store worker; requests
@@ -264,8 +281,10 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	/* The mode is fixed for the request now; a flip affects later ones. */
 	req->mode = control_mode(req->resource);
 	req->has_id = resource_detail_id(req->resource, req->path, req->id);
-	if (req->method_bit & (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE))
-		control_write_begin(req->resource, req->has_id ? req->id : NULL);
+	if (req->method_bit & (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE)) {
+		req->write_epoch = control_write_begin(req->resource, req->has_id ? req->id : NULL);
+		req->write_marked = true;
+	}
 	control_read_mark(req->resource, req->has_id ? req->id : NULL, &req->mark);
 	if (!loop->pool) {
 		handle(req, loop->store);
@@ -468,7 +487,9 @@ int server_run(const struct config *cfg)
 	/* With MongoDB configured every route may need both stores at any
 	 * moment (a flip), so every worker holds both and writes are journaled. */
 	bool both = *cfg->mongodb_uri != '\0';
-	const char *urls[WS_COUNT] = {cfg->database_url, both ? cfg->mongodb_uri : NULL};
+	static char quick[WS_COUNT][2048];
+	const char *urls[POOL_SLOTS] = {cfg->database_url, both ? cfg->mongodb_uri : NULL,
+	                                both ? quick[WS_LEGACY] : NULL, both ? quick[WS_MONGO] : NULL};
 	const char *url = cfg->database_url, *role = both ? "stores" : "legacy store";
 	struct error jerr = {0};
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - cfg->listen), cfg->listen);
@@ -483,6 +504,12 @@ int server_run(const struct config *cfg)
 	if (!(ops = store_ops_for(url, &serr)) || (both && !store_ops_for(cfg->mongodb_uri, &serr))) {
 		fprintf(stderr, "cutover: %s: %s\n", role, serr.msg);
 		return -1;
+	}
+	for (i = 0; both && i < WS_COUNT; i++) {
+		char *u = shadow_url(i == WS_LEGACY ? cfg->database_url : cfg->mongodb_uri, cfg->shadow.timeout_ms);
+
+		snprintf(quick[i], sizeof(quick[i]), "%s", u);
+		free(u);
 	}
 	control_init(cfg);
 	if (both && control_store_start(cfg) < 0) {

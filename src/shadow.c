@@ -25,6 +25,7 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stopping;
+	bool kicked;
 	pthread_mutex_t locks[SYNC_LOCKS];
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
@@ -133,7 +134,7 @@ struct sync_job {
 	enum which_store source;
 };
 
-static void sync_run(struct pool_job *job, struct store *const stores[WS_COUNT])
+static void sync_run(struct pool_job *job, struct store *const stores[POOL_SLOTS])
 {
 	struct sync_job *j = (struct sync_job *)job;
 
@@ -145,16 +146,47 @@ static void job_free(struct pool_job *job)
 	free(job);
 }
 
-void shadow_after_write(struct request *req)
+/* A secondary store that just failed is left alone for a while: writes go
+ * straight to the journal instead of each waiting for the time limit. */
+#define BREAKER_US (5 * 1000000LL)
+static _Atomic int64_t breaker_until[WS_COUNT];
+
+void shadow_after_write(struct request *req, struct store *const stores[POOL_SLOTS])
 {
 	const struct resource *r = req->resource;
+	enum which_store source = mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY;
+	enum which_store target = source == WS_MONGO ? WS_LEGACY : WS_MONGO;
+	struct store *pair[WS_COUNT];
+	struct store_error err;
+	int64_t seq;
 
-	if (!req->wrote || !req->has_id || !mode_copies_writes(req->mode))
+	if (!req->wrote || !req->has_id)
 		return;
-	req->journal_seq = journal_append(r->name, req->principal, req->id,
-	                                  mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY);
-	if (req->journal_seq > 0)
-		control_sync_pending(r, req->id, +1);
+	if (!mode_copies_writes(req->mode) && !(req->mode == MODE_MONGODB && S.cfg->rollback_copy))
+		return;
+	/* On disk first: from here the write cannot be lost. */
+	if ((seq = journal_append(r->name, req->principal, req->id, source)) <= 0)
+		return;
+	control_sync_pending(r, req->id, +1);
+	req->journal_pending = seq;
+	if (req->mode == MODE_MONGODB) {
+		/* the legacy store is kept up in the background, for a roll-back */
+		req->journal_seq = seq;
+		return;
+	}
+	if (now_mono_us() < breaker_until[target])
+		return;         /* the journal drain applies it */
+	pair[source] = stores[source];
+	pair[target] = stores[QUICK(target)];
+	if (shadow_sync(pair, r, req->principal, req->id, source, &err) == 0) {
+		if (journal_done(seq))
+			control_sync_pending(r, req->id, -1);
+		req->journal_pending = 0;
+	} else {
+		journal_failed(seq, err.msg);
+		if (err.code == STORE_UNAVAILABLE || err.code == STORE_TIMEOUT)
+			breaker_until[target] = now_mono_us() + BREAKER_US;
+	}
 }
 
 /* Shadow reads ---------------------------------------------------------- */
@@ -172,7 +204,7 @@ struct read_job {
 	size_t len;
 };
 
-static void read_run(struct pool_job *job, struct store *const stores[WS_COUNT])
+static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS])
 {
 	struct read_job *j = (struct read_job *)job;
 	enum which_store sec = mode_mongo_first(j->mode) ? WS_LEGACY : WS_MONGO;
@@ -255,6 +287,7 @@ void shadow_after_answer(struct request *req)
 	if (!S.pool || !r)
 		return;
 	if (req->journal_seq > 0) {
+		/* mongodb mode: the legacy copy, after the answer */
 		struct sync_job *j = xcalloc(1, sizeof(*j));
 
 		j->job.run = sync_run;
@@ -319,6 +352,7 @@ static void *drainer_main(void *arg)
 {
 	struct store *stores[WS_COUNT] = {NULL};
 	struct store_error err;
+	bool all;
 	int i;
 
 	(void)arg;
@@ -332,21 +366,32 @@ static void *drainer_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&S.cv, &S.mu, &ts);
+		if (!S.kicked)
+			pthread_cond_timedwait(&S.cv, &S.mu, &ts);
 		if (S.stopping)
 			break;
+		all = S.kicked;
+		S.kicked = false;
 		pthread_mutex_unlock(&S.mu);
 		for (i = 0; i < WS_COUNT; i++)
 			if (!stores[i] && !(stores[i] = store_open(S.urls[i], S.cfg, &err)))
 				fprintf(stderr, "cutover: journal: %s\n", err.msg);
 		if (stores[WS_LEGACY] && stores[WS_MONGO] && journal_depth() > 0)
-			drain_once(stores, false);
+			drain_once(stores, all);
 		pthread_mutex_lock(&S.mu);
 	}
 	pthread_mutex_unlock(&S.mu);
 	for (i = 0; i < WS_COUNT; i++)
 		store_close(stores[i]);
 	return NULL;
+}
+
+void shadow_kick(void)
+{
+	pthread_mutex_lock(&S.mu);
+	S.kicked = true;
+	pthread_cond_signal(&S.cv);
+	pthread_mutex_unlock(&S.mu);
 }
 
 int shadow_start(const struct config *cfg)
@@ -371,8 +416,11 @@ int shadow_start(const struct config *cfg)
 	if (n)
 		fprintf(stderr, "cutover: journal: %lld entries to apply from an earlier run\n",
 		        (long long)journal_depth());
-	S.pool = pool_start(cfg->shadow.threads, (size_t)cfg->shadow.queue,
-	                    (const char *const *)S.urls, cfg);
+	{
+		const char *urls[POOL_SLOTS] = {S.urls[WS_LEGACY], S.urls[WS_MONGO], NULL, NULL};
+
+		S.pool = pool_start(cfg->shadow.threads, (size_t)cfg->shadow.queue, urls, cfg);
+	}
 	if (!S.pool || pthread_create(&S.drainer, NULL, drainer_main, NULL) != 0) {
 		shadow_stop();
 		return -1;
