@@ -38,9 +38,10 @@ struct pool_job {
 struct pool;
 
 /* Start n workers serving the stores at urls (NULL or "": none); at most
- * max_queue jobs wait at once. */
+ * max_queue jobs wait at once.  nice > 0 lowers the workers' CPU priority
+ * (the shadow pool's). */
 struct pool *pool_start(int n, size_t max_queue, const char *const urls[POOL_SLOTS],
-                        const struct config *cfg);
+                        const struct config *cfg, int nice);
 /* Queue a job; -1 when the queue is full (the caller answers 503). */
 int pool_submit(struct pool *p, struct pool_job *job) __attribute__((warn_unused_result));
 /* Run every queued job, then stop and free the workers.  pool_stop(NULL)

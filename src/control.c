@@ -159,7 +159,8 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 		/* The store taking over must hold every write that came before:
 		 * the flip waits (in the control thread) for them; later writes
 		 * do not hold it up. */
-		if (mode_mongo_first(now) != mode_mongo_first(next) && *C.cfg->mongodb_uri) {
+		if (mode_mongo_first(now) != mode_mongo_first(next) && *C.cfg->mongodb_uri &&
+		    (rt->writing[0] > 0 || rt->writing[1] > 0 || journal_pending_upto(r->name, INT64_MAX) > 0)) {
 			rt->barrier_seq = journal_last_seq();
 			rt->target = mode;
 			atomic_fetch_add(&rt->epoch, 1);

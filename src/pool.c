@@ -4,6 +4,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -25,6 +28,7 @@ struct pool {
 	int n;
 	const char *urls[POOL_SLOTS];
 	const struct config *cfg;
+	int nice;
 };
 
 /* Append job to the list head..tail (caller holds its lock). */
@@ -53,6 +57,8 @@ static void *worker_main(void *arg)
 	struct store_error err;
 	int i;
 
+	if (p->nice > 0)
+		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice);
 	for (;;) {
 		struct pool_job *job;
 
@@ -84,7 +90,7 @@ static void *worker_main(void *arg)
 }
 
 struct pool *pool_start(int n, size_t max_queue, const char *const urls[POOL_SLOTS],
-                        const struct config *cfg)
+                        const struct config *cfg, int nice)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 	int i;
@@ -95,6 +101,7 @@ struct pool *pool_start(int n, size_t max_queue, const char *const urls[POOL_SLO
 	for (i = 0; i < POOL_SLOTS; i++)
 		p->urls[i] = urls[i] && *urls[i] ? urls[i] : NULL;
 	p->cfg = cfg;
+	p->nice = nice;
 	p->threads = xcalloc((size_t)n, sizeof(*p->threads));
 	for (i = 0; i < n; i++) {
 		if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0)

@@ -441,11 +441,49 @@ static void loop_free(struct loop *loop)
 	loop->store = NULL;
 }
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, reload_signal;
 
 static void on_signal(int sig)
 {
-	stop_signal = sig;
+	if (sig == SIGHUP)
+		reload_signal = 1;
+	else
+		stop_signal = sig;
+}
+
+/* SIGHUP: read the file again; its modes and samples apply as flips (the
+ * file wins over earlier runtime flips).  Connections stay; other changes
+ * (listen address, stores, resources, limits) need a restart. */
+static void reload(const struct config *cfg)
+{
+	struct config_problems pr = {0};
+	struct config *fresh = config_load(cfg->path, &pr);
+	struct error err;
+	size_t i, k;
+
+	if (!fresh) {
+		fprintf(stderr, "%scutover: reload of %s refused (%d problems); still running the old one\n",
+		        pr.text.p ? pr.text.p : "", cfg->path, pr.count);
+		config_problems_free(&pr);
+		return;
+	}
+	if (control_set(NULL, fresh->mode_id, -1, &err) == 0)
+		control_persist(NULL);
+	for (i = 0; i < cfg->nresources; i++) {
+		for (k = 0; k < fresh->nresources; k++) {
+			const struct resource *n = fresh->resources[k];
+
+			if (strcmp(n->name, cfg->resources[i]->name) != 0)
+				continue;
+			if (control_set(cfg->resources[i], n->mode, n->sample, &err) < 0)
+				fprintf(stderr, "cutover: reload: %s: %s\n", n->name, err.msg);
+			else
+				control_persist(cfg->resources[i]);
+		}
+	}
+	fprintf(stderr, "cutover: reloaded %s: modes and samples applied (mode %s); other changes take "
+	        "effect at the next start\n", cfg->path, mode_name(fresh->mode_id));
+	config_free(fresh);
 }
 
 static int middleware_init(const struct config *cfg)
@@ -529,7 +567,7 @@ int server_run(const struct config *cfg)
 	if (cfg->store_threads > 0 || ops->blocking || both) {
 		int n = cfg->store_threads > 0 ? cfg->store_threads : 8;
 
-		if (!(pool = pool_start(n, (size_t)cfg->store_queue, urls, cfg))) {
+		if (!(pool = pool_start(n, (size_t)cfg->store_queue, urls, cfg, 0))) {
 			fprintf(stderr, "cutover: cannot start store workers\n");
 			middleware_fini();
 			return -1;
@@ -555,6 +593,7 @@ int server_run(const struct config *cfg)
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (i = 0; i < nloops; i++) {
 		if (pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]) != 0)
@@ -563,6 +602,7 @@ int server_run(const struct config *cfg)
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	fprintf(stderr, "cutover %s: listening on http://%s (%d loops, mode %s, %s %s%s%s)\n",
 	        CUTOVER_VERSION, listen_host, nloops, mode_name(cfg->mode_id), role, ops->name,
 	        both ? " + mongodb" : "", pool ? " on store workers" : " inline");
@@ -571,10 +611,16 @@ int server_run(const struct config *cfg)
 
 		sigdelset(&wait, SIGTERM);
 		sigdelset(&wait, SIGINT);
+		sigdelset(&wait, SIGHUP);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		pthread_sigmask(SIG_BLOCK, &block, NULL);
-		while (!stop_signal)
+		while (!stop_signal) {
 			sigsuspend(&wait);
+			if (reload_signal) {
+				reload_signal = 0;
+				reload(cfg);
+			}
+		}
 		fprintf(stderr, "cutover: signal %d, draining\n", (int)stop_signal);
 		rc = 0;
 	}

@@ -419,7 +419,7 @@ int shadow_start(const struct config *cfg)
 	{
 		const char *urls[POOL_SLOTS] = {S.urls[WS_LEGACY], S.urls[WS_MONGO], NULL, NULL};
 
-		S.pool = pool_start(cfg->shadow.threads, (size_t)cfg->shadow.queue, urls, cfg);
+		S.pool = pool_start(cfg->shadow.threads, (size_t)cfg->shadow.queue, urls, cfg, 10);
 	}
 	if (!S.pool || pthread_create(&S.drainer, NULL, drainer_main, NULL) != 0) {
 		shadow_stop();

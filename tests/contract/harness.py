@@ -70,6 +70,7 @@ class Gateway:
             cfg_path = os.path.join(self.dir, "cutover.json")
             with open(cfg_path, "w") as f:
                 json.dump(doc, f)
+        self.cfg_path = cfg_path
         self.db = os.path.join(self.dir, "hisabpro.sqlite3")
         if same_as:
             self.url = same_as.url

@@ -372,12 +372,57 @@ def test_zero_downtime_flips_under_load(binary, mongo):
     eq(problems, [], log[-3000:])
 
 
+def test_sighup_reloads_modes(gw):
+    """SIGHUP reads the file again and applies its modes, without closing
+    connections."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+    conn.request("GET", "/api/invoices/", headers={"Authorization": "Bearer " + T1})
+    eq(conn.getresponse().read()[:9], b'{"count":')
+    with open(gw.cfg_path) as f:
+        original = f.read()
+    doc = json.loads(original)
+    for r in doc["resources"]:
+        if r["name"] == "payments":
+            r.update(mode="dual-write", sample=40)
+    with open(gw.cfg_path, "w") as f:
+        json.dump(doc, f)
+    try:
+        gw.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while route(gw, "payments")["mode"] != "dual-write":
+            assert time.time() < deadline, route(gw, "payments")
+            time.sleep(0.05)
+        eq((route(gw, "payments")["sample"], route(gw, "payments")["mode_source"]), (40, "route"))
+        # the connection opened before the reload still serves
+        conn.request("GET", "/api/invoices/", headers={"Authorization": "Bearer " + T1})
+        eq(conn.getresponse().status, 200)
+        conn.close()
+        # a broken file is refused and the gateway runs on
+        with open(gw.cfg_path, "w") as f:
+            f.write("{broken")
+        gw.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "reload of" not in gw.read_log():
+            assert time.time() < deadline
+            time.sleep(0.05)
+        assert gw.alive()
+    finally:
+        with open(gw.cfg_path, "w") as f:
+            f.write(original)
+        gw.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while route(gw, "payments")["mode_source"] != "global":
+            assert time.time() < deadline, route(gw, "payments")
+            time.sleep(0.05)
+
+
 def suite(runner, binary, mongo):
     gw = Gateway(binary, mongo=mongo, mode="shadow", config={"store_threads": 4})
     print("== modes (%s)" % gw.read_log().strip().splitlines()[-1], flush=True)
     try:
         runner.run([test_every_mode, test_route_override_and_admin_errors, test_mismatch_with_patch,
-                    test_modes_persist_and_reach_other_instances], gw)
+                    test_modes_persist_and_reach_other_instances, test_sighup_reloads_modes], gw)
     finally:
         problems, log = gw.stop()
     if problems:

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Shadow part of `make bench`: does a secondary that hangs cost the
+clients anything?  The gateway serves the demo data from SQLite with the
+MongoDB-compatible server beside it (copied there by `cutover migrate`);
+wrk measures GET /api/invoices/{id}/ three times in one run:
+
+  1. legacy mode (shadow off): the baseline;
+  2. shadow mode, every read compared against MongoDB;
+  3. shadow mode with the MongoDB server stopped by SIGSTOP (hung: it
+     accepts nothing and answers nothing).
+
+The p99 of 3 against 1 is the figure (target: at most 1.10)."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "contract"))
+from harness import ADMIN_TOKEN, ROOT, free_port  # noqa: E402
+from mongo import Mongo  # noqa: E402
+
+SECRET = "bench-secret-not-real-00000"
+CONFIG = "etc/examples/hisabpro/cutover.json"
+
+
+def ms(text):
+    v, unit = float(re.match(r"([\d.]+)", text).group(1)), re.search(r"(us|ms|s)$", text).group(1)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+
+def wrk(url, token, seconds, conns):
+    r = subprocess.run(["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--latency", "-H",
+                        "Authorization: Bearer " + token, url], capture_output=True, text=True, check=True)
+    if "Non-2xx" in r.stdout:
+        raise RuntimeError("gateway answered errors:\n" + r.stdout)
+    return (float(re.search(r"Requests/sec:\s+([\d.]+)", r.stdout).group(1)),
+            ms(re.search(r"^\s+99%\s+(\S+)", r.stdout, re.M).group(1)),
+            ms(re.search(r"^\s+50%\s+(\S+)", r.stdout, re.M).group(1)))
+
+
+def main():
+    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    conns = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+    binary = os.path.abspath(sys.argv[1])
+    tmp = tempfile.mkdtemp(prefix="cutover-bench-")
+    mongo = Mongo()
+    gw = None
+    try:
+        db = os.path.join(tmp, "demo.sqlite3")
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "demo_data.py"), "--schema",
+                        os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql"), "--out", db],
+                       check=True, stdout=subprocess.DEVNULL)
+        port = free_port()
+        env = dict(os.environ, DATABASE_URL="sqlite://" + db, MONGODB_URI=mongo.fresh_url("shadow_bench"),
+                   MONGODB_DECIMAL=mongo.DECIMAL, DATABASE_MODE="legacy", JWT_SECRET=SECRET,
+                   CUTOVER_LISTEN="127.0.0.1:%d" % port, CUTOVER_ADMIN_TOKEN=ADMIN_TOKEN,
+                   CUTOVER_JOURNAL=os.path.join(tmp, "journal.sqlite3"))
+        subprocess.run([binary, "migrate", "-c", CONFIG, "--state", os.path.join(tmp, "m.json")], cwd=ROOT,
+                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        gw = subprocess.Popen([binary, "serve", "-c", CONFIG], cwd=ROOT, env=env,
+                              stderr=open(os.path.join(tmp, "gw.log"), "w"))
+        token = subprocess.run([binary, "token", "--user-id", "1", "-c", CONFIG], cwd=ROOT, env=env,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        base = "http://127.0.0.1:%d" % port
+
+        def curl(*args):
+            return subprocess.run(["curl", "-sf"] + list(args), capture_output=True, text=True)
+
+        for _ in range(100):
+            if curl(base + "/api/invoices/", "-H", "Authorization: Bearer " + token).returncode == 0:
+                break
+            time.sleep(0.1)
+        inv = json.loads(curl(base + "/api/invoices/recent/", "-H", "Authorization: Bearer " + token).stdout)[0]["id"]
+        url = "%s/api/invoices/%s/" % (base, inv)
+
+        def mode(m):
+            r = curl("-X", "PUT", base + "/_cutover/mode", "-H", "Authorization: Bearer " + ADMIN_TOKEN,
+                     "-d", json.dumps({"mode": m}))
+            assert r.returncode == 0, r
+
+        def counters():
+            return json.loads(curl(base + "/_cutover/routes/invoices", "-H",
+                                   "Authorization: Bearer " + ADMIN_TOKEN).stdout)
+
+        rows = []
+        mode("legacy")
+        rows.append(("legacy (shadow off)",) + wrk(url, token, seconds, conns))
+        mode("shadow")
+        rows.append(("shadow, MongoDB healthy",) + wrk(url, token, seconds, conns))
+        healthy = counters()
+        mongo.proc.send_signal(signal.SIGSTOP)
+        try:
+            rows.append(("shadow, MongoDB hung (SIGSTOP)",) + wrk(url, token, seconds, conns))
+        finally:
+            mongo.proc.send_signal(signal.SIGCONT)
+        hung = counters()
+        for name, rate, p99, p50 in rows:
+            print("%-44s %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms" % (name, rate, p50, p99))
+        print("shadow reads while healthy: compared %d, dropped %d" % (healthy["compared"], healthy["dropped"]))
+        print("shadow reads while hung: %d more dropped, %d more timed out or failed" % (
+            hung["dropped"] - healthy["dropped"],
+            hung["secondary_timeouts"] + hung["secondary_errors"] - healthy["secondary_timeouts"] -
+            healthy["secondary_errors"]))
+        print("p99 ratio hung/off: %.2f (target <= 1.10); healthy/off: %.2f" % (rows[2][2] / rows[0][2],
+                                                                               rows[1][2] / rows[0][2]))
+    finally:
+        if gw:
+            gw.terminate()
+            gw.wait(timeout=60)
+        mongo.close()
+
+
+if __name__ == "__main__":
+    main()
