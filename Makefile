@@ -90,6 +90,7 @@ test-contract: $(BUILD)/cutover
 	$(Q)python3 tests/contract/test_demo.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/run.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/modes.py --binary $(BUILD)/cutover
+	$(Q)python3 tests/contract/migrate.py --binary $(BUILD)/cutover
 
 # The same suites under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:

@@ -6,7 +6,9 @@ import glob
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -115,3 +117,32 @@ class Postgres:
             shutil.rmtree(self.dir, ignore_errors=True)
         else:
             self.psql(self.admin_url, "DROP DATABASE IF EXISTS %s" % self.dbname)
+
+
+TABLES = ["auth_user", "invoices_invoice", "invoices_invoiceitem", "invoices_payment"]
+
+
+def copy_demo(pg, tmp):
+    """The demo data, made for SQLite, copied row by row into PostgreSQL."""
+    db = os.path.join(tmp, "demo.sqlite3")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "demo_data.py"), "--schema",
+                    os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql"), "--out", db],
+                   check=True, stdout=subprocess.DEVNULL)
+    src = sqlite3.connect(db)
+    out = ["SET TIME ZONE 'UTC';"]
+    for t in TABLES:
+        cur = src.execute("SELECT * FROM %s" % t)
+        cols = [d[0] for d in cur.description]
+        for row in cur:
+            vals = []
+            for c, v in zip(cols, row):
+                if v is None:
+                    vals.append("NULL")
+                elif c in ("is_superuser", "is_staff", "is_active"):
+                    vals.append("'%s'" % ("t" if v else "f"))
+                elif isinstance(v, (int, float)):
+                    vals.append(repr(v))
+                else:
+                    vals.append("'" + str(v).replace("'", "''") + "'")
+            out.append("INSERT INTO %s (%s) VALUES (%s);" % (t, ",".join('"%s"' % c for c in cols), ",".join(vals)))
+    pg.psql(pg.url, "\n".join(out) + "\nANALYZE;")
