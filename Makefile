@@ -36,7 +36,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all run test test-unit test-conformance test-contract test-asan bench install clean demo
+.PHONY: all run test test-unit test-conformance test-contract test-big test-asan bench install clean demo
 all: $(BUILD)/cutover
 
 $(BUILD)/%.o: %.c
@@ -92,18 +92,24 @@ test-contract: $(BUILD)/cutover
 	$(Q)python3 tests/contract/modes.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/migrate.py --binary $(BUILD)/cutover
 
+# The migration at full size; not repeated under the sanitizers (the suites
+# above cover the same code there).
+test-big: $(BUILD)/cutover
+	$(Q)python3 tests/contract/big.py --binary $(BUILD)/cutover
+
 # The same suites under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test-unit test-conformance test-contract
 
-test: test-unit test-conformance test-contract test-asan
+test: test-unit test-conformance test-contract test-big test-asan
 
 bench: $(BUILD)/cutover $(BUILD)/bare-server $(BUILD)/mongo-loop
 	$(Q)scripts/bench.sh $(BUILD)/cutover $(BUILD)/bare-server
 	$(Q)python3 tests/bench/mongo_bench.py $(BUILD)/cutover $(BUILD)/mongo-loop
 	$(Q)python3 tests/bench/shadow_bench.py $(BUILD)/cutover
+	$(Q)python3 tests/bench/migrate_bench.py $(BUILD)/cutover $(BUILD)/mongo-loop
 
 install: $(BUILD)/cutover
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cutover/examples/hisabpro

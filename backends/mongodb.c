@@ -52,6 +52,14 @@ struct mg_store {
 	struct store base;          /* must be first */
 	const struct config *cfg;
 	struct shared *sh;
+	/* A scan in progress: the next call after its last id continues it. */
+	struct {
+		mongoc_client_t *client;
+		mongoc_collection_t *col;
+		mongoc_cursor_t *cur;
+		const struct resource *res;
+		unsigned char last[16];
+	} scan;
 };
 
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -579,39 +587,57 @@ static int mg_remove(struct store *base, const struct resource *r, int64_t owner
 
 /* The migration toolkit ------------------------------------------------ */
 
+static void scan_end(struct mg_store *s)
+{
+	if (s->scan.cur)
+		mongoc_cursor_destroy(s->scan.cur);
+	if (s->scan.col)
+		mongoc_collection_destroy(s->scan.col);
+	if (s->scan.client)
+		give_back(s, s->scan.client);
+	memset(&s->scan, 0, sizeof(s->scan));
+}
+
+/* One cursor over the whole collection in id order, read a batch per call:
+ * a server that cannot use the _id index for $gt with a sort (FerretDB)
+ * then sorts once instead of once per batch. */
 static int mg_scan(struct store *base, const struct resource *r, const unsigned char *after,
                    size_t limit, struct arena *a, struct record **rows, int64_t **owners,
                    size_t *n, struct store_error *err)
 {
 	struct mg_store *s = (struct mg_store *)base;
-	mongoc_client_t *c;
-	mongoc_collection_t *col;
-	mongoc_cursor_t *cur;
-	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, gt, sort;
 	const bson_t *doc;
 	bson_error_t e;
 	int rc = 0;
 
-	if (!(c = borrow(s, err)))
-		return -1;
-	if (after) {
-		char tmp[UUID_STR_LEN + 1];
+	if (!s->scan.cur || s->scan.res != r || !after || memcmp(after, s->scan.last, 16) != 0) {
+		bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, gt, sort;
 
-		uuid_format(after, tmp);
-		bson_append_document_begin(&filter, "_id", 3, &gt);
-		bson_append_utf8(&gt, "$gt", 3, tmp, UUID_STR_LEN);
-		bson_append_document_end(&filter, &gt);
+		scan_end(s);
+		if (!(s->scan.client = borrow(s, err)))
+			return -1;
+		if (after) {
+			char tmp[UUID_STR_LEN + 1];
+
+			uuid_format(after, tmp);
+			bson_append_document_begin(&filter, "_id", 3, &gt);
+			bson_append_utf8(&gt, "$gt", 3, tmp, UUID_STR_LEN);
+			bson_append_document_end(&filter, &gt);
+		}
+		bson_append_document_begin(&opts, "sort", 4, &sort);
+		bson_append_int32(&sort, "_id", 3, 1);
+		bson_append_document_end(&opts, &sort);
+		bson_append_int32(&opts, "batchSize", 9, (int32_t)(limit < 100000 ? limit : 100000));
+		s->scan.col = coll(s, s->scan.client, r);
+		s->scan.cur = mongoc_collection_find_with_opts(s->scan.col, &filter, &opts, NULL);
+		s->scan.res = r;
+		bson_destroy(&filter);
+		bson_destroy(&opts);
 	}
-	bson_append_document_begin(&opts, "sort", 4, &sort);
-	bson_append_int32(&sort, "_id", 3, 1);
-	bson_append_document_end(&opts, &sort);
-	bson_append_int64(&opts, "limit", 5, (int64_t)limit);
-	col = coll(s, c, r);
-	cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
 	*n = 0;
 	*rows = ARENA_ARRAY(a, struct record, limit ? limit : 1);
 	*owners = ARENA_ARRAY(a, int64_t, limit ? limit : 1);
-	while (*n < limit && mongoc_cursor_next(cur, &doc)) {
+	while (*n < limit && mongoc_cursor_next(s->scan.cur, &doc)) {
 		struct record *rec = &(*rows)[*n];
 		struct store_error bad;
 		bson_iter_t it;
@@ -625,15 +651,13 @@ static int mg_scan(struct store *base, const struct resource *r, const unsigned 
 				continue;
 		}
 		(*owners)[*n] = bson_iter_init_find(&it, doc, r->owner_column) ? bson_iter_as_int64(&it) : 0;
+		memcpy(s->scan.last, rec->vals[r->pk].u.uuid, 16);
 		(*n)++;
 	}
-	if (mongoc_cursor_error(cur, &e))
+	if (mongoc_cursor_error(s->scan.cur, &e))
 		rc = fail(&e, err, "find");
-	mongoc_cursor_destroy(cur);
-	mongoc_collection_destroy(col);
-	bson_destroy(&filter);
-	bson_destroy(&opts);
-	give_back(s, c);
+	if (rc < 0 || *n < limit)
+		scan_end(s);
 	return rc;
 }
 
@@ -793,91 +817,11 @@ static int bulk_chunked(struct mg_store *s, mongoc_client_t *c, const struct res
 	return rc;
 }
 
-static int by_id(const void *key, const void *elem, const struct resource *r)
-{
-	return memcmp(key, ((const struct record *)elem)->vals[r->pk].u.uuid, 16);
-}
-
-/* Which rows (sorted by id, as scans give them) are stored already, and
- * with what version: one $in query for the batch. */
-static int stored_versions(struct mg_store *s, mongoc_client_t *c, const struct resource *r,
-                           const struct record *rows, size_t n, int vf, bool *present, int64_t *ver,
-                           bool *has_ver, struct store_error *err)
-{
-	mongoc_collection_t *col = coll(s, c, r);
-	bson_t filter = BSON_INITIALIZER, in, arr, opts = BSON_INITIALIZER, proj;
-	mongoc_cursor_t *cur;
-	const bson_t *doc;
-	bson_error_t e;
-	size_t i, k = 0;
-	int rc = 0;
-
-	bson_append_document_begin(&filter, "_id", 3, &in);
-	bson_append_array_begin(&in, "$in", 3, &arr);
-	for (i = 0; i < n; i++) {
-		char key[16], tmp[UUID_STR_LEN + 1];
-		const char *kk;
-
-		if (rows[i].bad)
-			continue;
-		bson_uint32_to_string((uint32_t)k++, &kk, key, sizeof(key));
-		uuid_format(rows[i].vals[r->pk].u.uuid, tmp);
-		bson_append_utf8(&arr, kk, -1, tmp, UUID_STR_LEN);
-	}
-	bson_append_array_end(&in, &arr);
-	bson_append_document_end(&filter, &in);
-	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
-	bson_append_int32(&proj, "_id", 3, 1);
-	if (vf >= 0)
-		bson_append_int32(&proj, mg_key(r, (size_t)vf), -1, 1);
-	bson_append_document_end(&opts, &proj);
-	cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
-	while (mongoc_cursor_next(cur, &doc)) {
-		struct arena a;
-		struct value id, v;
-		bson_iter_t it;
-		size_t lo = 0, hi = n;
-
-		arena_init(&a, 256);
-		if (bson_iter_init_find(&it, doc, "_id") && mg_read_value(&it, &r->fields[r->pk], &a, &id) == 0) {
-			while (lo < hi) {       /* rows are in id order */
-				size_t mid = (lo + hi) / 2;
-				int cmp = by_id(id.u.uuid, &rows[mid], r);
-
-				if (cmp == 0) {
-					lo = hi = mid;
-					present[mid] = true;
-					if (vf >= 0 && bson_iter_init_find(&it, doc, mg_key(r, (size_t)vf)) &&
-					    mg_read_value(&it, &r->fields[vf], &a, &v) == 0 && !v.null) {
-						ver[mid] = v.u.i;
-						has_ver[mid] = true;
-					}
-					break;
-				}
-				if (cmp < 0)
-					hi = mid;
-				else
-					lo = mid + 1;
-			}
-		}
-		arena_reset(&a);
-	}
-	if (mongoc_cursor_error(cur, &e))
-		rc = fail(&e, err, "find");
-	mongoc_cursor_destroy(cur);
-	mongoc_collection_destroy(col);
-	bson_destroy(&filter);
-	bson_destroy(&opts);
-	return rc;
-}
-
-/* A batch: rows whose id is not stored are inserted, as one bulk; a stored
- * document is compared by version with its row: not older, it is left
- * alone (a killed run's own copy, or a record the gateway wrote since);
- * older, it is replaced through an upsert guarded by the version, so a
- * write landing meanwhile still wins.  (Inserting only what is absent also
- * keeps duplicate-key errors out of the common path, which some compatible
- * servers handle badly.) */
+/* A batch: inserted first, as bulks (the common case: nothing there yet).
+ * A row whose id is taken is compared by version with the stored document:
+ * not older, the document is left alone (a killed run's own copy, or a
+ * record the gateway wrote since); older, it is replaced through an upsert
+ * guarded by the version, so a write landing meanwhile still wins. */
 static int mg_put_many(struct store *base, const struct resource *r, const struct record *rows,
                        const int64_t *owners, size_t n, int version_field, enum put_result *out,
                        char (*why)[128], struct store_error *err)
@@ -885,9 +829,7 @@ static int mg_put_many(struct store *base, const struct resource *r, const struc
 	struct mg_store *s = (struct mg_store *)base;
 	mongoc_client_t *c;
 	size_t m = n ? n : 1, i;
-	bool *dup = xcalloc(m, sizeof(bool)), *cand = xcalloc(m, sizeof(bool)), *present = xcalloc(m, sizeof(bool));
-	bool *has_ver = xcalloc(m, sizeof(bool)), any = false;
-	int64_t *ver = xcalloc(m, sizeof(int64_t));
+	bool *dup = xcalloc(m, sizeof(bool)), *cand = xcalloc(m, sizeof(bool)), any = false;
 	enum put_result *again = xcalloc(m, sizeof(*again));
 	int rc;
 
@@ -895,34 +837,28 @@ static int mg_put_many(struct store *base, const struct resource *r, const struc
 		rc = -1;
 		goto out;
 	}
-	rc = stored_versions(s, c, r, rows, n, version_field, present, ver, has_ver, err);
 	for (i = 0; i < n; i++) {
 		again[i] = PUT_FAILED;
-		out[i] = PUT_WRITTEN;
-		if (rows[i].bad) {
-			out[i] = PUT_FAILED;
+		out[i] = rows[i].bad ? PUT_FAILED : PUT_WRITTEN;
+		if (rows[i].bad)
 			snprintf(why[i], sizeof(why[i]), "%.120s", rows[i].bad);
-		} else if (present[i] && version_field >= 0 && has_ver[i] && !rows[i].vals[version_field].null &&
-		           ver[i] >= rows[i].vals[version_field].u.i) {
-			out[i] = PUT_SKIPPED_NEWER;
-		} else if (present[i]) {
-			out[i] = PUT_FAILED;
-			again[i] = PUT_WRITTEN;
-			cand[i] = any = true;
-		}
 	}
-	if (rc == 0)
-		rc = bulk_chunked(s, c, r, rows, owners, n, version_field, false, out, dup, why, err);
-	/* Taken since the lookup: by this id (an upsert then), or a unique constraint. */
+	rc = bulk_chunked(s, c, r, rows, owners, n, version_field, false, out, dup, why, err);
+	/* Taken: by this id (compare versions), or a unique constraint. */
 	for (i = 0; rc == 0 && i < n; i++) {
 		struct arena a;
 		struct value stored;
+		int vf = version_field >= 0 ? version_field : r->pk, found;
 
 		if (!dup[i])
 			continue;
 		dup[i] = false;
 		arena_init(&a, 256);
-		if (stored_version(s, c, r, rows[i].vals[r->pk].u.uuid, r->pk, &stored, &a) == 1) {
+		found = stored_version(s, c, r, rows[i].vals[r->pk].u.uuid, vf, &stored, &a);
+		if (found == 1 && version_field >= 0 && !stored.null && !rows[i].vals[vf].null &&
+		    stored.u.i >= rows[i].vals[vf].u.i) {
+			out[i] = PUT_SKIPPED_NEWER;
+		} else if (found == 1) {
 			again[i] = PUT_WRITTEN;
 			cand[i] = any = true;
 		} else {
@@ -941,9 +877,6 @@ static int mg_put_many(struct store *base, const struct resource *r, const struc
 out:
 	free(dup);
 	free(cand);
-	free(present);
-	free(has_ver);
-	free(ver);
 	free(again);
 	return rc;
 }
@@ -1126,6 +1059,7 @@ static void mg_close(struct store *base)
 
 	if (!s)
 		return;
+	scan_end(s);
 	shared_put(s->sh);
 	free(s);
 }

@@ -685,7 +685,7 @@ static struct store *sqlite_open(const char *url, const struct config *cfg,
 		sqlite_close(&s->base);
 		return NULL;
 	}
-	for (i = 0; i < ARRAY_LEN(setup); i++) {
+	for (i = 0; i < ARRAY_LEN(setup) - (store_streaming ? 1 : 0); i++) {
 		char *msg = NULL;
 
 		if (sqlite3_exec(s->db, setup[i], NULL, NULL, &msg) != SQLITE_OK) {

@@ -167,6 +167,10 @@ extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_postgres_ops;
 extern const struct store_ops store_mongodb_ops;
 
+/* Set by tools that walk whole tables (migrate, verify): stores then keep
+ * their memory small (SQLite maps no file pages, for one). */
+extern bool store_streaming;
+
 /* The adapter for a URL, or NULL with err set when no adapter serves it. */
 const struct store_ops *store_ops_for(const char *url, struct store_error *err);
 struct store *store_open(const char *url, const struct config *cfg, struct store_error *err);

@@ -298,6 +298,7 @@ int migrate_run(const struct config *cfg, const struct migrate_opts *o)
 	int rc = 0;
 	bool any = false;
 
+	store_streaming = true;
 	if (migrate_indexes(cfg) != 0) {
 		free(t);
 		return 1;

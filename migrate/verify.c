@@ -206,6 +206,7 @@ static int run(const struct config *cfg, const struct verify_opts *o, bool repai
 	bool any = false;
 
 	*total_diffs = 0;
+	store_streaming = true;
 	if (!*cfg->mongodb_uri) {
 		fprintf(stderr, "cutover: set \"mongodb_uri\" or MONGODB_URI\n");
 		return -1;

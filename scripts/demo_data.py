@@ -36,6 +36,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--invoices", type=int, default=240, help="per user")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--payments", type=float, default=None,
+                    help="share of invoices with a payment (default: 70%% of paid and sent ones)")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     tmp = a.out + ".tmp"
@@ -74,7 +76,8 @@ def main():
                         money(subtotal + tax), "INR", rnd.choice(["", "", "Net 30", "Thank you!"]),
                         dtext(created), dtext(created), uid))
             db.executemany("INSERT INTO invoices_invoiceitem VALUES (?,?,?,?,?,?,?)", items)
-            if status in ("paid", "sent") and rnd.random() < 0.7:
+            if (rnd.random() < a.payments if a.payments is not None else
+                    status in ("paid", "sent") and rnd.random() < 0.7):
                 paid = created + dt.timedelta(days=rnd.randint(1, 20), hours=rnd.randint(0, 23))
                 db.execute("INSERT INTO invoices_payment VALUES (?,?,?,?,?,?,?,?,?)",
                            (uuid.UUID(int=rnd.getrandbits(128), version=4).hex,

@@ -7,6 +7,8 @@
 
 #include "store.h"
 
+bool store_streaming;
+
 static const struct store_ops *const adapters[] = {
 	&store_sqlite_ops,
 	&store_postgres_ops,

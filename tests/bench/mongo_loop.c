@@ -7,6 +7,11 @@
  * usage: mongo-loop URI detail|page INVOICE_ID OWNER SECONDS THREADS
  *   detail: find {_id, user_id} limit 1
  *   page:   count {user_id}, then find {user_id} sort {created_at:-1,_id:1} limit 20
+ *        mongo-loop SRC_URI copy DST_URI COLLECTION
+ *   copy:   the raw bulk-insert rate of the server: every document of
+ *           SRC's collection, read into memory first (not timed), then
+ *           inserted into DST in unordered bulks of 100 (timed); prints
+ *           documents per second
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -82,6 +87,54 @@ static void *run(void *arg)
 	return NULL;
 }
 
+static int copy(const char *src, const char *dst, const char *name)
+{
+	mongoc_client_t *a = mongoc_client_new(src), *b = mongoc_client_new(dst);
+	mongoc_uri_t *ua = mongoc_uri_new(src), *ub = mongoc_uri_new(dst);
+	mongoc_collection_t *from = mongoc_client_get_collection(a, mongoc_uri_get_database(ua), name);
+	mongoc_collection_t *to = mongoc_client_get_collection(b, mongoc_uri_get_database(ub), name);
+	bson_t filter = BSON_INITIALIZER, **docs = NULL, opts = BSON_INITIALIZER;
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(from, &filter, NULL, NULL);
+	const bson_t *doc;
+	size_t n = 0, cap = 0, i, k;
+	bson_error_t e;
+	double t0;
+
+	while (mongoc_cursor_next(cur, &doc)) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			docs = realloc(docs, cap * sizeof(*docs));
+		}
+		docs[n++] = bson_copy(doc);
+	}
+	mongoc_cursor_destroy(cur);
+	BSON_APPEND_BOOL(&opts, "ordered", false);
+	t0 = now();
+	for (i = 0; i < n; i += 100) {
+		mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(to, &opts);
+
+		for (k = i; k < n && k < i + 100; k++)
+			mongoc_bulk_operation_insert(bulk, docs[k]);
+		if (!mongoc_bulk_operation_execute(bulk, NULL, &e)) {
+			fprintf(stderr, "mongo-loop: %s\n", e.message);
+			return 1;
+		}
+		mongoc_bulk_operation_destroy(bulk);
+	}
+	printf("%.1f\n", n / (now() - t0));
+	for (i = 0; i < n; i++)
+		bson_destroy(docs[i]);
+	free(docs);
+	bson_destroy(&opts);
+	mongoc_collection_destroy(from);
+	mongoc_collection_destroy(to);
+	mongoc_uri_destroy(ua);
+	mongoc_uri_destroy(ub);
+	mongoc_client_destroy(a);
+	mongoc_client_destroy(b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	mongoc_uri_t *uri;
@@ -89,6 +142,14 @@ int main(int argc, char **argv)
 	long *done, total = 0;
 	int n, i;
 
+	if (argc == 5 && strcmp(argv[2], "copy") == 0) {
+		int rc;
+
+		mongoc_init();
+		rc = copy(argv[1], argv[3], argv[4]);
+		mongoc_cleanup();
+		return rc;
+	}
 	if (argc != 7) {
 		fprintf(stderr, "usage: mongo-loop URI detail|page INVOICE_ID OWNER SECONDS THREADS\n");
 		return 2;

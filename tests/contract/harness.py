@@ -220,6 +220,15 @@ class Runner:
         return 1 if self.failed or not self.passed else 0
 
 
+def migrate_summary(out, name):
+    """A resource's row of cutover migrate's summary: read, written, skipped, failed."""
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == name:
+            return tuple(int(x) for x in f[1:5])
+    raise AssertionError("no summary for %s in:\n%s" % (name, out))
+
+
 def eq(got, want, what=""):
     if got != want:
         raise AssertionError("%s\n  got:  %r\n  want: %r" % (what, got, want))

@@ -15,7 +15,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ROOT, Gateway, Runner, eq, make_token  # noqa: E402
+from harness import ROOT, Gateway, Runner, eq, make_token, migrate_summary as summary  # noqa: E402
 from mongo import Mongo  # noqa: E402
 
 CONFIG = os.path.join(ROOT, "etc", "examples", "hisabpro", "cutover.json")
@@ -46,20 +46,8 @@ class Tool:
 
 
 def demo_sqlite(tmp):
-    db = os.path.join(tmp, "demo-%s.sqlite3" % uuid.uuid4().hex[:6])
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "demo_data.py"), "--schema",
-                    os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql"), "--out", db],
-                   check=True, stdout=subprocess.DEVNULL)
-    return db
-
-
-def summary(out, name):
-    """The summary row of a resource: read, written, skipped, failed."""
-    for line in out.splitlines():
-        f = line.split()
-        if f and f[0] == name:
-            return tuple(int(x) for x in f[1:5])
-    raise AssertionError("no summary for %s in:\n%s" % (name, out))
+    from pg import demo_sqlite as make
+    return make(os.path.join(tmp, "demo-%s.sqlite3" % uuid.uuid4().hex[:6]))
 
 
 def test_migrate_and_verify_sqlite(binary, mongo, tmp):

@@ -122,27 +122,43 @@ class Postgres:
 TABLES = ["auth_user", "invoices_invoice", "invoices_invoiceitem", "invoices_payment"]
 
 
-def copy_demo(pg, tmp):
-    """The demo data, made for SQLite, copied row by row into PostgreSQL."""
-    db = os.path.join(tmp, "demo.sqlite3")
+def demo_sqlite(path, *args):
+    """A demo database made by scripts/demo_data.py (args: its options)."""
     subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "demo_data.py"), "--schema",
-                    os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql"), "--out", db],
-                   check=True, stdout=subprocess.DEVNULL)
+                    os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql"), "--out", path]
+                   + list(args), check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def load_sqlite(pg, db):
+    """Every row of a SQLite database of the example schema, copied into
+    PostgreSQL with COPY (Django's column formats read the same)."""
     src = sqlite3.connect(db)
-    out = ["SET TIME ZONE 'UTC';"]
-    for t in TABLES:
-        cur = src.execute("SELECT * FROM %s" % t)
-        cols = [d[0] for d in cur.description]
-        for row in cur:
-            vals = []
-            for c, v in zip(cols, row):
-                if v is None:
-                    vals.append("NULL")
-                elif c in ("is_superuser", "is_staff", "is_active"):
-                    vals.append("'%s'" % ("t" if v else "f"))
-                elif isinstance(v, (int, float)):
-                    vals.append(repr(v))
-                else:
-                    vals.append("'" + str(v).replace("'", "''") + "'")
-            out.append("INSERT INTO %s (%s) VALUES (%s);" % (t, ",".join('"%s"' % c for c in cols), ",".join(vals)))
-    pg.psql(pg.url, "\n".join(out) + "\nANALYZE;")
+    try:
+        for table in TABLES:
+            cur = src.execute("SELECT * FROM %s" % table)
+            cols = [d[0] for d in cur.description]
+            lines = []
+            for row in cur:
+                vals = []
+                for c, v in zip(cols, row):
+                    if v is None:
+                        vals.append("\\N")
+                    elif c in ("is_superuser", "is_staff", "is_active"):
+                        vals.append("t" if v else "f")
+                    else:
+                        vals.append(str(v).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n"))
+                lines.append("\t".join(vals))
+            data = "SET TIME ZONE 'UTC';\nCOPY %s (%s) FROM STDIN;\n%s\n\\.\nANALYZE %s;\n" % (
+                table, ",".join('"%s"' % c for c in cols), "\n".join(lines), table)
+            r = subprocess.run(["psql", pg.url, "-v", "ON_ERROR_STOP=1", "-q"], input=data, capture_output=True,
+                               text=True)
+            if r.returncode != 0:
+                raise RuntimeError("loading %s into PostgreSQL: %s" % (table, r.stderr[-2000:]))
+    finally:
+        src.close()
+
+
+def copy_demo(pg, tmp):
+    """The demo data, made for SQLite, copied into PostgreSQL."""
+    load_sqlite(pg, demo_sqlite(os.path.join(tmp, "demo.sqlite3")))
