@@ -76,7 +76,8 @@ def main():
                         money(subtotal + tax), "INR", rnd.choice(["", "", "Net 30", "Thank you!"]),
                         dtext(created), dtext(created), uid))
             db.executemany("INSERT INTO invoices_invoiceitem VALUES (?,?,?,?,?,?,?)", items)
-            if (rnd.random() < a.payments if a.payments is not None else
+            # --payments: exactly that share of each user's invoices
+            if (int(n * a.payments) != int((n - 1) * a.payments) if a.payments is not None else
                     status in ("paid", "sent") and rnd.random() < 0.7):
                 paid = created + dt.timedelta(days=rnd.randint(1, 20), hours=rnd.randint(0, 23))
                 db.execute("INSERT INTO invoices_payment VALUES (?,?,?,?,?,?,?,?,?)",

@@ -251,7 +251,7 @@ def test_nothing_lost_when_mongodb_dies(binary, mongo):
         eq(len(legacy), 5 - 1 + 15 - 3)
         eq(docs, legacy)
         flip(gw, "invoices", "shadow")
-        # the gateway dies with entries not applied
+        # the gateway dies with entries not applied; restarted, it applies them
         mongo.stop(signal.SIGKILL)
         mixed_writes(gw, 3000, 6)
         depth = gw.admin("GET", "journal")[1]["depth"]
@@ -263,6 +263,23 @@ def test_nothing_lost_when_mongodb_dies(binary, mongo):
         wait_journal_empty(gw, timeout=60)
         legacy, docs = both_stores(gw)
         eq(len(legacy), 5 - 1 + 15 - 3 + 6 - 1)
+        eq(docs, legacy)
+        # once more, with the journal applied by hand (cutover repair --journal)
+        flip(gw, "invoices", "shadow")
+        mongo.stop(signal.SIGKILL)
+        mixed_writes(gw, 4000, 6)
+        depth = gw.admin("GET", "journal")[1]["depth"]
+        assert depth >= 6, depth
+        gw.kill()
+        mongo.start()
+        import subprocess
+        r = subprocess.run([binary, "repair", "--journal", "-c", gw.cfg_path], env=gw.env, capture_output=True,
+                           text=True, timeout=120)
+        eq(r.returncode, 0, r.stdout + r.stderr)
+        assert "journal had %d entries: %d applied, 0 failed, 0 left" % (depth, depth) in r.stdout, r.stdout
+        gw = Gateway(binary, mongo=mongo, mode="shadow", same_as=gw)
+        legacy, docs = both_stores(gw)
+        eq(len(legacy), 5 - 1 + 15 - 3 + 6 - 1 + 6 - 1)
         eq(docs, legacy)
     finally:
         problems, log = gw.stop()
