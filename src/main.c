@@ -192,16 +192,29 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* Options, then the configuration; NULL with *rc set (2: usage, else
+ * fail_rc) when either is wrong. */
+static struct config *setup(int argc, char **argv, struct opts *o, int fail_rc, int *rc)
+{
+	struct config *cfg;
+
+	if (parse_opts(argc, argv, o) < 0) {
+		*rc = 2;
+		return NULL;
+	}
+	if (!(cfg = load(o->config)))
+		*rc = fail_rc;
+	return cfg;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	struct opts o = {0};
 	struct config *cfg;
 	int rc;
 
-	if (parse_opts(argc, argv, &o) < 0)
-		return 2;
-	if (!(cfg = load(o.config)))
-		return 1;
+	if (!(cfg = setup(argc, argv, &o, 1, &rc)))
+		return rc;
 	rc = server_run(cfg);
 	config_free(cfg);
 	return rc == 0 ? 0 : 1;
@@ -211,11 +224,10 @@ static int cmd_check(int argc, char **argv)
 {
 	struct opts o = {0};
 	struct config *cfg;
+	int rc;
 
-	if (parse_opts(argc, argv, &o) < 0)
-		return 2;
-	if (!(cfg = load(o.config)))
-		return 1;
+	if (!(cfg = setup(argc, argv, &o, 1, &rc)))
+		return rc;
 	printf("%s: ok (%zu resources, legacy store %s, mode %s)\n", o.config, cfg->nresources,
 	       strncmp(cfg->database_url, "sqlite:", 7) == 0 ? "sqlite" : "other", cfg->mode);
 	config_free(cfg);
@@ -251,10 +263,8 @@ static int cmd_migrate(int argc, char **argv)
 	struct config *cfg;
 	int rc;
 
-	if (parse_opts(argc, argv, &o) < 0)
-		return 2;
-	if (!(cfg = load(o.config)))
-		return 1;
+	if (!(cfg = setup(argc, argv, &o, 1, &rc)))
+		return rc;
 	if (!*cfg->mongodb_uri) {
 		fprintf(stderr, "cutover: migrate needs the MongoDB store: set \"mongodb_uri\" or MONGODB_URI\n");
 		config_free(cfg);
@@ -271,10 +281,8 @@ static int cmd_verify(int argc, char **argv)
 	struct config *cfg;
 	int rc;
 
-	if (parse_opts(argc, argv, &o) < 0)
-		return 2;
-	if (!(cfg = load(o.config)))
-		return 2;
+	if (!(cfg = setup(argc, argv, &o, 2, &rc)))
+		return rc;
 	rc = strcmp(argv[0], "verify") == 0 ? verify_run(cfg, &o.v) : repair_run(cfg, &o.v, o.from, o.journal);
 	config_free(cfg);
 	return rc;

@@ -215,6 +215,16 @@ class Runner:
                 self.passed += 1
                 print("ok   %s" % name, flush=True)
 
+    def shutdown(self, gw):
+        """Stop a suite's gateway and count its clean shutdown as a test."""
+        problems, log = gw.stop()
+        if problems:
+            self.failed += 1
+            print("FAIL gateway shutdown: %s\n%s" % ("; ".join(problems), log[-4000:]))
+        else:
+            self.passed += 1
+            print("ok   gateway shutdown clean")
+
     def finish(self):
         print("%d passed, %d failed" % (self.passed, self.failed))
         return 1 if self.failed or not self.passed else 0

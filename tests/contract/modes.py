@@ -231,6 +231,18 @@ def mixed_writes(gw, n0, count):
     return made
 
 
+def die_with_entries(gw, mongo, n0):
+    """MongoDB killed, six writes journaled, the gateway killed, MongoDB
+    back: returns how many entries the gateway left."""
+    mongo.stop(signal.SIGKILL)
+    mixed_writes(gw, n0, 6)
+    depth = gw.admin("GET", "journal")[1]["depth"]
+    assert depth >= 6, depth
+    gw.kill()
+    mongo.start()
+    return depth
+
+
 def test_nothing_lost_when_mongodb_dies(binary, mongo):
     """MongoDB killed (SIGKILL) in shadow: clients see no error, the journal
     grows; MongoDB back: the journal drains by itself and the stores are
@@ -252,12 +264,7 @@ def test_nothing_lost_when_mongodb_dies(binary, mongo):
         eq(docs, legacy)
         flip(gw, "invoices", "shadow")
         # the gateway dies with entries not applied; restarted, it applies them
-        mongo.stop(signal.SIGKILL)
-        mixed_writes(gw, 3000, 6)
-        depth = gw.admin("GET", "journal")[1]["depth"]
-        assert depth >= 6, depth
-        gw.kill()
-        mongo.start()
+        die_with_entries(gw, mongo, 3000)
         gw = Gateway(binary, mongo=mongo, mode="shadow", same_as=gw)
         assert "entries to apply from an earlier run" in gw.read_log(), gw.read_log()
         wait_journal_empty(gw, timeout=60)
@@ -266,12 +273,7 @@ def test_nothing_lost_when_mongodb_dies(binary, mongo):
         eq(docs, legacy)
         # once more, with the journal applied by hand (cutover repair --journal)
         flip(gw, "invoices", "shadow")
-        mongo.stop(signal.SIGKILL)
-        mixed_writes(gw, 4000, 6)
-        depth = gw.admin("GET", "journal")[1]["depth"]
-        assert depth >= 6, depth
-        gw.kill()
-        mongo.start()
+        depth = die_with_entries(gw, mongo, 4000)
         import subprocess
         r = subprocess.run([binary, "repair", "--journal", "-c", gw.cfg_path], env=gw.env, capture_output=True,
                            text=True, timeout=120)
@@ -441,13 +443,7 @@ def suite(runner, binary, mongo):
         runner.run([test_every_mode, test_route_override_and_admin_errors, test_mismatch_with_patch,
                     test_modes_persist_and_reach_other_instances, test_sighup_reloads_modes], gw)
     finally:
-        problems, log = gw.stop()
-    if problems:
-        runner.failed += 1
-        print("FAIL gateway shutdown: %s\n%s" % ("; ".join(problems), log[-4000:]))
-    else:
-        runner.passed += 1
-        print("ok   gateway shutdown clean")
+        runner.shutdown(gw)
     runner.run([test_zero_downtime_flips_under_load], binary, mongo)
     if mongo.dir:       # a server of our own, so we may kill it
         runner.run([test_nothing_lost_when_mongodb_dies], binary, mongo)

@@ -886,13 +886,7 @@ def suite(runner, binary, label, config=None, pg=None, mongo=None):
                    [test_oversize_body, test_long_urls_headers_and_odd_methods, test_request_id_and_cors,
                     test_head, test_unknown_paths], gw)
     finally:
-        problems, log = gw.stop()
-    if problems:
-        runner.failed += 1
-        print("FAIL gateway shutdown: %s\n%s" % ("; ".join(problems), log[-4000:]))
-    else:
-        runner.passed += 1
-        print("ok   gateway shutdown clean")
+        runner.shutdown(gw)
 
 
 def test_pg_client_leaves_mid_request(gw):
