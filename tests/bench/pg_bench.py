@@ -17,13 +17,23 @@ from pg import Postgres, copy_demo  # noqa: E402
 SECRET = "bench-secret-not-real-00000"
 
 
-def wrk(url, token, seconds, conns):
+def wrk_run(url, token, seconds, conns):
+    """wrk's report for GET url with the token; fails on any non-2xx answer."""
     r = subprocess.run(["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--latency", "-H",
                         "Authorization: Bearer " + token, url], capture_output=True, text=True, check=True)
     if "Non-2xx" in r.stdout:
         raise RuntimeError("gateway answered errors:\n" + r.stdout)
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", r.stdout).group(1)), \
-        re.search(r"99%\s+(\S+)", r.stdout).group(1)
+    return r.stdout
+
+
+def wrk_latency(report, pct):
+    """A latency percentile of a wrk report, as wrk prints it ("2.91ms")."""
+    return re.search(r"^\s+%d%%\s+(\S+)" % pct, report, re.M).group(1)
+
+
+def wrk(url, token, seconds, conns):
+    report = wrk_run(url, token, seconds, conns)
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", report).group(1)), wrk_latency(report, 99)
 
 
 def pgbench(pg, script, seconds, conns):

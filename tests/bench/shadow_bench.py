@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "contract"))
 from harness import ADMIN_TOKEN, ROOT, free_port  # noqa: E402
 from mongo import Mongo  # noqa: E402
+from pg_bench import wrk_latency, wrk_run  # noqa: E402
 
 SECRET = "bench-secret-not-real-00000"
 CONFIG = "etc/examples/hisabpro/cutover.json"
@@ -34,13 +35,10 @@ def ms(text):
 
 
 def wrk(url, token, seconds, conns):
-    r = subprocess.run(["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--latency", "-H",
-                        "Authorization: Bearer " + token, url], capture_output=True, text=True, check=True)
-    if "Non-2xx" in r.stdout:
-        raise RuntimeError("gateway answered errors:\n" + r.stdout)
-    return (float(re.search(r"Requests/sec:\s+([\d.]+)", r.stdout).group(1)),
-            ms(re.search(r"^\s+99%\s+(\S+)", r.stdout, re.M).group(1)),
-            ms(re.search(r"^\s+50%\s+(\S+)", r.stdout, re.M).group(1)))
+    """(req/s, p99 ms, p50 ms)"""
+    report = wrk_run(url, token, seconds, conns)
+    return (float(re.search(r"Requests/sec:\s+([\d.]+)", report).group(1)), ms(wrk_latency(report, 99)),
+            ms(wrk_latency(report, 50)))
 
 
 def main():
