@@ -223,6 +223,9 @@ int config_interpolate(struct arena *a, const char *in, size_t n, char **out,
 /* "decimal128", "string", "int64" → MD_*; -1 when unknown. */
 int mongo_decimal_parse(const char *s);
 
+/* Resource lookup by name (n bytes of it); NULL when absent. */
+struct resource *config_resource(const struct config *cfg, const char *name, size_t n);
+
 /* Field lookup by API name; -1 when absent. */
 int resource_field(const struct resource *r, const char *name);
 

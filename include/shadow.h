@@ -30,6 +30,11 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
  * shadow read (if sampled) to the shadow workers. */
 void shadow_after_answer(struct request *req);
 
+/* Apply the journal entries due (all: whatever their retry time), up to
+ * one batch; returns how many were tried, *applied how many left it. */
+size_t shadow_drain(const struct config *cfg, struct store *const stores[WS_COUNT], bool all,
+                    size_t *applied);
+
 /* Apply every journal entry now, whatever its retry time (a flip waits). */
 void shadow_kick(void);
 

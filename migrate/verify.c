@@ -343,7 +343,6 @@ static int repair_journal(const struct config *cfg)
 	struct error e;
 	struct store_error err;
 	struct store *stores[WS_COUNT] = {NULL};
-	struct journal_entry batch[100];
 	int64_t applied = 0, failed = 0, before;
 	int rc = 0;
 
@@ -358,24 +357,10 @@ static int repair_journal(const struct config *cfg)
 		rc = 2;
 	}
 	while (rc == 0) {
-		size_t n = journal_due(batch, 100, true), i, progress = 0;
+		size_t progress, n = shadow_drain(cfg, stores, true, &progress);
 
-		for (i = 0; i < n; i++) {
-			const struct resource *r = NULL;
-			size_t k;
-
-			for (k = 0; k < cfg->nresources; k++)
-				if (strcmp(cfg->resources[k]->name, batch[i].resource) == 0)
-					r = cfg->resources[k];
-			if (r && shadow_sync(stores, r, batch[i].owner, batch[i].id, batch[i].source, &err) == 0) {
-				journal_done(batch[i].seq);
-				applied++;
-				progress++;
-			} else {
-				journal_failed(batch[i].seq, r ? err.msg : "no such resource");
-				failed++;
-			}
-		}
+		applied += (int64_t)progress;
+		failed += (int64_t)(n - progress);
 		if (n == 0 || progress == 0)
 			break;
 	}

@@ -24,16 +24,6 @@
 #include "json.h"
 #include "query.h"
 
-static const struct resource *route_named(const struct config *cfg, const char *name, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->nresources; i++)
-		if (strlen(cfg->resources[i]->name) == n && memcmp(cfg->resources[i]->name, name, n) == 0)
-			return cfg->resources[i];
-	return NULL;
-}
-
 bool admin_owns(const struct config *cfg, const char *path)
 {
 	return *cfg->admin.token && strncmp(path, cfg->admin.prefix, strlen(cfg->admin.prefix)) == 0;
@@ -134,7 +124,7 @@ void admin_handle(struct request *req)
 		return reply(req, 200, &b);
 	}
 	if (strncmp(rest, "routes/", 7) == 0) {
-		const struct resource *r = route_named(cfg, rest + 7, strcspn(rest + 7, "/"));
+		const struct resource *r = config_resource(cfg, rest + 7, strcspn(rest + 7, "/"));
 
 		int rc = 0;
 
@@ -157,7 +147,7 @@ void admin_handle(struct request *req)
 		const struct resource *r = NULL;
 		int limit = (q = query_get(&qp, "limit")) ? atoi(q) : 20;
 
-		if ((q = query_get(&qp, "route")) && !(r = route_named(cfg, q, strlen(q))))
+		if ((q = query_get(&qp, "route")) && !(r = config_resource(cfg, q, strlen(q))))
 			return req_reply_detail(req, 404, "No such route.");
 		control_mismatches_json(&b, r, limit > 0 ? limit : 20);
 		return reply(req, 200, &b);

@@ -763,14 +763,19 @@ static struct resource *parse_resource(struct loader *l, const struct json *obj,
 	return r;
 }
 
-static struct resource *find_resource(struct config *cfg, const char *name)
+struct resource *config_resource(const struct config *cfg, const char *name, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < cfg->nresources; i++)
-		if (strcmp(cfg->resources[i]->name, name) == 0)
+		if (strlen(cfg->resources[i]->name) == n && memcmp(cfg->resources[i]->name, name, n) == 0)
 			return cfg->resources[i];
 	return NULL;
+}
+
+static struct resource *find_resource(struct config *cfg, const char *name)
+{
+	return config_resource(cfg, name, strlen(name));
 }
 
 /* References and cascades name other resources: resolve them once all are read. */

@@ -202,19 +202,17 @@ static bool complete_flips(void)
 
 void control_apply(const char *route, int mode, int sample)
 {
-	size_t i;
+	struct route *rt;
 
 	if (strcmp(route, "*") == 0) {
 		if (mode >= 0)
 			C.global = mode;
 		return;
 	}
-	for (i = 0; i < C.n; i++) {
-		if (strcmp(C.routes[i].res->name, route) == 0) {
-			C.routes[i].mode = mode;
-			if (sample >= 0)
-				C.routes[i].sample = sample;
-		}
+	if ((rt = route_of(config_resource(C.cfg, route, strlen(route))))) {
+		rt->mode = mode;
+		if (sample >= 0)
+			rt->sample = sample;
 	}
 }
 
@@ -527,12 +525,9 @@ void control_persist(const struct resource *r)
 
 static size_t slot_of(const char *route)
 {
-	size_t i;
+	const struct resource *r = config_resource(C.cfg, route, strlen(route));
 
-	for (i = 0; i < C.n; i++)
-		if (strcmp(C.routes[i].res->name, route) == 0)
-			return i;
-	return strcmp(route, "*") == 0 ? C.n : (size_t)-1;
+	return r ? (size_t)r->index : strcmp(route, "*") == 0 ? C.n : (size_t)-1;
 }
 
 /* Write what is pending, read everything, apply what others changed. */

@@ -29,16 +29,6 @@ static struct {
 	pthread_mutex_t locks[SYNC_LOCKS];
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-static const struct resource *find_resource(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < S.cfg->nresources; i++)
-		if (strcmp(S.cfg->resources[i]->name, name) == 0)
-			return S.cfg->resources[i];
-	return NULL;
-}
-
 char *shadow_url(const char *url, int timeout_ms)
 {
 	struct buf b = {0};
@@ -332,26 +322,29 @@ void shadow_after_answer(struct request *req)
 
 /* The journal drain ---------------------------------------------------- */
 
-static void drain_once(struct store *const stores[WS_COUNT], bool all)
+size_t shadow_drain(const struct config *cfg, struct store *const stores[WS_COUNT], bool all,
+                    size_t *applied)
 {
 	struct journal_entry e[DRAIN_BATCH];
 	size_t n = journal_due(e, DRAIN_BATCH, all), i;
 
+	*applied = 0;
 	for (i = 0; i < n; i++) {
-		const struct resource *r = find_resource(e[i].resource);
+		const struct resource *r = config_resource(cfg, e[i].resource, strlen(e[i].resource));
 
-		if (!r) {
+		if (!r)
 			journal_failed(e[i].seq, "no such resource in the configuration");
-			continue;
-		}
-		apply(stores, r, e[i].owner, e[i].id, e[i].source, e[i].seq);
+		else if (apply(stores, r, e[i].owner, e[i].id, e[i].source, e[i].seq))
+			(*applied)++;
 	}
+	return n;
 }
 
 static void *drainer_main(void *arg)
 {
 	struct store *stores[WS_COUNT] = {NULL};
 	struct store_error err;
+	size_t applied;
 	bool all;
 	int i;
 
@@ -377,7 +370,7 @@ static void *drainer_main(void *arg)
 			if (!stores[i] && !(stores[i] = store_open(S.urls[i], S.cfg, &err)))
 				fprintf(stderr, "cutover: journal: %s\n", err.msg);
 		if (stores[WS_LEGACY] && stores[WS_MONGO] && journal_depth() > 0)
-			drain_once(stores, all);
+			shadow_drain(S.cfg, stores, all, &applied);
 		pthread_mutex_lock(&S.mu);
 	}
 	pthread_mutex_unlock(&S.mu);
@@ -408,7 +401,7 @@ int shadow_start(const struct config *cfg)
 	/* Entries left by an earlier run are pending too (raced reads). */
 	n = journal_due(e, DRAIN_BATCH, true);
 	for (i = 0; i < n; i++) {
-		const struct resource *r = find_resource(e[i].resource);
+		const struct resource *r = config_resource(cfg, e[i].resource, strlen(e[i].resource));
 
 		if (r)
 			control_sync_pending(r, e[i].id, +1);
