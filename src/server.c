@@ -280,12 +280,15 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	}
 	/* The mode is fixed for the request now; a flip affects later ones. */
 	req->mode = control_mode(req->resource);
-	req->has_id = resource_detail_id(req->resource, req->path, req->id);
-	if (req->method_bit & (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE)) {
-		req->write_epoch = control_write_begin(req->resource, req->has_id ? req->id : NULL);
-		req->write_marked = true;
+	/* Write marks serve raced reads and flip barriers: both stores only. */
+	if (*loop->cfg->mongodb_uri) {
+		req->has_id = resource_detail_id(req->resource, req->path, req->id);
+		if (req->method_bit & (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE)) {
+			req->write_epoch = control_write_begin(req->resource, req->has_id ? req->id : NULL);
+			req->write_marked = true;
+		}
+		control_read_mark(req->resource, req->has_id ? req->id : NULL, &req->mark);
 	}
-	control_read_mark(req->resource, req->has_id ? req->id : NULL, &req->mark);
 	if (!loop->pool) {
 		handle(req, loop->store);
 		return finish(req);
