@@ -25,13 +25,14 @@ enum mode {
 	MODE_LIVE,              /* MongoDB; reads compared against legacy */
 	MODE_RAMPDOWN,          /* MongoDB; writes copied to legacy */
 	MODE_MONGODB,           /* MongoDB only */
+	MODE_PASSTHROUGH,       /* neither: the application answers (SPEC §10) */
 	MODE_COUNT,
 };
 
-/* "legacy" … "mongodb", "dual" for shadow; -1 when unknown. */
+/* "legacy" … "passthrough", "dual" for shadow; -1 when unknown. */
 int mode_parse(const char *s);
 const char *mode_name(enum mode m);
-static inline bool mode_mongo_first(enum mode m) { return m >= MODE_LIVE; }
+static inline bool mode_mongo_first(enum mode m) { return m >= MODE_LIVE && m <= MODE_MONGODB; }
 static inline bool mode_copies_writes(enum mode m) { return m >= MODE_DUAL_WRITE && m <= MODE_RAMPDOWN; }
 static inline bool mode_compares(enum mode m) { return m == MODE_SHADOW || m == MODE_LIVE; }
 
@@ -195,7 +196,19 @@ struct config {
 	} readiness;
 	int mismatch_capacity;          /* mismatches kept, newest first */
 	bool rollback_copy;             /* mongodb mode: keep the legacy store up, in the background */
+	struct {
+		const char *url;            /* "http://host:port", or "" for none */
+		const char *host;           /* from the URL */
+		int port;
+		int connect_timeout_ms;
+		int timeout_ms;             /* the longest wait for the application's next bytes */
+		int max_idle;               /* kept-alive connections per event loop */
+	} upstream;
 };
+
+struct config;
+/* Why mode m cannot run under cfg ("needs …"), or NULL when it can. */
+const char *mode_unavailable(const struct config *cfg, int m);
 
 /* Problems found while loading: every one, each with file:line:column. */
 struct config_problems {

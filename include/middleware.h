@@ -31,4 +31,7 @@ extern const struct middleware mw_cors;
 extern const struct middleware mw_auth;
 extern const struct middleware mw_access_log;
 
+/* The request id: the client's n bytes when short and printable, else a random one. */
+void request_id_choose(const char *given, size_t n, char out[72]);
+
 #endif

@@ -71,6 +71,7 @@ struct request {
 
 	int status;
 	struct buf out;
+	uint64_t sent;              /* body bytes streamed instead (passthrough) */
 	struct { const char *name, *value; } headers[REQ_MAX_HEADERS];
 	size_t nheaders;
 	bool done;                  /* a response has been set */

@@ -9,29 +9,28 @@
 
 #include "middleware.h"
 
-static bool acceptable(const char *id)
+void request_id_choose(const char *given, size_t n, char out[72])
 {
-	size_t n = strlen(id), i;
+	unsigned char raw[16];
+	size_t i;
 
-	if (n == 0 || n > 64)
-		return false;
-	for (i = 0; i < n; i++)
-		if (id[i] <= 0x20 || id[i] >= 0x7f || id[i] == '"' || id[i] == '\\')
-			return false;
-	return true;
+	for (i = 0; given && i < n && n <= 64; i++)
+		if (given[i] <= 0x20 || given[i] >= 0x7f || given[i] == '"' || given[i] == '\\')
+			break;
+	if (given && n > 0 && i == n && n <= 64) {
+		memcpy(out, given, n);
+		out[n] = '\0';
+	} else {
+		fast_random_bytes(raw, sizeof(raw));
+		hex_encode(raw, sizeof(raw), out);
+	}
 }
 
 static int request_id_on_request(struct request *req)
 {
 	const char *given = req_header(req, "X-Request-Id");
-	unsigned char raw[16];
 
-	if (given && acceptable(given)) {
-		strcpy(req->request_id, given);
-	} else {
-		fast_random_bytes(raw, sizeof(raw));
-		hex_encode(raw, sizeof(raw), req->request_id);
-	}
+	request_id_choose(given, given ? strlen(given) : 0, req->request_id);
 	return MW_CONTINUE;
 }
 

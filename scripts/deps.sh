@@ -27,6 +27,8 @@ done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
 command -v psql >/dev/null 2>&1 || need="$need postgresql-client"
 command -v runuser >/dev/null 2>&1 || need="$need util-linux"
+# The passthrough tests put nginx behind the gateway (never started as a service).
+[ -x /usr/sbin/nginx ] || need="$need nginx"
 [ -n "$need" ] || exit 0
 
 need=$(echo "$need" | tr ' ' '\n' | sort -u | tr '\n' ' ')

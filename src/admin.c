@@ -10,6 +10,7 @@
  *   PUT  mode                      {"mode": …}: the global mode
  *   GET  mismatches[?route=&limit=]  newest first, with both answers and the JSON Patch
  *   GET  journal[?limit=]          secondary writes not yet applied
+ *   GET  passthrough               requests proxied to the application, errors, bytes
  *
  * Flips take effect for requests arriving from then on and are persisted in
  * the control store (see control_store.c), which every instance polls.
@@ -22,6 +23,7 @@
 #include "control.h"
 #include "journal.h"
 #include "json.h"
+#include "proxy.h"
 #include "query.h"
 
 bool admin_owns(const struct config *cfg, const char *path)
@@ -68,7 +70,7 @@ static int apply_flip(struct request *req, const struct resource *r)
 			mode = -1;
 		} else if (m->type != JSON_STRING || (mode = mode_parse(m->u.s.p)) < 0) {
 			req_reply_detail(req, 400, "\"mode\" must be one of legacy, dual-write, shadow, live, "
-			                 "rampdown, mongodb.");
+			                 "rampdown, mongodb, passthrough.");
 			return -1;
 		}
 	}
@@ -150,6 +152,10 @@ void admin_handle(struct request *req)
 		if ((q = query_get(&qp, "route")) && !(r = config_resource(cfg, q, strlen(q))))
 			return req_reply_detail(req, 404, "No such route.");
 		control_mismatches_json(&b, r, limit > 0 ? limit : 20);
+		return reply(req, 200, &b);
+	}
+	if (strcmp(rest, "passthrough") == 0 && get) {
+		proxy_stats_json(&b);
 		return reply(req, 200, &b);
 	}
 	if (strcmp(rest, "journal") == 0 && get) {

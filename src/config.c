@@ -276,6 +276,82 @@ static void want_decimal_repr(struct loader *l, const struct json *v, enum mongo
 		*out = (enum mongo_decimal)md;
 }
 
+/* "upstream": "http://host:port", or an object with "url" and limits. */
+static void want_upstream(struct loader *l, const struct json *v)
+{
+	struct config *cfg = l->cfg;
+	int64_t n;
+	size_t k;
+
+	if (v->type == JSON_STRING) {
+		cfg->upstream.url = want_str(l, v, "upstream");
+		return;
+	}
+	if (!want_type(l, v, JSON_OBJECT, "upstream"))
+		return;
+	for (k = 0; k < v->u.o.n; k++) {
+		const char *uk = v->u.o.m[k].key;
+		const struct json *uv = v->u.o.m[k].val;
+
+		if (strcmp(uk, "url") == 0) {
+			cfg->upstream.url = want_str(l, uv, uk);
+		} else if (strcmp(uk, "connect_timeout_ms") == 0) {
+			if (want_int(l, uv, uk, 1, 600000, &n))
+				cfg->upstream.connect_timeout_ms = (int)n;
+		} else if (strcmp(uk, "timeout_ms") == 0) {
+			if (want_int(l, uv, uk, 1, 3600000, &n))
+				cfg->upstream.timeout_ms = (int)n;
+		} else if (strcmp(uk, "max_idle") == 0) {
+			if (want_int(l, uv, uk, 0, 4096, &n))
+				cfg->upstream.max_idle = (int)n;
+		} else {
+			problem(l, uv, "upstream: unknown key \"%s\"", uk);
+		}
+	}
+}
+
+/* http://host[:port][/] → host and port; other schemes and paths are refused. */
+static void want_upstream_url(struct loader *l)
+{
+	struct config *cfg = l->cfg;
+	const char *u = cfg->upstream.url, *h, *end, *colon;
+	long port = 80;
+
+	if (!u || !*u) {
+		cfg->upstream.url = "";
+		return;
+	}
+	if (strncmp(u, "http://", 7) != 0) {
+		problem(l, NULL, "upstream \"%s\" must be an http:// URL", u);
+		return;
+	}
+	h = u + 7;
+	end = h + strcspn(h, "/");
+	if (*end && strcmp(end, "/") != 0) {
+		problem(l, NULL, "upstream \"%s\": a path is not supported; requests keep their own", u);
+		return;
+	}
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+
+		colon = rb && rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+		cfg->upstream.host = rb ? arena_strndup(l->a, h + 1, (size_t)(rb - h - 1)) : NULL;
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		cfg->upstream.host = arena_strndup(l->a, h, (size_t)((colon ? colon : end) - h));
+	}
+	if (colon) {
+		char *stop;
+
+		port = strtol(colon + 1, &stop, 10);
+		if (stop != end || port < 1 || port > 65535)
+			port = -1;
+	}
+	if (!cfg->upstream.host || !*cfg->upstream.host || port < 0)
+		problem(l, NULL, "upstream \"%s\" is not http://host:port", u);
+	cfg->upstream.port = (int)port;
+}
+
 static const char *want_ident(struct loader *l, const struct json *v, const char *key)
 {
 	const char *s = want_str(l, v, key);
@@ -640,7 +716,7 @@ static void parse_route_settings(struct loader *l, struct resource *r, const str
 
 		if (m && (r->mode = mode_parse(m)) < 0)
 			problem(l, v, "resource %s: mode \"%s\" is not one of legacy, dual-write, shadow (dual), "
-			        "live, rampdown, mongodb", r->name, m);
+			        "live, rampdown, mongodb, passthrough", r->name, m);
 	}
 	if ((v = json_get(obj, "sample")) && want_int(l, v, "sample", 0, 100, &n))
 		r->sample = (int)n;
@@ -921,6 +997,8 @@ static void parse_root(struct loader *l, const struct json *root)
 			}
 		} else if (strcmp(key, "rollback_copy") == 0) {
 			want_bool(l, v, key, &cfg->rollback_copy);
+		} else if (strcmp(key, "upstream") == 0) {
+			want_upstream(l, v);
 		} else if (strcmp(key, "journal") == 0) {
 			cfg->journal = want_str(l, v, key);
 		} else if (strcmp(key, "mismatch_capacity") == 0) {
@@ -982,7 +1060,17 @@ static void parse_root(struct loader *l, const struct json *root)
 	}
 }
 
-static const char *const modes[] = {"legacy", "dual-write", "shadow", "live", "rampdown", "mongodb"};
+static const char *const modes[] = {"legacy", "dual-write", "shadow", "live", "rampdown", "mongodb",
+                                    "passthrough"};
+
+const char *mode_unavailable(const struct config *cfg, int m)
+{
+	if (m == MODE_PASSTHROUGH && !*cfg->upstream.url)
+		return "needs the application: set \"upstream\" or CUTOVER_UPSTREAM";
+	if (m > MODE_LEGACY && m < MODE_PASSTHROUGH && !*cfg->mongodb_uri)
+		return "needs the MongoDB store: set \"mongodb_uri\" or MONGODB_URI";
+	return NULL;
+}
 
 int mode_parse(const char *s)
 {
@@ -1046,7 +1134,7 @@ static void resolve_decimals(struct loader *l, struct resource *r)
 static void apply_env(struct loader *l)
 {
 	struct config *cfg = l->cfg;
-	const char *v;
+	const char *v, *why;
 	size_t i;
 	int md;
 
@@ -1072,14 +1160,20 @@ static void apply_env(struct loader *l)
 		cfg->admin.token = arena_strdup(l->a, v);
 	if ((md = mode_parse(cfg->mode)) < 0)
 		problem(l, NULL, "mode \"%s\" is not one of legacy, dual-write, shadow (dual), live, "
-		        "rampdown, mongodb", cfg->mode);
+		        "rampdown, mongodb, passthrough", cfg->mode);
 	else
 		cfg->mode_id = (enum mode)md;
-	for (i = 0; i < cfg->nresources; i++)
-		if ((cfg->mode_id != MODE_LEGACY || cfg->resources[i]->mode > MODE_LEGACY) && !*cfg->mongodb_uri)
-			problem(l, NULL, "mode \"%s\" of %s needs the MongoDB store: set \"mongodb_uri\" or MONGODB_URI",
-			        mode_name(cfg->resources[i]->mode >= 0 ? (enum mode)cfg->resources[i]->mode : cfg->mode_id),
-			        cfg->resources[i]->name);
+	if ((v = getenv("CUTOVER_UPSTREAM")) && *v)
+		cfg->upstream.url = arena_strdup(l->a, v);
+	want_upstream_url(l);
+	if (md >= 0 && (why = mode_unavailable(cfg, md)))
+		problem(l, NULL, "mode \"%s\" %s", cfg->mode, why);
+	for (i = 0; i < cfg->nresources; i++) {
+		int m = cfg->resources[i]->mode;
+
+		if (m >= 0 && (why = mode_unavailable(cfg, m)))
+			problem(l, NULL, "mode \"%s\" of %s %s", mode_name((enum mode)m), cfg->resources[i]->name, why);
+	}
 	if (!cfg->database_url || !*cfg->database_url)
 		problem(l, NULL, "no legacy store: set \"database_url\" or DATABASE_URL");
 	if (!cfg->jwt.secret || strlen(cfg->jwt.secret) < 16)
@@ -1116,6 +1210,10 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 	cfg->readiness.max_latency_ms = 250;
 	cfg->mismatch_capacity = 200;
 	cfg->rollback_copy = true;
+	cfg->upstream.url = "";
+	cfg->upstream.connect_timeout_ms = 5000;
+	cfg->upstream.timeout_ms = 60000;
+	cfg->upstream.max_idle = 32;
 	cfg->access_log = "-";
 	cfg->jwt.user_id_claim = "user_id";
 	cfg->max_body_bytes = 1 << 20;

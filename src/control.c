@@ -135,9 +135,10 @@ void control_wake(void);
 int control_set(const struct resource *r, int mode, int sample, struct error *err)
 {
 	struct route *rt = route_of(r);
+	const char *why = mode >= 0 ? mode_unavailable(C.cfg, mode) : NULL;
 
-	if (mode > MODE_LEGACY && !*C.cfg->mongodb_uri) {
-		error_set(err, 0, "mode %s needs the MongoDB store, and none is configured", mode_name(mode));
+	if (why) {
+		error_set(err, 0, "mode %s %s", mode_name(mode), why);
 		return -1;
 	}
 	if (!r) {
@@ -577,9 +578,9 @@ static int poll_store(void)
 		CS.seen[k] = rows[i].version;
 		if ((int)k == slot)
 			continue;       /* our own write */
-		if (mode > MODE_LEGACY && !*C.cfg->mongodb_uri) {
-			fprintf(stderr, "cutover: control store: %s wants mode %s, but no MongoDB store is "
-			        "configured here; ignored\n", rows[i].route, rows[i].mode);
+		if (mode >= 0 && mode_unavailable(C.cfg, mode)) {
+			fprintf(stderr, "cutover: control store: %s wants mode %s, which %s here; ignored\n",
+			        rows[i].route, rows[i].mode, mode_unavailable(C.cfg, mode));
 			continue;
 		}
 		if (k < C.n ? C.routes[k].mode != mode || C.routes[k].sample != rows[i].sample : C.global != mode)

@@ -34,6 +34,7 @@
 #include "journal.h"
 #include "json.h"
 #include "middleware.h"
+#include "proxy.h"
 #include "request.h"
 #include "resource.h"
 #include "server.h"
@@ -50,6 +51,7 @@ struct loop {
 	struct pool *pool;
 	struct mailbox *mailbox;
 	struct event *drain_ev;
+	struct proxy *proxy;        /* passthrough, when an upstream is configured */
 	const struct config *cfg;
 	const char *listen_host;
 	int fd;
@@ -167,6 +169,7 @@ static void finish(struct request *req)
 	for (i = 0; i < ARRAY_LEN(pipeline); i++)
 		if (pipeline[i]->on_response)
 			pipeline[i]->on_response(req);
+	proxy_replied(req->ev);
 	send_response(req);
 	for (i = 0; i < ARRAY_LEN(pipeline); i++)
 		if (pipeline[i]->on_log)
@@ -417,6 +420,7 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 	evhttp_set_max_headers_size(loop->http, (ev_ssize_t)cfg->max_header_bytes);
 	evhttp_set_timeout(loop->http, cfg->request_timeout);
 	evhttp_set_gencb(loop->http, on_request, loop);
+	loop->proxy = proxy_new(loop->base, loop->http, cfg);
 	loop->sock = evhttp_accept_socket_with_handle(loop->http, fd);
 	loop->stop_ev = event_new(loop->base, -1, 0, on_stop, loop);
 	return loop->sock && loop->stop_ev ? 0 : -1;
@@ -428,6 +432,11 @@ static void loop_free(struct loop *loop)
 		evhttp_free(loop->http);    /* closes the listener and connections */
 	else if (loop->fd != -1)
 		close(loop->fd);
+	/* Connections finish closing (passthrough ones let go of the upstream). */
+	if (loop->base)
+		event_base_loop(loop->base, EVLOOP_NONBLOCK);
+	proxy_free(loop->proxy);
+	loop->proxy = NULL;
 	if (loop->stop_ev)
 		event_free(loop->stop_ev);
 	if (loop->drain_ev)
@@ -566,12 +575,18 @@ int server_run(const struct config *cfg)
 	}
 	if (middleware_init(cfg) < 0)
 		return -1;
+	if (proxy_init(cfg, &jerr) < 0) {
+		fprintf(stderr, "cutover: %s\n", jerr.msg);
+		middleware_fini();
+		return -1;
+	}
 	/* Stores that may block are called from workers, never from a loop. */
 	if (cfg->store_threads > 0 || ops->blocking || both) {
 		int n = cfg->store_threads > 0 ? cfg->store_threads : 8;
 
 		if (!(pool = pool_start(n, (size_t)cfg->store_queue, urls, cfg, 0))) {
 			fprintf(stderr, "cutover: cannot start store workers\n");
+			proxy_fini();
 			middleware_fini();
 			return -1;
 		}
@@ -647,6 +662,7 @@ out:
 	for (i = 0; i < nloops; i++)
 		loop_free(&loops[i]);
 	free(loops);
+	proxy_fini();
 	middleware_fini();
 	if (rc == 0)
 		fprintf(stderr, "cutover: stopped\n");

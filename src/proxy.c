@@ -1,0 +1,1133 @@
+/*
+ * proxy.c — passthrough to the application (SPEC §10).
+ *
+ * evhttp (libevent 2.1) reads a request's whole body before its callback
+ * runs, so passthrough cannot be an evhttp handler.  With an upstream
+ * configured, each client connection instead runs through a bufferevent
+ * filter that reads request heads before evhttp does:
+ *
+ *   - a request for a route the gateway serves (or the admin API) goes on
+ *     to evhttp byte for byte;
+ *   - any other request never reaches evhttp: its head is rewritten (hop-by-
+ *     hop headers out, X-Forwarded-* and X-Request-Id in) and it streams to
+ *     the application; the answer streams back as it came.
+ *
+ * Both directions are bounded: a side that cannot keep up pauses the other
+ * (HIGH_WATER/LOW_WATER), so a 100 MB body costs about a megabyte.  One
+ * request per connection is in hand at a time, so pipelined requests are
+ * answered in order.  Upstream connections are kept alive per event loop.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "admin.h"
+#include "json.h"
+#include "middleware.h"
+#include "proxy.h"
+#include "request.h"
+#include "resource.h"
+
+#define HIGH_WATER (1 << 20)            /* bytes queued toward a side before its feeder pauses */
+#define LOW_WATER (256 << 10)           /* … and resumes */
+#define MAX_LINE 8192                   /* chunk-size and trailer lines */
+#define MAX_HEADERS 128
+#define MAX_RESPONSE_HEAD (64 << 10)
+
+static struct {
+	_Atomic uint64_t requests, bad_gateway, timeouts, bytes_up, bytes_down, opened, reused;
+} stats;
+
+static struct {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char hostport[300];
+} up_addr;
+
+/* Connections by fd, so evhttp's answer can release a request waiting behind it.
+ * A slot is only touched by the loop serving that connection. */
+static struct conn **by_fd;
+static size_t nby_fd;
+
+/* ---- body framing ------------------------------------------------------ */
+
+enum frame { FR_LENGTH, FR_SIZE, FR_DATA, FR_DATA_END, FR_TRAILER, FR_CLOSE, FR_DONE };
+
+struct framer {
+	enum frame st;
+	uint64_t left;
+};
+
+/* length: bytes, 0 for no body, -1 for "until the connection closes". */
+static void framer_init(struct framer *f, bool chunked, int64_t length)
+{
+	f->st = chunked ? FR_SIZE : length > 0 ? FR_LENGTH : length < 0 ? FR_CLOSE : FR_DONE;
+	f->left = length > 0 ? (uint64_t)length : 0;
+}
+
+/* The length of the line at the front of src with its end; 0 when not all
+ * here yet, -1 when longer than any honest one. */
+static ssize_t line_len(struct evbuffer *src)
+{
+	size_t eol = 0;
+	struct evbuffer_ptr p = evbuffer_search_eol(src, NULL, &eol, EVBUFFER_EOL_CRLF);
+
+	if (p.pos < 0)
+		return evbuffer_get_length(src) > MAX_LINE ? -1 : 0;
+	return p.pos > MAX_LINE ? -1 : (ssize_t)((size_t)p.pos + eol);
+}
+
+static void take(struct evbuffer *src, struct evbuffer *dst, size_t n)
+{
+	if (dst)
+		evbuffer_remove_buffer(src, dst, n);
+	else
+		evbuffer_drain(src, n);
+}
+
+/*
+ * Moves the body at the front of src to dst (NULL: dropped): as it came
+ * when raw, only the data (chunk framing removed) when not.  Stops at the
+ * body's end or when src runs dry.  The bytes taken, or -1 on broken framing.
+ */
+static ssize_t frame_move(struct framer *f, struct evbuffer *src, struct evbuffer *dst, bool raw)
+{
+	size_t taken = 0;
+
+	for (;;) {
+		size_t avail = evbuffer_get_length(src), n;
+		ssize_t ln;
+		char line[40], *end;
+
+		switch (f->st) {
+		case FR_DONE:
+			return (ssize_t)taken;
+		case FR_CLOSE:
+		case FR_LENGTH:
+		case FR_DATA:
+			n = f->st == FR_CLOSE || avail < f->left ? avail : (size_t)f->left;
+			if (n == 0)
+				return (ssize_t)taken;
+			take(src, dst, n);
+			taken += n;
+			if (f->st != FR_CLOSE && (f->left -= n) == 0)
+				f->st = f->st == FR_LENGTH ? FR_DONE : FR_DATA_END;
+			continue;
+		case FR_SIZE:
+		case FR_DATA_END:
+		case FR_TRAILER:
+			if ((ln = line_len(src)) <= 0)
+				return ln < 0 ? -1 : (ssize_t)taken;
+			if (f->st == FR_SIZE) {
+				n = (size_t)ln < sizeof(line) - 1 ? (size_t)ln : sizeof(line) - 1;
+				evbuffer_copyout(src, line, n);
+				line[n] = '\0';
+				errno = 0;
+				f->left = strtoull(line, &end, 16);
+				if (!isxdigit((unsigned char)line[0]) || errno || !strchr(";\r\n \t", *end))
+					return -1;
+				f->st = f->left ? FR_DATA : FR_TRAILER;
+			} else if (f->st == FR_DATA_END) {
+				if (ln > 2)
+					return -1;
+				f->st = FR_SIZE;
+			} else if (ln <= 2) {
+				f->st = FR_DONE;        /* the empty line after the trailers */
+			}
+			take(src, raw ? dst : NULL, (size_t)ln);
+			taken += (size_t)ln;
+			continue;
+		}
+	}
+}
+
+/* ---- message heads ----------------------------------------------------- */
+
+struct hline {
+	const char *name, *value;
+	size_t nlen, vlen;
+};
+
+struct head {
+	const char *method, *target, *status_line;
+	size_t mlen, tlen, slen;
+	int minor;                      /* HTTP/1.minor */
+	int status;                     /* answers */
+	struct hline h[MAX_HEADERS];
+	size_t n;
+	const struct hline *connection, *te, *host, *xff, *request_id;
+	int64_t length;                 /* Content-Length, or -1 */
+	bool chunked;                   /* Transfer-Encoding ends in chunked */
+	bool close, keep_alive;         /* Connection: close / keep-alive */
+};
+
+/* The length of the head at the front of b, blank line included; 0 when incomplete. */
+static size_t head_end(struct evbuffer *b)
+{
+	struct evbuffer_ptr crlf = evbuffer_search(b, "\r\n\r\n", 4, NULL);
+	struct evbuffer_ptr lf = evbuffer_search(b, "\n\n", 2, NULL);
+
+	if (lf.pos >= 0 && (crlf.pos < 0 || lf.pos + 2 < crlf.pos + 4))
+		return (size_t)lf.pos + 2;
+	return crlf.pos >= 0 ? (size_t)crlf.pos + 4 : 0;
+}
+
+static bool name_is(const struct hline *l, const char *name)
+{
+	return l->nlen == strlen(name) && strncasecmp(l->name, name, l->nlen) == 0;
+}
+
+/* Is tok one of the comma-separated tokens of v? */
+static bool has_token(const char *v, size_t vlen, const char *tok, size_t tlen)
+{
+	const char *end = v + vlen;
+
+	while (v < end) {
+		const char *comma = memchr(v, ',', (size_t)(end - v)), *e = comma ? comma : end;
+
+		while (v < e && (*v == ' ' || *v == '\t'))
+			v++;
+		while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - v) == tlen && strncasecmp(v, tok, tlen) == 0)
+			return true;
+		v = comma ? comma + 1 : end;
+	}
+	return false;
+}
+
+/* The last token of a list ("gzip, chunked" → chunked). */
+static bool last_token_is(const char *v, size_t vlen, const char *tok)
+{
+	const char *comma = v + vlen;
+	size_t tlen = strlen(tok);
+
+	while (comma > v && comma[-1] != ',')
+		comma--;
+	return has_token(comma, (size_t)(v + vlen - comma), tok, tlen);
+}
+
+/* Parses a head of n bytes at p: a request line when request, else a status
+ * line.  false when it is not HTTP/1.x as the RFC has it. */
+static bool head_parse(struct head *h, const char *p, size_t n, bool request)
+{
+	const char *end = p + n, *eol, *sp;
+	bool first = true;
+
+	memset(h, 0, sizeof(*h));
+	h->length = -1;
+	for (; p < end; p = eol + 1) {
+		const char *le, *colon, *v;
+
+		if (!(eol = memchr(p, '\n', (size_t)(end - p))))
+			return false;
+		le = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+		if (le == p)
+			break;                  /* the blank line */
+		if (first) {
+			first = false;
+			if (request) {
+				if (!(sp = memchr(p, ' ', (size_t)(le - p))))
+					return false;
+				h->method = p;
+				h->mlen = (size_t)(sp - p);
+				h->target = sp + 1;
+				if (!(sp = memchr(h->target, ' ', (size_t)(le - h->target))))
+					return false;
+				h->tlen = (size_t)(sp - h->target);
+				v = sp + 1;
+			} else {
+				v = p;
+				h->status_line = p + 9 <= le ? p + 9 : le;
+				h->slen = (size_t)(le - h->status_line);
+			}
+			if (le - v < 8 || strncmp(v, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)v[7]) ||
+			    (request && (h->mlen == 0 || h->tlen == 0)))
+				return false;
+			h->minor = v[7] - '0';
+			if (!request) {
+				if (h->slen < 3 || !isdigit((unsigned char)h->status_line[0]))
+					return false;
+				h->status = atoi(h->status_line);
+			}
+			continue;
+		}
+		if (*p == ' ' || *p == '\t' || h->n == MAX_HEADERS ||
+		    !(colon = memchr(p, ':', (size_t)(le - p))) || colon == p)
+			return false;           /* folded lines are refused, as the RFC allows */
+		struct hline *l = &h->h[h->n++];
+
+		l->name = p;
+		l->nlen = (size_t)(colon - p);
+		for (v = colon + 1; v < le && (*v == ' ' || *v == '\t'); v++)
+			;
+		while (le > v && (le[-1] == ' ' || le[-1] == '\t'))
+			le--;
+		l->value = v;
+		l->vlen = (size_t)(le - v);
+		if (name_is(l, "Content-Length")) {
+			int64_t len = 0;
+			size_t i;
+
+			if (l->vlen == 0 || l->vlen > 18)
+				return false;
+			for (i = 0; i < l->vlen; i++) {
+				if (!isdigit((unsigned char)v[i]))
+					return false;
+				len = len * 10 + (v[i] - '0');
+			}
+			if (h->length >= 0 && h->length != len)
+				return false;   /* two different lengths: a smuggling attempt */
+			h->length = len;
+		} else if (name_is(l, "Transfer-Encoding")) {
+			h->te = l;
+			h->chunked = last_token_is(v, l->vlen, "chunked");
+		} else if (name_is(l, "Connection")) {
+			h->connection = l;
+			h->close |= has_token(v, l->vlen, "close", 5);
+			h->keep_alive |= has_token(v, l->vlen, "keep-alive", 10);
+		} else if (name_is(l, "Host")) {
+			h->host = l;
+		} else if (name_is(l, "X-Forwarded-For")) {
+			h->xff = l;
+		} else if (name_is(l, "X-Request-Id")) {
+			h->request_id = l;
+		}
+	}
+	return !first;
+}
+
+/* Hop-by-hop (RFC 9110 §7.6.1): for this connection only, never forwarded. */
+static bool hop_by_hop(const struct head *h, const struct hline *l)
+{
+	static const char *const names[] = {
+		"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+		"Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(names); i++)
+		if (name_is(l, names[i]))
+			return true;
+	return h->connection && has_token(h->connection->value, h->connection->vlen, l->name, l->nlen);
+}
+
+/* ---- connections --------------------------------------------------------- */
+
+struct proxy {
+	struct event_base *base;
+	const struct config *cfg;
+	struct bufferevent **idle;      /* kept-alive upstream connections */
+	int nidle;
+	struct timeval client_tv;       /* evhttp's own timeout, restored after an exchange */
+};
+
+enum in_state {
+	IN_HEAD,                        /* the next request's head */
+	IN_TO_EVHTTP,                   /* an evhttp request's body */
+	IN_TO_UPSTREAM,                 /* a passthrough request's body */
+	IN_ALL_TO_EVHTTP,               /* unreadable: evhttp answers it and closes */
+	IN_CLOSING,                     /* the connection closes once the answer is out */
+};
+
+struct exchange;
+
+struct conn {
+	struct proxy *px;
+	struct bufferevent *filter;     /* evhttp's */
+	struct bufferevent *client;     /* the socket beneath; one reference is ours */
+	int fd;                         /* -1 until the first bytes */
+	char remote[INET6_ADDRSTRLEN];
+	enum in_state in;
+	struct framer body;             /* the current request's body */
+	int evhttp_pending;             /* requests given to evhttp and not answered yet */
+	bool fed_evhttp;
+	bool flush_out;                 /* evhttp wrote: move it to the socket */
+	bool shut;
+	struct exchange *ex;
+	struct event *kick;
+};
+
+struct exchange {
+	struct conn *c;
+	struct bufferevent *up;         /* NULL once given up */
+	struct request log;             /* for the access log */
+	struct buf head;                /* the request head as sent, for one retry */
+	struct framer resp;
+	bool reused;                    /* up was kept alive from an earlier request */
+	bool has_body;
+	bool request_sent;              /* every byte of the request is with the application */
+	bool got_bytes;                 /* the application said something */
+	bool started;                   /* the answer's head went to the client */
+	bool head_only;                 /* HEAD: no body in the answer */
+	bool client_10;                 /* an HTTP/1.0 client */
+	bool dechunk;                   /* HTTP/1.0 client, chunked answer */
+	bool client_close, up_close;    /* close that side after this exchange */
+	bool paused;                    /* reading the application waits for the client */
+};
+
+static bool conn_alive(const struct conn *c)
+{
+	bufferevent_event_cb ecb = NULL;
+
+	bufferevent_getcb(c->filter, NULL, NULL, &ecb, NULL);
+	return ecb != NULL;             /* evhttp clears its callbacks when it lets go */
+}
+
+static void set_timeout(struct bufferevent *bev, int read_ms, int write_ms)
+{
+	struct timeval r = {read_ms / 1000, (read_ms % 1000) * 1000};
+	struct timeval w = {write_ms / 1000, (write_ms % 1000) * 1000};
+
+	bufferevent_set_timeouts(bev, read_ms > 0 ? &r : NULL, write_ms > 0 ? &w : NULL);
+}
+
+/* A whole answer of the gateway's own: {"detail": …}. */
+static void reply_detail(struct conn *c, int status, const char *reason, const char *detail,
+                         const char *request_id, bool close)
+{
+	struct buf body = {0}, b = {0};
+
+	buf_puts(&body, "{\"detail\":");
+	json_put_cstr(&body, detail);
+	buf_putc(&body, '}');
+	buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+	           "X-Request-Id: %s\r\n%s\r\n", status, reason, body.len, request_id,
+	           close ? "Connection: close\r\n" : "");
+	buf_put(&b, body.p, body.len);
+	bufferevent_write(c->client, b.p, b.len);
+	buf_free(&body);
+	buf_free(&b);
+}
+
+/* ---- upstream connections ---------------------------------------------- */
+
+static void idle_gone(struct proxy *px, struct bufferevent *bev)
+{
+	int i;
+
+	for (i = 0; i < px->nidle; i++) {
+		if (px->idle[i] == bev) {
+			px->idle[i] = px->idle[--px->nidle];
+			break;
+		}
+	}
+	bufferevent_free(bev);
+}
+
+/* An idle connection that speaks or closes is done with. */
+static void idle_read(struct bufferevent *bev, void *arg)
+{
+	idle_gone(arg, bev);
+}
+
+static void idle_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	idle_gone(arg, bev);
+}
+
+static void upstream_keep(struct proxy *px, struct bufferevent *bev)
+{
+	if (px->nidle >= px->cfg->upstream.max_idle) {
+		bufferevent_free(bev);
+		return;
+	}
+	bufferevent_set_timeouts(bev, NULL, NULL);
+	bufferevent_setcb(bev, idle_read, NULL, idle_event, px);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_enable(bev, EV_READ);
+	px->idle[px->nidle++] = bev;
+}
+
+/* A kept-alive connection, or a new one (connecting). */
+static struct bufferevent *upstream_take(struct proxy *px, bool fresh, bool *reused)
+{
+	struct bufferevent *bev;
+
+	*reused = !fresh && px->nidle > 0;
+	if (*reused) {
+		atomic_fetch_add(&stats.reused, 1);
+		return px->idle[--px->nidle];
+	}
+	bev = bufferevent_socket_new(px->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev)
+		return NULL;
+	set_timeout(bev, 0, px->cfg->upstream.connect_timeout_ms);
+	if (bufferevent_socket_connect(bev, (struct sockaddr *)&up_addr.addr, (int)up_addr.addrlen) < 0) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	atomic_fetch_add(&stats.opened, 1);
+	return bev;
+}
+
+/* ---- exchanges ----------------------------------------------------------- */
+
+static void up_read(struct bufferevent *bev, void *arg);
+static void up_write(struct bufferevent *bev, void *arg);
+static void up_event(struct bufferevent *bev, short what, void *arg);
+
+static void kick_later(struct conn *c)
+{
+	event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+static int up_attach(struct exchange *ex, bool fresh)
+{
+	struct proxy *px = ex->c->px;
+
+	if (!(ex->up = upstream_take(px, fresh, &ex->reused)))
+		return -1;
+	bufferevent_setcb(ex->up, up_read, up_write, up_event, ex);
+	bufferevent_setwatermark(ex->up, EV_WRITE, LOW_WATER, 0);
+	bufferevent_setwatermark(ex->up, EV_READ, 0, HIGH_WATER);
+	if (ex->reused)
+		set_timeout(ex->up, ex->request_sent ? px->cfg->upstream.timeout_ms : 0,
+		            px->cfg->upstream.timeout_ms);
+	bufferevent_enable(ex->up, EV_READ | EV_WRITE);
+	bufferevent_write(ex->up, ex->head.p, ex->head.len);
+	return 0;
+}
+
+/* The exchange is over, one way or another: the upstream connection is
+ * kept or closed, the request logged, and the client connection moves on. */
+static void exchange_end(struct exchange *ex)
+{
+	struct conn *c = ex->c;
+	struct proxy *px = c->px;
+
+	if (ex->up) {
+		bool keep = !ex->up_close && ex->request_sent && ex->resp.st == FR_DONE &&
+		            evbuffer_get_length(bufferevent_get_output(ex->up)) == 0 &&
+		            evbuffer_get_length(bufferevent_get_input(ex->up)) == 0;
+
+		if (keep)
+			upstream_keep(px, ex->up);
+		else
+			bufferevent_free(ex->up);
+		ex->up = NULL;
+	}
+	if (!ex->log.status)
+		ex->log.status = 499;           /* the client left first */
+	mw_access_log.on_log(&ex->log);
+	if (ex->log.status == 502)
+		atomic_fetch_add(&stats.bad_gateway, 1);
+	else if (ex->log.status == 504)
+		atomic_fetch_add(&stats.timeouts, 1);
+	atomic_fetch_add(&stats.bytes_down, ex->log.sent);
+	c->ex = NULL;
+	if (ex->client_close || c->in == IN_TO_UPSTREAM)
+		c->in = IN_CLOSING;             /* the rest of a body nobody wants is not read */
+	if (conn_alive(c)) {
+		bufferevent_set_timeouts(c->filter, &px->client_tv, &px->client_tv);
+		kick_later(c);
+	}
+	buf_free(&ex->head);
+	arena_reset(&ex->log.arena);
+	free(ex);
+}
+
+/* The application cannot answer: 502 (down, refused, broken) or 504 (slow). */
+static void exchange_fail(struct exchange *ex, int status)
+{
+	struct conn *c = ex->c;
+
+	if (ex->up) {
+		bufferevent_free(ex->up);
+		ex->up = NULL;
+	}
+	if (!ex->started && conn_alive(c)) {
+		bool close = ex->client_close || c->in == IN_TO_UPSTREAM;
+
+		if (status == 504)
+			reply_detail(c, 504, "Gateway Timeout", "The application did not answer in time.",
+			             ex->log.request_id, close);
+		else
+			reply_detail(c, 502, "Bad Gateway", "The application is unavailable.",
+			             ex->log.request_id, close);
+		ex->log.status = status;
+		ex->client_close = close;
+	} else {
+		/* Mid-answer: the client can only be told by the connection closing. */
+		ex->client_close = true;
+	}
+	exchange_end(ex);
+}
+
+/* The whole request is with the application: now its answer is timed. */
+static void request_sent(struct exchange *ex)
+{
+	ex->request_sent = true;
+	if (ex->up)
+		set_timeout(ex->up, ex->c->px->cfg->upstream.timeout_ms, ex->c->px->cfg->upstream.timeout_ms);
+}
+
+/* The answer's head: relayed without hop-by-hop headers; the framing
+ * decides how its end is found.  1 done, 0 incomplete, -1 unreadable. */
+static int answer_head(struct exchange *ex, struct evbuffer *in)
+{
+	struct conn *c = ex->c;
+
+	for (;;) {
+		size_t n = head_end(in), i;
+		struct head h;
+		struct buf out = {0};
+		bool client_10 = ex->client_10;
+
+		if (n == 0)
+			return evbuffer_get_length(in) > MAX_RESPONSE_HEAD ? -1 : 0;
+		if (!head_parse(&h, (const char *)evbuffer_pullup(in, (ev_ssize_t)n), n, false) ||
+		    h.status < 100 || h.status == 101)
+			return -1;
+		if (h.status < 200) {
+			/* Interim (100 Continue, 103): HTTP/1.1 clients get it as it is. */
+			if (!client_10)
+				evbuffer_remove_buffer(in, bufferevent_get_output(c->client), n);
+			else
+				evbuffer_drain(in, n);
+			continue;
+		}
+		ex->log.status = h.status;
+		ex->up_close = h.close || (h.minor == 0 && !h.keep_alive);
+		if (ex->head_only || h.status == 204 || h.status == 304)
+			framer_init(&ex->resp, false, 0);
+		else if (h.te)
+			framer_init(&ex->resp, h.chunked, -1);
+		else
+			framer_init(&ex->resp, false, h.length);
+		if (ex->resp.st == FR_CLOSE)
+			ex->up_close = ex->client_close = true;
+		if (ex->resp.st != FR_DONE && h.chunked && client_10)
+			ex->dechunk = ex->client_close = true;
+		if (client_10)
+			ex->client_close = true;
+		buf_printf(&out, "HTTP/1.1 %.*s\r\n", (int)h.slen, h.status_line);
+		for (i = 0; i < h.n; i++) {
+			const struct hline *l = &h.h[i];
+
+			if ((hop_by_hop(&h, l) && !(l == h.te && h.chunked && !ex->dechunk)) ||
+			    (h.te && name_is(l, "Content-Length")))
+				continue;
+			buf_printf(&out, "%.*s: %.*s\r\n", (int)l->nlen, l->name, (int)l->vlen, l->value);
+		}
+		if (!h.request_id)
+			buf_printf(&out, "X-Request-Id: %s\r\n", ex->log.request_id);
+		buf_puts(&out, ex->client_close ? "Connection: close\r\n\r\n" : "\r\n");
+		evbuffer_drain(in, n);
+		bufferevent_write(c->client, out.p, out.len);
+		buf_free(&out);
+		ex->started = true;
+		return 1;
+	}
+}
+
+/* The answer's body, as far as the client keeps up. */
+static void answer_body(struct exchange *ex)
+{
+	struct evbuffer *in = bufferevent_get_input(ex->up);
+	struct evbuffer *out = bufferevent_get_output(ex->c->client);
+	ssize_t n;
+
+	if (ex->paused)
+		return;
+	if ((n = frame_move(&ex->resp, in, out, !ex->dechunk)) < 0) {
+		ex->up_close = true;
+		return exchange_fail(ex, 502);
+	}
+	ex->log.sent += (uint64_t)n;
+	if (ex->resp.st == FR_DONE)
+		return exchange_end(ex);
+	if (evbuffer_get_length(out) > HIGH_WATER) {
+		ex->paused = true;
+		bufferevent_disable(ex->up, EV_READ);
+	}
+}
+
+static void up_read(struct bufferevent *bev, void *arg)
+{
+	struct exchange *ex = arg;
+	int r;
+
+	(void)bev;
+	if (!conn_alive(ex->c))
+		return exchange_end(ex);
+	ex->got_bytes = true;
+	if (!ex->started && (r = answer_head(ex, bufferevent_get_input(ex->up))) <= 0) {
+		if (r < 0) {
+			ex->up_close = true;
+			exchange_fail(ex, 502);
+		}
+		return;
+	}
+	answer_body(ex);
+}
+
+/* The application took enough of the body: the client may send more. */
+static void up_write(struct bufferevent *bev, void *arg)
+{
+	struct exchange *ex = arg;
+
+	(void)bev;
+	if (ex->c->in == IN_TO_UPSTREAM)
+		kick_later(ex->c);
+}
+
+static void up_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct exchange *ex = arg;
+	struct conn *c = ex->c;
+	int one = 1;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		set_timeout(bev, ex->request_sent ? c->px->cfg->upstream.timeout_ms : 0,
+		            c->px->cfg->upstream.timeout_ms);
+		return;
+	}
+	if (!conn_alive(c))
+		return exchange_end(ex);
+	if ((what & BEV_EVENT_EOF) && ex->started && ex->resp.st == FR_CLOSE) {
+		answer_body(ex);                /* what is left, then the end */
+		if (c->ex == ex) {
+			ex->resp.st = FR_DONE;
+			ex->up_close = true;
+			exchange_end(ex);
+		}
+		return;
+	}
+	/* A kept-alive connection the application had closed: once more, fresh. */
+	if (ex->reused && !ex->got_bytes && !ex->has_body && !(what & BEV_EVENT_TIMEOUT)) {
+		bufferevent_free(ex->up);
+		ex->up = NULL;
+		if (up_attach(ex, true) == 0)
+			return;
+	}
+	exchange_fail(ex, (what & BEV_EVENT_TIMEOUT) ? 504 : 502);
+}
+
+/* The request head for the application: as it came, minus hop-by-hop
+ * headers, plus where it came from and its id. */
+static void build_head(struct exchange *ex, const struct head *h)
+{
+	struct conn *c = ex->c;
+	struct buf *b = &ex->head;
+	size_t i;
+
+	buf_printf(b, "%.*s %.*s HTTP/1.1\r\n", (int)h->mlen, h->method, (int)h->tlen, h->target);
+	for (i = 0; i < h->n; i++) {
+		const struct hline *l = &h->h[i];
+
+		if (hop_by_hop(h, l) || l == h->xff || name_is(l, "X-Forwarded-Proto") ||
+		    name_is(l, "X-Forwarded-Host") || name_is(l, "X-Request-Id") ||
+		    (h->chunked && name_is(l, "Content-Length")))
+			continue;
+		buf_printf(b, "%.*s: %.*s\r\n", (int)l->nlen, l->name, (int)l->vlen, l->value);
+	}
+	if (!h->host)
+		buf_printf(b, "Host: %s\r\n", up_addr.hostport);
+	if (h->xff)
+		buf_printf(b, "X-Forwarded-For: %.*s, %s\r\n", (int)h->xff->vlen, h->xff->value, c->remote);
+	else
+		buf_printf(b, "X-Forwarded-For: %s\r\n", c->remote);
+	buf_puts(b, "X-Forwarded-Proto: http\r\n");
+	if (h->host)
+		buf_printf(b, "X-Forwarded-Host: %.*s\r\n", (int)h->host->vlen, h->host->value);
+	buf_printf(b, "X-Request-Id: %s\r\n", ex->log.request_id);
+	if (h->chunked)
+		buf_printf(b, "Transfer-Encoding: %.*s\r\n", (int)h->te->vlen, h->te->value);
+	buf_puts(b, "\r\n");
+}
+
+/* A passthrough request whose head (n bytes) is at the front of src. */
+static void exchange_start(struct conn *c, const struct head *h, const struct resource *r,
+                           struct evbuffer *src, size_t n)
+{
+	struct exchange *ex = xcalloc(1, sizeof(*ex));
+	struct request *log = &ex->log;
+	char id[72];
+
+	ex->c = c;
+	arena_init(&log->arena, 1024);
+	log->cfg = c->px->cfg;
+	log->start_us = now_mono_us();
+	log->method = arena_strndup(&log->arena, h->method, h->mlen);
+	log->uri = arena_strndup(&log->arena, h->target, h->tlen);
+	log->remote = c->remote;
+	log->route = r ? arena_printf(&log->arena, "%s.passthrough", r->name) : "passthrough";
+	ex->client_10 = h->minor == 0;
+	request_id_choose(h->request_id ? h->request_id->value : NULL,
+	                  h->request_id ? h->request_id->vlen : 0, id);
+	memcpy(log->request_id, id, sizeof(id));
+	ex->head_only = h->mlen == 4 && memcmp(h->method, "HEAD", 4) == 0;
+	ex->client_close = h->close || (h->minor == 0 && !h->keep_alive);
+	ex->has_body = h->chunked || h->length > 0;
+	framer_init(&c->body, h->chunked, h->chunked ? -1 : h->length > 0 ? h->length : 0);
+	build_head(ex, h);
+	evbuffer_drain(src, n);
+	atomic_fetch_add(&stats.requests, 1);
+	c->ex = ex;
+	c->in = ex->has_body ? IN_TO_UPSTREAM : IN_HEAD;
+	/* evhttp's idle timer would close the connection under a long exchange. */
+	bufferevent_set_timeouts(c->filter, NULL, NULL);
+	if (!ex->has_body)
+		ex->request_sent = true;
+	if (up_attach(ex, false) < 0)
+		exchange_fail(ex, 502);
+}
+
+/* ---- the filter ---------------------------------------------------------- */
+
+static void conn_register(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	c->fd = bufferevent_getfd(c->client);
+	if (c->fd >= 0 && (size_t)c->fd < nby_fd)
+		by_fd[c->fd] = c;
+	strcpy(c->remote, "-");
+	if (c->fd >= 0 && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->remote, sizeof(c->remote));
+		else if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->remote, sizeof(c->remote));
+	}
+}
+
+/* The next request's head: to evhttp or to the application.  true when
+ * bytes were taken, false when waiting. */
+static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst)
+{
+	const struct config *cfg = c->px->cfg;
+	const struct resource *r = NULL;
+	unsigned char first;
+	struct head *h;
+	char path[2048];
+	size_t n, plen;
+	const char *t;
+	bool upstream;
+
+	/* Blank lines before a request are ignored (RFC 9112 §2.2). */
+	if (evbuffer_copyout(src, &first, 1) == 1 && (first == '\r' || first == '\n')) {
+		evbuffer_drain(src, 1);
+		return true;
+	}
+	if ((n = head_end(src)) == 0) {
+		if (evbuffer_get_length(src) <= cfg->max_header_bytes + MAX_LINE)
+			return false;
+		c->in = IN_ALL_TO_EVHTTP;       /* too long: evhttp refuses it */
+		return true;
+	}
+	h = xcalloc(1, sizeof(*h));
+	if (!head_parse(h, (const char *)evbuffer_pullup(src, (ev_ssize_t)n), n, true)) {
+		free(h);
+		c->in = IN_ALL_TO_EVHTTP;       /* evhttp answers 400 */
+		return true;
+	}
+	/* The path of the target, absolute-form included. */
+	t = h->target;
+	plen = h->tlen;
+	if (plen > 7 && strncasecmp(t, "http://", 7) == 0) {
+		const char *slash = memchr(t + 7, '/', plen - 7);
+
+		plen = slash ? plen - (size_t)(slash - t) : 1;
+		t = slash ? slash : "/";
+	}
+	plen = strcspn(t, "?# ") < plen ? strcspn(t, "?# ") : plen;
+	snprintf(path, sizeof(path), "%.*s", (int)plen, t);
+	upstream = !admin_owns(cfg, path) &&
+	           (!(r = resource_match(cfg, path)) || control_mode(r) == MODE_PASSTHROUGH);
+	if (!upstream) {
+		bool bodyless = (h->mlen == 4 && memcmp(h->method, "HEAD", 4) == 0) ||
+		                (h->mlen == 5 && memcmp(h->method, "TRACE", 5) == 0);
+
+		framer_init(&c->body, h->chunked && !bodyless, bodyless || h->length < 0 ? 0 : h->length);
+		evbuffer_remove_buffer(src, dst, n);
+		c->fed_evhttp = true;
+		c->evhttp_pending++;
+		c->in = c->body.st == FR_DONE ? IN_HEAD : IN_TO_EVHTTP;
+		free(h);
+		return true;
+	}
+	if (c->evhttp_pending > 0) {
+		free(h);
+		return false;                   /* evhttp answers the request before it first */
+	}
+	if (h->te && !h->chunked) {
+		char id[72];
+
+		request_id_choose(NULL, 0, id);
+		reply_detail(c, 400, "Bad Request", "Transfer-Encoding must end in chunked.", id, true);
+		evbuffer_drain(src, n);
+		c->in = IN_CLOSING;
+		free(h);
+		return true;
+	}
+	exchange_start(c, h, r, src, n);
+	free(h);
+	return true;
+}
+
+static enum bufferevent_filter_result on_input(struct evbuffer *src, struct evbuffer *dst,
+                                               ev_ssize_t limit, enum bufferevent_flush_mode mode,
+                                               void *arg)
+{
+	struct conn *c = arg;
+	size_t before = evbuffer_get_length(src);
+	struct evbuffer *to;
+	ssize_t n;
+
+	(void)limit;
+	(void)mode;
+	if (c->fd < 0)
+		conn_register(c);
+	while (evbuffer_get_length(src) > 0) {
+		switch (c->in) {
+		case IN_ALL_TO_EVHTTP:
+			evbuffer_add_buffer(dst, src);
+			c->fed_evhttp = true;
+			break;
+		case IN_CLOSING:
+			evbuffer_drain(src, evbuffer_get_length(src));
+			break;
+		case IN_TO_EVHTTP:
+			if ((n = frame_move(&c->body, src, dst, true)) < 0) {
+				c->in = IN_ALL_TO_EVHTTP;
+				break;
+			}
+			c->fed_evhttp |= n > 0;
+			if (c->body.st != FR_DONE)
+				goto out;
+			c->in = IN_HEAD;
+			break;
+		case IN_TO_UPSTREAM:
+			to = c->ex && c->ex->up ? bufferevent_get_output(c->ex->up) : NULL;
+			if (to && evbuffer_get_length(to) > HIGH_WATER)
+				goto out;               /* up_write resumes */
+			if ((n = frame_move(&c->body, src, to, true)) < 0) {
+				c->in = IN_CLOSING;     /* the application has half a request: it is cut off */
+				if (c->ex)
+					exchange_fail(c->ex, 502);
+				break;
+			}
+			atomic_fetch_add(&stats.bytes_up, (uint64_t)n);
+			if (c->body.st != FR_DONE)
+				goto out;
+			c->in = IN_HEAD;
+			if (c->ex)
+				request_sent(c->ex);
+			break;
+		case IN_HEAD:
+			if (c->ex || !next_head(c, src, dst))
+				goto out;
+			break;
+		}
+	}
+out:
+	return evbuffer_get_length(src) < before ? BEV_OK : BEV_NEED_MORE;
+}
+
+/* Deferred work on a connection: resume a paused side, read on, or close. */
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct exchange *ex = c->ex;
+	struct evbuffer *out = bufferevent_get_output(c->client);
+
+	(void)fd;
+	(void)what;
+	if (!conn_alive(c))
+		return;
+	if (c->flush_out) {
+		c->flush_out = false;
+		bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
+	}
+	if (ex && ex->paused && evbuffer_get_length(out) <= LOW_WATER) {
+		ex->paused = false;
+		bufferevent_enable(ex->up, EV_READ);
+		answer_body(ex);
+		if (c->ex != ex)
+			return;                 /* answer_body ended it and kicked again */
+	}
+	if (c->in == IN_CLOSING) {
+		if (!c->ex && !c->shut && evbuffer_get_length(out) == 0) {
+			shutdown(c->fd, SHUT_WR);   /* the client closes; evhttp then lets go */
+			c->shut = true;
+		}
+		return;
+	}
+	c->fed_evhttp = false;
+	bufferevent_flush(c->filter, EV_READ, BEV_NORMAL);
+	if (c->fed_evhttp)
+		bufferevent_trigger(c->filter, EV_READ, 0);
+}
+
+/* The client's socket drained: a paused answer or a pending close can go on. */
+static void on_client_out(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	size_t len = evbuffer_get_length(b);
+
+	if (info->n_deleted && ((c->ex && c->ex->paused && len <= LOW_WATER) ||
+	                        (c->in == IN_CLOSING && !c->shut && len == 0)))
+		kick_later(c);
+}
+
+/* evhttp wrote to the filter: the filter passes it on only when kicked,
+ * as evhttp writes before it enables writing. */
+static void on_filter_out(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)b;
+	if (info->n_added && !c->flush_out) {
+		c->flush_out = true;
+		kick_later(c);
+	}
+}
+
+static void conn_free(void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->ex) {
+		c->in = IN_CLOSING;
+		exchange_end(c->ex);
+	}
+	if (c->fd >= 0 && (size_t)c->fd < nby_fd && by_fd[c->fd] == c)
+		by_fd[c->fd] = NULL;
+	event_free(c->kick);
+	bufferevent_decref(c->client);
+	free(c);
+}
+
+/* evhttp's hook for a new client connection: the filter goes between. */
+static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
+{
+	struct proxy *px = arg;
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->px = px;
+	c->fd = -1;
+	c->client = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	c->kick = event_new(base, -1, 0, on_kick, c);
+	if (!c->client || !c->kick)
+		goto fail;
+	/* Unread client bytes are bounded; the filter only takes what it can pass on. */
+	bufferevent_setwatermark(c->client, EV_READ, 0, HIGH_WATER);
+	c->filter = bufferevent_filter_new(c->client, on_input, NULL, BEV_OPT_CLOSE_ON_FREE, conn_free, c);
+	if (!c->filter)
+		goto fail;
+	bufferevent_incref(c->client);  /* written to until conn_free, whatever evhttp does */
+	evbuffer_add_cb(bufferevent_get_output(c->client), on_client_out, c);
+	evbuffer_add_cb(bufferevent_get_output(c->filter), on_filter_out, c);
+	return c->filter;
+fail:
+	if (c->client)
+		bufferevent_free(c->client);
+	if (c->kick)
+		event_free(c->kick);
+	free(c);
+	return NULL;
+}
+
+/* ---- the rest ------------------------------------------------------------ */
+
+void proxy_replied(struct evhttp_request *ev)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	int fd = bev && by_fd ? bufferevent_getfd(bev) : -1;
+	struct conn *c = fd >= 0 && (size_t)fd < nby_fd ? by_fd[fd] : NULL;
+
+	if (c && c->filter == bev && c->evhttp_pending > 0 && --c->evhttp_pending == 0)
+		kick_later(c);
+}
+
+int proxy_init(const struct config *cfg, struct error *err)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	struct rlimit rl;
+	char port[16];
+	int rc;
+
+	if (!*cfg->upstream.url)
+		return 0;
+	snprintf(port, sizeof(port), "%d", cfg->upstream.port);
+	if ((rc = getaddrinfo(cfg->upstream.host, port, &hints, &res)) != 0 || !res) {
+		error_set(err, 0, "upstream %s: cannot resolve %s: %s", cfg->upstream.url,
+		          cfg->upstream.host, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&up_addr.addr, res->ai_addr, res->ai_addrlen);
+	up_addr.addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	snprintf(up_addr.hostport, sizeof(up_addr.hostport), strchr(cfg->upstream.host, ':') ?
+	         "[%s]:%d" : "%s:%d", cfg->upstream.host, cfg->upstream.port);
+	nby_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	         rl.rlim_cur < (1u << 20) ? (size_t)rl.rlim_cur : (1u << 20);
+	by_fd = xcalloc(nby_fd, sizeof(*by_fd));
+	return 0;
+}
+
+void proxy_fini(void)
+{
+	free(by_fd);
+	by_fd = NULL;
+	nby_fd = 0;
+}
+
+struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const struct config *cfg)
+{
+	struct proxy *px;
+
+	if (!*cfg->upstream.url)
+		return NULL;
+	px = xcalloc(1, sizeof(*px));
+	px->base = base;
+	px->cfg = cfg;
+	px->idle = xcalloc((size_t)cfg->upstream.max_idle + 1, sizeof(*px->idle));
+	px->client_tv.tv_sec = cfg->request_timeout;
+	evhttp_set_bevcb(http, on_new_conn, px);
+	return px;
+}
+
+void proxy_free(struct proxy *px)
+{
+	if (!px)
+		return;
+	while (px->nidle > 0)
+		bufferevent_free(px->idle[--px->nidle]);
+	free(px->idle);
+	free(px);
+}
+
+void proxy_stats_json(struct buf *b)
+{
+	buf_printf(b, "{\"requests\":%llu,\"bad_gateway\":%llu,\"gateway_timeout\":%llu,"
+	           "\"bytes_up\":%llu,\"bytes_down\":%llu,\"connections_opened\":%llu,"
+	           "\"connections_reused\":%llu}",
+	           (unsigned long long)stats.requests, (unsigned long long)stats.bad_gateway,
+	           (unsigned long long)stats.timeouts, (unsigned long long)stats.bytes_up,
+	           (unsigned long long)stats.bytes_down, (unsigned long long)stats.opened,
+	           (unsigned long long)stats.reused);
+}

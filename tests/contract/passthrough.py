@@ -1,0 +1,450 @@
+#!/usr/bin/env python3
+"""Passthrough to the application (SPEC section 10): the real gateway in
+front of real upstream servers started here, nginx (Debian's, for static
+and large files) and upstream.py (a stand-in application that echoes what
+reached it and serves the login), all over real sockets.
+"""
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import ADMIN_TOKEN, SECRET, Gateway, Runner, eq, free_port  # noqa: E402
+from upstream import pattern  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NGINX = "/usr/sbin/nginx"
+BIG = 100 * 1024 * 1024
+GROWTH_LIMIT_KB = 48 * 1024         # far below one 100 MB body
+
+
+class Upstream:
+    """upstream.py on a free port."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "upstream.py"), "--port", str(self.port),
+                                      "--secret", SECRET], stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the stand-in application did not start")
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+class Nginx:
+    """Debian's nginx as a static file server, in a throwaway directory."""
+
+    def __init__(self):
+        if not os.access(NGINX, os.X_OK):
+            raise RuntimeError("nginx is missing (%s); scripts/deps.sh installs it" % NGINX)
+        self.dir = tempfile.mkdtemp(prefix="cutover-nginx-")
+        os.chmod(self.dir, 0o755)           # nginx's workers drop to another user under root
+        self.port = free_port()
+        www = os.path.join(self.dir, "www")
+        os.makedirs(os.path.join(www, "static"))
+        with open(os.path.join(www, "static", "big.bin"), "wb") as f:
+            for b in pattern(BIG):
+                f.write(b)
+        with open(os.path.join(www, "static", "hello.txt"), "w") as f:
+            f.write("hello from nginx\n")
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path %(d)s/body; proxy_temp_path %(d)s/proxy; fastcgi_temp_path %(d)s/fcgi;
+    uwsgi_temp_path %(d)s/uwsgi; scgi_temp_path %(d)s/scgi;
+    keepalive_requests 10000;
+    server {
+        listen 127.0.0.1:%(p)d;
+        root %(d)s/www;
+        client_max_body_size 200m;
+        location = /upload { return 201; }
+    }
+}
+""" % {"d": self.dir, "p": self.port})
+        self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log"),
+                                      "-g", "daemon off;"], stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("nginx did not start: %s" % self.proc.stderr.read())
+                time.sleep(0.05)
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def gateway(binary, upstream_url, **over):
+    up = {"url": upstream_url, "timeout_ms": 1500, "connect_timeout_ms": 1000}
+    up.update(over)
+    return Gateway(binary, config={"threads": 1, "upstream": up},
+                   extra_env={"CUTOVER_ADMIN_TOKEN": ADMIN_TOKEN})
+
+
+def call(gw, method, path, body=None, headers=None, conn=None):
+    """(status, reason, [(name, value)], body) over conn or a new connection."""
+    c = conn or http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    if not conn:
+        c.close()
+    return r.status, r.reason, r.getheaders(), data
+
+
+def header(headers, name):
+    return [v for k, v in headers if k.lower() == name.lower()]
+
+
+def vm_hwm_kb(gw):
+    with open("/proc/%d/status" % gw.proc.pid) as f:
+        return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
+
+
+def stats(gw):
+    st, body = gw.admin("GET", "passthrough")
+    eq(st, 200, body)
+    return body
+
+
+def access_log(gw):
+    return [json.loads(line) for line in gw.read_log().splitlines() if line.startswith('{"time"')]
+
+
+# ---- tests -----------------------------------------------------------------
+
+def test_methods_queries_and_headers(gw, up, nginx):
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND"):
+        body = b'{"n": 1}' if method in ("POST", "PUT", "PATCH") else None
+        st, _, hs, data = call(gw, method, "/app/things/?q=a%20b&x=1&x=2&empty=", body, {
+            "Authorization": "Bearer opaque-app-token", "X-Custom": "kept",
+            "X-Forwarded-For": "10.1.2.3", "X-Request-Id": "trace-%s" % method,
+            "Connection": "keep-alive, X-Drop", "X-Drop": "hop", "Keep-Alive": "timeout=5",
+            "TE": "trailers", "Proxy-Authorization": "Basic eA==", "Host": "app.example"})
+        eq(st, 200, data)
+        echo = json.loads(data)
+        got = {k.lower(): v for k, v in echo["headers"]}
+        eq(echo["method"], method)
+        eq(echo["target"], "/app/things/?q=a%20b&x=1&x=2&empty=", "query string intact")
+        eq(got.get("authorization"), "Bearer opaque-app-token", "Authorization is the application's business")
+        eq(got.get("x-custom"), "kept")
+        eq(got.get("host"), "app.example")
+        eq(got.get("x-forwarded-for"), "10.1.2.3, 127.0.0.1")
+        eq(got.get("x-forwarded-proto"), "http")
+        eq(got.get("x-forwarded-host"), "app.example")
+        eq(got.get("x-request-id"), "trace-%s" % method)
+        for hop in ("connection", "x-drop", "keep-alive", "te", "proxy-authorization"):
+            assert hop not in got, "hop-by-hop %s reached the application: %r" % (hop, got)
+        eq(echo["body_len"], len(body or b""))
+        eq(echo["body_sha256"], hashlib.sha256(body or b"").hexdigest())
+        # The answer as it came, without its hop-by-hop headers.
+        eq(header(hs, "Set-Cookie"), ["a=1; Path=/", "b=2; Path=/"])
+        eq(header(hs, "X-Upstream"), ["echo"])
+        eq(header(hs, "X-Request-Id"), ["trace-%s" % method])
+        eq(header(hs, "X-Hop") + header(hs, "Keep-Alive"), [], "hop-by-hop answer headers")
+    # No id given: the one the gateway makes reaches the application and the client.
+    st, _, hs, data = call(gw, "GET", "/app/noid")
+    eq([v for k, v in json.loads(data)["headers"] if k == "X-Request-Id"], header(hs, "X-Request-Id"))
+    # Status and reason as they came; HEAD gets the length and no body.
+    st, reason, _, _ = call(gw, "GET", "/app/teapot?status=418")
+    eq((st, reason), (418, "I'm a Teapot"))
+    st, _, hs, data = call(gw, "HEAD", "/app/head")
+    eq((st, data), (200, b""))
+    assert int(header(hs, "Content-Length")[0]) > 0, hs
+    # Routes the gateway serves never reach the application.
+    st, _, _, data = call(gw, "GET", "/api/invoices/")
+    eq(st, 401, data)
+    log = access_log(gw)
+    assert any(e["uri"] == "/app/teapot?status=418" and e["status"] == 418 and e["route"] == "passthrough"
+               for e in log), log[-5:]
+
+
+def test_static_files_from_nginx(gw, up, nginx):
+    st, _, hs, data = call(gw, "GET", "/static/hello.txt")
+    eq((st, data), (200, b"hello from nginx\n"))
+    eq(header(hs, "Content-Length"), ["17"])
+    st, _, _, _ = call(gw, "GET", "/static/missing.txt")
+    eq(st, 404)
+    st, _, _, _ = call(gw, "POST", "/upload", b"x" * 1000, {"Content-Type": "application/octet-stream"})
+    eq(st, 201)
+
+
+def chunked_body(total):
+    yield from pattern(total)
+
+
+def test_chunked_both_ways(gw, up, nginx):
+    c = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+    c.request("POST", "/app/chunked", body=chunked_body(3_000_000), encode_chunked=True,
+              headers={"Transfer-Encoding": "chunked"})
+    r = c.getresponse()
+    echo = json.loads(r.read())
+    eq(r.status, 200)
+    eq(echo["body_len"], 3_000_000)
+    eq(echo["body_sha256"], hashlib.sha256(b"".join(pattern(3_000_000))).hexdigest())
+    assert any(k == "Transfer-Encoding" and v == "chunked" for k, v in echo["headers"]), echo["headers"]
+    # A chunked answer on the same connection, then a gateway route on it too.
+    c.request("GET", "/big?n=2500000&chunked=1")
+    r = c.getresponse()
+    eq(r.getheader("Transfer-Encoding"), "chunked")
+    eq(hashlib.sha256(r.read()).hexdigest(), hashlib.sha256(b"".join(pattern(2_500_000))).hexdigest())
+    c.request("GET", "/api/invoices/")
+    r = c.getresponse()
+    r.read()
+    eq(r.status, 401)
+    c.close()
+
+
+def sha_of_pattern(n):
+    h = hashlib.sha256()
+    for b in pattern(n):
+        h.update(b)
+    return h.hexdigest()
+
+
+def read_all(r):
+    h, n = hashlib.sha256(), 0
+    while True:
+        b = r.read(1 << 16)
+        if not b:
+            return n, h.hexdigest()
+        h.update(b)
+        n += len(b)
+
+
+def test_large_bodies_streamed(gw, up, nginx):
+    """100 MB up, with a length and chunked, and 100 MB down, chunked: every
+    byte arrives, and the gateway's memory grows by far less than one body."""
+    want = sha_of_pattern(BIG)
+    before = vm_hwm_kb(gw)
+    c = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=120)
+    c.putrequest("PUT", "/app/upload")
+    c.putheader("Content-Length", str(BIG))
+    c.endheaders()
+    for b in pattern(BIG):
+        c.send(b)
+    r = c.getresponse()
+    echo = json.loads(r.read())
+    eq((r.status, echo["body_len"], echo["body_sha256"]), (200, BIG, want), "100 MB upload with a length")
+    c.request("POST", "/app/upload", body=chunked_body(BIG), encode_chunked=True,
+              headers={"Transfer-Encoding": "chunked"})
+    r = c.getresponse()
+    echo = json.loads(r.read())
+    eq((r.status, echo["body_len"], echo["body_sha256"]), (200, BIG, want), "100 MB chunked upload")
+    c.request("GET", "/big?n=%d&chunked=1" % BIG)
+    r = c.getresponse()
+    eq(read_all(r), (BIG, want), "100 MB chunked download")
+    c.close()
+    growth = vm_hwm_kb(gw) - before
+    assert growth < GROWTH_LIMIT_KB, "peak memory grew by %d KiB over 300 MB of bodies" % growth
+    s = stats(gw)
+    assert s["bytes_up"] >= 2 * BIG and s["bytes_down"] >= BIG, s
+
+
+def test_large_file_from_nginx(gw, up, nginx):
+    """nginx's 100 MB file, with its length, through the gateway."""
+    before = vm_hwm_kb(gw)
+    c = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=120)
+    c.request("GET", "/static/big.bin")
+    r = c.getresponse()
+    eq(r.getheader("Content-Length"), str(BIG))
+    eq(read_all(r), (BIG, sha_of_pattern(BIG)), "100 MB download from nginx")
+    c.close()
+    growth = vm_hwm_kb(gw) - before
+    assert growth < GROWTH_LIMIT_KB, "peak memory grew by %d KiB over a 100 MB file" % growth
+
+
+def test_slow_client_download(gw, up, nginx):
+    """A client reading slowly holds the application back instead of the
+    gateway buffering for it; one leaving half-way costs nothing later."""
+    before = vm_hwm_kb(gw)
+    s = socket.create_connection(("127.0.0.1", gw.port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    s.sendall(b"GET /static/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = 0
+    while got < 20 * 1024 * 1024:
+        b = s.recv(1 << 16)
+        assert b, "connection closed early"
+        got += len(b)
+        if got < 2 * 1024 * 1024:
+            time.sleep(0.002)
+    s.close()                               # half-way through 100 MB
+    time.sleep(0.3)
+    assert vm_hwm_kb(gw) - before < GROWTH_LIMIT_KB
+    st, _, _, data = call(gw, "GET", "/static/hello.txt")
+    eq((st, data), (200, b"hello from nginx\n"))
+    st, body = gw.admin("GET", "passthrough")
+    eq(st, 200, "the gateway is still well")
+
+
+def test_keepalive_reuse(gw, up, nginx):
+    """Upstream connections outlive client ones: ten clients, one after the
+    other, reach the application over the same connection."""
+    first = stats(gw)
+    ports = set()
+    for i in range(10):
+        st, _, _, data = call(gw, "GET", "/app/reuse/%d" % i)
+        eq(st, 200)
+        ports.add(json.loads(data)["peer_port"])
+    eq(len(ports), 1, "the application saw these connections: %r" % ports)
+    later = stats(gw)
+    assert later["connections_reused"] - first["connections_reused"] >= 9, (first, later)
+    # The application closing its side is noticed: the next request goes fresh.
+    st, _, hs, _ = call(gw, "GET", "/close")
+    eq(st, 200)
+    eq(header(hs, "Connection"), [], "the application's Connection header is its own hop")
+    st, _, _, data = call(gw, "GET", "/app/after-close")
+    eq(st, 200)
+    assert json.loads(data)["peer_port"] not in ports
+
+
+def test_passthrough_mode_for_a_route(gw, up, nginx):
+    """A resource route handed back to the application wholesale, and back."""
+    st, body = gw.admin("PUT", "routes/payments", {"mode": "passthrough"})
+    eq((st, body["mode"]), (200, "passthrough"), body)
+    st, _, _, data = call(gw, "GET", "/api/payments/?invoice=x", headers={"Authorization": "Bearer app"})
+    eq(st, 200, data)
+    eq(json.loads(data)["target"], "/api/payments/?invoice=x")
+    assert any(e["route"] == "payments.passthrough" for e in access_log(gw)[-3:])
+    st, _, _, data = call(gw, "GET", "/api/invoices/")
+    eq(st, 401, "other routes stay with the gateway")
+    st, body = gw.admin("PUT", "routes/payments", {"mode": "legacy"})
+    eq(st, 200, body)
+    st, _, _, data = call(gw, "GET", "/api/payments/")
+    eq(st, 401, data)
+
+
+def test_login_then_gateway_route(gw, up, nginx):
+    """Login and token refresh stay with the application; its token then
+    works on a route the gateway serves from its own store."""
+    c = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+
+    def post(path, doc, token=None):
+        h = {"Content-Type": "application/json"}
+        if token:
+            h["Authorization"] = "Bearer " + token
+        c.request("POST", path, body=json.dumps(doc), headers=h)
+        r = c.getresponse()
+        return r.status, json.loads(r.read())
+
+    st, body = post("/api/auth/login/", {"username": "user1", "password": "wrong"})
+    eq(st, 401, body)
+    eq(body["detail"], "No active account found with the given credentials")
+    st, tokens = post("/api/auth/login/", {"username": "user1", "password": "pass-not-real-1"})
+    eq(st, 200, tokens)
+    st, inv = post("/api/invoices/", {"invoice_number": "PT-1", "client_name": "Through", "issue_date":
+                                      "2025-11-01", "items": []}, tokens["access"])
+    eq(st, 201, inv)
+    st, fresh = post("/api/auth/token/refresh/", {"refresh": tokens["refresh"]})
+    eq(st, 200, fresh)
+    c.request("GET", "/api/invoices/%s/" % inv["id"], headers={"Authorization": "Bearer " + fresh["access"]})
+    r = c.getresponse()
+    got = json.loads(r.read())
+    eq((r.status, got["invoice_number"]), (200, "PT-1"))
+    eq(gw.sql("SELECT COUNT(*) FROM invoices_invoice WHERE invoice_number='PT-1'")[0][0], 1)
+    c.close()
+
+
+def test_pipelined_requests_keep_order(gw, up, nginx):
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    s.sendall(b"GET /api/invoices/ HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"GET /app/one HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"GET /api/invoices/ HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"POST /app/two HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+              b"GET /app/three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        b = s.recv(1 << 16)
+        if not b:
+            break
+        data += b
+    eq(re.findall(rb"HTTP/1.1 (\d+)", data), [b"401", b"200", b"401", b"200", b"200"])
+    eq(re.findall(rb'"target": "([^"]*)"', data), [b"/app/one", b"/app/two", b"/app/three"])
+
+
+def test_bad_gateway_and_timeout(binary, up, nginx):
+    """The application down: 502; too slow: 504.  Both JSON, logged, counted."""
+    dead = "http://127.0.0.1:%d" % free_port()
+    gw = gateway(binary, dead)
+    try:
+        st, _, hs, data = call(gw, "GET", "/app/x", headers={"X-Request-Id": "down-1"})
+        eq((st, json.loads(data)), (502, {"detail": "The application is unavailable."}))
+        eq(header(hs, "Content-Type"), ["application/json"])
+        eq(header(hs, "X-Request-Id"), ["down-1"])
+        st, _, _, data = call(gw, "POST", "/app/x", b"y" * 300000)
+        eq(st, 502, data)
+        eq(stats(gw)["bad_gateway"], 2)
+        assert any(e["request_id"] == "down-1" and e["status"] == 502 for e in access_log(gw))
+    finally:
+        problems, log = gw.stop()
+        assert not problems, (problems, log[-3000:])
+    gw = gateway(binary, up.url, timeout_ms=500)
+    try:
+        t0 = time.time()
+        st, _, _, data = call(gw, "GET", "/slow?ms=3000")
+        eq((st, json.loads(data)), (504, {"detail": "The application did not answer in time."}))
+        assert time.time() - t0 < 2.5
+        st, _, _, _ = call(gw, "GET", "/app/fine")
+        eq(st, 200, "the next request goes through")
+        eq(stats(gw)["gateway_timeout"], 1)
+        assert any(e["uri"] == "/slow?ms=3000" and e["status"] == 504 for e in access_log(gw))
+    finally:
+        problems, log = gw.stop()
+        assert not problems, (problems, log[-3000:])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    a = ap.parse_args()
+    binary = os.path.abspath(a.binary)
+    runner = Runner()
+    up = Upstream()
+    nginx = Nginx()
+    try:
+        # One gateway for the application, one for nginx (each has one upstream).
+        gw = gateway(binary, up.url)
+        ngw = gateway(binary, nginx.url)
+        print("== passthrough (%s)" % gw.read_log().strip().splitlines()[-1], flush=True)
+        try:
+            runner.run([test_methods_queries_and_headers, test_chunked_both_ways, test_keepalive_reuse,
+                        test_passthrough_mode_for_a_route, test_login_then_gateway_route,
+                        test_pipelined_requests_keep_order], gw, up, nginx)
+            runner.run([test_large_bodies_streamed], gw, up, nginx)
+            runner.run([test_static_files_from_nginx, test_large_file_from_nginx, test_slow_client_download],
+                       ngw, up, nginx)
+        finally:
+            runner.shutdown(gw)
+            runner.shutdown(ngw)
+        runner.run([test_bad_gateway_and_timeout], binary, up, nginx)
+    finally:
+        nginx.close()
+        up.close()
+    return runner.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
