@@ -362,6 +362,7 @@ struct conn {
 	bool shut;
 	struct exchange *ex;
 	struct event *kick;
+	struct event *writable;         /* the socket has room for evhttp's last byte */
 };
 
 struct exchange {
@@ -866,7 +867,7 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 		free(h);
 		return true;
 	}
-	if (c->evhttp_pending > 0) {
+	if (c->evhttp_pending > 0 || evbuffer_get_length(bufferevent_get_output(c->filter)) > 0) {
 		free(h);
 		return false;                   /* evhttp answers the request before it first */
 	}
@@ -958,6 +959,8 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	if (c->flush_out) {
 		c->flush_out = false;
 		bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
+		if (!conn_alive(c))
+			return;                 /* evhttp closed it once its answer was out */
 	}
 	if (ex && ex->paused && evbuffer_get_length(out) <= LOW_WATER) {
 		ex->paused = false;
@@ -991,16 +994,83 @@ static void on_client_out(struct evbuffer *b, const struct evbuffer_cb_info *inf
 }
 
 /* evhttp wrote to the filter: the filter passes it on only when kicked,
- * as evhttp writes before it enables writing. */
+ * as evhttp writes before it enables writing.  Once all of it is out, a
+ * passthrough request waiting behind it may go. */
 static void on_filter_out(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)b;
 	if (info->n_added && !c->flush_out) {
 		c->flush_out = true;
 		kick_later(c);
 	}
+	if (info->n_deleted && evbuffer_get_length(b) == 0 && c->in == IN_HEAD && !c->ex)
+		kick_later(c);
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (conn_alive(c))
+		bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
+}
+
+/* As much of src as the socket takes now; -1 when the client is gone. */
+static ssize_t send_now(int fd, struct evbuffer *src)
+{
+	struct evbuffer_iovec v[16];
+	struct msghdr msg = {0};
+	int n = evbuffer_peek(src, -1, NULL, v, 16);
+	ssize_t w;
+
+	msg.msg_iov = (struct iovec *)v;
+	msg.msg_iovlen = (size_t)(n < 16 ? n : 16);
+	w = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (w < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+	evbuffer_drain(src, (size_t)w);
+	return w;
+}
+
+/*
+ * evhttp's bytes on their way to the socket.  evhttp takes an answer as
+ * sent once the filter has passed it on, and may then shut the socket
+ * down (Connection: close, errors): bytes still queued beneath would be
+ * lost.  So they go to the kernel directly when nothing is queued, and
+ * otherwise the last byte waits until everything before it is there.
+ */
+static enum bufferevent_filter_result on_output(struct evbuffer *src, struct evbuffer *dst,
+                                                ev_ssize_t limit, enum bufferevent_flush_mode mode,
+                                                void *arg)
+{
+	struct conn *c = arg;
+	size_t n;
+
+	(void)limit;
+	(void)mode;
+	if (evbuffer_get_length(dst) == 0 && evbuffer_get_length(src) > 0) {
+		if (send_now(c->fd, src) < 0) {
+			evbuffer_drain(src, evbuffer_get_length(src));  /* the client is gone */
+			return BEV_OK;
+		}
+		if (evbuffer_get_length(src) == 0)
+			return BEV_OK;
+		if (evbuffer_get_length(src) == 1) {
+			/* The socket is full: on_writable tries again. */
+			if (!c->writable)
+				c->writable = event_new(c->px->base, c->fd, EV_WRITE, on_writable, c);
+			if (c->writable)
+				event_add(c->writable, NULL);
+			return BEV_NEED_MORE;
+		}
+	}
+	if ((n = evbuffer_get_length(src)) <= 1)
+		return BEV_NEED_MORE;                   /* back here when dst has drained */
+	evbuffer_remove_buffer(src, dst, n - 1);
+	return BEV_OK;
 }
 
 static void conn_free(void *arg)
@@ -1014,6 +1084,8 @@ static void conn_free(void *arg)
 	if (c->fd >= 0 && (size_t)c->fd < nby_fd && by_fd[c->fd] == c)
 		by_fd[c->fd] = NULL;
 	event_free(c->kick);
+	if (c->writable)
+		event_free(c->writable);
 	bufferevent_decref(c->client);
 	free(c);
 }
@@ -1032,7 +1104,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 		goto fail;
 	/* Unread client bytes are bounded; the filter only takes what it can pass on. */
 	bufferevent_setwatermark(c->client, EV_READ, 0, HIGH_WATER);
-	c->filter = bufferevent_filter_new(c->client, on_input, NULL, BEV_OPT_CLOSE_ON_FREE, conn_free, c);
+	c->filter = bufferevent_filter_new(c->client, on_input, on_output, BEV_OPT_CLOSE_ON_FREE, conn_free, c);
 	if (!c->filter)
 		goto fail;
 	bufferevent_incref(c->client);  /* written to until conn_free, whatever evhttp does */

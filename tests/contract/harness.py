@@ -62,6 +62,7 @@ class Gateway:
         self.pg = pg
         self.mongo = mongo
         self.binary = binary
+        self.config = config or {}
         cfg_path = CONFIG
         if config:
             with open(CONFIG) as f:
@@ -96,7 +97,7 @@ class Gateway:
         env = dict(os.environ)
         env.update({"DATABASE_URL": self.url, "JWT_SECRET": SECRET,
                     "CUTOVER_LISTEN": "127.0.0.1:0", "DATABASE_MODE": "legacy",
-                    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+                    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:handle_abort=1",
                     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"})
         if mongo:
             # Its indexes come first, as in a real cutover (cutover migrate

@@ -21,6 +21,7 @@ static void clear_env(void)
 	unsetenv("JWT_SECRET");
 	unsetenv("CUTOVER_LISTEN");
 	unsetenv("MONGODB_URI");
+	unsetenv("CUTOVER_UPSTREAM");
 }
 
 static void test_example_config(void **state)
@@ -138,6 +139,7 @@ static void test_env_overrides(void **state)
 	setenv("CUTOVER_LISTEN", "0.0.0.0:9999", 1);
 	setenv("JWT_SECRET", "env-secret-0123456789", 1);
 	setenv("DATABASE_MODE", "shadow", 1);
+	setenv("MONGODB_URI", "mongodb://127.0.0.1:1/x", 1);
 	cfg = load_text(BASE_HEAD "  \"resources\": []\n}", &pr);
 	assert_non_null(cfg);
 	assert_string_equal(cfg->database_url, "sqlite:///tmp/other.db");
@@ -150,6 +152,41 @@ static void test_env_overrides(void **state)
 	assert_non_null(strstr(pr.text.p, "mode \"sideways\""));
 	config_problems_free(&pr);
 	clear_env();
+}
+
+static void test_upstream(void **state)
+{
+	struct config_problems pr = {0};
+	struct config *cfg;
+
+	(void)state;
+	clear_env();
+	cfg = load_text(BASE_HEAD "  \"upstream\": \"http://app.internal:8000/\", \"mode\": \"passthrough\"\n}", &pr);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->upstream.host, "app.internal");
+	assert_int_equal(cfg->upstream.port, 8000);
+	assert_int_equal(cfg->upstream.timeout_ms, 60000);
+	assert_int_equal(cfg->mode_id, MODE_PASSTHROUGH);
+	assert_null(mode_unavailable(cfg, MODE_PASSTHROUGH));
+	assert_non_null(mode_unavailable(cfg, MODE_SHADOW));
+	config_free(cfg);
+	cfg = load_text(BASE_HEAD "  \"upstream\": {\"url\": \"http://[::1]\", \"timeout_ms\": 1500, \"max_idle\": 0}\n}", &pr);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->upstream.host, "::1");
+	assert_int_equal(cfg->upstream.port, 80);
+	assert_int_equal(cfg->upstream.timeout_ms, 1500);
+	assert_int_equal(cfg->upstream.max_idle, 0);
+	config_free(cfg);
+	/* Every problem: scheme, path, port, and passthrough without an upstream. */
+	assert_null(load_text(BASE_HEAD "  \"upstream\": \"https://app\"\n}", &pr));
+	assert_non_null(strstr(pr.text.p, "must be an http:// URL"));
+	assert_null(load_text(BASE_HEAD "  \"upstream\": \"http://app/prefix/\"\n}", &pr));
+	assert_non_null(strstr(pr.text.p, "a path is not supported"));
+	assert_null(load_text(BASE_HEAD "  \"upstream\": \"http://app:0\"\n}", &pr));
+	assert_non_null(strstr(pr.text.p, "is not http://host:port"));
+	assert_null(load_text(BASE_HEAD "  \"mode\": \"passthrough\"\n}", &pr));
+	assert_non_null(strstr(pr.text.p, "needs the application"));
+	config_problems_free(&pr);
 }
 
 static void test_short_secret_and_missing_store(void **state)
@@ -174,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_json_position),
 		cmocka_unit_test(test_env_overrides),
 		cmocka_unit_test(test_short_secret_and_missing_store),
+		cmocka_unit_test(test_upstream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
