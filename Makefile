@@ -111,6 +111,7 @@ bench: $(BUILD)/cutover $(BUILD)/bare-server $(BUILD)/mongo-loop
 	$(Q)python3 tests/bench/mongo_bench.py $(BUILD)/cutover $(BUILD)/mongo-loop
 	$(Q)python3 tests/bench/shadow_bench.py $(BUILD)/cutover
 	$(Q)python3 tests/bench/migrate_bench.py $(BUILD)/cutover $(BUILD)/mongo-loop
+	$(Q)python3 tests/bench/passthrough_bench.py $(BUILD)/cutover
 
 install: $(BUILD)/cutover
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cutover/examples/hisabpro

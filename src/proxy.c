@@ -497,6 +497,9 @@ static int up_attach(struct exchange *ex, bool fresh)
 	if (!(ex->up = upstream_take(px, fresh, &ex->reused)))
 		return -1;
 	bufferevent_setcb(ex->up, up_read, up_write, up_event, ex);
+	/* Bodies move in big steps: libevent's default is 16 KiB a call. */
+	bufferevent_set_max_single_read(ex->up, LOW_WATER);
+	bufferevent_set_max_single_write(ex->up, LOW_WATER);
 	bufferevent_setwatermark(ex->up, EV_WRITE, LOW_WATER, 0);
 	bufferevent_setwatermark(ex->up, EV_READ, 0, HIGH_WATER);
 	if (ex->reused)
@@ -1104,6 +1107,8 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 		goto fail;
 	/* Unread client bytes are bounded; the filter only takes what it can pass on. */
 	bufferevent_setwatermark(c->client, EV_READ, 0, HIGH_WATER);
+	bufferevent_set_max_single_read(c->client, LOW_WATER);
+	bufferevent_set_max_single_write(c->client, LOW_WATER);
 	c->filter = bufferevent_filter_new(c->client, on_input, on_output, BEV_OPT_CLOSE_ON_FREE, conn_free, c);
 	if (!c->filter)
 		goto fail;
