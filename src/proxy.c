@@ -540,6 +540,7 @@ static void exchange_end(struct exchange *ex)
 	if (ex->client_close || c->in == IN_TO_UPSTREAM)
 		c->in = IN_CLOSING;             /* the rest of a body nobody wants is not read */
 	if (conn_alive(c)) {
+		bufferevent_set_timeouts(c->client, NULL, NULL);
 		bufferevent_set_timeouts(c->filter, &px->client_tv, &px->client_tv);
 		kick_later(c);
 	}
@@ -579,6 +580,7 @@ static void exchange_fail(struct exchange *ex, int status)
 static void request_sent(struct exchange *ex)
 {
 	ex->request_sent = true;
+	bufferevent_set_timeouts(ex->c->client, NULL, &ex->c->px->client_tv);
 	if (ex->up)
 		set_timeout(ex->up, ex->c->px->cfg->upstream.timeout_ms, ex->c->px->cfg->upstream.timeout_ms);
 }
@@ -788,8 +790,11 @@ static void exchange_start(struct conn *c, const struct head *h, const struct re
 	atomic_fetch_add(&stats.requests, 1);
 	c->ex = ex;
 	c->in = ex->has_body ? IN_TO_UPSTREAM : IN_HEAD;
-	/* evhttp's idle timer would close the connection under a long exchange. */
+	/* evhttp's idle timer would close the connection under a long exchange;
+	 * the client gets the same time limit for each of its reads and writes
+	 * instead (its timeout ends the connection through evhttp as usual). */
 	bufferevent_set_timeouts(c->filter, NULL, NULL);
+	bufferevent_set_timeouts(c->client, ex->has_body ? &c->px->client_tv : NULL, &c->px->client_tv);
 	if (!ex->has_body)
 		ex->request_sent = true;
 	if (up_attach(ex, false) < 0)

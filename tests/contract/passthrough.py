@@ -421,6 +421,42 @@ def test_bad_gateway_and_timeout(binary, up, nginx):
         assert not problems, (problems, log[-3000:])
 
 
+def test_stalled_client_is_timed_out(binary, up, nginx):
+    """A client that stops sending its body, or stops reading the answer, is
+    cut off after the request timeout; the gateway carries on."""
+    gw = Gateway(binary, config={"threads": 1, "upstream": up.url,
+                                 "limits": {"max_body_bytes": 1048576, "max_header_bytes": 16384,
+                                            "request_timeout": 1}})
+    try:
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+        s.sendall(b"POST /app/stall HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+        t0 = time.time()
+        eq(s.recv(100), b"", "the connection is closed")
+        assert time.time() - t0 < 5
+        s.close()
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b"GET /big?n=%d HTTP/1.1\r\nHost: x\r\n\r\n" % BIG)
+        time.sleep(3)                       # not reading
+        got = 0
+        while True:
+            try:
+                b = s.recv(1 << 20)
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            got += len(b)
+        assert got < BIG, "a client that stopped reading got the whole answer"
+        s.close()
+        st, _, _, _ = call(gw, "GET", "/app/still-fine")
+        eq(st, 200)
+        assert any(e["uri"] == "/app/stall" and e["status"] == 499 for e in access_log(gw)), access_log(gw)
+    finally:
+        problems, log = gw.stop()
+        assert not problems, (problems, log[-3000:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -444,7 +480,7 @@ def main():
         finally:
             runner.shutdown(gw)
             runner.shutdown(ngw)
-        runner.run([test_bad_gateway_and_timeout], binary, up, nginx)
+        runner.run([test_bad_gateway_and_timeout, test_stalled_client_is_timed_out], binary, up, nginx)
     finally:
         nginx.close()
         up.close()
