@@ -359,10 +359,12 @@ struct conn {
 	int evhttp_pending;             /* requests given to evhttp and not answered yet */
 	bool fed_evhttp;
 	bool flush_out;                 /* evhttp wrote: move it to the socket */
+	bool flushing;                  /* inside our own flush of the filter */
 	bool shut;
 	struct exchange *ex;
 	struct event *kick;
 	struct event *writable;         /* the socket has room for evhttp's last byte */
+	struct evbuffer_cb_entry *client_out_cb;
 };
 
 struct exchange {
@@ -953,6 +955,15 @@ out:
 	return evbuffer_get_length(src) < before ? BEV_OK : BEV_NEED_MORE;
 }
 
+/* evhttp's output on its way: with a reference held, so that evhttp may
+ * free the connection in the middle of it. */
+static void flush_output(struct conn *c)
+{
+	c->flushing = true;
+	bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
+	c->flushing = false;
+}
+
 /* Deferred work on a connection: resume a paused side, read on, or close. */
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -966,7 +977,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (c->flush_out) {
 		c->flush_out = false;
-		bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
+		flush_output(c);
 		if (!conn_alive(c))
 			return;                 /* evhttp closed it once its answer was out */
 	}
@@ -1023,7 +1034,7 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (conn_alive(c))
-		bufferevent_flush(c->filter, EV_WRITE, BEV_NORMAL);
+		flush_output(c);
 }
 
 /* As much of src as the socket takes now; -1 when the client is gone. */
@@ -1059,6 +1070,16 @@ static enum bufferevent_filter_result on_output(struct evbuffer *src, struct evb
 
 	(void)limit;
 	(void)mode;
+	if (!c->flushing) {
+		/* Called from libevent's own write path, which holds no reference:
+		 * were evhttp to finish (and free) the connection in here, libevent
+		 * would re-arm a timer in freed memory.  So only in flush_output. */
+		if (!c->flush_out) {
+			c->flush_out = true;
+			kick_later(c);
+		}
+		return BEV_NEED_MORE;
+	}
 	if (evbuffer_get_length(dst) == 0 && evbuffer_get_length(src) > 0) {
 		if (send_now(c->fd, src) < 0) {
 			evbuffer_drain(src, evbuffer_get_length(src));  /* the client is gone */
@@ -1091,6 +1112,7 @@ static void conn_free(void *arg)
 	}
 	if (c->fd >= 0 && (size_t)c->fd < nby_fd && by_fd[c->fd] == c)
 		by_fd[c->fd] = NULL;
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->client), c->client_out_cb);
 	event_free(c->kick);
 	if (c->writable)
 		event_free(c->writable);
@@ -1118,7 +1140,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	if (!c->filter)
 		goto fail;
 	bufferevent_incref(c->client);  /* written to until conn_free, whatever evhttp does */
-	evbuffer_add_cb(bufferevent_get_output(c->client), on_client_out, c);
+	c->client_out_cb = evbuffer_add_cb(bufferevent_get_output(c->client), on_client_out, c);
 	evbuffer_add_cb(bufferevent_get_output(c->filter), on_filter_out, c);
 	return c->filter;
 fail:
