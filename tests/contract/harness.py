@@ -179,9 +179,14 @@ class Gateway:
     def stop(self):
         """SIGTERM; the gateway must drain and exit 0 with a clean log."""
         self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=30)
-        log = self.read_log()
         problems = []
+        try:
+            rc = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()            # never left behind, spinning
+            rc = self.proc.wait()
+            problems.append("gateway did not stop within 30 s of SIGTERM; killed")
+        log = self.read_log()
         if rc != 0:
             problems.append("gateway exit status %d" % rc)
         for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehavior"):
@@ -190,6 +195,20 @@ class Gateway:
         if "cutover: stopped" not in log:
             problems.append("gateway did not log a clean stop")
         return problems, log
+
+
+def stop_clean(gw):
+    """Stop a gateway a test started; fail the test on an unclean stop."""
+    problems, log = gw.stop()
+    assert not problems, (problems, log[-3000:])
+
+
+def binary_arg():
+    """The suites' one argument: --binary, the gateway to test."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    return os.path.abspath(ap.parse_args().binary)
 
 
 def free_port():

@@ -2,7 +2,6 @@
 """The migration toolkit (SPEC section 13) against real stores: the demo
 data (480 invoices with 1-5 items, 126 payments) in SQLite and in
 PostgreSQL, copied into the real MongoDB-compatible server."""
-import argparse
 import json
 import os
 import signal
@@ -15,7 +14,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ROOT, Gateway, Runner, eq, make_token, migrate_summary as summary  # noqa: E402
+from harness import ROOT, Gateway, Runner, binary_arg, eq, make_token, migrate_summary as summary  # noqa: E402
 from mongo import Mongo  # noqa: E402
 
 CONFIG = os.path.join(ROOT, "etc", "examples", "hisabpro", "cutover.json")
@@ -216,10 +215,7 @@ def test_migrate_beside_dual_writes(binary, mongo, tmp):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", required=True)
-    a = ap.parse_args()
-    binary = os.path.abspath(a.binary)
+    binary = binary_arg()
     runner = Runner()
     tmp = tempfile.mkdtemp(prefix="cutover-migrate-")
     mongo = Mongo()

@@ -4,7 +4,6 @@ front of real upstream servers started here, nginx (Debian's, for static
 and large files) and upstream.py (a stand-in application that echoes what
 reached it and serves the login), all over real sockets.
 """
-import argparse
 import hashlib
 import http.client
 import json
@@ -18,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ADMIN_TOKEN, SECRET, Gateway, Runner, eq, free_port  # noqa: E402
+from harness import ADMIN_TOKEN, SECRET, Gateway, Runner, binary_arg, eq, free_port, stop_clean  # noqa: E402
 from upstream import pattern  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -404,8 +403,7 @@ def test_bad_gateway_and_timeout(binary, up, nginx):
         eq(stats(gw)["bad_gateway"], 2)
         assert any(e["request_id"] == "down-1" and e["status"] == 502 for e in access_log(gw))
     finally:
-        problems, log = gw.stop()
-        assert not problems, (problems, log[-3000:])
+        stop_clean(gw)
     gw = gateway(binary, up.url, timeout_ms=500)
     try:
         t0 = time.time()
@@ -417,8 +415,7 @@ def test_bad_gateway_and_timeout(binary, up, nginx):
         eq(stats(gw)["gateway_timeout"], 1)
         assert any(e["uri"] == "/slow?ms=3000" and e["status"] == 504 for e in access_log(gw))
     finally:
-        problems, log = gw.stop()
-        assert not problems, (problems, log[-3000:])
+        stop_clean(gw)
 
 
 def test_stalled_client_is_timed_out(binary, up, nginx):
@@ -453,15 +450,11 @@ def test_stalled_client_is_timed_out(binary, up, nginx):
         eq(st, 200)
         assert any(e["uri"] == "/app/stall" and e["status"] == 499 for e in access_log(gw)), access_log(gw)
     finally:
-        problems, log = gw.stop()
-        assert not problems, (problems, log[-3000:])
+        stop_clean(gw)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", required=True)
-    a = ap.parse_args()
-    binary = os.path.abspath(a.binary)
+    binary = binary_arg()
     runner = Runner()
     up = Upstream()
     nginx = Nginx()
