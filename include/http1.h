@@ -1,0 +1,65 @@
+/*
+ * http1.h — HTTP/1.1 message framing and heads (RFC 9112), for passthrough.
+ *
+ * A framer finds where a body ends (a length, chunked, or the connection's
+ * close) and moves it, as it came or without its chunk framing.  A head is
+ * parsed in place: names and values point into the caller's bytes.
+ */
+#ifndef CUTOVER_HTTP1_H
+#define CUTOVER_HTTP1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct evbuffer;
+
+#define MAX_LINE 8192                   /* chunk-size and trailer lines */
+#define MAX_HEADERS 128
+
+enum frame { FR_LENGTH, FR_SIZE, FR_DATA, FR_DATA_END, FR_TRAILER, FR_CLOSE, FR_DONE };
+
+struct framer {
+	enum frame st;
+	uint64_t left;
+};
+
+/* length: bytes, 0 for no body, -1 for "until the connection closes". */
+void framer_init(struct framer *f, bool chunked, int64_t length);
+/*
+ * Moves the body at the front of src to dst (NULL: dropped): as it came
+ * when raw, only the data (chunk framing removed) when not.  Stops at the
+ * body's end or when src runs dry.  The bytes taken, or -1 on broken framing.
+ */
+ssize_t frame_move(struct framer *f, struct evbuffer *src, struct evbuffer *dst, bool raw);
+
+struct hline {
+	const char *name, *value;
+	size_t nlen, vlen;
+};
+
+struct head {
+	const char *method, *target, *status_line;
+	size_t mlen, tlen, slen;
+	int minor;                      /* HTTP/1.minor */
+	int status;                     /* answers */
+	struct hline h[MAX_HEADERS];
+	size_t n;
+	const struct hline *connection, *te, *host, *xff, *request_id;
+	int64_t length;                 /* Content-Length, or -1 */
+	bool chunked;                   /* Transfer-Encoding ends in chunked */
+	bool close, keep_alive;         /* Connection: close / keep-alive */
+};
+
+/* The length of the head at the front of b, blank line included; 0 when incomplete. */
+size_t head_end(struct evbuffer *b);
+/* Parses a head of n bytes at p: a request line when request, else a status
+ * line.  false when it is not HTTP/1.x as the RFC has it. */
+bool head_parse(struct head *h, const char *p, size_t n, bool request);
+/* Is l the header called name (any case)? */
+bool name_is(const struct hline *l, const char *name);
+/* Hop-by-hop (RFC 9110 §7.6.1): for this connection only, never forwarded. */
+bool hop_by_hop(const struct head *h, const struct hline *l);
+
+#endif

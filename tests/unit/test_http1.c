@@ -1,0 +1,257 @@
+/*
+ * test_http1.c — HTTP/1.1 framing and heads for passthrough: bodies with a
+ * length and chunked (as they came and de-chunked, whole and a byte at a
+ * time), broken framing, request and status lines, smuggling attempts, and
+ * which headers are hop-by-hop.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+
+#include "http1.h"
+
+/* Runs the framer over text, fed step bytes at a time; returns what it
+ * moved (NUL-terminated) and leaves in *rest what it did not take. */
+static char *frame(const char *text, bool chunked, int64_t length, bool raw, size_t step,
+                   ssize_t *status, char rest[64])
+{
+	struct evbuffer *src = evbuffer_new(), *dst = evbuffer_new();
+	struct framer f;
+	size_t off = 0, len = strlen(text), n;
+	char *out;
+
+	framer_init(&f, chunked, length);
+	*status = 0;
+	while (f.st != FR_DONE && *status >= 0 && off < len) {
+		n = len - off < step ? len - off : step;
+		evbuffer_add(src, text + off, n);
+		off += n;
+		if (frame_move(&f, src, dst, raw) < 0)
+			*status = -1;
+	}
+	if (*status == 0 && f.st != FR_DONE)
+		*status = 1;                    /* wants more */
+	n = evbuffer_get_length(src);
+	evbuffer_remove(src, rest, n < 63 ? n : 63);
+	rest[n < 63 ? n : 63] = '\0';
+	strncat(rest, text + off, 63 - strlen(rest));
+	out = calloc(1, evbuffer_get_length(dst) + 1);
+	evbuffer_remove(dst, out, evbuffer_get_length(dst));
+	evbuffer_free(src);
+	evbuffer_free(dst);
+	return out;
+}
+
+static void test_length(void **state)
+{
+	ssize_t st;
+	char rest[64], *out;
+	size_t step;
+
+	(void)state;
+	for (step = 1; step <= 64; step *= 4) {
+		out = frame("hello worldGET / HTTP/1.1", false, 11, true, step, &st, rest);
+		assert_int_equal(st, 0);
+		assert_string_equal(out, "hello world");
+		assert_string_equal(rest, "GET / HTTP/1.1");
+		free(out);
+	}
+	out = frame("abc", false, 10, true, 2, &st, rest);
+	assert_int_equal(st, 1);
+	assert_string_equal(out, "abc");
+	free(out);
+	out = frame("GET", false, 0, true, 2, &st, rest);
+	assert_string_equal(out, "");
+	assert_string_equal(rest, "GET");
+	free(out);
+}
+
+static void test_chunked(void **state)
+{
+	const char *body = "5;ext=\"x\"\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+	                   "0\r\nX-Trailer: 1\r\n\r\n";
+	char text[256], rest[64], *out;
+	ssize_t st;
+	size_t step;
+
+	(void)state;
+	snprintf(text, sizeof(text), "%sNEXT", body);
+	for (step = 1; step <= 256; step *= 2) {
+		out = frame(text, true, -1, true, step, &st, rest);
+		assert_int_equal(st, 0);
+		assert_string_equal(out, body);         /* as it came, trailers included */
+		assert_string_equal(rest, "NEXT");
+		free(out);
+		out = frame(text, true, -1, false, step, &st, rest);
+		assert_int_equal(st, 0);
+		assert_string_equal(out, "helloabcdefghijklmnopqrstuvwxyz");
+		assert_string_equal(rest, "NEXT");
+		free(out);
+	}
+	/* Bare LF line ends are read too. */
+	out = frame("3\nabc\n0\n\nX", true, -1, false, 3, &st, rest);
+	assert_int_equal(st, 0);
+	assert_string_equal(out, "abc");
+	assert_string_equal(rest, "X");
+	free(out);
+}
+
+static void test_broken_chunks(void **state)
+{
+	static const char *const bad[] = {
+		"zz\r\nhello\r\n",                   /* not hex */
+		"5\r\nhelloX\r\n0\r\n\r\n",          /* data longer than its size */
+		"-5\r\nhello\r\n",                   /* negative */
+		"ffffffffffffffffffffff\r\n",        /* overflows */
+		"5 x\r\nhello\r\n",                  /* junk after the size */
+	};
+	char rest[64], line[MAX_LINE + 16], *out;
+	ssize_t st;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		out = frame(bad[i], true, -1, true, 4, &st, rest);
+		assert_int_equal(st, -1);
+		free(out);
+	}
+	/* A size line longer than any honest one. */
+	memset(line, '0', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	out = frame(line, true, -1, true, 1024, &st, rest);
+	assert_int_equal(st, -1);
+	free(out);
+}
+
+static struct head *parse(const char *text, bool request, bool *ok)
+{
+	static struct head h;
+
+	*ok = head_parse(&h, text, strlen(text), request);
+	return &h;
+}
+
+static void test_request_head(void **state)
+{
+	bool ok;
+	struct head *h = parse("POST /api/x?a=1 HTTP/1.1\r\nHost: app\r\nContent-Length: 12\r\n"
+	                       "Connection: keep-alive, X-Secret\r\nX-Secret: s\r\nAuthorization: Bearer t\r\n"
+	                       "X-Forwarded-For: 10.0.0.1\r\n\r\n", true, &ok);
+
+	(void)state;
+	assert_true(ok);
+	assert_int_equal(h->mlen, 4);
+	assert_memory_equal(h->method, "POST", 4);
+	assert_int_equal(h->tlen, strlen("/api/x?a=1"));
+	assert_memory_equal(h->target, "/api/x?a=1", h->tlen);
+	assert_int_equal(h->minor, 1);
+	assert_int_equal(h->n, 6);
+	assert_int_equal(h->length, 12);
+	assert_false(h->chunked);
+	assert_true(h->keep_alive);
+	assert_false(h->close);
+	assert_non_null(h->host);
+	assert_non_null(h->xff);
+	assert_true(hop_by_hop(h, h->connection));
+	assert_true(hop_by_hop(h, &h->h[3]));           /* named by Connection */
+	assert_false(hop_by_hop(h, &h->h[4]));          /* Authorization */
+	assert_false(hop_by_hop(h, h->host));
+	assert_true(name_is(&h->h[4], "authorization"));
+
+	h = parse("GET / HTTP/1.0\r\nTransfer-Encoding: gzip, chunked\r\nTE: trailers\r\n"
+	          "Keep-Alive: 5\r\nConnection: close\r\n\r\n", true, &ok);
+	assert_true(ok);
+	assert_int_equal(h->minor, 0);
+	assert_true(h->chunked);
+	assert_true(h->close);
+	assert_true(hop_by_hop(h, h->te));
+	assert_true(hop_by_hop(h, &h->h[1]));
+	assert_true(hop_by_hop(h, &h->h[2]));
+	h = parse("GET / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", true, &ok);
+	assert_true(ok);
+	assert_false(h->chunked);                       /* the last coding decides */
+}
+
+static void test_bad_heads(void **state)
+{
+	static const char *const bad[] = {
+		"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",   /* smuggling */
+		"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+		"GET / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n",
+		"GET / HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n",
+		"GET / HTTP/1.1\r\nno colon\r\n\r\n",
+		"GET / HTTP/1.1\r\n: empty name\r\n\r\n",
+		"GET /\r\n\r\n",
+		"GET / SPDY/3\r\n\r\n",
+		"\x00\x01garbage\r\n\r\n",
+	};
+	size_t i;
+	bool ok;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse(bad[i], true, &ok);
+		assert_false(ok);
+	}
+	/* The same length twice is allowed. */
+	parse("GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", true, &ok);
+	assert_true(ok);
+}
+
+static void test_status_line(void **state)
+{
+	bool ok;
+	struct head *h = parse("HTTP/1.1 418 I'm a Teapot\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
+	                       "Content-Length: 0\r\n\r\n", false, &ok);
+
+	(void)state;
+	assert_true(ok);
+	assert_int_equal(h->status, 418);
+	assert_int_equal(h->slen, strlen("418 I'm a Teapot"));
+	assert_memory_equal(h->status_line, "418 I'm a Teapot", h->slen);
+	assert_int_equal(h->n, 3);
+	assert_int_equal(h->length, 0);
+	parse("HTTP/1.1 abc\r\n\r\n", false, &ok);
+	assert_false(ok);
+	h = parse("HTTP/1.0 200 OK\r\n\r\n", false, &ok);
+	assert_true(ok);
+	assert_int_equal(h->minor, 0);
+	assert_int_equal(h->length, -1);
+}
+
+static void test_head_end(void **state)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	(void)state;
+	evbuffer_add_printf(b, "GET / HTTP/1.1\r\nHost: x\r\n");
+	assert_int_equal(head_end(b), 0);
+	evbuffer_add_printf(b, "\r\nbody");
+	assert_int_equal(head_end(b), strlen("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+	evbuffer_drain(b, evbuffer_get_length(b));
+	evbuffer_add_printf(b, "GET / HTTP/1.0\n\nGET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(head_end(b), strlen("GET / HTTP/1.0\n\n"));
+	evbuffer_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_length),
+		cmocka_unit_test(test_chunked),
+		cmocka_unit_test(test_broken_chunks),
+		cmocka_unit_test(test_request_head),
+		cmocka_unit_test(test_bad_heads),
+		cmocka_unit_test(test_status_line),
+		cmocka_unit_test(test_head_end),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
