@@ -286,7 +286,8 @@ static void exchange_end(struct exchange *ex)
 	free(ex);
 }
 
-/* The application cannot answer: 502 (down, refused, broken) or 504 (slow). */
+/* The application cannot answer: 502 (down, refused, broken) or 504 (slow);
+ * or the client's own body is broken: 400. */
 static void exchange_fail(struct exchange *ex, int status)
 {
 	struct conn *c = ex->c;
@@ -298,7 +299,10 @@ static void exchange_fail(struct exchange *ex, int status)
 	if (!ex->started && conn_alive(c)) {
 		bool close = ex->client_close || c->in == IN_TO_UPSTREAM;
 
-		if (status == 504)
+		if (status == 400)
+			reply_detail(c, 400, "Bad Request", "The request body's chunked framing is broken.",
+			             ex->log.request_id, close);
+		else if (status == 504)
 			reply_detail(c, 504, "Gateway Timeout", "The application did not answer in time.",
 			             ex->log.request_id, close);
 		else
@@ -564,7 +568,7 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 	const struct config *cfg = c->px->cfg;
 	const struct resource *r = NULL;
 	unsigned char first;
-	struct head *h;
+	struct head head, *h = &head;
 	char path[2048];
 	size_t n, plen;
 	const char *t;
@@ -581,9 +585,7 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 		c->in = IN_ALL_TO_EVHTTP;       /* too long: evhttp refuses it */
 		return true;
 	}
-	h = xcalloc(1, sizeof(*h));
 	if (!head_parse(h, (const char *)evbuffer_pullup(src, (ev_ssize_t)n), n, true)) {
-		free(h);
 		c->in = IN_ALL_TO_EVHTTP;       /* evhttp answers 400 */
 		return true;
 	}
@@ -609,11 +611,9 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 		c->fed_evhttp = true;
 		c->evhttp_pending++;
 		c->in = c->body.st == FR_DONE ? IN_HEAD : IN_TO_EVHTTP;
-		free(h);
 		return true;
 	}
 	if (c->evhttp_pending > 0 || evbuffer_get_length(bufferevent_get_output(c->filter)) > 0) {
-		free(h);
 		return false;                   /* evhttp answers the request before it first */
 	}
 	if (h->te && !h->chunked) {
@@ -623,11 +623,9 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 		reply_detail(c, 400, "Bad Request", "Transfer-Encoding must end in chunked.", id, true);
 		evbuffer_drain(src, n);
 		c->in = IN_CLOSING;
-		free(h);
 		return true;
 	}
 	exchange_start(c, h, r, src, n);
-	free(h);
 	return true;
 }
 
@@ -668,9 +666,9 @@ static enum bufferevent_filter_result on_input(struct evbuffer *src, struct evbu
 			if (to && evbuffer_get_length(to) > HIGH_WATER)
 				goto out;               /* up_write resumes */
 			if ((n = frame_move(&c->body, src, to, true)) < 0) {
-				c->in = IN_CLOSING;     /* the application has half a request: it is cut off */
-				if (c->ex)
-					exchange_fail(c->ex, 502);
+				if (c->ex)      /* the application has half a request: it is cut off */
+					exchange_fail(c->ex, 400);
+				c->in = IN_CLOSING;
 				break;
 			}
 			atomic_fetch_add(&stats.bytes_up, (uint64_t)n);

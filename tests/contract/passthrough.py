@@ -220,6 +220,20 @@ def test_chunked_both_ways(gw, up, nginx):
     r.read()
     eq(r.status, 401)
     c.close()
+    # Broken framing from the client: 400, and the connection closes.
+    for raw in (b"POST /app/bad HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n",
+                b"POST /app/bad HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nhello"):
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+        s.sendall(raw)
+        data = b""
+        while True:
+            b = s.recv(1 << 16)
+            if not b:
+                break
+            data += b
+        s.close()
+        assert data.startswith(b"HTTP/1.1 400 Bad Request\r\n"), data
+        assert b"Connection: close" in data and data.endswith(b'"}'), data
 
 
 def sha_of_pattern(n):
