@@ -206,7 +206,6 @@ struct config {
 	} upstream;
 };
 
-struct config;
 /* Why mode m cannot run under cfg ("needs …"), or NULL when it can. */
 const char *mode_unavailable(const struct config *cfg, int m);
 

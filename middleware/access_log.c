@@ -48,7 +48,8 @@ static void access_log_on_log(const struct request *req)
 	buf_printf(&b, ",\"route\":");
 	json_put_cstr(&b, req->route);
 	buf_printf(&b, ",\"status\":%d,\"bytes\":%llu,\"duration_ms\":%.3f", req->status,
-	           (unsigned long long)(req->out.len + req->sent), (double)(now_mono_us() - req->start_us) / 1000.0);
+	           (unsigned long long)(req->out.len + req->sent),
+	           (double)(now_mono_us() - req->start_us) / 1000.0);
 	if (req->auth == AUTH_OK)
 		buf_printf(&b, ",\"user\":%lld", (long long)req->principal);
 	buf_puts(&b, "}\n");
