@@ -123,6 +123,20 @@ def header(headers, name):
     return [v for k, v in headers if k.lower() == name.lower()]
 
 
+def exchange_to_close(gw, raw):
+    """Send raw bytes on one connection; everything that comes back until it closes."""
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    s.sendall(raw)
+    data = b""
+    while True:
+        b = s.recv(1 << 16)
+        if not b:
+            break
+        data += b
+    s.close()
+    return data
+
+
 def vm_hwm_kb(gw):
     with open("/proc/%d/status" % gw.proc.pid) as f:
         return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
@@ -223,15 +237,7 @@ def test_chunked_both_ways(gw, up, nginx):
     # Broken framing from the client: 400, and the connection closes.
     for raw in (b"POST /app/bad HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n",
                 b"POST /app/bad HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nhello"):
-        s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
-        s.sendall(raw)
-        data = b""
-        while True:
-            b = s.recv(1 << 16)
-            if not b:
-                break
-            data += b
-        s.close()
+        data = exchange_to_close(gw, raw)
         assert data.startswith(b"HTTP/1.1 400 Bad Request\r\n"), data
         assert b"Connection: close" in data and data.endswith(b'"}'), data
 
@@ -387,18 +393,11 @@ def test_login_then_gateway_route(gw, up, nginx):
 
 
 def test_pipelined_requests_keep_order(gw, up, nginx):
-    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
-    s.sendall(b"GET /api/invoices/ HTTP/1.1\r\nHost: x\r\n\r\n"
-              b"GET /app/one HTTP/1.1\r\nHost: x\r\n\r\n"
-              b"GET /api/invoices/ HTTP/1.1\r\nHost: x\r\n\r\n"
-              b"POST /app/two HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
-              b"GET /app/three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    data = b""
-    while True:
-        b = s.recv(1 << 16)
-        if not b:
-            break
-        data += b
+    data = exchange_to_close(gw, b"GET /api/invoices/ HTTP/1.1\r\nHost: x\r\n\r\n"
+                                 b"GET /app/one HTTP/1.1\r\nHost: x\r\n\r\n"
+                                 b"GET /api/invoices/ HTTP/1.1\r\nHost: x\r\n\r\n"
+                                 b"POST /app/two HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                                 b"GET /app/three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     eq(re.findall(rb"HTTP/1.1 (\d+)", data), [b"401", b"200", b"401", b"200", b"200"])
     eq(re.findall(rb'"target": "([^"]*)"', data), [b"/app/one", b"/app/two", b"/app/three"])
 
