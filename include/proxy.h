@@ -20,8 +20,12 @@ struct proxy;
 int proxy_init(const struct config *cfg, struct error *err);
 void proxy_fini(void);
 
-/* Per event loop: takes over the connections of http.  NULL without an upstream. */
-struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const struct config *cfg);
+/* Per event loop: takes over the connections of http.  NULL without an
+ * upstream.  idle(arg) runs whenever the last exchange in flight ends. */
+struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const struct config *cfg,
+                        void (*idle)(void *), void *arg);
+/* Exchanges with the application in flight on this loop (0 for NULL). */
+int proxy_active(const struct proxy *px);
 /* After evhttp_free: closes the idle upstream connections. */
 void proxy_free(struct proxy *px);
 

@@ -71,6 +71,9 @@ struct proxy {
 	struct bufferevent **idle;      /* kept-alive upstream connections */
 	int nidle;
 	struct timeval client_tv;       /* evhttp's own timeout, restored after an exchange */
+	int active;                     /* exchanges in flight */
+	void (*on_idle)(void *);        /* … run when that falls to 0 */
+	void *idle_arg;
 };
 
 enum in_state {
@@ -284,6 +287,8 @@ static void exchange_end(struct exchange *ex)
 	buf_free(&ex->head);
 	arena_reset(&ex->log.arena);
 	free(ex);
+	if (--px->active == 0 && px->on_idle)
+		px->on_idle(px->idle_arg);
 }
 
 /* The application cannot answer: 502 (down, refused, broken) or 504 (slow);
@@ -529,6 +534,7 @@ static void exchange_start(struct conn *c, const struct head *h, const struct re
 	build_head(ex, h);
 	evbuffer_drain(src, n);
 	atomic_fetch_add(&stats.requests, 1);
+	c->px->active++;
 	c->ex = ex;
 	c->in = ex->has_body ? IN_TO_UPSTREAM : IN_HEAD;
 	/* evhttp's idle timer would close the connection under a long exchange;
@@ -933,7 +939,8 @@ void proxy_fini(void)
 	nby_fd = 0;
 }
 
-struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const struct config *cfg)
+struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const struct config *cfg,
+                        void (*idle)(void *), void *arg)
 {
 	struct proxy *px;
 
@@ -944,8 +951,15 @@ struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const stru
 	px->cfg = cfg;
 	px->idle = xcalloc((size_t)cfg->upstream.max_idle + 1, sizeof(*px->idle));
 	px->client_tv.tv_sec = cfg->request_timeout;
+	px->on_idle = idle;
+	px->idle_arg = arg;
 	evhttp_set_bevcb(http, on_new_conn, px);
 	return px;
+}
+
+int proxy_active(const struct proxy *px)
+{
+	return px ? px->active : 0;
 }
 
 void proxy_free(struct proxy *px)

@@ -215,14 +215,20 @@ static void job_run(struct pool_job *job, struct store *const stores[POOL_SLOTS]
 	}
 }
 
-/* A draining loop exits once no request is out on a store worker; requests
- * already being read get a moment to complete. */
+/* A draining loop exits once no request is out on a store worker or
+ * passing through to the application; requests already being read get a
+ * moment to complete. */
 static void maybe_exit(struct loop *loop)
 {
 	struct timeval grace = {0, 200000};
 
-	if (loop->draining && loop->inflight == 0)
+	if (loop->draining && loop->inflight == 0 && proxy_active(loop->proxy) == 0)
 		event_base_loopexit(loop->base, &grace);
+}
+
+static void on_proxy_idle(void *arg)
+{
+	maybe_exit(arg);
 }
 
 /* Back on the loop. */
@@ -321,8 +327,8 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	}
 	loop->draining = true;
 	maybe_exit(loop);
-	/* Wait for the store workers, but not for ever. */
-	if (loop->inflight)
+	/* Wait for the store workers and the application, but not for ever. */
+	if (loop->inflight || proxy_active(loop->proxy))
 		event_add(loop->drain_ev, &cap);
 }
 
@@ -332,8 +338,8 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	fprintf(stderr, "cutover: %d requests still with the store after %d s; closing\n",
-	        loop->inflight, loop->cfg->drain_seconds);
+	fprintf(stderr, "cutover: %d requests still with the store and %d with the application after "
+	        "%d s; closing\n", loop->inflight, proxy_active(loop->proxy), loop->cfg->drain_seconds);
 	event_base_loopexit(loop->base, NULL);
 }
 
@@ -420,7 +426,7 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 	evhttp_set_max_headers_size(loop->http, (ev_ssize_t)cfg->max_header_bytes);
 	evhttp_set_timeout(loop->http, cfg->request_timeout);
 	evhttp_set_gencb(loop->http, on_request, loop);
-	loop->proxy = proxy_new(loop->base, loop->http, cfg);
+	loop->proxy = proxy_new(loop->base, loop->http, cfg, on_proxy_idle, loop);
 	loop->sock = evhttp_accept_socket_with_handle(loop->http, fd);
 	loop->stop_ev = event_new(loop->base, -1, 0, on_stop, loop);
 	return loop->sock && loop->stop_ev ? 0 : -1;
@@ -428,6 +434,7 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 
 static void loop_free(struct loop *loop)
 {
+	loop->draining = false;         /* exchanges cut below do not ask to exit again */
 	if (loop->http)
 		evhttp_free(loop->http);    /* closes the listener and connections */
 	else if (loop->fd != -1)

@@ -10,10 +10,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -466,6 +468,26 @@ def test_stalled_client_is_timed_out(binary, up, nginx):
         stop_clean(gw)
 
 
+def test_sigterm_waits_for_the_application(binary, up, nginx):
+    """SIGTERM while an answer is on its way from the application: it
+    arrives whole, then the gateway stops cleanly."""
+    gw = gateway(binary, up.url, timeout_ms=5000)
+    got = {}
+
+    def slow():
+        got["answer"] = call(gw, "GET", "/slow?ms=1500")
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.4)
+    gw.proc.send_signal(signal.SIGTERM)
+    t.join(10)
+    st, _, _, data = got["answer"]
+    eq(st, 200, data)
+    eq(json.loads(data)["target"], "/slow?ms=1500")
+    stop_clean(gw)
+
+
 def main():
     binary = binary_arg()
     runner = Runner()
@@ -486,7 +508,8 @@ def main():
         finally:
             runner.shutdown(gw)
             runner.shutdown(ngw)
-        runner.run([test_bad_gateway_and_timeout, test_stalled_client_is_timed_out], binary, up, nginx)
+        runner.run([test_bad_gateway_and_timeout, test_stalled_client_is_timed_out,
+                    test_sigterm_waits_for_the_application], binary, up, nginx)
     finally:
         nginx.close()
         up.close()
