@@ -59,8 +59,10 @@ static struct {
 } up_addr;
 
 /* Connections by fd, so evhttp's answer can release a request waiting behind it.
- * A slot is only touched by the loop serving that connection. */
-static struct conn **by_fd;
+ * A slot is used by the loop serving that fd's connection; a closed fd's next
+ * connection may be on another loop, hence atomics (relaxed: close and accept
+ * order them). */
+static _Atomic(struct conn *) *by_fd;
 static size_t nby_fd;
 
 /* ---- connections --------------------------------------------------------- */
@@ -557,7 +559,7 @@ static void conn_register(struct conn *c)
 
 	c->fd = bufferevent_getfd(c->client);
 	if (c->fd >= 0 && (size_t)c->fd < nby_fd)
-		by_fd[c->fd] = c;
+		atomic_store_explicit(&by_fd[c->fd], c, memory_order_relaxed);
 	strcpy(c->remote, "-");
 	if (c->fd >= 0 && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET)
@@ -849,8 +851,11 @@ static void conn_free(void *arg)
 		c->in = IN_CLOSING;
 		exchange_end(c->ex);
 	}
-	if (c->fd >= 0 && (size_t)c->fd < nby_fd && by_fd[c->fd] == c)
-		by_fd[c->fd] = NULL;
+	if (c->fd >= 0 && (size_t)c->fd < nby_fd) {
+		struct conn *mine = c;  /* the slot may be another connection's by now */
+
+		atomic_compare_exchange_strong(&by_fd[c->fd], &mine, NULL);
+	}
 	evbuffer_remove_cb_entry(bufferevent_get_output(c->client), c->client_out_cb);
 	event_free(c->kick);
 	if (c->writable)
@@ -898,7 +903,8 @@ void proxy_replied(struct evhttp_request *ev)
 	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 	int fd = bev && by_fd ? bufferevent_getfd(bev) : -1;
-	struct conn *c = fd >= 0 && (size_t)fd < nby_fd ? by_fd[fd] : NULL;
+	struct conn *c = fd >= 0 && (size_t)fd < nby_fd ?
+	                 atomic_load_explicit(&by_fd[fd], memory_order_relaxed) : NULL;
 
 	if (c && c->filter == bev && c->evhttp_pending > 0 && --c->evhttp_pending == 0)
 		kick_later(c);
@@ -934,7 +940,7 @@ int proxy_init(const struct config *cfg, struct error *err)
 
 void proxy_fini(void)
 {
-	free(by_fd);
+	free((void *)by_fd);
 	by_fd = NULL;
 	nby_fd = 0;
 }
