@@ -13,9 +13,11 @@
  *     the application; the answer streams back as it came.
  *
  * Both directions are bounded: a side that cannot keep up pauses the other
- * (HIGH_WATER/LOW_WATER), so a 100 MB body costs about a megabyte.  One
+ * (HIGH_WATER/LOW_WATER), so a 100 MB body costs a few megabytes.  One
  * request per connection is in hand at a time, so pipelined requests are
  * answered in order.  Upstream connections are kept alive per event loop.
+ * evhttp's own answers leave through the filter too (on_output: the one
+ * place that may let evhttp close the connection safely).
  */
 #include <arpa/inet.h>
 #include <errno.h>
