@@ -229,6 +229,15 @@ static void up_read(struct bufferevent *bev, void *arg);
 static void up_write(struct bufferevent *bev, void *arg);
 static void up_event(struct bufferevent *bev, short what, void *arg);
 
+/* The application's time limits: for its answer once the whole request is
+ * with it, for taking our bytes always. */
+static void time_upstream(struct exchange *ex)
+{
+	int t = ex->c->px->cfg->upstream.timeout_ms;
+
+	set_timeout(ex->up, ex->request_sent ? t : 0, t);
+}
+
 static void kick_later(struct conn *c)
 {
 	event_active(c->kick, EV_TIMEOUT, 0);
@@ -247,8 +256,7 @@ static int up_attach(struct exchange *ex, bool fresh)
 	bufferevent_setwatermark(ex->up, EV_WRITE, LOW_WATER, 0);
 	bufferevent_setwatermark(ex->up, EV_READ, 0, HIGH_WATER);
 	if (ex->reused)
-		set_timeout(ex->up, ex->request_sent ? px->cfg->upstream.timeout_ms : 0,
-		            px->cfg->upstream.timeout_ms);
+		time_upstream(ex);      /* a new one is timed once connected */
 	bufferevent_enable(ex->up, EV_READ | EV_WRITE);
 	bufferevent_write(ex->up, ex->head.p, ex->head.len);
 	return 0;
@@ -332,7 +340,7 @@ static void request_sent(struct exchange *ex)
 	ex->request_sent = true;
 	bufferevent_set_timeouts(ex->c->client, NULL, &ex->c->px->client_tv);
 	if (ex->up)
-		set_timeout(ex->up, ex->c->px->cfg->upstream.timeout_ms, ex->c->px->cfg->upstream.timeout_ms);
+		time_upstream(ex);
 }
 
 /* The answer's head: relayed without hop-by-hop headers; the framing
@@ -345,7 +353,6 @@ static int answer_head(struct exchange *ex, struct evbuffer *in)
 		size_t n = head_end(in), i;
 		struct head h;
 		struct buf out = {0};
-		bool client_10 = ex->client_10;
 
 		if (n == 0)
 			return evbuffer_get_length(in) > MAX_RESPONSE_HEAD ? -1 : 0;
@@ -354,7 +361,7 @@ static int answer_head(struct exchange *ex, struct evbuffer *in)
 			return -1;
 		if (h.status < 200) {
 			/* Interim (100 Continue, 103): HTTP/1.1 clients get it as it is. */
-			if (!client_10)
+			if (!ex->client_10)
 				evbuffer_remove_buffer(in, bufferevent_get_output(c->client), n);
 			else
 				evbuffer_drain(in, n);
@@ -370,9 +377,9 @@ static int answer_head(struct exchange *ex, struct evbuffer *in)
 			framer_init(&ex->resp, false, h.length);
 		if (ex->resp.st == FR_CLOSE)
 			ex->up_close = ex->client_close = true;
-		if (ex->resp.st != FR_DONE && h.chunked && client_10)
-			ex->dechunk = ex->client_close = true;
-		if (client_10)
+		/* HTTP/1.0 clients: no chunks, and no keep-alive. */
+		ex->dechunk = ex->client_10 && h.chunked && ex->resp.st != FR_DONE;
+		if (ex->client_10)
 			ex->client_close = true;
 		buf_printf(&out, "HTTP/1.1 %.*s\r\n", (int)h.slen, h.status_line);
 		for (i = 0; i < h.n; i++) {
@@ -453,8 +460,7 @@ static void up_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		set_timeout(bev, ex->request_sent ? c->px->cfg->upstream.timeout_ms : 0,
-		            c->px->cfg->upstream.timeout_ms);
+		time_upstream(ex);
 		return;
 	}
 	if (!conn_alive(c))
@@ -517,7 +523,6 @@ static void exchange_start(struct conn *c, const struct head *h, const struct re
 {
 	struct exchange *ex = xcalloc(1, sizeof(*ex));
 	struct request *log = &ex->log;
-	char id[72];
 
 	ex->c = c;
 	arena_init(&log->arena, 1024);
@@ -529,12 +534,11 @@ static void exchange_start(struct conn *c, const struct head *h, const struct re
 	log->route = r ? arena_printf(&log->arena, "%s.passthrough", r->name) : "passthrough";
 	ex->client_10 = h->minor == 0;
 	request_id_choose(h->request_id ? h->request_id->value : NULL,
-	                  h->request_id ? h->request_id->vlen : 0, id);
-	memcpy(log->request_id, id, sizeof(id));
+	                  h->request_id ? h->request_id->vlen : 0, log->request_id);
 	ex->head_only = h->mlen == 4 && memcmp(h->method, "HEAD", 4) == 0;
 	ex->client_close = h->close || (h->minor == 0 && !h->keep_alive);
 	ex->has_body = h->chunked || h->length > 0;
-	framer_init(&c->body, h->chunked, h->chunked ? -1 : h->length > 0 ? h->length : 0);
+	framer_init(&c->body, h->chunked, h->length > 0 ? h->length : 0);
 	build_head(ex, h);
 	evbuffer_drain(src, n);
 	atomic_fetch_add(&stats.requests, 1);
