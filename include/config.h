@@ -169,6 +169,9 @@ struct config {
 	size_t max_body_bytes;
 	size_t max_header_bytes;
 	int request_timeout;            /* seconds */
+	int64_t max_connections;        /* open client connections; 0: what descriptors allow */
+	size_t max_buffered_bytes;      /* request bodies held for the gateway's routes, in total */
+	const char *public_url;         /* scheme://host[:port] for links; "" uses the Host header */
 	struct {
 		const char **origins;
 		size_t norigins;

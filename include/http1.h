@@ -2,7 +2,8 @@
  * http1.h — HTTP/1.1 message framing and heads (RFC 9112), for passthrough.
  *
  * A framer finds where a body ends (a length, chunked, or the connection's
- * close) and moves it, as it came or without its chunk framing.  A head is
+ * close) and moves it, as it came or without its chunk framing; chunk
+ * sizes, the CRLF after data and trailers are checked to the letter.  A head is
  * parsed in place: names and values point into the caller's bytes.
  */
 #ifndef CUTOVER_HTTP1_H
@@ -50,13 +51,21 @@ struct head {
 	int64_t length;                 /* Content-Length, or -1 */
 	bool chunked;                   /* Transfer-Encoding ends in chunked */
 	bool close, keep_alive;         /* Connection: close / keep-alive */
+	const char *why;                /* what head_parse refused, for the client */
 };
 
 /* The length of the head at the front of b, blank line included; 0 when incomplete. */
 size_t head_end(struct evbuffer *b);
-/* Parses a head of n bytes at p: a request line when request, else a status
- * line.  false when it is not HTTP/1.x as the RFC has it. */
+/*
+ * Parses a head of n bytes at p: a request line when request, else a status
+ * line.  false (with h->why) when it is not HTTP/1.x exactly as RFC 9112
+ * has it: names are tokens, values hold no control character, CR only ends
+ * a line, one Host (required in 1.1), one Content-Length value, and for a
+ * request no Transfer-Encoding but "chunked", never beside Content-Length.
+ */
 bool head_parse(struct head *h, const char *p, size_t n, bool request);
+/* host [":" port] as RFC 3986 has it: a name, IPv4 or [IPv6]. */
+bool host_valid(const char *v, size_t n);
 /* Is l the header called name (any case)? */
 bool name_is(const struct hline *l, const char *name);
 /* Hop-by-hop (RFC 9110 §7.6.1): for this connection only, never forwarded. */

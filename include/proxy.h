@@ -1,8 +1,13 @@
 /*
- * proxy.h — passthrough to the application (SPEC §10).
+ * proxy.h — the client connection filter, and passthrough to the
+ * application (SPEC §10).
  *
- * Requests for paths no resource owns, and for routes in passthrough
- * mode, are streamed to the configured upstream and its answers streamed
+ * Every client connection runs through it: heads that are not HTTP/1.1 to
+ * the letter are refused, every request has request_timeout from its first
+ * byte to its last, bodies held for the gateway's routes are capped in
+ * total, and accepting pauses at the connection cap or when descriptors run
+ * out.  With an upstream, requests for paths no resource owns, and for
+ * routes in passthrough mode, are streamed to it and its answers streamed
  * back, without buffering either body whole.
  */
 #ifndef CUTOVER_PROXY_H
@@ -14,16 +19,20 @@
 struct event_base;
 struct evhttp;
 struct evhttp_request;
+struct evhttp_bound_socket;
 struct proxy;
 
-/* Once at start-up: resolves the upstream.  0 when none is configured. */
+/* Once at start-up: descriptors, and the upstream resolved when there is one. */
 int proxy_init(const struct config *cfg, struct error *err);
 void proxy_fini(void);
 
-/* Per event loop: takes over the connections of http.  NULL without an
- * upstream.  idle(arg) runs whenever the last exchange in flight ends. */
+/* Per event loop: takes over the connections of http.  idle(arg) runs
+ * whenever the last exchange in flight ends. */
 struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const struct config *cfg,
                         void (*idle)(void *), void *arg);
+/* The loop's listening socket, whose accepting the filter pauses; NULL
+ * before the socket is closed. */
+void proxy_listen(struct proxy *px, struct evhttp_bound_socket *sock);
 /* Exchanges with the application in flight on this loop (0 for NULL). */
 int proxy_active(const struct proxy *px);
 /* After evhttp_free: closes the idle upstream connections. */
@@ -34,5 +43,7 @@ void proxy_replied(struct evhttp_request *ev);
 
 /* {"requests":…,"bad_gateway":…,…} */
 void proxy_stats_json(struct buf *b);
+/* {"connections":…,"max_connections":…,"held_body_bytes":…,"refused_heads":…,…} */
+void proxy_guard_json(struct buf *b);
 
 #endif

@@ -27,11 +27,12 @@ void query_parse(struct arena *a, const char *qs, struct qparams *out);
 const char *query_get(const struct qparams *q, const char *key);
 
 /*
- * http://HOST/PATH?QUERY with `page` set to page (or removed when page is 0),
- * the parameters sorted by name and form-encoded: DRF's replace_query_param
- * and remove_query_param.  Allocated from a.
+ * ORIGIN/PATH?QUERY (origin: "http://host:port") with `page` set to page
+ * (or removed when page is 0), the parameters sorted by name and
+ * form-encoded: DRF's replace_query_param and remove_query_param.
+ * Allocated from a.
  */
-const char *query_page_url(struct arena *a, const char *host, const char *path,
+const char *query_page_url(struct arena *a, const char *origin, const char *path,
                            const struct qparams *q, int64_t page);
 
 #endif

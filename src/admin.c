@@ -11,6 +11,7 @@
  *   GET  mismatches[?route=&limit=]  newest first, with both answers and the JSON Patch
  *   GET  journal[?limit=]          secondary writes not yet applied
  *   GET  passthrough               requests proxied to the application, errors, bytes
+ *   GET  connections               open connections and their cap, held body bytes, refusals
  *
  * Flips take effect for requests arriving from then on and are persisted in
  * the control store (see control_store.c), which every instance polls.
@@ -156,6 +157,10 @@ void admin_handle(struct request *req)
 	}
 	if (strcmp(rest, "passthrough") == 0 && get) {
 		proxy_stats_json(&b);
+		return reply(req, 200, &b);
+	}
+	if (strcmp(rest, "connections") == 0 && get) {
+		proxy_guard_json(&b);
 		return reply(req, 200, &b);
 	}
 	if (strcmp(rest, "journal") == 0 && get) {

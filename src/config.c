@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "http1.h"
 #include "json.h"
 
 struct loader {
@@ -973,6 +974,12 @@ static void parse_root(struct loader *l, const struct json *root)
 				} else if (strcmp(lk, "request_timeout") == 0) {
 					if (want_int(l, lv, lk, 1, 3600, &n))
 						cfg->request_timeout = (int)n;
+				} else if (strcmp(lk, "max_connections") == 0) {
+					if (want_int(l, lv, lk, 0, 1 << 20, &n))
+						cfg->max_connections = n;
+				} else if (strcmp(lk, "max_buffered_bytes") == 0) {
+					if (want_int(l, lv, lk, 1 << 20, 1L << 40, &n))
+						cfg->max_buffered_bytes = (size_t)n;
 				} else {
 					problem(l, lv, "limits: unknown key \"%s\"", lk);
 				}
@@ -995,6 +1002,8 @@ static void parse_root(struct loader *l, const struct json *root)
 					problem(l, cv, "cors: unknown key \"%s\"", ck);
 				}
 			}
+		} else if (strcmp(key, "public_url") == 0) {
+			cfg->public_url = want_str(l, v, key);
 		} else if (strcmp(key, "rollback_copy") == 0) {
 			want_bool(l, v, key, &cfg->rollback_copy);
 		} else if (strcmp(key, "upstream") == 0) {
@@ -1181,6 +1190,13 @@ static void apply_env(struct loader *l)
 		        "JWT_SECRET");
 	if (!strchr(cfg->listen, ':'))
 		problem(l, NULL, "listen address \"%s\" must be host:port", cfg->listen);
+	if (cfg->public_url && *cfg->public_url) {
+		const char *u = cfg->public_url, *h = strstr(u, "://");
+
+		if (!h || !((h - u == 4 && strncmp(u, "http", 4) == 0) || (h - u == 5 && strncmp(u, "https", 5) == 0)) ||
+		    !host_valid(h + 3, strlen(h + 3)))
+			problem(l, NULL, "public_url \"%s\" must be http(s)://host[:port], with no path", u);
+	}
 }
 
 struct config *config_load_text(const char *name, const char *text, size_t len,
@@ -1219,6 +1235,8 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 	cfg->max_body_bytes = 1 << 20;
 	cfg->max_header_bytes = 16384;
 	cfg->request_timeout = 30;
+	cfg->max_buffered_bytes = 64 << 20;
+	cfg->public_url = "";
 	cfg->drain_seconds = 10;
 	cfg->store_queue = 1024;
 	cfg->cors.max_age = 600;

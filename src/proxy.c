@@ -1,16 +1,25 @@
 /*
- * proxy.c — passthrough to the application (SPEC §10).
+ * proxy.c — the client connection filter, and passthrough to the
+ * application (SPEC §10).
  *
  * evhttp (libevent 2.1) reads a request's whole body before its callback
- * runs, so passthrough cannot be an evhttp handler.  With an upstream
- * configured, each client connection instead runs through a bufferevent
- * filter that reads request heads before evhttp does:
+ * runs, so passthrough cannot be an evhttp handler, and it parses heads
+ * more loosely than an upstream may.  Each client connection therefore runs
+ * through a bufferevent filter that reads request heads before evhttp does
+ * and refuses, with a 400 and the connection's close, any head that is not
+ * HTTP/1.1 to the letter (http1.c), on every path:
  *
  *   - a request for a route the gateway serves (or the admin API) goes on
  *     to evhttp byte for byte;
- *   - any other request never reaches evhttp: its head is rewritten (hop-by-
- *     hop headers out, X-Forwarded-* and X-Request-Id in) and it streams to
- *     the application; the answer streams back as it came.
+ *   - with an upstream configured, any other request never reaches evhttp:
+ *     its head is rebuilt from the parsed fields (hop-by-hop headers out,
+ *     X-Forwarded-* and X-Request-Id in) and it streams to the
+ *     application; the answer streams back as it came.
+ *
+ * The filter also guards the process: a request's head and (for evhttp)
+ * body must arrive within request_timeout of its first byte, the bodies
+ * held for evhttp are capped in total, and accepting pauses at the
+ * connection cap or when descriptors run out.
  *
  * Both directions are bounded: a side that cannot keep up pauses the other
  * (HIGH_WATER/LOW_WATER), so a 100 MB body costs a few megabytes.  One
@@ -25,6 +34,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +47,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 
 #include "admin.h"
 #include "http1.h"
@@ -52,7 +63,15 @@
 
 static struct {
 	_Atomic uint64_t requests, bad_gateway, timeouts, bytes_up, bytes_down, opened, reused;
+	_Atomic uint64_t refused_heads, request_timeouts, over_budget, accept_pauses;
 } stats;
+
+/* Shared by the loops: open client connections, and body bytes handed to
+ * evhttp and not answered yet.  Touched once per connection and per body
+ * read, never per request. */
+static _Atomic int64_t connections, held_bytes;
+static int64_t conn_cap;                /* limits.max_connections, or what descriptors allow */
+static _Atomic bool trim_wanted;        /* a large body was let go: give memory back */
 
 static struct {
 	struct sockaddr_storage addr;
@@ -72,6 +91,11 @@ static size_t nby_fd;
 struct proxy {
 	struct event_base *base;
 	const struct config *cfg;
+	bool upstream;                  /* an application to pass unowned paths to */
+	struct evconnlistener *listener;
+	struct event *resume;           /* accepting again after a pause */
+	int64_t warned_us;              /* the last "out of descriptors" line */
+	uint64_t unwarned;              /* … and the pauses since */
 	struct bufferevent **idle;      /* kept-alive upstream connections */
 	int nidle;
 	struct timeval client_tv;       /* evhttp's own timeout, restored after an exchange */
@@ -84,7 +108,6 @@ enum in_state {
 	IN_HEAD,                        /* the next request's head */
 	IN_TO_EVHTTP,                   /* an evhttp request's body */
 	IN_TO_UPSTREAM,                 /* a passthrough request's body */
-	IN_ALL_TO_EVHTTP,               /* unreadable: evhttp answers it and closes */
 	IN_CLOSING,                     /* the connection closes once the answer is out */
 };
 
@@ -103,8 +126,15 @@ struct conn {
 	bool flush_out;                 /* evhttp wrote: move it to the socket */
 	bool flushing;                  /* inside our own flush of the filter */
 	bool shut;
+	bool partial_head;              /* some of a head is here, not all */
+	bool refusing;                  /* a refusal waits for evhttp's earlier answers */
+	bool fed_broken;                /* … and evhttp has the head of a body that broke */
+	struct head_refusal { int status; const char *reason, *detail; } refusal;
+	int64_t held;                   /* body bytes handed to evhttp, counted in held_bytes */
 	struct exchange *ex;
 	struct event *kick;
+	struct event *deadline;         /* the request's whole time, or the close's grace */
+	bool deadline_armed;
 	struct event *writable;         /* the socket has room for evhttp's last byte */
 	struct evbuffer_cb_entry *client_out_cb;
 };
@@ -368,7 +398,9 @@ static int answer_head(struct exchange *ex, struct evbuffer *in)
 			continue;
 		}
 		ex->log.status = h.status;
-		ex->up_close = h.close || (h.minor == 0 && !h.keep_alive);
+		/* Both framings in one answer: the coding wins, and the connection
+		 * cannot be trusted with another request (RFC 9112 §6.1). */
+		ex->up_close = h.close || (h.minor == 0 && !h.keep_alive) || (h.te && h.length >= 0);
 		if (ex->head_only || h.status == 204 || h.status == 304)
 			framer_init(&ex->resp, false, 0);
 		else if (h.te)
@@ -556,6 +588,106 @@ static void exchange_start(struct conn *c, const struct head *h, const struct re
 		exchange_fail(ex, 502);
 }
 
+/* ---- guards: refusals, deadlines, the body budget ------------------------ */
+
+#define CLOSE_GRACE_S 2                 /* a refused client's time to read our answer */
+#define TRIM_BYTES (1 << 20)            /* a body this large let go: memory back to the system */
+
+static void deadline_set(struct conn *c, int seconds)
+{
+	struct timeval tv = {seconds, 0};
+
+	event_add(c->deadline, &tv);
+	c->deadline_armed = true;
+}
+
+static void deadline_stop(struct conn *c)
+{
+	if (c->deadline_armed)
+		event_del(c->deadline);
+	c->deadline_armed = false;
+}
+
+/* Body bytes evhttp held for this connection are let go. */
+static void held_release(struct conn *c)
+{
+	static _Atomic int64_t trimmed_us;
+	int64_t now, last;
+
+	if (c->held == 0)
+		return;
+	atomic_fetch_sub(&held_bytes, c->held);
+	if (c->held >= TRIM_BYTES)
+		atomic_store(&trim_wanted, true);
+	c->held = 0;
+	/* glibc keeps freed heap for reuse; after a flood of large bodies it
+	 * would keep it for good.  At most once a second, when none is held. */
+	now = now_mono_us();
+	last = atomic_load(&trimmed_us);
+	if (atomic_load(&trim_wanted) && atomic_load(&held_bytes) == 0 && now - last > 1000000 &&
+	    atomic_compare_exchange_strong(&trimmed_us, &last, now)) {
+		atomic_store(&trim_wanted, false);
+		malloc_trim(0);
+	}
+}
+
+/* Our own answer that ends the connection can go once evhttp has answered
+ * the requests before it (all but the one being read, when its body broke). */
+static void refusal_send(struct conn *c)
+{
+	char id[72];
+
+	if (!c->refusing || c->ex || c->evhttp_pending > (c->fed_broken ? 1 : 0) ||
+	    evbuffer_get_length(bufferevent_get_output(c->filter)) > 0)
+		return;
+	c->refusing = false;
+	request_id_choose(NULL, 0, id);
+	reply_detail(c, c->refusal.status, c->refusal.reason, c->refusal.detail, id, true);
+	kick_later(c);                  /* on to the close */
+}
+
+/*
+ * The connection ends with an answer of ours: a head that is not HTTP/1.1
+ * to the letter, a broken body, a request out of time, no room.  Nothing
+ * more of the client's is read; after a short grace the socket is shut
+ * whether or not the client has read the answer.  broken: the body of a
+ * request evhttp has the head of broke off.
+ */
+static void conn_refuse(struct conn *c, int status, const char *reason, const char *detail, bool broken)
+{
+	c->refusing = true;
+	c->fed_broken = broken;
+	c->refusal.status = status;
+	c->refusal.reason = reason;
+	c->refusal.detail = detail;
+	c->in = IN_CLOSING;
+	c->partial_head = false;
+	deadline_set(c, CLOSE_GRACE_S);
+	refusal_send(c);
+}
+
+/* Out of time, or past the grace of a refusal. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->deadline_armed = false;
+	if (!conn_alive(c) || c->ex)
+		return;
+	if (c->in != IN_CLOSING) {
+		atomic_fetch_add(&stats.request_timeouts, 1);
+		conn_refuse(c, 408, "Request Timeout", "The request did not arrive in time.",
+		            c->in == IN_TO_EVHTTP);
+		return;
+	}
+	/* Reads then end (EOF), so evhttp lets the connection go even when the
+	 * client never closes its side. */
+	shutdown(c->fd, SHUT_RDWR);
+	c->shut = true;
+}
+
 /* ---- the filter ---------------------------------------------------------- */
 
 static void conn_register(struct conn *c)
@@ -575,8 +707,8 @@ static void conn_register(struct conn *c)
 	}
 }
 
-/* The next request's head: to evhttp or to the application.  true when
- * bytes were taken, false when waiting. */
+/* The next request's head: to evhttp or to the application, or refused.
+ * true when bytes were taken (or the state changed), false when waiting. */
 static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst)
 {
 	const struct config *cfg = c->px->cfg;
@@ -594,15 +726,24 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 		return true;
 	}
 	if ((n = head_end(src)) == 0) {
+		c->partial_head = true;
 		if (evbuffer_get_length(src) <= cfg->max_header_bytes + MAX_LINE)
 			return false;
-		c->in = IN_ALL_TO_EVHTTP;       /* too long: evhttp refuses it */
+		atomic_fetch_add(&stats.refused_heads, 1);
+		conn_refuse(c, 431, "Request Header Fields Too Large", "The request head is too large.", false);
+		return true;
+	}
+	if (n > cfg->max_header_bytes + MAX_LINE) {
+		atomic_fetch_add(&stats.refused_heads, 1);
+		conn_refuse(c, 431, "Request Header Fields Too Large", "The request head is too large.", false);
 		return true;
 	}
 	if (!head_parse(h, (const char *)evbuffer_pullup(src, (ev_ssize_t)n), n, true)) {
-		c->in = IN_ALL_TO_EVHTTP;       /* evhttp answers 400 */
+		atomic_fetch_add(&stats.refused_heads, 1);
+		conn_refuse(c, 400, "Bad Request", h->why, false);
 		return true;
 	}
+	c->partial_head = false;
 	/* The path of the target, absolute-form included. */
 	t = h->target;
 	plen = h->tlen;
@@ -614,7 +755,7 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 	}
 	plen = strcspn(t, "?# ") < plen ? strcspn(t, "?# ") : plen;
 	snprintf(path, sizeof(path), "%.*s", (int)plen, t);
-	upstream = !admin_owns(cfg, path) &&
+	upstream = c->px->upstream && !admin_owns(cfg, path) &&
 	           (!(r = resource_match(cfg, path)) || control_mode(r) == MODE_PASSTHROUGH);
 	if (!upstream) {
 		bool bodyless = (h->mlen == 4 && memcmp(h->method, "HEAD", 4) == 0) ||
@@ -625,21 +766,43 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 		c->fed_evhttp = true;
 		c->evhttp_pending++;
 		c->in = c->body.st == FR_DONE ? IN_HEAD : IN_TO_EVHTTP;
+		if (c->in == IN_HEAD)
+			deadline_stop(c);       /* the next request has its own time */
 		return true;
 	}
-	if (c->evhttp_pending > 0 || evbuffer_get_length(bufferevent_get_output(c->filter)) > 0) {
+	deadline_stop(c);                       /* the exchange times the rest */
+	if (c->evhttp_pending > 0 || evbuffer_get_length(bufferevent_get_output(c->filter)) > 0)
 		return false;                   /* evhttp answers the request before it first */
-	}
-	if (h->te && !h->chunked) {
-		char id[72];
+	exchange_start(c, h, r, src, n);
+	return true;
+}
 
-		request_id_choose(NULL, 0, id);
-		reply_detail(c, 400, "Bad Request", "Transfer-Encoding must end in chunked.", id, true);
-		evbuffer_drain(src, n);
-		c->in = IN_CLOSING;
+/* Body bytes for evhttp, which holds them until the request is whole:
+ * bounded by the budget shared by every connection. */
+static bool to_evhttp(struct conn *c, struct evbuffer *src, struct evbuffer *dst)
+{
+	size_t avail = evbuffer_get_length(src);
+	ssize_t n;
+
+	if (atomic_load(&held_bytes) + (int64_t)avail > (int64_t)c->px->cfg->max_buffered_bytes) {
+		atomic_fetch_add(&stats.over_budget, 1);
+		conn_refuse(c, 503, "Service Unavailable",
+		            "The gateway holds too many request bodies. Try again shortly.", true);
 		return true;
 	}
-	exchange_start(c, h, r, src, n);
+	if ((n = frame_move(&c->body, src, dst, true)) < 0) {
+		conn_refuse(c, 400, "Bad Request", "The request body's chunked framing is broken.", true);
+		return true;
+	}
+	if (n > 0) {
+		c->fed_evhttp = true;
+		c->held += n;
+		atomic_fetch_add(&held_bytes, n);
+	}
+	if (c->body.st != FR_DONE)
+		return false;
+	c->in = IN_HEAD;
+	deadline_stop(c);
 	return true;
 }
 
@@ -658,22 +821,12 @@ static enum bufferevent_filter_result on_input(struct evbuffer *src, struct evbu
 		conn_register(c);
 	while (evbuffer_get_length(src) > 0) {
 		switch (c->in) {
-		case IN_ALL_TO_EVHTTP:
-			evbuffer_add_buffer(dst, src);
-			c->fed_evhttp = true;
-			break;
 		case IN_CLOSING:
 			evbuffer_drain(src, evbuffer_get_length(src));
 			break;
 		case IN_TO_EVHTTP:
-			if ((n = frame_move(&c->body, src, dst, true)) < 0) {
-				c->in = IN_ALL_TO_EVHTTP;
-				break;
-			}
-			c->fed_evhttp |= n > 0;
-			if (c->body.st != FR_DONE)
+			if (!to_evhttp(c, src, dst))
 				goto out;
-			c->in = IN_HEAD;
 			break;
 		case IN_TO_UPSTREAM:
 			to = c->ex && c->ex->up ? bufferevent_get_output(c->ex->up) : NULL;
@@ -698,7 +851,12 @@ static enum bufferevent_filter_result on_input(struct evbuffer *src, struct evbu
 			break;
 		}
 	}
+	c->partial_head = false;
 out:
+	/* A request has request_timeout from its first byte to its last
+	 * (the head, and the body when evhttp is to hold it). */
+	if (!c->deadline_armed && (c->in == IN_TO_EVHTTP || (c->in == IN_HEAD && c->partial_head && !c->ex)))
+		deadline_set(c, c->px->cfg->request_timeout);
 	return evbuffer_get_length(src) < before ? BEV_OK : BEV_NEED_MORE;
 }
 
@@ -736,7 +894,8 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 			return;                 /* answer_body ended it and kicked again */
 	}
 	if (c->in == IN_CLOSING) {
-		if (!c->ex && !c->shut && evbuffer_get_length(out) == 0) {
+		refusal_send(c);
+		if (!c->ex && !c->refusing && !c->shut && evbuffer_get_length(out) == 0) {
 			shutdown(c->fd, SHUT_WR);   /* the client closes; evhttp then lets go */
 			c->shut = true;
 		}
@@ -770,7 +929,7 @@ static void on_filter_out(struct evbuffer *b, const struct evbuffer_cb_info *inf
 		c->flush_out = true;
 		kick_later(c);
 	}
-	if (info->n_deleted && evbuffer_get_length(b) == 0 && c->in == IN_HEAD && !c->ex)
+	if (info->n_deleted && evbuffer_get_length(b) == 0 && ((c->in == IN_HEAD && !c->ex) || c->refusing))
 		kick_later(c);
 }
 
@@ -862,12 +1021,77 @@ static void conn_free(void *arg)
 
 		atomic_compare_exchange_strong(&by_fd[c->fd], &mine, NULL);
 	}
+	held_release(c);
+	atomic_fetch_sub(&connections, 1);
 	evbuffer_remove_cb_entry(bufferevent_get_output(c->client), c->client_out_cb);
 	event_free(c->kick);
+	event_free(c->deadline);
 	if (c->writable)
 		event_free(c->writable);
 	bufferevent_decref(c->client);
 	free(c);
+}
+
+/* ---- accepting ----------------------------------------------------------- */
+
+#define PAUSE_MS 100
+#define WARN_EVERY_US (10 * 1000000LL)
+
+/* No more connections for a moment: at the cap, or out of descriptors
+ * (accept would fail at once, again and again). */
+static void accept_pause(struct proxy *px, const char *why)
+{
+	struct timeval tv = {0, PAUSE_MS * 1000};
+	int64_t now = now_mono_us();
+
+	if (!px->listener)
+		return;
+	evconnlistener_disable(px->listener);
+	event_add(px->resume, &tv);
+	atomic_fetch_add(&stats.accept_pauses, 1);
+	if (now - px->warned_us < WARN_EVERY_US) {
+		px->unwarned++;
+		return;
+	}
+	fprintf(stderr, "cutover: %s: accepting paused for %d ms (%llu more pauses since the last "
+	        "such line)\n", why, PAUSE_MS, (unsigned long long)px->unwarned);
+	px->warned_us = now;
+	px->unwarned = 0;
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *px = arg;
+
+	(void)fd;
+	(void)what;
+	if (!px->listener)
+		return;
+	if (atomic_load(&connections) >= conn_cap)
+		accept_pause(px, "the connection cap is reached");
+	else
+		evconnlistener_enable(px->listener);
+}
+
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct proxy *px = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+
+	(void)lev;
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+		accept_pause(px, strerror(e));
+	else if (e != ECONNABORTED)
+		fprintf(stderr, "cutover: accept: %s\n", strerror(e));
+}
+
+void proxy_listen(struct proxy *px, struct evhttp_bound_socket *sock)
+{
+	px->listener = sock ? evhttp_bound_socket_get_listener(sock) : NULL;
+	if (px->listener)
+		evconnlistener_set_error_cb(px->listener, on_accept_error);
+	else
+		event_del(px->resume);
 }
 
 /* evhttp's hook for a new client connection: the filter goes between. */
@@ -880,7 +1104,8 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	c->fd = -1;
 	c->client = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	c->kick = event_new(base, -1, 0, on_kick, c);
-	if (!c->client || !c->kick)
+	c->deadline = evtimer_new(base, on_deadline, c);
+	if (!c->client || !c->kick || !c->deadline)
 		goto fail;
 	/* Unread client bytes are bounded; the filter only takes what it can pass on. */
 	bufferevent_setwatermark(c->client, EV_READ, 0, HIGH_WATER);
@@ -892,12 +1117,16 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	bufferevent_incref(c->client);  /* written to until conn_free, whatever evhttp does */
 	c->client_out_cb = evbuffer_add_cb(bufferevent_get_output(c->client), on_client_out, c);
 	evbuffer_add_cb(bufferevent_get_output(c->filter), on_filter_out, c);
+	if (atomic_fetch_add(&connections, 1) + 1 >= conn_cap)
+		accept_pause(px, "the connection cap is reached");
 	return c->filter;
 fail:
 	if (c->client)
 		bufferevent_free(c->client);
 	if (c->kick)
 		event_free(c->kick);
+	if (c->deadline)
+		event_free(c->deadline);
 	free(c);
 	return NULL;
 }
@@ -912,8 +1141,34 @@ void proxy_replied(struct evhttp_request *ev)
 	struct conn *c = fd >= 0 && (size_t)fd < nby_fd ?
 	                 atomic_load_explicit(&by_fd[fd], memory_order_relaxed) : NULL;
 
-	if (c && c->filter == bev && c->evhttp_pending > 0 && --c->evhttp_pending == 0)
-		kick_later(c);
+	if (c && c->filter == bev && c->evhttp_pending > 0) {
+		if (--c->evhttp_pending == 0)
+			held_release(c);
+		if (c->evhttp_pending == 0 || c->refusing)
+			kick_later(c);
+	}
+}
+
+/* Descriptors: as many as the hard limit allows (each connection takes one,
+ * a passthrough one two); the cap leaves room for stores, logs and the
+ * journal. */
+static void descriptors(const struct config *cfg)
+{
+	struct rlimit rl;
+	size_t have = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max < (1u << 20) ? rl.rlim_max : (1u << 20);
+			setrlimit(RLIMIT_NOFILE, &rl);
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		have = rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1u << 20) ? (size_t)rl.rlim_cur : (1u << 20);
+	}
+	nby_fd = have;
+	by_fd = xcalloc(nby_fd, sizeof(*by_fd));
+	conn_cap = cfg->max_connections > 0 ? cfg->max_connections :
+	           (int64_t)have > 128 ? ((int64_t)have - 64) / (*cfg->upstream.url ? 2 : 1) : 32;
 }
 
 int proxy_init(const struct config *cfg, struct error *err)
@@ -921,16 +1176,20 @@ int proxy_init(const struct config *cfg, struct error *err)
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
-	struct rlimit rl;
 	char port[16];
 	int rc;
 
+	/* Bodies are large and short-lived: with a fixed threshold they are
+	 * mapped and unmapped, never left behind in the heap. */
+	mallopt(M_MMAP_THRESHOLD, 256 << 10);
+	descriptors(cfg);
 	if (!*cfg->upstream.url)
 		return 0;
 	snprintf(port, sizeof(port), "%d", cfg->upstream.port);
 	if ((rc = getaddrinfo(cfg->upstream.host, port, &hints, &res)) != 0 || !res) {
 		error_set(err, 0, "upstream %s: cannot resolve %s: %s", cfg->upstream.url,
 		          cfg->upstream.host, gai_strerror(rc));
+		proxy_fini();
 		return -1;
 	}
 	memcpy(&up_addr.addr, res->ai_addr, res->ai_addrlen);
@@ -938,9 +1197,6 @@ int proxy_init(const struct config *cfg, struct error *err)
 	freeaddrinfo(res);
 	snprintf(up_addr.hostport, sizeof(up_addr.hostport), strchr(cfg->upstream.host, ':') ?
 	         "[%s]:%d" : "%s:%d", cfg->upstream.host, cfg->upstream.port);
-	nby_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	         rl.rlim_cur < (1u << 20) ? (size_t)rl.rlim_cur : (1u << 20);
-	by_fd = xcalloc(nby_fd, sizeof(*by_fd));
 	return 0;
 }
 
@@ -954,13 +1210,12 @@ void proxy_fini(void)
 struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const struct config *cfg,
                         void (*idle)(void *), void *arg)
 {
-	struct proxy *px;
+	struct proxy *px = xcalloc(1, sizeof(*px));
 
-	if (!*cfg->upstream.url)
-		return NULL;
-	px = xcalloc(1, sizeof(*px));
 	px->base = base;
 	px->cfg = cfg;
+	px->upstream = *cfg->upstream.url != '\0';
+	px->resume = evtimer_new(base, on_resume, px);
 	px->idle = xcalloc((size_t)cfg->upstream.max_idle + 1, sizeof(*px->idle));
 	px->client_tv.tv_sec = cfg->request_timeout;
 	px->on_idle = idle;
@@ -980,6 +1235,8 @@ void proxy_free(struct proxy *px)
 		return;
 	while (px->nidle > 0)
 		bufferevent_free(px->idle[--px->nidle]);
+	if (px->resume)
+		event_free(px->resume);
 	free(px->idle);
 	free(px);
 }
@@ -993,4 +1250,15 @@ void proxy_stats_json(struct buf *b)
 	           (unsigned long long)stats.timeouts, (unsigned long long)stats.bytes_up,
 	           (unsigned long long)stats.bytes_down, (unsigned long long)stats.opened,
 	           (unsigned long long)stats.reused);
+}
+
+void proxy_guard_json(struct buf *b)
+{
+	buf_printf(b, "{\"connections\":%lld,\"max_connections\":%lld,\"held_body_bytes\":%lld,"
+	           "\"refused_heads\":%llu,\"request_timeouts\":%llu,\"over_budget\":%llu,"
+	           "\"accept_pauses\":%llu}",
+	           (long long)atomic_load(&connections), (long long)conn_cap,
+	           (long long)atomic_load(&held_bytes), (unsigned long long)stats.refused_heads,
+	           (unsigned long long)stats.request_timeouts, (unsigned long long)stats.over_budget,
+	           (unsigned long long)stats.accept_pauses);
 }

@@ -134,7 +134,7 @@ static int cmp_param(const void *x, const void *y)
 	return c ? c : (a < b ? -1 : a > b);
 }
 
-const char *query_page_url(struct arena *a, const char *host, const char *path,
+const char *query_page_url(struct arena *a, const char *origin, const char *path,
                            const struct qparams *q, int64_t page)
 {
 	const struct qparam **sorted = ARENA_ARRAY(a, const struct qparam *, q->n + 1);
@@ -155,7 +155,7 @@ const char *query_page_url(struct arena *a, const char *host, const char *path,
 		sorted[n++] = &pg;
 	}
 	qsort(sorted, n, sizeof(*sorted), cmp_param);
-	buf_printf(&b, "http://%s%s", host, path);
+	buf_printf(&b, "%s%s", origin, path);
 	for (i = 0; i < n; i++) {
 		buf_putc(&b, first ? '?' : '&');
 		first = false;

@@ -289,6 +289,7 @@ static void serve_page(struct request *req, struct query *q, const struct qparam
 	int64_t count, pages, page;
 	struct buf b = {0};
 	int size = q->res->page_size;
+	const char *origin;
 
 	if (store_count(s, q, &count, &err) < 0)
 		return reply_store_error(req, &err);
@@ -299,14 +300,17 @@ static void serve_page(struct request *req, struct query *q, const struct qparam
 	q->limit = size;
 	if (store_list(s, q, &req->arena, &rows, &n, &err) < 0)
 		return reply_store_error(req, &err);
+	/* Links name the configured public address, or the Host the client
+	 * used (checked as a host name before the request got here). */
+	origin = *req->cfg->public_url ? req->cfg->public_url : arena_printf(&req->arena, "http://%s", req->host);
 	buf_printf(&b, "{\"count\":%lld,\"next\":", (long long)count);
 	if (page < pages)
-		json_put_cstr(&b, query_page_url(&req->arena, req->host, req->path, qp, page + 1));
+		json_put_cstr(&b, query_page_url(&req->arena, origin, req->path, qp, page + 1));
 	else
 		buf_puts(&b, "null");
 	buf_puts(&b, ",\"previous\":");
 	if (page > 1)
-		json_put_cstr(&b, query_page_url(&req->arena, req->host, req->path, qp,
+		json_put_cstr(&b, query_page_url(&req->arena, origin, req->path, qp,
 		                                  page == 2 ? 0 : page - 1));
 	else
 		buf_puts(&b, "null");

@@ -51,7 +51,7 @@ struct loop {
 	struct pool *pool;
 	struct mailbox *mailbox;
 	struct event *drain_ev;
-	struct proxy *proxy;        /* passthrough, when an upstream is configured */
+	struct proxy *proxy;        /* the connection filter, and passthrough */
 	const struct config *cfg;
 	const char *listen_host;
 	int fd;
@@ -264,7 +264,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	req->path = uri && evhttp_uri_get_path(uri) ? evhttp_uri_get_path(uri) : "/";
 	req->query = uri ? evhttp_uri_get_query(uri) : NULL;
 	req->host = req_header(req, "Host");
-	if (!req->host)
+	if (!req->host || !*req->host)
 		req->host = loop->listen_host;
 	req->content_type = req_header(req, "Content-Type");
 	evhttp_connection_get_peer(evhttp_request_get_connection(ev), &host, &port);
@@ -322,6 +322,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (loop->sock) {
+		proxy_listen(loop->proxy, NULL);
 		evhttp_del_accept_socket(loop->http, loop->sock);
 		loop->sock = NULL;
 	}
@@ -428,6 +429,7 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 	evhttp_set_gencb(loop->http, on_request, loop);
 	loop->proxy = proxy_new(loop->base, loop->http, cfg, on_proxy_idle, loop);
 	loop->sock = evhttp_accept_socket_with_handle(loop->http, fd);
+	proxy_listen(loop->proxy, loop->sock);
 	loop->stop_ev = event_new(loop->base, -1, 0, on_stop, loop);
 	return loop->sock && loop->stop_ev ? 0 : -1;
 }

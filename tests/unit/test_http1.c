@@ -95,11 +95,11 @@ static void test_chunked(void **state)
 		assert_string_equal(rest, "NEXT");
 		free(out);
 	}
-	/* Bare LF line ends are read too. */
-	out = frame("3\nabc\n0\n\nX", true, -1, false, 3, &st, rest);
+	/* Leading zeros are one number however many there are. */
+	out = frame("000000000000000000000000000000000000000003\r\nabc\r\n0\r\n\r\n", true, -1, false, 5,
+	            &st, rest);
 	assert_int_equal(st, 0);
 	assert_string_equal(out, "abc");
-	assert_string_equal(rest, "X");
 	free(out);
 }
 
@@ -111,6 +111,15 @@ static void test_broken_chunks(void **state)
 		"-5\r\nhello\r\n",                   /* negative */
 		"ffffffffffffffffffffff\r\n",        /* overflows */
 		"5 x\r\nhello\r\n",                  /* junk after the size */
+		"3\nabc\n0\n\n",                     /* bare LF line ends: another parser reads them otherwise */
+		"0x5\r\nhello\r\n0\r\n\r\n",          /* a C prefix */
+		"5\rZZ\r\nhello\r\n0\r\n\r\n",        /* a bare CR after the size */
+		"5 \r\nhello\r\n0\r\n\r\n",           /* white space with no extension after it */
+		"5;a\x01b\r\nhello\r\n0\r\n\r\n",      /* a control character in an extension */
+		"5\r\nhelloX\n0\r\n\r\n",             /* X LF in place of the CRLF after data */
+		"5\r\nhello\r\n0\r\nX\n",             /* X LF as the end of the trailers */
+		"5\r\nhello\r\n0\r\nBad Name: 1\r\n\r\n", /* a trailer that is no field */
+		"5\r\nhello\r\n0\r\nX: a\rb\r\n\r\n",   /* a bare CR in a trailer */
 	};
 	char rest[64], line[MAX_LINE + 16], *out;
 	ssize_t st;
@@ -122,6 +131,13 @@ static void test_broken_chunks(void **state)
 		assert_int_equal(st, -1);
 		free(out);
 	}
+	/* 39 zeros then 5 is five, never zero (a cut-off copy read 0). */
+	out = frame("0000000000000000000000000000000000000005\r\nhello\r\n0\r\n\r\nNEXT", true, -1, false,
+	            7, &st, rest);
+	assert_int_equal(st, 0);
+	assert_string_equal(out, "hello");
+	assert_string_equal(rest, "NEXT");
+	free(out);
 	/* A size line longer than any honest one. */
 	memset(line, '0', sizeof(line) - 1);
 	line[sizeof(line) - 1] = '\0';
@@ -165,7 +181,7 @@ static void test_request_head(void **state)
 	assert_false(hop_by_hop(h, h->host));
 	assert_true(name_is(&h->h[4], "authorization"));
 
-	h = parse("GET / HTTP/1.0\r\nTransfer-Encoding: gzip, chunked\r\nTE: trailers\r\n"
+	h = parse("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nTE: trailers\r\n"
 	          "Keep-Alive: 5\r\nConnection: close\r\n\r\n", true, &ok);
 	assert_true(ok);
 	assert_int_equal(h->minor, 0);
@@ -174,35 +190,100 @@ static void test_request_head(void **state)
 	assert_true(hop_by_hop(h, h->te));
 	assert_true(hop_by_hop(h, &h->h[1]));
 	assert_true(hop_by_hop(h, &h->h[2]));
-	h = parse("GET / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", true, &ok);
+	/* An answer's codings: the last one decides. */
+	h = parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", false, &ok);
 	assert_true(ok);
-	assert_false(h->chunked);                       /* the last coding decides */
+	assert_false(h->chunked);
+	h = parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false, &ok);
+	assert_true(ok);
+	assert_true(h->chunked);
+	/* HTTP/1.0 needs no Host; an empty Host is what a client without one sends. */
+	parse("GET / HTTP/1.0\r\n\r\n", true, &ok);
+	assert_true(ok);
+	parse("GET / HTTP/1.1\r\nHost:\r\n\r\n", true, &ok);
+	assert_true(ok);
+	h = parse("GET / HTTP/1.1\r\nHost: [::1]:8080\r\nX-Obs: caf\xc3\xa9\r\n\r\n", true, &ok);
+	assert_true(ok);
+	assert_int_equal(h->host->vlen, strlen("[::1]:8080"));
 }
 
 static void test_bad_heads(void **state)
 {
 	static const char *const bad[] = {
-		"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",   /* smuggling */
-		"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-		"GET / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n",
-		"GET / HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n",
-		"GET / HTTP/1.1\r\nno colon\r\n\r\n",
-		"GET / HTTP/1.1\r\n: empty name\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1 2\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: +0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\n",        /* space before the colon */
+		"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n: empty name\r\n\r\n",
 		"GET /\r\n\r\n",
 		"GET / SPDY/3\r\n\r\n",
+		"GET / HTTP/1.1x\r\nHost: x\r\n\r\n",
+		"GET / HTTP/2.0\r\nHost: x\r\n\r\n",
+		"GET  / HTTP/1.1\r\nHost: x\r\n\r\n",                              /* two spaces */
+		"GET /  HTTP/1.1\r\nHost: x\r\n\r\n",
+		"G(T / HTTP/1.1\r\nHost: x\r\n\r\n",                               /* not a token */
+		"GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n",
 		"\x00\x01garbage\r\n\r\n",
+		"GET / HTTP/1.1\r\n\r\n",                                            /* no Host */
+		"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",                     /* two */
+		"GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: evil.example/\"><script>\r\n\r\n",         /* not a host */
+		"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a:99999999\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n",                    /* a bare CR */
+		"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x7f\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-A\x01: a\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX\tA: a\r\n\r\n",
+		"GET / HTTP/1.1\r\r\nHost: x\r\n\r\n",
 	};
-	size_t i;
+	char many[MAX_HEADERS * 12 + 64];
+	size_t i, len;
 	bool ok;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		parse(bad[i], true, &ok);
-		assert_false(ok);
+		struct head h;
+
+		if (head_parse(&h, bad[i], strlen(bad[i]), true))
+			fail_msg("accepted: case %zu", i);
+		assert_non_null(h.why);
 	}
+	/* more header lines than are kept */
+	len = (size_t)snprintf(many, sizeof(many), "GET / HTTP/1.1\r\nHost: x\r\n");
+	for (i = 0; i < MAX_HEADERS; i++)
+		len += (size_t)snprintf(many + len, sizeof(many) - len, "X-%03zu: v\r\n", i);
+	snprintf(many + len, sizeof(many) - len, "\r\n");
+	parse(many, true, &ok);
+	assert_false(ok);
 	/* The same length twice is allowed. */
-	parse("GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", true, &ok);
+	parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", true, &ok);
 	assert_true(ok);
+}
+
+/* D1: a NUL in a name or value (a %.*s copy would stop there and forward a
+ * clean "Transfer-Encoding: chunked"); sizeof, since strlen stops at it. */
+static void test_nul_in_heads(void **state)
+{
+	static const char te[] = "POST /harmless HTTP/1.1\r\nHost: up\r\nTransfer-Encoding\0: chunked\r\n"
+	                         "Content-Length: 60\r\n\r\n";
+	static const char val[] = "GET / HTTP/1.1\r\nHost: up\r\nX-A: a\0\r\n\r\n";
+	static const char host[] = "GET / HTTP/1.1\r\nHost: up\0.evil\r\n\r\n";
+	static const char xfh[] = "GET / HTTP/1.1\r\nHost: up\r\nX-Forwarded-Host\0: evil\r\n\r\n";
+	struct head h;
+
+	(void)state;
+	assert_false(head_parse(&h, te, sizeof(te) - 1, true));
+	assert_false(head_parse(&h, xfh, sizeof(xfh) - 1, true));
+	assert_false(head_parse(&h, val, sizeof(val) - 1, true));
+	assert_false(head_parse(&h, host, sizeof(host) - 1, true));
+	assert_false(head_parse(&h, "HTTP/1.1 200 OK\r\nX\0: 1\r\n\r\n", 26, false));
 }
 
 static void test_status_line(void **state)
@@ -238,6 +319,10 @@ static void test_head_end(void **state)
 	evbuffer_drain(b, evbuffer_get_length(b));
 	evbuffer_add_printf(b, "GET / HTTP/1.0\n\nGET / HTTP/1.1\r\n\r\n");
 	assert_int_equal(head_end(b), strlen("GET / HTTP/1.0\n\n"));
+	/* An empty line ends the head however it ends, as head_parse reads it. */
+	evbuffer_drain(b, evbuffer_get_length(b));
+	evbuffer_add_printf(b, "GET / HTTP/1.1\nHost: x\n\r\nGET /admin HTTP/1.1\r\n\r\n");
+	assert_int_equal(head_end(b), strlen("GET / HTTP/1.1\nHost: x\n\r\n"));
 	evbuffer_free(b);
 }
 
@@ -249,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_broken_chunks),
 		cmocka_unit_test(test_request_head),
 		cmocka_unit_test(test_bad_heads),
+		cmocka_unit_test(test_nul_in_heads),
 		cmocka_unit_test(test_status_line),
 		cmocka_unit_test(test_head_end),
 	};

@@ -42,16 +42,16 @@ static void test_page_urls(void **state)
 	arena_init(&a, 1024);
 	/* the example of API.md */
 	query_parse(&a, "search=client&page=2&ordering=-total_amount", &q);
-	assert_string_equal(query_page_url(&a, "api.example.com:8080", "/api/invoices/", &q, 3),
+	assert_string_equal(query_page_url(&a, "http://api.example.com:8080", "/api/invoices/", &q, 3),
 	                    "http://api.example.com:8080/api/invoices/?ordering=-total_amount&page=3&search=client");
-	assert_string_equal(query_page_url(&a, "api.example.com:8080", "/api/invoices/", &q, 0),
+	assert_string_equal(query_page_url(&a, "http://api.example.com:8080", "/api/invoices/", &q, 0),
 	                    "http://api.example.com:8080/api/invoices/?ordering=-total_amount&search=client");
 	query_parse(&a, NULL, &q);
-	assert_string_equal(query_page_url(&a, "h", "/p/", &q, 2), "http://h/p/?page=2");
-	assert_string_equal(query_page_url(&a, "h", "/p/", &q, 0), "http://h/p/");
+	assert_string_equal(query_page_url(&a, "http://h", "/p/", &q, 2), "http://h/p/?page=2");
+	assert_string_equal(query_page_url(&a, "http://h", "/p/", &q, 0), "http://h/p/");
 	/* spaces become '+', others are percent-encoded; repeated keys keep order */
 	query_parse(&a, "q=a%20b&z=2&a=%2F&z=1&e=%E2%82%B9", &q);
-	assert_string_equal(query_page_url(&a, "h", "/p/", &q, 2),
+	assert_string_equal(query_page_url(&a, "http://h", "/p/", &q, 2),
 	                    "http://h/p/?a=%2F&e=%E2%82%B9&page=2&q=a+b&z=2&z=1");
 	arena_reset(&a);
 }
