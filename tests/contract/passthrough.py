@@ -404,6 +404,103 @@ def test_pipelined_requests_keep_order(gw, up, nginx):
     eq(re.findall(rb'"target": "([^"]*)"', data), [b"/app/one", b"/app/two", b"/app/three"])
 
 
+# ---- request smuggling ------------------------------------------------------
+
+SMUGGLED = b"POST /capture HTTP/1.1\r\nHost: up\r\nContent-Length: 180\r\n\r\n"
+
+
+def smuggling_cases():
+    """(name, raw request) pairs: heads and bodies that two HTTP parsers can
+    read two ways.  Each, passed on as the gateway once did, would leave
+    SMUGGLED (or the rest of a body) at the front of a pooled connection."""
+    body = b"0\r\n\r\n" + SMUGGLED
+    cl = b"Content-Length: %d\r\n" % len(body)
+    cases = [("NUL in Transfer-Encoding",
+              b"POST /harmless HTTP/1.1\r\nHost: up\r\nTransfer-Encoding\0: chunked\r\n" + cl + b"\r\n" + body)]
+    for name in (b"X-Forwarded-Proto", b"X-Forwarded-Host", b"X-Request-Id", b"Host", b"Proxy-Authorization",
+                 b"Upgrade"):
+        cases.append(("NUL in " + name.decode(),
+                      b"GET /harmless HTTP/1.1\r\nHost: up\r\n" + name + b"\0: evil\r\n\r\n"))
+    te = b"POST /harmless HTTP/1.1\r\nHost: up\r\nTransfer-Encoding: chunked\r\n\r\n"
+    cases += [
+        ("size 0x5", te + b"0x5\r\nhello\r\n0\r\n\r\n" + SMUGGLED),
+        ("size 5 CR ZZ", te + b"5\rZZ\r\nhello\r\n0\r\n\r\n" + SMUGGLED),
+        ("X LF after data", te + b"5\r\nhelloX\n0\r\n\r\n" + SMUGGLED),
+        ("X LF ends the trailers", te + b"5\r\nhello\r\n0\r\nX\n" + SMUGGLED),
+        ("LF-only chunk lines", te + b"5\nhello\n0\n\n" + SMUGGLED),
+        ("space before the colon", b"POST /harmless HTTP/1.1\r\nHost: up\r\nContent-Length : %d\r\n\r\n"
+                                   % len(SMUGGLED) + SMUGGLED),
+        ("bare CR in a value", b"GET /harmless HTTP/1.1\r\nHost: up\r\nX-A: a\rTransfer-Encoding: chunked\r\n\r\n"),
+        ("Content-Length and Transfer-Encoding", b"POST /harmless HTTP/1.1\r\nHost: up\r\n" + cl +
+         b"Transfer-Encoding: chunked\r\n\r\n" + body),
+        ("two Transfer-Encodings", b"POST /harmless HTTP/1.1\r\nHost: up\r\nTransfer-Encoding: chunked\r\n"
+                                   b"Transfer-Encoding: identity\r\n\r\n" + body),
+        ("folded header", b"GET /harmless HTTP/1.1\r\nHost: up\r\nX-A: 1\r\n Transfer-Encoding: chunked\r\n\r\n"),
+        ("129 headers", b"GET /harmless HTTP/1.1\r\nHost: up\r\n" +
+         b"".join(b"X-%03d: v\r\n" % i for i in range(129)) + b"\r\n"),
+        ("Content-Length +0", b"POST /harmless HTTP/1.1\r\nHost: up\r\nContent-Length: +0\r\n\r\n" + SMUGGLED),
+        ("two spaces in the request line", b"GET  /harmless HTTP/1.1\r\nHost: up\r\n\r\n"),
+        ("two Content-Lengths", b"POST /harmless HTTP/1.1\r\nHost: up\r\nContent-Length: 0\r\n"
+                                b"Content-Length: %d\r\n\r\n" % len(SMUGGLED) + SMUGGLED),
+        ("no Host", b"GET /harmless HTTP/1.1\r\nX-A: 1\r\n\r\n"),
+        ("two Hosts", b"GET /harmless HTTP/1.1\r\nHost: up\r\nHost: evil\r\n\r\n"),
+        ("a Host that is markup", b"GET /harmless HTTP/1.1\r\nHost: evil.example/\"><script>\r\n\r\n"),
+    ]
+    return cases
+
+
+def test_smuggling_is_refused(gw, up, nginx):
+    """Every attack head is refused with 400 (431 for too many lines) and the
+    connection closed, on a passthrough path, on the gateway's own route and
+    on a route in passthrough mode; a second client then gets its own answer
+    on the same pooled upstream connection (the upstream honours
+    Transfer-Encoding over Content-Length, so a smuggled request would
+    answer it)."""
+    port = json.loads(call(gw, "GET", "/app/warm")[3])["peer_port"]
+    heads = 0
+    st, body = gw.admin("PUT", "routes/payments", {"mode": "passthrough"})
+    eq(st, 200, body)
+    try:
+        for name, raw in smuggling_cases():
+            for path in (b"/harmless", b"/api/invoices/", b"/api/payments/"):
+                data = exchange_to_close(gw, raw.replace(b"/harmless", path, 1))
+                assert re.match(rb"HTTP/1\.1 (400 Bad Request|431 Request Header Fields Too Large)\r\n", data), \
+                    (name, path, data[:300])
+                assert b"Connection: close" in data.split(b"\r\n\r\n")[0], (name, data[:300])
+                eq(len(re.findall(rb"HTTP/1\.1 \d\d\d", data)), 1, (name, path, data))
+                st, _, _, got = call(gw, "GET", "/app/victim",
+                                     headers={"Authorization": "Bearer victim", "Cookie": "s=victim"})
+                echo = json.loads(got)
+                eq((st, echo["target"]), (200, "/app/victim"), (name, path))
+                assert ["Authorization", "Bearer victim"] in echo["headers"], (name, echo["headers"])
+                # A refused head never reaches the application: the pooled
+                # connection serves the next client.  A body that broke off
+                # had started on one, which is then closed, never reused.
+                if b"chunked framing" not in data:
+                    heads += 1
+                    eq(echo["peer_port"], port, ("the same pooled upstream connection", name, path))
+                port = echo["peer_port"]
+    finally:
+        gw.admin("PUT", "routes/payments", {"mode": None})
+    guard = gw.admin("GET", "connections")[1]
+    eq(guard["refused_heads"], heads, guard)
+
+
+def test_chunk_size_with_leading_zeros(gw, up, nginx):
+    """Thirty-nine zeros then 5 is five bytes, as the application reads it
+    (a copy cut at 39 characters read 0 and forwarded the rest raw)."""
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    s.sendall(b"POST /app/zeros HTTP/1.1\r\nHost: up\r\nTransfer-Encoding: chunked\r\n\r\n" +
+              b"0" * 39 + b"5\r\nhello\r\n0\r\n\r\n")
+    data = b""
+    while b'"peer_port"' not in data:
+        data += s.recv(65536)
+    s.close()
+    echo = json.loads(data.split(b"\r\n\r\n", 1)[1])
+    eq((echo["target"], echo["body_len"]), ("/app/zeros", 5))
+    eq(echo["body_sha256"], hashlib.sha256(b"hello").hexdigest())
+
+
 def test_bad_gateway_and_timeout(binary, up, nginx):
     """The application down: 502; too slow: 504.  Both JSON, logged, counted."""
     dead = "http://127.0.0.1:%d" % free_port()
@@ -501,7 +598,8 @@ def main():
         try:
             runner.run([test_methods_queries_and_headers, test_chunked_both_ways, test_keepalive_reuse,
                         test_passthrough_mode_for_a_route, test_login_then_gateway_route,
-                        test_pipelined_requests_keep_order], gw, up, nginx)
+                        test_pipelined_requests_keep_order, test_smuggling_is_refused,
+                        test_chunk_size_with_leading_zeros], gw, up, nginx)
             runner.run([test_large_bodies_streamed], gw, up, nginx)
             runner.run([test_static_files_from_nginx, test_large_file_from_nginx, test_slow_client_download],
                        ngw, up, nginx)
