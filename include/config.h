@@ -71,8 +71,9 @@ struct field {
 	enum field_auto autoset;
 	int max_length;         /* code points; 0 = unlimited */
 	int digits, places;     /* decimal */
-	bool has_min;
+	bool has_min, has_max;
 	int64_t min_value;      /* integer lower bound */
+	int64_t max_value;      /* … and upper bound (the store's integer range when not given) */
 	const char **choices;
 	size_t nchoices;
 	struct value def;

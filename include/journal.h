@@ -39,8 +39,9 @@ int64_t journal_append(const char *resource, int64_t owner, const unsigned char 
                        enum which_store source);
 /* The entry is applied: true when this call removed it. */
 bool journal_done(int64_t seq);
-/* Applying failed: retry later, backing off with each attempt. */
-void journal_failed(int64_t seq, const char *why);
+/* Applying failed: retry later, backing off with each attempt.  false
+ * when the entry is no longer there. */
+bool journal_failed(int64_t seq, const char *why);
 /* Entries due for a retry (up to max); how many. */
 size_t journal_due(struct journal_entry *out, size_t max, bool all);
 /* {"depth":…,"failing":…,"oldest":…,"entries":[…]} for the admin API. */

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "arena.h"
@@ -23,6 +24,11 @@ struct json_member;
 struct json {
 	enum json_type type;
 	size_t end;                 /* byte offset just past this value */
+	/* A string whose text escapes a lone UTF-16 surrogate (\udc00, or
+	 * \ud800 not followed by a low one): the first such code point, else
+	 * 0.  yajl decodes those to bytes that are not UTF-8, "?" or a wrong
+	 * character; a value like this is refused, as DRF refuses it. */
+	unsigned surrogate;
 	union {
 		bool b;
 		struct { const char *p; size_t n; } s;      /* string (decoded) or number text */
@@ -54,6 +60,10 @@ const char *json_pytype(const struct json *v);
 void json_pyrepr(struct buf *b, const struct json *v);
 /* Is the number text an integer literal (no fraction, no exponent)? */
 bool json_number_is_int(const struct json *v);
+/* An integer literal within [min, max] into *out; false for anything else. */
+bool json_int(const struct json *v, int64_t min, int64_t max, int64_t *out);
+/* The string as a C string, or NULL when v is no string or holds a NUL. */
+const char *json_cstr(const struct json *v);
 
 /* Output: a JSON string literal, escaped the way DRF's renderer does. */
 void json_put_str(struct buf *b, const char *s, size_t n);

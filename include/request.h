@@ -66,7 +66,7 @@ struct request {
 	bool write_marked;          /* control_write_begin called, end not yet */
 	uint64_t write_epoch;
 	int64_t journal_seq;        /* mongodb mode: the legacy copy to make after the answer */
-	int64_t journal_pending;    /* the journal entry not applied yet, or 0 */
+	int64_t journal_pending;    /* the journal entry (made before the write) not applied yet, or 0 */
 	enum store_err store_err;   /* the store error answered, or 0 */
 
 	int status;
@@ -85,5 +85,9 @@ void req_add_header(struct request *req, const char *name, const char *value);
 void req_reply_json(struct request *req, int status, const char *json, size_t len);
 /* Set a {"detail": "..."} response. */
 void req_reply_detail(struct request *req, int status, const char *detail);
+/* The authoritative store is about to write record id: with both stores,
+ * the secondary copy is journaled first, so a crash between the commit and
+ * the copy leaves the copy due rather than forgotten. */
+void req_before_write(struct request *req, const unsigned char id[16]);
 
 #endif

@@ -21,10 +21,14 @@ int shadow_start(const struct config *cfg);
 /* Drain what is queued, try the journal once more (bounded), stop. */
 void shadow_stop(void);
 
-/* On a store worker, right after the authoritative store answered a
- * successful write: journal the secondary copy and, in the modes that copy
- * writes, make it now through the short-limit handles (stores[QUICK(…)]);
- * what fails stays in the journal for the drain. */
+/* On a store worker, right before the authoritative store writes record
+ * id: the secondary copy is journaled (synced to disk) in the modes that
+ * copy writes. */
+void shadow_before_write(struct request *req, const unsigned char id[16]);
+/* … and right after it answered: a failed write's entry leaves the journal;
+ * a successful one's copy is made now through the short-limit handles
+ * (stores[QUICK(…)]), except in mongodb mode (after the answer); what fails
+ * stays in the journal for the drain. */
 void shadow_after_write(struct request *req, struct store *const stores[POOL_SLOTS]);
 /* On the loop, once the answer is final: hand the secondary write and the
  * shadow read (if sampled) to the shadow workers. */

@@ -60,6 +60,8 @@ static int apply_flip(struct request *req, const struct resource *r)
 	struct json *body = json_parse(&req->arena, req->body, req->body_len, msg, sizeof(msg), NULL);
 	const struct json *m, *smp;
 	int mode = -2, sample = -1, rc;
+	int64_t pct;
+	const char *name;
 	struct error err;
 
 	if (!body || body->type != JSON_OBJECT) {
@@ -69,19 +71,18 @@ static int apply_flip(struct request *req, const struct resource *r)
 	if ((m = json_get(body, "mode"))) {
 		if (m->type == JSON_NULL && r) {
 			mode = -1;
-		} else if (m->type != JSON_STRING || (mode = mode_parse(m->u.s.p)) < 0) {
+		} else if (!(name = json_cstr(m)) || (mode = mode_parse(name)) < 0) {
 			req_reply_detail(req, 400, "\"mode\" must be one of legacy, dual-write, shadow, live, "
 			                 "rampdown, mongodb, passthrough.");
 			return -1;
 		}
 	}
 	if ((smp = json_get(body, "sample"))) {
-		sample = smp->type == JSON_NUMBER ? atoi(smp->u.s.p) : -1;
-		if (!r || smp->type != JSON_NUMBER || sample < 0 || sample > 100 ||
-		    !json_number_is_int(smp)) {
+		if (!r || !json_int(smp, 0, 100, &pct)) {
 			req_reply_detail(req, 400, "\"sample\" must be a whole percentage, 0 to 100, of a route.");
 			return -1;
 		}
+		sample = (int)pct;
 	}
 	if (mode == -2 && sample < 0) {
 		req_reply_detail(req, 400, "Nothing to change: give \"mode\" or \"sample\".");

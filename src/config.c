@@ -485,6 +485,11 @@ static void parse_field(struct loader *l, struct resource *r, struct field *f,
 				f->has_min = true;
 				f->min_value = x;
 			}
+		} else if (strcmp(key, "max") == 0) {
+			if (want_int(l, v, key, -(1L << 53), INT64_MAX, &x)) {
+				f->has_max = true;
+				f->max_value = x;
+			}
 		} else if (strcmp(key, "choices") == 0) {
 			if (!want_type(l, v, JSON_ARRAY, key))
 				continue;

@@ -6,6 +6,7 @@
  * messages in the same order.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,9 @@ static const char *check_string(struct arena *a, const struct field *f, const st
 		return "Not a valid string.";
 	s = v->u.s.p;
 	n = v->u.s.n;
+	/* ProhibitSurrogateCharactersValidator; before anything quotes the text. */
+	if (v->surrogate)
+		return arena_printf(a, "Surrogate characters are not allowed: U+%X.", v->surrogate);
 	if (f->nchoices) {
 		size_t i;
 
@@ -308,12 +312,18 @@ static const char *check_integer(struct arena *a, const struct field *f, const s
 	tmp[n] = '\0';
 	if (!isdigit((unsigned char)tmp[tmp[0] == '-' || tmp[0] == '+']))
 		return "A valid integer is required.";
+	errno = 0;
 	x = strtoll(tmp, &end, 10);
 	if (*end)
 		return "A valid integer is required.";
-	if (f->has_min && x < f->min_value)
+	/* Python's int has no range: a value past int64 fails the bound the
+	 * model field gives, never wraps or saturates into the store. */
+	if ((f->has_min && x < f->min_value) || (errno == ERANGE && x < 0))
 		return arena_printf(a, "Ensure this value is greater than or equal to %lld.",
-		                    (long long)f->min_value);
+		                    (long long)(f->has_min ? f->min_value : INT64_MIN));
+	if ((f->has_max && x > f->max_value) || (errno == ERANGE && x > 0))
+		return arena_printf(a, "Ensure this value is less than or equal to %lld.",
+		                    (long long)(f->has_max ? f->max_value : INT64_MAX));
 	out->u.i = x;
 	return NULL;
 }

@@ -115,8 +115,10 @@ bool journal_done(int64_t seq)
 	return removed;
 }
 
-void journal_failed(int64_t seq, const char *why)
+bool journal_failed(int64_t seq, const char *why)
 {
+	bool found = false;
+
 	pthread_mutex_lock(&J.mu);
 	if (J.db) {
 		int64_t now = now_wall_us();
@@ -128,6 +130,8 @@ void journal_failed(int64_t seq, const char *why)
 		sqlite3_bind_int64(J.failed, 3, seq);
 		if (sqlite3_step(J.failed) == SQLITE_ROW) {
 			int attempts = sqlite3_column_int(J.failed, 0);
+
+			found = true;
 			int64_t wait = 250000LL << (attempts < 8 ? attempts - 1 : 8);
 			char sql[96];
 
@@ -142,6 +146,7 @@ void journal_failed(int64_t seq, const char *why)
 		sqlite3_clear_bindings(J.failed);
 	}
 	pthread_mutex_unlock(&J.mu);
+	return found;
 }
 
 size_t journal_due(struct journal_entry *out, size_t max, bool all)

@@ -1,6 +1,7 @@
 /*
  * json.c — yajl event parser building arena trees; DRF-style JSON output.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct frame {
 };
 
 struct builder {
+	const char *text;
 	struct arena *arena;
 	yajl_handle h;
 	struct frame stack[JSON_MAX_DEPTH + 1];
@@ -82,13 +84,76 @@ static int cb_number(void *ctx, const char *s, size_t n)
 	return 1;
 }
 
+static unsigned hex4(const char *p)
+{
+	unsigned v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v = v << 4 | (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* The raw string literal ending just before end (its closing quote at
+ * end - 1, yajl having checked its escapes): its first lone surrogate. */
+static unsigned lone_surrogate(const char *text, size_t end)
+{
+	size_t start = end - 1, i;
+
+	for (;;) {                      /* back to the opening quote: one not escaped */
+		size_t bs = 0;
+
+		start--;
+		while (text[start] != '"')
+			start--;
+		while (start - bs > 0 && text[start - bs - 1] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			break;
+	}
+	for (i = start + 1; i + 1 < end - 1; i++) {
+		unsigned cp;
+
+		if (text[i] != '\\')
+			continue;
+		if (text[++i] != 'u')
+			continue;
+		cp = hex4(text + i + 1);
+		i += 4;
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return cp;
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			unsigned lo;
+
+			if (i + 6 >= end || text[i + 1] != '\\' || text[i + 2] != 'u')
+				return cp;
+			lo = hex4(text + i + 3);
+			if (lo < 0xdc00 || lo > 0xdfff)
+				return cp;
+			i += 6;
+		}
+	}
+	return 0;
+}
+
 static int cb_string(void *ctx, const unsigned char *s, size_t n)
 {
 	struct builder *b = ctx;
 	struct json *v = add_node(b, JSON_STRING);
+	size_t i;
 
 	v->u.s.p = arena_strndup(b->arena, (const char *)s, n);
 	v->u.s.n = n;
+	/* What yajl makes of a surrogate escape: ED xx xx, "?", or four bytes. */
+	for (i = 0; i < n; i++) {
+		if (s[i] == 0xed || s[i] == '?' || s[i] >= 0xf0) {
+			v->surrogate = lone_surrogate(b->text, v->end);
+			break;
+		}
+	}
 	return 1;
 }
 
@@ -170,7 +235,7 @@ static const yajl_callbacks callbacks = {
 struct json *json_parse(struct arena *arena, const char *text, size_t len,
                         char *errmsg, size_t errlen, size_t *erroff)
 {
-	struct builder b = {.arena = arena};
+	struct builder b = {.text = text, .arena = arena};
 	yajl_status st;
 
 	b.h = yajl_alloc(&callbacks, NULL, &b);
@@ -210,6 +275,26 @@ struct json *json_get(const struct json *obj, const char *key)
 		if (str_eq(obj->u.o.m[i].key, obj->u.o.m[i].klen, key))
 			return obj->u.o.m[i].val;
 	return NULL;
+}
+
+bool json_int(const struct json *v, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long x;
+
+	if (!v || v->type != JSON_NUMBER || !json_number_is_int(v))
+		return false;
+	errno = 0;
+	x = strtoll(v->u.s.p, &end, 10);
+	if (errno || end != v->u.s.p + v->u.s.n || x < min || x > max)
+		return false;
+	*out = x;
+	return true;
+}
+
+const char *json_cstr(const struct json *v)
+{
+	return v && v->type == JSON_STRING && strlen(v->u.s.p) == v->u.s.n ? v->u.s.p : NULL;
 }
 
 bool json_number_is_int(const struct json *v)

@@ -98,12 +98,21 @@ static struct json *segment_json(struct arena *a, const char *s, size_t n)
 	}
 }
 
-/* A NumericDate claim, as an integer number of seconds (fractions truncated). */
+/* A NumericDate claim, as an integer number of seconds (fractions
+ * truncated).  Within ±2^53 s (285 million years), so that neither the
+ * conversion nor the leeway added to it can overflow; 1e400 is no date. */
+#define CLAIM_MAX 9007199254740992.0
+
 static int numeric_claim(const struct json *v, int64_t *out)
 {
+	double d;
+
 	if (!v || v->type != JSON_NUMBER)
 		return -1;
-	*out = (int64_t)strtod(v->u.s.p, NULL);
+	d = strtod(v->u.s.p, NULL);
+	if (!(d >= -CLAIM_MAX && d <= CLAIM_MAX))
+		return -1;                      /* NaN and the infinities too */
+	*out = (int64_t)d;
 	return 0;
 }
 

@@ -482,6 +482,7 @@ static void op_create(struct request *req, const struct resource *r)
 	if (validate(req, r, body, DRF_CREATE, rec) < 0)
 		return;
 	drf_fill_auto(r, rec, DRF_CREATE, now_wall_us());
+	req_before_write(req, rec->vals[r->pk].u.uuid);
 	if (store_create(req_store(req), r, req->principal, rec, &err) < 0)
 		return reply_write_error(req, r, &err);
 	req->wrote = req->has_id = true;
@@ -515,6 +516,7 @@ static void op_update(struct request *req, const struct resource *r, const unsig
 		if (validate(req, r, body, mode, &rec) < 0)
 			return;
 		drf_fill_auto(r, &rec, mode, now_wall_us());
+		req_before_write(req, id);
 		if (store_replace(req_store(req), r, req->principal, &rec, &err) < 0)
 			return reply_write_error(req, r, &err);
 		req->wrote = true;
@@ -531,6 +533,7 @@ static void op_destroy(struct request *req, const struct resource *r, const unsi
 {
 	struct store_error err;
 
+	req_before_write(req, id);
 	if (store_remove(req_store(req), r, req->principal, id, &err) < 0)
 		return reply_store_error(req, &err);
 	req->wrote = true;

@@ -91,6 +91,12 @@ void req_reply_json(struct request *req, int status, const char *json, size_t le
 	req->done = true;
 }
 
+void req_before_write(struct request *req, const unsigned char id[16])
+{
+	if (req->write_marked)          /* both stores configured */
+		shadow_before_write(req, id);
+}
+
 void req_reply_detail(struct request *req, int status, const char *detail)
 {
 	struct buf b = {0};
@@ -192,6 +198,11 @@ static void handle(struct request *req, struct store *store)
 	                now_mono_us() - t0);
 }
 
+/* CUTOVER_TEST_KILL_AFTER_COMMIT=1: the process dies as a kill would, right
+ * after the authoritative store committed a write and before anything else
+ * happens, so the tests can show nothing committed is ever lost. */
+static bool kill_after_commit;
+
 /* On a store worker: the authoritative store answers (and a write is
  * journaled for the secondary before the client hears of it). */
 static void job_run(struct pool_job *job, struct store *const stores[POOL_SLOTS])
@@ -208,6 +219,8 @@ static void job_run(struct pool_job *job, struct store *const stores[POOL_SLOTS]
 		req->mode = control_mode(req->resource);
 	}
 	handle(req, stores[mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY]);
+	if (kill_after_commit && req->wrote)
+		raise(SIGKILL);         /* the crash window the journal must cover (tests) */
 	shadow_after_write(req, stores);
 	if (req->write_marked) {
 		control_write_end(req->resource, req->write_epoch, req->journal_pending);
@@ -560,6 +573,7 @@ int server_run(const struct config *cfg)
 		nloops = 1;
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
+	kill_after_commit = getenv("CUTOVER_TEST_KILL_AFTER_COMMIT") != NULL;
 	if (!(ops = store_ops_for(url, &serr)) || (both && !store_ops_for(cfg->mongodb_uri, &serr))) {
 		fprintf(stderr, "cutover: %s: %s\n", role, serr.msg);
 		return -1;

@@ -141,6 +141,37 @@ static void job_free(struct pool_job *job)
 #define BREAKER_US (5 * 1000000LL)
 static _Atomic int64_t breaker_until[WS_COUNT];
 
+/* The entry made before the write stays due after it: the drain may have
+ * applied it to the record as it was while the write was under way. */
+static void keep_due(struct request *req, int64_t seq, enum which_store source, const char *why)
+{
+	if (journal_failed(seq, why))
+		return;
+	if ((seq = journal_append(req->resource->name, req->principal, req->id, source)) <= 0)
+		return;
+	control_sync_pending(req->resource, req->id, +1);
+	req->journal_pending = seq;
+	journal_failed(seq, why);
+}
+
+void shadow_before_write(struct request *req, const unsigned char id[16])
+{
+	const struct resource *r = req->resource;
+	enum which_store source = mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY;
+	int64_t seq;
+
+	if (!mode_copies_writes(req->mode) && !(req->mode == MODE_MONGODB && S.cfg->rollback_copy))
+		return;
+	/* On disk before the commit: from here the write cannot be lost, even
+	 * to a crash right after it.  The entry names the record, so applying
+	 * it when the write did not happen copies what is there: harmless. */
+	if ((seq = journal_append(r->name, req->principal, id, source)) <= 0)
+		return;
+	memcpy(req->id, id, 16);
+	control_sync_pending(r, id, +1);
+	req->journal_pending = seq;
+}
+
 void shadow_after_write(struct request *req, struct store *const stores[POOL_SLOTS])
 {
 	const struct resource *r = req->resource;
@@ -148,24 +179,24 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
 	enum which_store target = source == WS_MONGO ? WS_LEGACY : WS_MONGO;
 	struct store *pair[WS_COUNT];
 	struct store_error err;
-	int64_t seq;
+	int64_t seq = req->journal_pending;
 
-	if (!req->wrote || !req->has_id)
+	if (seq <= 0)
 		return;
-	if (!mode_copies_writes(req->mode) && !(req->mode == MODE_MONGODB && S.cfg->rollback_copy))
+	if (!req->wrote || !req->has_id) {
+		/* The store refused the write: nothing to copy. */
+		if (journal_done(seq))
+			control_sync_pending(r, req->id, -1);
+		req->journal_pending = 0;
 		return;
-	/* On disk first: from here the write cannot be lost. */
-	if ((seq = journal_append(r->name, req->principal, req->id, source)) <= 0)
-		return;
-	control_sync_pending(r, req->id, +1);
-	req->journal_pending = seq;
+	}
 	if (req->mode == MODE_MONGODB) {
 		/* the legacy store is kept up in the background, for a roll-back */
 		req->journal_seq = seq;
 		return;
 	}
 	if (now_mono_us() < breaker_until[target])
-		return;         /* the journal drain applies it */
+		return keep_due(req, seq, source, "the secondary store is failing: left to the journal drain");
 	pair[source] = stores[source];
 	pair[target] = stores[QUICK(target)];
 	if (shadow_sync(pair, r, req->principal, req->id, source, &err) == 0) {
@@ -173,7 +204,7 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
 			control_sync_pending(r, req->id, -1);
 		req->journal_pending = 0;
 	} else {
-		journal_failed(seq, err.msg);
+		keep_due(req, seq, source, err.msg);
 		if (err.code == STORE_UNAVAILABLE || err.code == STORE_TIMEOUT)
 			breaker_until[target] = now_mono_us() + BREAKER_US;
 	}

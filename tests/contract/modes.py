@@ -4,6 +4,7 @@ the real gateway on a real SQLite file and the real MongoDB-compatible
 server, both inspected behind the gateway's back (sqlite3, Node.js driver).
 """
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -436,6 +437,48 @@ def test_sighup_reloads_modes(gw):
             time.sleep(0.05)
 
 
+def test_kill_between_commit_and_copy(binary, mongo):
+    """The gateway killed right after the legacy store committed a write and
+    before anything else (CUTOVER_TEST_KILL_AFTER_COMMIT): the copy was
+    journaled before the commit, so a restarted gateway makes it and verify
+    finds the stores identical."""
+    import subprocess
+    gw = Gateway(binary, mongo=mongo, mode="shadow", config={"store_threads": 2},
+                 extra_env={"CUTOVER_TEST_KILL_AFTER_COMMIT": "1"})
+    n0 = 5000
+    for i, (method, make) in enumerate((("POST", None), ("PATCH", {"client_name": "Patched"}), ("DELETE", None))):
+        if method == "POST":
+            try:
+                gw.request("POST", "/api/invoices/", invoice(n0), T1)
+            except (OSError, http.client.HTTPException):
+                pass
+            target = gw.sql("SELECT id FROM invoices_invoice WHERE invoice_number=?", ("M-%05d" % n0,))
+            eq(len(target), 1, "the legacy store committed the create")
+            inv = str(uuid.UUID(target[0][0]))
+        else:
+            try:
+                gw.request(method, "/api/invoices/%s/" % inv, make, T1)
+            except (OSError, http.client.HTTPException):
+                pass
+        eq(gw.proc.wait(timeout=30), -signal.SIGKILL, "killed after the commit")
+        gw = Gateway(binary, mongo=mongo, mode="shadow", same_as=gw)
+        wait_journal_empty(gw, timeout=60)
+        r = subprocess.run([binary, "verify", "--resource", "invoices", "-c", gw.cfg_path], env=gw.env,
+                           capture_output=True, text=True, timeout=120)
+        eq(r.returncode, 0, (method, r.stdout + r.stderr))
+        if method == "PATCH":
+            eq(gw.docs("return (await db.collection('invoices').findOne({_id: %s})).client_name;" % json.dumps(inv)),
+               "Patched")
+        if method == "DELETE":
+            assert not in_mongo(gw, inv)
+        if i < 2:
+            gw.stop()
+            gw = Gateway(binary, mongo=mongo, mode="shadow", same_as=gw,
+                         extra_env={"CUTOVER_TEST_KILL_AFTER_COMMIT": "1"})
+    problems, log = gw.stop()
+    eq(problems, [], log[-3000:])
+
+
 def suite(runner, binary, mongo):
     gw = Gateway(binary, mongo=mongo, mode="shadow", config={"store_threads": 4})
     print("== modes (%s)" % gw.read_log().strip().splitlines()[-1], flush=True)
@@ -444,7 +487,7 @@ def suite(runner, binary, mongo):
                     test_modes_persist_and_reach_other_instances, test_sighup_reloads_modes], gw)
     finally:
         runner.shutdown(gw)
-    runner.run([test_zero_downtime_flips_under_load], binary, mongo)
+    runner.run([test_zero_downtime_flips_under_load, test_kill_between_commit_and_copy], binary, mongo)
     if mongo.dir:       # a server of our own, so we may kill it
         runner.run([test_nothing_lost_when_mongodb_dies], binary, mongo)
 
