@@ -33,6 +33,9 @@ struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const stru
 /* The loop's listening socket, whose accepting the filter pauses; NULL
  * before the socket is closed. */
 void proxy_listen(struct proxy *px, struct evhttp_bound_socket *sock);
+/* evhttp's idle timeout: past request_timeout, so that a request that
+ * began in time is answered 408 by the filter rather than cut silently. */
+int proxy_idle_timeout(const struct config *cfg);
 /* Exchanges with the application in flight on this loop (0 for NULL). */
 int proxy_active(const struct proxy *px);
 /* After evhttp_free: closes the idle upstream connections. */

@@ -71,7 +71,6 @@ static struct {
  * read, never per request. */
 static _Atomic int64_t connections, held_bytes;
 static int64_t conn_cap;                /* limits.max_connections, or what descriptors allow */
-static _Atomic bool trim_wanted;        /* a large body was let go: give memory back */
 
 static struct {
 	struct sockaddr_storage addr;
@@ -92,13 +91,14 @@ struct proxy {
 	struct event_base *base;
 	const struct config *cfg;
 	bool upstream;                  /* an application to pass unowned paths to */
-	struct evconnlistener *listener;
+	_Atomic(struct evconnlistener *) listener;     /* read by other loops' error callbacks */
 	struct event *resume;           /* accepting again after a pause */
 	int64_t warned_us;              /* the last "out of descriptors" line */
 	uint64_t unwarned;              /* … and the pauses since */
 	struct bufferevent **idle;      /* kept-alive upstream connections */
 	int nidle;
-	struct timeval client_tv;       /* evhttp's own timeout, restored after an exchange */
+	struct timeval client_tv;       /* a client's reads and writes during an exchange */
+	struct timeval evhttp_tv;       /* evhttp's own idle timeout, restored after one */
 	int active;                     /* exchanges in flight */
 	void (*on_idle)(void *);        /* … run when that falls to 0 */
 	void *idle_arg;
@@ -323,7 +323,7 @@ static void exchange_end(struct exchange *ex)
 		c->in = IN_CLOSING;             /* the rest of a body nobody wants is not read */
 	if (conn_alive(c)) {
 		bufferevent_set_timeouts(c->client, NULL, NULL);
-		bufferevent_set_timeouts(c->filter, &px->client_tv, &px->client_tv);
+		bufferevent_set_timeouts(c->filter, &px->evhttp_tv, &px->evhttp_tv);
 		kick_later(c);
 	}
 	buf_free(&ex->head);
@@ -591,7 +591,9 @@ static void exchange_start(struct conn *c, const struct head *h, const struct re
 /* ---- guards: refusals, deadlines, the body budget ------------------------ */
 
 #define CLOSE_GRACE_S 2                 /* a refused client's time to read our answer */
-#define TRIM_BYTES (1 << 20)            /* a body this large let go: memory back to the system */
+#define TRIM_BYTES (4 << 20)            /* let go since the last trim: memory back to the system */
+#define MSG_BUDGET "The gateway holds too many request bodies. Try again shortly."
+
 
 static void deadline_set(struct conn *c, int seconds)
 {
@@ -608,27 +610,33 @@ static void deadline_stop(struct conn *c)
 	c->deadline_armed = false;
 }
 
-/* Body bytes evhttp held for this connection are let go. */
+/* Body bytes evhttp held for this connection are let go.  glibc keeps
+ * freed heap for reuse, and after a flood of large bodies would keep it for
+ * good: once a few MiB have been let go and none is held, it goes back. */
 static void held_release(struct conn *c)
 {
-	static _Atomic int64_t trimmed_us;
-	int64_t now, last;
+	static _Atomic int64_t released;
 
 	if (c->held == 0)
 		return;
-	atomic_fetch_sub(&held_bytes, c->held);
-	if (c->held >= TRIM_BYTES)
-		atomic_store(&trim_wanted, true);
-	c->held = 0;
-	/* glibc keeps freed heap for reuse; after a flood of large bodies it
-	 * would keep it for good.  At most once a second, when none is held. */
-	now = now_mono_us();
-	last = atomic_load(&trimmed_us);
-	if (atomic_load(&trim_wanted) && atomic_load(&held_bytes) == 0 && now - last > 1000000 &&
-	    atomic_compare_exchange_strong(&trimmed_us, &last, now)) {
-		atomic_store(&trim_wanted, false);
+	atomic_fetch_add(&released, c->held);
+	if (atomic_fetch_sub(&held_bytes, c->held) == c->held && atomic_load(&released) >= TRIM_BYTES) {
+		atomic_store(&released, 0);
 		malloc_trim(0);
 	}
+	c->held = 0;
+}
+
+/* Room for n more body bytes in the budget all connections share. */
+static bool held_take(struct conn *c, int64_t n)
+{
+	if (atomic_fetch_add(&held_bytes, n) + n > (int64_t)c->px->cfg->max_buffered_bytes) {
+		atomic_fetch_sub(&held_bytes, n);
+		atomic_fetch_add(&stats.over_budget, 1);
+		return false;
+	}
+	c->held += n;
+	return true;
 }
 
 /* Our own answer that ends the connection can go once evhttp has answered
@@ -762,6 +770,13 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 		                (h->mlen == 5 && memcmp(h->method, "TRACE", 5) == 0);
 
 		framer_init(&c->body, h->chunked && !bodyless, bodyless || h->length < 0 ? 0 : h->length);
+		/* A length evhttp will take is held whole: counted now, so that a
+		 * flood of bodies is refused up front rather than each half read. */
+		if (c->body.st == FR_LENGTH && c->body.left <= 2 * cfg->max_body_bytes &&
+		    !held_take(c, (int64_t)c->body.left)) {
+			conn_refuse(c, 503, "Service Unavailable", MSG_BUDGET, false);
+			return true;
+		}
 		evbuffer_remove_buffer(src, dst, n);
 		c->fed_evhttp = true;
 		c->evhttp_pending++;
@@ -778,27 +793,28 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 }
 
 /* Body bytes for evhttp, which holds them until the request is whole:
- * bounded by the budget shared by every connection. */
+ * a declared length was counted against the budget with the head, a
+ * chunked body is counted as it comes. */
 static bool to_evhttp(struct conn *c, struct evbuffer *src, struct evbuffer *dst)
 {
-	size_t avail = evbuffer_get_length(src);
+	bool chunked = c->body.st == FR_SIZE || c->body.st == FR_DATA || c->body.st == FR_DATA_END ||
+	               c->body.st == FR_TRAILER;
+	size_t before = evbuffer_get_length(src);
 	ssize_t n;
 
-	if (atomic_load(&held_bytes) + (int64_t)avail > (int64_t)c->px->cfg->max_buffered_bytes) {
-		atomic_fetch_add(&stats.over_budget, 1);
-		conn_refuse(c, 503, "Service Unavailable",
-		            "The gateway holds too many request bodies. Try again shortly.", true);
+	if (chunked && !held_take(c, (int64_t)before)) {
+		conn_refuse(c, 503, "Service Unavailable", MSG_BUDGET, true);
 		return true;
 	}
 	if ((n = frame_move(&c->body, src, dst, true)) < 0) {
 		conn_refuse(c, 400, "Bad Request", "The request body's chunked framing is broken.", true);
 		return true;
 	}
-	if (n > 0) {
-		c->fed_evhttp = true;
-		c->held += n;
-		atomic_fetch_add(&held_bytes, n);
+	if (chunked) {                          /* only what moved stays counted */
+		atomic_fetch_sub(&held_bytes, (int64_t)before - n);
+		c->held -= (int64_t)before - n;
 	}
+	c->fed_evhttp |= n > 0;
 	if (c->body.st != FR_DONE)
 		return false;
 	c->in = IN_HEAD;
@@ -1073,13 +1089,26 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 		evconnlistener_enable(px->listener);
 }
 
+/* The listeners' error callback gets evhttp's argument, not ours: each
+ * loop's proxy is found by its listener. */
+#define MAX_LISTENERS 256
+static _Atomic(struct proxy *) listening[MAX_LISTENERS];
+
 static void on_accept_error(struct evconnlistener *lev, void *arg)
 {
-	struct proxy *px = arg;
-	int e = EVUTIL_SOCKET_ERROR();
+	struct proxy *px = NULL;
+	int e = EVUTIL_SOCKET_ERROR(), i;
 
-	(void)lev;
-	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+	(void)arg;
+	for (i = 0; i < MAX_LISTENERS && !px; i++) {
+		struct proxy *p = atomic_load(&listening[i]);
+
+		if (p && p->listener == lev)
+			px = p;
+	}
+	if (!px)
+		fprintf(stderr, "cutover: accept: %s\n", strerror(e));
+	else if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
 		accept_pause(px, strerror(e));
 	else if (e != ECONNABORTED)
 		fprintf(stderr, "cutover: accept: %s\n", strerror(e));
@@ -1087,7 +1116,16 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 
 void proxy_listen(struct proxy *px, struct evhttp_bound_socket *sock)
 {
+	int i;
+
 	px->listener = sock ? evhttp_bound_socket_get_listener(sock) : NULL;
+	for (i = 0; i < MAX_LISTENERS; i++) {
+		struct proxy *none = NULL, *mine = px;
+
+		if (px->listener ? atomic_compare_exchange_strong(&listening[i], &none, px)
+		                 : atomic_compare_exchange_strong(&listening[i], &mine, NULL))
+			break;
+	}
 	if (px->listener)
 		evconnlistener_set_error_cb(px->listener, on_accept_error);
 	else
@@ -1132,6 +1170,11 @@ fail:
 }
 
 /* ---- the rest ------------------------------------------------------------ */
+
+int proxy_idle_timeout(const struct config *cfg)
+{
+	return cfg->request_timeout + 1;
+}
 
 void proxy_replied(struct evhttp_request *ev)
 {
@@ -1218,6 +1261,7 @@ struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const stru
 	px->resume = evtimer_new(base, on_resume, px);
 	px->idle = xcalloc((size_t)cfg->upstream.max_idle + 1, sizeof(*px->idle));
 	px->client_tv.tv_sec = cfg->request_timeout;
+	px->evhttp_tv.tv_sec = proxy_idle_timeout(cfg);
 	px->on_idle = idle;
 	px->idle_arg = arg;
 	evhttp_set_bevcb(http, on_new_conn, px);
@@ -1233,6 +1277,8 @@ void proxy_free(struct proxy *px)
 {
 	if (!px)
 		return;
+	if (px->listener)
+		proxy_listen(px, NULL);
 	while (px->nidle > 0)
 		bufferevent_free(px->idle[--px->nidle]);
 	if (px->resume)

@@ -438,7 +438,7 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 	 * the limits step; larger ones are refused by libevent unread. */
 	evhttp_set_max_body_size(loop->http, (ev_ssize_t)cfg->max_body_bytes * 2);
 	evhttp_set_max_headers_size(loop->http, (ev_ssize_t)cfg->max_header_bytes);
-	evhttp_set_timeout(loop->http, cfg->request_timeout);
+	evhttp_set_timeout(loop->http, proxy_idle_timeout(cfg));
 	evhttp_set_gencb(loop->http, on_request, loop);
 	loop->proxy = proxy_new(loop->base, loop->http, cfg, on_proxy_idle, loop);
 	loop->sock = evhttp_accept_socket_with_handle(loop->http, fd);
