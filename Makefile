@@ -36,7 +36,8 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all run test test-unit test-conformance test-contract test-big test-asan bench install clean demo
+.PHONY: all run test test-unit test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
+        install clean demo
 all: $(BUILD)/cutover
 
 $(BUILD)/%.o: %.c
@@ -80,8 +81,28 @@ demo: $(DEMO_DB)
 run: $(BUILD)/cutover $(DEMO_DB)
 	$(Q)scripts/run_demo.sh $(BUILD)/cutover $(DEMO_DB)
 
-test-unit: $(UNIT_BIN)
+test-unit: $(UNIT_BIN) test-fuzz-replay
 	$(Q)scripts/run_unit.sh $(UNIT_BIN)
+
+# Fuzz targets (tests/fuzz/fuzz_*.c): their corpora replayed as ordinary
+# tests, built with the project's compiler; `make fuzz` runs them under
+# libFuzzer (clang) for as long as asked.
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAME = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_BIN  = $(FUZZ_NAME:%=$(BUILD)/tests/replay_%)
+
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libcutover.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+test-fuzz-replay: $(FUZZ_BIN)
+	$(Q)for t in $(FUZZ_NAME); do echo "== fuzz corpus: $$t"; \
+	  $(BUILD)/tests/replay_$$t tests/fuzz/corpus/$$t || exit 1; done
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(Q)scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAME)
 
 test-conformance: $(BUILD)/tests/test_conformance $(BUILD)/cutover
 	$(Q)python3 tests/conformance/run.py --binary $(BUILD)/tests/test_conformance

@@ -9,6 +9,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "json.h"
+#include "value.h"
 
 /* A container being filled: its node, and the children gathered so far
  * (kept in a malloc'd vector until the container closes). */
@@ -29,6 +30,7 @@ struct builder {
 	int depth;
 	struct json *root;
 	bool too_deep;
+	bool bad_utf8;
 };
 
 static struct json *add_node(struct builder *b, enum json_type t)
@@ -139,22 +141,38 @@ static unsigned lone_surrogate(const char *text, size_t end)
 	return 0;
 }
 
+/* yajl's own UTF-8 check lets overlong forms and encoded surrogates
+ * through: non-ASCII text is checked again, strictly. */
+static bool text_ok(struct builder *b, const unsigned char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i] < 0x80; i++)
+		;
+	if (i < n && !utf8_valid((const char *)s + i, n - i)) {
+		b->bad_utf8 = true;
+		return false;
+	}
+	return true;
+}
+
 static int cb_string(void *ctx, const unsigned char *s, size_t n)
 {
 	struct builder *b = ctx;
-	struct json *v = add_node(b, JSON_STRING);
+	struct json *v;
 	size_t i;
 
+	/* What yajl makes of a surrogate escape: ED xx xx, "?", or four bytes;
+	 * anything else that is not UTF-8 came as it is, and is refused. */
+	for (i = 0; i < n; i++)
+		if (s[i] == 0xed || s[i] == '?' || s[i] >= 0xf0)
+			break;
+	v = add_node(b, JSON_STRING);
 	v->u.s.p = arena_strndup(b->arena, (const char *)s, n);
 	v->u.s.n = n;
-	/* What yajl makes of a surrogate escape: ED xx xx, "?", or four bytes. */
-	for (i = 0; i < n; i++) {
-		if (s[i] == 0xed || s[i] == '?' || s[i] >= 0xf0) {
-			v->surrogate = lone_surrogate(b->text, v->end);
-			break;
-		}
-	}
-	return 1;
+	if (i < n)
+		v->surrogate = lone_surrogate(b->text, v->end);
+	return v->surrogate || text_ok(b, s, n);
 }
 
 static int open_container(struct builder *b, enum json_type t)
@@ -205,6 +223,8 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t n)
 	struct builder *b = ctx;
 	struct frame *f = &b->stack[b->depth - 1];
 
+	if (!text_ok(b, s, n))
+		return 0;
 	f->pending_key = arena_strndup(b->arena, (const char *)s, n);
 	f->pending_klen = n;
 	return 1;
@@ -244,14 +264,18 @@ struct json *json_parse(struct arena *arena, const char *text, size_t len,
 		st = yajl_complete_parse(b.h);
 	if (st != yajl_status_ok || !b.root) {
 		unsigned char *m = yajl_get_error(b.h, 0, (const unsigned char *)text, len);
-		const char *msg = b.too_deep ? "nesting too deep" : (const char *)m;
+		const char *msg = b.too_deep ? "nesting too deep" : b.bad_utf8 ? "invalid UTF-8 in a string" :
+		                  (const char *)m;
 		size_t n = strcspn(msg, "\n");
 
 		while (n && (msg[n - 1] == ' ' || msg[n - 1] == '.'))
 			n--;
 		snprintf(errmsg, errlen, "%.*s", (int)n, msg);
-		if (erroff)
+		if (erroff) {       /* yajl counts the space it feeds itself at the end */
 			*erroff = yajl_get_bytes_consumed(b.h);
+			if (*erroff > len)
+				*erroff = len;
+		}
 		yajl_free_error(b.h, m);
 		while (b.depth > 0) {
 			b.depth--;

@@ -457,7 +457,7 @@ def test_smuggling_is_refused(gw, up, nginx):
     Transfer-Encoding over Content-Length, so a smuggled request would
     answer it)."""
     port = json.loads(call(gw, "GET", "/app/warm")[3])["peer_port"]
-    heads = 0
+    heads = gw.admin("GET", "connections")[1]["refused_heads"]
     st, body = gw.admin("PUT", "routes/payments", {"mode": "passthrough"})
     eq(st, 200, body)
     try:
