@@ -141,6 +141,6 @@ install: $(BUILD)/cutover
 	install -m 0644 etc/examples/hisabpro/* $(DESTDIR)$(PREFIX)/share/cutover/examples/hisabpro/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

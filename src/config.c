@@ -34,9 +34,12 @@ static void problem(struct loader *l, const struct json *at, const char *fmt, ..
 	va_list ap;
 	int line = 0, col = 0;
 
-	if (at)
+	if (at) {
 		json_line_col(l->text, l->len, at->end, &line, &col);
-	buf_printf(&l->pr->text, "%s:%d:%d: ", l->name, line, col);
+		buf_printf(&l->pr->text, "%s:%d:%d: ", l->name, line, col);
+	} else {
+		buf_printf(&l->pr->text, "%s: ", l->name);     /* the file as a whole */
+	}
 	va_start(ap, fmt);
 	{
 		char msg[600];
@@ -134,6 +137,42 @@ static const char *want_str(struct loader *l, const struct json *v, const char *
 		return NULL;
 	}
 	return out;
+}
+
+/* A key given twice in one object: JSON keeps the last, silently; a
+ * configuration should say which it meant. */
+static void duplicate_keys(struct loader *l, const struct json *v)
+{
+	size_t i, k;
+
+	if (v->type == JSON_ARRAY) {
+		for (i = 0; i < v->u.a.n; i++)
+			duplicate_keys(l, v->u.a.v[i]);
+		return;
+	}
+	if (v->type != JSON_OBJECT)
+		return;
+	for (i = 0; i < v->u.o.n; i++) {
+		const struct json_member *m = &v->u.o.m[i];
+
+		for (k = 0; k < i; k++) {
+			if (m->klen == v->u.o.m[k].klen && memcmp(m->key, v->u.o.m[k].key, m->klen) == 0) {
+				problem(l, m->val, "\"%s\" is given twice in the same object", m->key);
+				break;
+			}
+		}
+		duplicate_keys(l, m->val);
+	}
+}
+
+/* A string setting: on a problem the default stays, so nothing later
+ * meets a NULL where a value was given wrong. */
+static void set_str(struct loader *l, const struct json *v, const char *key, const char **dst)
+{
+	const char *s = want_str(l, v, key);
+
+	if (s)
+		*dst = s;
 }
 
 static bool want_int(struct loader *l, const struct json *v, const char *key,
@@ -285,7 +324,7 @@ static void want_upstream(struct loader *l, const struct json *v)
 	size_t k;
 
 	if (v->type == JSON_STRING) {
-		cfg->upstream.url = want_str(l, v, "upstream");
+		set_str(l, v, "upstream", &cfg->upstream.url);
 		return;
 	}
 	if (!want_type(l, v, JSON_OBJECT, "upstream"))
@@ -295,7 +334,7 @@ static void want_upstream(struct loader *l, const struct json *v)
 		const struct json *uv = v->u.o.m[k].val;
 
 		if (strcmp(uk, "url") == 0) {
-			cfg->upstream.url = want_str(l, uv, uk);
+			set_str(l, uv, uk, &cfg->upstream.url);
 		} else if (strcmp(uk, "connect_timeout_ms") == 0) {
 			if (want_int(l, uv, uk, 1, 600000, &n))
 				cfg->upstream.connect_timeout_ms = (int)n;
@@ -466,7 +505,7 @@ static void parse_field(struct loader *l, struct resource *r, struct field *f,
 		if (k < ARRAY_LEN(flags) || strcmp(key, "type") == 0)
 			continue;
 		if (strcmp(key, "name") == 0) {
-			f->name = want_str(l, v, key);
+			set_str(l, v, key, &f->name);
 		} else if (strcmp(key, "column") == 0) {
 			f->column = want_ident(l, v, key);
 		} else if (strcmp(key, "primary_key") == 0) {
@@ -513,7 +552,7 @@ static void parse_field(struct loader *l, struct resource *r, struct field *f,
 			else
 				problem(l, v, "\"auto\" must be uuid4, now_on_create or now");
 		} else if (strcmp(key, "references") == 0) {
-			f->ref_name = want_str(l, v, key);
+			set_str(l, v, key, &f->ref_name);
 		} else if (strcmp(key, "mongodb_decimal") == 0) {
 			want_decimal_repr(l, v, &f->mongo_decimal);
 		} else {
@@ -666,7 +705,7 @@ static void parse_uniques(struct loader *l, struct resource *r, const struct jso
 			continue;
 		}
 		u->fields = want_field_list(l, r, f, "fields", &u->nfields);
-		u->message = want_str(l, m, "message");
+		set_str(l, m, "message", &u->message);
 		if (u->nfields && u->message)
 			r->nuniques++;
 	}
@@ -784,7 +823,7 @@ static struct resource *parse_resource(struct loader *l, const struct json *obj,
 			problem(l, obj->u.o.m[i].val, "resource: unknown key \"%s\"", obj->u.o.m[i].key);
 	}
 	if ((v = json_get(obj, "name")))
-		r->name = want_str(l, v, "name");
+		set_str(l, v, "name", &r->name);
 	if (!r->name) {
 		problem(l, obj, "resource: \"name\" is required");
 		r->name = "?";
@@ -795,7 +834,7 @@ static struct resource *parse_resource(struct loader *l, const struct json *obj,
 		problem(l, obj, "resource %s: \"table\" is required", r->name);
 	r->collection = r->name;
 	if ((v = json_get(obj, "collection")))
-		r->collection = want_str(l, v, "collection");
+		set_str(l, v, "collection", &r->collection);
 	parse_route_settings(l, r, obj);
 	if (parent) {
 		if ((v = json_get(obj, "fk_column")))
@@ -811,7 +850,7 @@ static struct resource *parse_resource(struct loader *l, const struct json *obj,
 		}
 	} else {
 		if ((v = json_get(obj, "path")))
-			r->path = want_str(l, v, "path");
+			set_str(l, v, "path", &r->path);
 		if (!r->path || r->path[0] != '/' || r->path[strlen(r->path) - 1] != '/')
 			problem(l, v ? v : obj, "resource %s: \"path\" must start and end with /", r->name);
 		else
@@ -924,20 +963,20 @@ static void parse_root(struct loader *l, const struct json *root)
 		const struct json *v = root->u.o.m[i].val;
 
 		if (strcmp(key, "listen") == 0) {
-			cfg->listen = want_str(l, v, key);
+			set_str(l, v, key, &cfg->listen);
 		} else if (strcmp(key, "threads") == 0) {
 			if (want_int(l, v, key, 0, 256, &n))
 				cfg->threads = (int)n;
 		} else if (strcmp(key, "database_url") == 0) {
-			cfg->database_url = want_str(l, v, key);
+			set_str(l, v, key, &cfg->database_url);
 		} else if (strcmp(key, "mongodb_uri") == 0) {
-			cfg->mongodb_uri = want_str(l, v, key);
+			set_str(l, v, key, &cfg->mongodb_uri);
 		} else if (strcmp(key, "mode") == 0) {
-			cfg->mode = want_str(l, v, key);
+			set_str(l, v, key, &cfg->mode);
 		} else if (strcmp(key, "mongodb_decimal") == 0) {
 			want_decimal_repr(l, v, &cfg->mongodb_decimal);
 		} else if (strcmp(key, "access_log") == 0) {
-			cfg->access_log = want_str(l, v, key);
+			set_str(l, v, key, &cfg->access_log);
 		} else if (strcmp(key, "store_threads") == 0) {
 			if (want_int(l, v, key, 0, 256, &n))
 				cfg->store_threads = (int)n;
@@ -953,13 +992,13 @@ static void parse_root(struct loader *l, const struct json *root)
 				const struct json *jv = v->u.o.m[k].val;
 
 				if (strcmp(jk, "secret") == 0)
-					cfg->jwt.secret = want_str(l, jv, jk);
+					set_str(l, jv, jk, &cfg->jwt.secret);
 				else if (strcmp(jk, "user_id_claim") == 0)
-					cfg->jwt.user_id_claim = want_str(l, jv, jk);
+					set_str(l, jv, jk, &cfg->jwt.user_id_claim);
 				else if (strcmp(jk, "issuer") == 0)
-					cfg->jwt.issuer = want_str(l, jv, jk);
+					set_str(l, jv, jk, &cfg->jwt.issuer);
 				else if (strcmp(jk, "audience") == 0)
-					cfg->jwt.audience = want_str(l, jv, jk);
+					set_str(l, jv, jk, &cfg->jwt.audience);
 				else if (strcmp(jk, "leeway") == 0 && want_int(l, jv, jk, 0, 3600, &n))
 					cfg->jwt.leeway = (int)n;
 				else if (strcmp(jk, "leeway") != 0)
@@ -1008,13 +1047,13 @@ static void parse_root(struct loader *l, const struct json *root)
 				}
 			}
 		} else if (strcmp(key, "public_url") == 0) {
-			cfg->public_url = want_str(l, v, key);
+			set_str(l, v, key, &cfg->public_url);
 		} else if (strcmp(key, "rollback_copy") == 0) {
 			want_bool(l, v, key, &cfg->rollback_copy);
 		} else if (strcmp(key, "upstream") == 0) {
 			want_upstream(l, v);
 		} else if (strcmp(key, "journal") == 0) {
-			cfg->journal = want_str(l, v, key);
+			set_str(l, v, key, &cfg->journal);
 		} else if (strcmp(key, "mismatch_capacity") == 0) {
 			if (want_int(l, v, key, 1, 100000, &n))
 				cfg->mismatch_capacity = (int)n;
@@ -1024,9 +1063,9 @@ static void parse_root(struct loader *l, const struct json *root)
 				const struct json *av = v->u.o.m[k].val;
 
 				if (strcmp(ak, "prefix") == 0)
-					cfg->admin.prefix = want_str(l, av, ak);
+					set_str(l, av, ak, &cfg->admin.prefix);
 				else if (strcmp(ak, "token") == 0)
-					cfg->admin.token = want_str(l, av, ak);
+					set_str(l, av, ak, &cfg->admin.token);
 				else
 					problem(l, av, "admin: unknown key \"%s\"", ak);
 			}
@@ -1253,6 +1292,7 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 		buf_printf(&problems->text, "%s:%d:%d: invalid JSON: %s\n", name, line, col, msg);
 		problems->count++;
 	} else {
+		duplicate_keys(&l, root);
 		parse_root(&l, root);
 		apply_env(&l);
 	}

@@ -51,7 +51,7 @@ static struct config *load(const char *path)
 	struct config *cfg = config_load(path, &pr);
 
 	if (!cfg) {
-		fprintf(stderr, "%s", pr.text.p ? pr.text.p : "");
+		fprintf(stderr, "%s", buf_cstr(&pr.text));
 		fprintf(stderr, "cutover: %d problem%s in %s\n", pr.count, pr.count == 1 ? "" : "s", path);
 	}
 	config_problems_free(&pr);

@@ -497,7 +497,7 @@ static void reload(const struct config *cfg)
 
 	if (!fresh) {
 		fprintf(stderr, "%scutover: reload of %s refused (%d problems); still running the old one\n",
-		        pr.text.p ? pr.text.p : "", cfg->path, pr.count);
+		        buf_cstr(&pr.text), cfg->path, pr.count);
 		config_problems_free(&pr);
 		return;
 	}
