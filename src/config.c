@@ -140,10 +140,11 @@ static const char *want_str(struct loader *l, const struct json *v, const char *
 }
 
 /* A key given twice in one object: JSON keeps the last, silently; a
- * configuration should say which it meant. */
-static void duplicate_keys(struct loader *l, const struct json *v)
+ * configuration should say which it meant.  Reported, and the earlier one
+ * dropped, so the rest is read (and checked) as if it were not there. */
+static void duplicate_keys(struct loader *l, struct json *v)
 {
-	size_t i, k;
+	size_t i, k, n;
 
 	if (v->type == JSON_ARRAY) {
 		for (i = 0; i < v->u.a.n; i++)
@@ -152,17 +153,20 @@ static void duplicate_keys(struct loader *l, const struct json *v)
 	}
 	if (v->type != JSON_OBJECT)
 		return;
-	for (i = 0; i < v->u.o.n; i++) {
-		const struct json_member *m = &v->u.o.m[i];
+	for (i = n = 0; i < v->u.o.n; i++) {
+		struct json_member *m = &v->u.o.m[i];
+		bool later = false;
 
-		for (k = 0; k < i; k++) {
-			if (m->klen == v->u.o.m[k].klen && memcmp(m->key, v->u.o.m[k].key, m->klen) == 0) {
-				problem(l, m->val, "\"%s\" is given twice in the same object", m->key);
-				break;
-			}
+		for (k = i + 1; k < v->u.o.n && !later; k++)
+			later = m->klen == v->u.o.m[k].klen && memcmp(m->key, v->u.o.m[k].key, m->klen) == 0;
+		if (later) {
+			problem(l, m->val, "\"%s\" is given again later in the same object", m->key);
+			continue;
 		}
 		duplicate_keys(l, m->val);
+		v->u.o.m[n++] = *m;
 	}
+	v->u.o.n = n;
 }
 
 /* A string setting: on a problem the default stays, so nothing later

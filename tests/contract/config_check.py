@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""`cutover check` against every key of the example configuration, each
+given a value of the wrong type, an unset variable, and a second time in
+the same object: never a signal, and every refusal names file:line:column.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import CONFIG, Runner, binary_arg  # noqa: E402
+
+UNSET = "${CUTOVER_CHECK_TEST_UNSET}"
+POSITIONED = re.compile(r"^[^:\n]+:\d+:\d+: ", re.M)
+
+
+def dump(v, dup=None, path=()):
+    """JSON text of v; the member at path dup is written twice."""
+    if isinstance(v, dict):
+        parts = []
+        for k, x in v.items():
+            here = path + (k,)
+            member = json.dumps(k) + ": " + dump(x, dup, here)
+            parts.append(member)
+            if dup == here:
+                parts.append(member)
+        return "{\n" + ",\n".join(parts) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(dump(x, dup, path + (i,)) for i, x in enumerate(v)) + "]"
+    return json.dumps(v)
+
+
+def leaves(v, path=()):
+    """Every position in the document, containers included."""
+    yield path, v
+    if isinstance(v, dict):
+        for k, x in v.items():
+            yield from leaves(x, path + (k,))
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            yield from leaves(x, path + (i,))
+
+
+def replaced(doc, path, value):
+    doc = json.loads(json.dumps(doc))
+    cur = doc
+    for p in path[:-1]:
+        cur = cur[p]
+    cur[path[-1]] = value
+    return doc
+
+
+def wrong_type(v):
+    if isinstance(v, bool) or isinstance(v, (int, float)) or v is None:
+        return "not-a-number"
+    if isinstance(v, str):
+        return 5
+    return 5
+
+
+def check(binary, text, tmp):
+    path = os.path.join(tmp, "cutover.json")
+    with open(path, "w") as f:
+        f.write(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MONGODB_", "CUTOVER_"))}
+    env.update({"JWT_SECRET": "check-test-secret-not-real-0000", "DATABASE_URL": "sqlite:///tmp/none.sqlite3"})
+    env.pop("CUTOVER_CHECK_TEST_UNSET", None)
+    r = subprocess.run([binary, "check", "-c", path], env=env, capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_every_key(binary):
+    with open(CONFIG) as f:
+        doc = json.load(f)
+    tmp = tempfile.mkdtemp(prefix="cutover-check-")
+    runs = refused = 0
+    failures = []
+    for path, value in leaves(doc):
+        if not path:
+            continue
+        where = "/".join(map(str, path))
+        variants = [("wrong type", dump(replaced(doc, path, wrong_type(value))), False)]
+        if isinstance(value, str):
+            variants.append(("unset variable", dump(replaced(doc, path, UNSET)), True))
+        if isinstance(path[-1], str):
+            variants.append(("duplicate", dump(doc, dup=path), True))
+        for what, text, must_refuse in variants:
+            rc, out = check(binary, text, tmp)
+            runs += 1
+            if rc < 0 or rc not in (0, 1):
+                failures.append("%s %s: exit %d\n%s" % (where, what, rc, out[-500:]))
+            elif rc == 1:
+                refused += 1
+                if not POSITIONED.search(out):
+                    failures.append("%s %s: no file:line:column in\n%s" % (where, what, out[-500:]))
+            elif must_refuse:
+                failures.append("%s %s: accepted" % (where, what))
+            if "AddressSanitizer" in out or "runtime error" in out:
+                failures.append("%s %s: sanitizer report\n%s" % (where, what, out[-2000:]))
+    print("     %d configurations checked, %d refused" % (runs, refused), flush=True)
+    assert not failures, "\n".join(failures[:20])
+    assert refused > runs * 0.8, (runs, refused)
+
+
+def main():
+    binary = binary_arg()
+    runner = Runner()
+    print("== cutover check, every key", flush=True)
+    runner.run([test_every_key], binary)
+    return runner.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
