@@ -174,6 +174,10 @@ extern bool store_streaming;
 /* The adapter for a URL, or NULL with err set when no adapter serves it. */
 const struct store_ops *store_ops_for(const char *url, struct store_error *err);
 struct store *store_open(const char *url, const struct config *cfg, struct store_error *err);
+/* The same for the migration toolkit's long scans: a MongoDB server may
+ * take minutes over the first batch of a whole collection in key order,
+ * so its socket time limit is ten minutes unless the URL gives one. */
+struct store *store_open_batch(const char *url, const struct config *cfg, struct store_error *err);
 
 static inline void store_close(struct store *s)
 {

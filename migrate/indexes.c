@@ -20,7 +20,7 @@ int migrate_indexes(const struct config *cfg)
 		fprintf(stderr, "cutover: migrate needs the MongoDB store: set \"mongodb_uri\" or MONGODB_URI\n");
 		return 1;
 	}
-	if (!(s = store_open(cfg->mongodb_uri, cfg, &err))) {
+	if (!(s = store_open_batch(cfg->mongodb_uri, cfg, &err))) {
 		fprintf(stderr, "cutover: %s\n", err.msg);
 		return 1;
 	}

@@ -303,7 +303,7 @@ int migrate_run(const struct config *cfg, const struct migrate_opts *o)
 		free(t);
 		return 1;
 	}
-	if (!(src = store_open(cfg->database_url, cfg, &err)) || !(dst = store_open(cfg->mongodb_uri, cfg, &err))) {
+	if (!(src = store_open(cfg->database_url, cfg, &err)) || !(dst = store_open_batch(cfg->mongodb_uri, cfg, &err))) {
 		fprintf(stderr, "cutover: %s\n", err.msg);
 		rc = 1;
 		goto out;

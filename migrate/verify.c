@@ -211,7 +211,7 @@ static int run(const struct config *cfg, const struct verify_opts *o, bool repai
 		fprintf(stderr, "cutover: set \"mongodb_uri\" or MONGODB_URI\n");
 		return -1;
 	}
-	if (!(legacy = store_open(cfg->database_url, cfg, &err)) || !(mongo = store_open(cfg->mongodb_uri, cfg, &err))) {
+	if (!(legacy = store_open(cfg->database_url, cfg, &err)) || !(mongo = store_open_batch(cfg->mongodb_uri, cfg, &err))) {
 		fprintf(stderr, "cutover: %s\n", err.msg);
 		store_close(legacy);
 		return -1;
@@ -299,7 +299,7 @@ static int repair_from(const struct config *cfg, const char *path)
 		fprintf(stderr, "cutover: %s is not a `cutover verify --json` report\n", path);
 		rc = 2;
 	} else if (!(stores[WS_LEGACY] = store_open(cfg->database_url, cfg, &err)) ||
-	           !(stores[WS_MONGO] = store_open(cfg->mongodb_uri, cfg, &err))) {
+	           !(stores[WS_MONGO] = store_open_batch(cfg->mongodb_uri, cfg, &err))) {
 		fprintf(stderr, "cutover: %s\n", err.msg);
 		rc = 2;
 	}
@@ -352,7 +352,7 @@ static int repair_journal(const struct config *cfg)
 	}
 	before = journal_depth();
 	if (!(stores[WS_LEGACY] = store_open(cfg->database_url, cfg, &err)) ||
-	    !(stores[WS_MONGO] = store_open(cfg->mongodb_uri, cfg, &err))) {
+	    !(stores[WS_MONGO] = store_open_batch(cfg->mongodb_uri, cfg, &err))) {
 		fprintf(stderr, "cutover: %s\n", err.msg);
 		rc = 2;
 	}

@@ -34,6 +34,21 @@ struct store *store_open(const char *url, const struct config *cfg, struct store
 	return ops ? ops->open(url, cfg, err) : NULL;
 }
 
+#define BATCH_SOCKET_TIMEOUT_MS 600000
+
+struct store *store_open_batch(const char *url, const struct config *cfg, struct store_error *err)
+{
+	struct buf b = {0};
+	struct store *s;
+
+	if (strncmp(url, "mongodb", 7) != 0 || strstr(url, "socketTimeoutMS="))
+		return store_open(url, cfg, err);
+	buf_printf(&b, "%s%ssocketTimeoutMS=%d", url, strchr(url, '?') ? "&" : "?", BATCH_SOCKET_TIMEOUT_MS);
+	s = store_open(buf_cstr(&b), cfg, err);
+	buf_free(&b);
+	return s;
+}
+
 void store_error_set(struct store_error *err, enum store_err code, const char *fmt, ...)
 {
 	va_list ap;
