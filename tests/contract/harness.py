@@ -197,6 +197,29 @@ class Gateway:
         return problems, log
 
 
+def read_to_close(s):
+    """Everything s receives until the other side closes: (bytes, closed);
+    closed is False when the socket's timeout passed or it was reset first."""
+    data = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return data, True
+            data += b
+    except (socket.timeout, ConnectionResetError):
+        return data, False
+
+
+def exchange_to_close(gw, raw, timeout=10):
+    """Send raw bytes on one connection; everything that comes back until it closes."""
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=timeout)
+    s.sendall(raw)
+    data = read_to_close(s)[0]
+    s.close()
+    return data
+
+
 def stop_clean(gw):
     """Stop a gateway a test started; fail the test on an unclean stop."""
     problems, log = gw.stop()

@@ -16,7 +16,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ADMIN_TOKEN, Gateway, Runner, b64, binary_arg, eq, make_token, stop_clean  # noqa: E402
+from harness import (ADMIN_TOKEN, Gateway, Runner, b64, binary_arg, eq, exchange_to_close,  # noqa: E402
+                     make_token, read_to_close, stop_clean)
 
 T1 = make_token(1)
 SMALL_QUARANTINE = "detect_leaks=1:abort_on_error=0:handle_abort=1:quarantine_size_mb=4:" \
@@ -35,23 +36,6 @@ def gateway(binary, limits=None, **config):
 
 def rows(gw):
     return gw.sql("SELECT COUNT(*) FROM invoices_invoice")[0][0]
-
-
-def raw(gw, data, timeout=10):
-    """Send data on one connection; everything that comes back until it closes."""
-    s = socket.create_connection(("127.0.0.1", gw.port), timeout=timeout)
-    s.sendall(data)
-    out = b""
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-    except (socket.timeout, ConnectionResetError):
-        pass
-    s.close()
-    return out
 
 
 def invoice_text(**fields):
@@ -133,7 +117,7 @@ def test_host_header_checked(gw):
     for i in range(25):
         eq(post(gw, invoice_text(invoice_number='"H-page-%d"' % i)).status, 201)
     for host in (b'evil.example/"><script>alert(1)</script>', b"a b", b"x@y", b"[::1", b"h:123456"):
-        out = raw(gw, b"GET /api/invoices/ HTTP/1.1\r\nHost: " + host + b"\r\nAuthorization: Bearer " +
+        out = exchange_to_close(gw, b"GET /api/invoices/ HTTP/1.1\r\nHost: " + host + b"\r\nAuthorization: Bearer " +
                   T1.encode() + b"\r\n\r\n")
         assert out.startswith(b"HTTP/1.1 400 Bad Request\r\n"), (host, out[:200])
         assert b"script" not in out and b"evil" not in out, out
@@ -229,14 +213,8 @@ def test_held_bodies_bounded_and_returned(binary):
         answers = {}
         for s in socks:
             s.settimeout(15)
-            data = b""
-            try:
-                while True:
-                    b = s.recv(65536)
-                    if not b:
-                        break
-                    data += b
-            except (socket.timeout, ConnectionResetError):
+            data, closed = read_to_close(s)
+            if not closed:
                 data += b"<not closed>"
             status = data[9:12].decode(errors="replace")
             answers[status] = answers.get(status, 0) + 1
@@ -299,17 +277,8 @@ def test_dribbled_heads_cut(binary):
             s.settimeout(10)
         closed, answers = 0, {}
         for s in socks:
-            data = b""
-            try:
-                while True:
-                    b = s.recv(4096)
-                    if not b:
-                        break
-                    data += b
-            except (socket.timeout, ConnectionResetError):
-                pass
-            else:
-                closed += 1
+            data, was_closed = read_to_close(s)
+            closed += was_closed
             answers[data[9:12]] = answers.get(data[9:12], 0) + 1
         alive_at["end"] = time.time() - t0
         stop.set()
@@ -348,7 +317,6 @@ def test_out_of_descriptors(binary):
     """More connections than descriptors: accepting pauses (no spinning, one
     log line per interval), and the gateway serves again once they close."""
     import subprocess
-    gw_cls = Gateway
     orig = subprocess.Popen
 
     def popen(args, **kw):
@@ -387,7 +355,6 @@ def test_out_of_descriptors(binary):
         for s in socks:
             s.close()
         stop_clean(gw)
-    del gw_cls
 
 
 def test_connection_cap(binary):

@@ -19,7 +19,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ADMIN_TOKEN, SECRET, Gateway, Runner, binary_arg, eq, free_port, stop_clean  # noqa: E402
+from harness import (ADMIN_TOKEN, SECRET, Gateway, Runner, binary_arg, eq, exchange_to_close,  # noqa: E402
+                     free_port, stop_clean)
 from upstream import pattern  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -123,20 +124,6 @@ def call(gw, method, path, body=None, headers=None, conn=None):
 
 def header(headers, name):
     return [v for k, v in headers if k.lower() == name.lower()]
-
-
-def exchange_to_close(gw, raw):
-    """Send raw bytes on one connection; everything that comes back until it closes."""
-    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
-    s.sendall(raw)
-    data = b""
-    while True:
-        b = s.recv(1 << 16)
-        if not b:
-            break
-        data += b
-    s.close()
-    return data
 
 
 def vm_hwm_kb(gw):
