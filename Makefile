@@ -115,6 +115,7 @@ test-contract: $(BUILD)/cutover
 	$(Q)python3 tests/contract/passthrough.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/hostile.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/config_check.py --binary $(BUILD)/cutover
+	$(Q)python3 tests/contract/cli.py --binary $(BUILD)/cutover
 
 # The migration at full size; not repeated under the sanitizers (the suites
 # above cover the same code there).

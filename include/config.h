@@ -200,6 +200,7 @@ struct config {
 	} readiness;
 	int mismatch_capacity;          /* mismatches kept, newest first */
 	bool rollback_copy;             /* mongodb mode: keep the legacy store up, in the background */
+	bool listen_shared;             /* share the port with other processes (SO_REUSEPORT) */
 	struct {
 		const char *url;            /* "http://host:port", or "" for none */
 		const char *host;           /* from the URL */

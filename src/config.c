@@ -1054,6 +1054,8 @@ static void parse_root(struct loader *l, const struct json *root)
 			set_str(l, v, key, &cfg->public_url);
 		} else if (strcmp(key, "rollback_copy") == 0) {
 			want_bool(l, v, key, &cfg->rollback_copy);
+		} else if (strcmp(key, "listen_shared") == 0) {
+			want_bool(l, v, key, &cfg->listen_shared);
 		} else if (strcmp(key, "upstream") == 0) {
 			want_upstream(l, v);
 		} else if (strcmp(key, "journal") == 0) {

@@ -365,9 +365,26 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+/* Is host:port served by another process already?  Our loops bind it with
+ * SO_REUSEPORT, which would quietly split the traffic with that process:
+ * a bind without it fails when anyone listens there. */
+static bool port_taken(const struct addrinfo *ai)
+{
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	bool taken;
+
+	if (fd == -1)
+		return false;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	taken = bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno == EADDRINUSE;
+	close(fd);
+	return taken;
+}
+
 /* host:port → a socket bound with SO_REUSEPORT; port 0 picks a free one,
- * written back so the other loops bind the same. */
-static int listen_socket(const char *host, int *port)
+ * written back so the other loops bind the same.  first: the first loop's,
+ * refused when another process serves the port (unless listen_shared). */
+static int listen_socket(const char *host, int *port, bool first, bool shared)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -378,6 +395,12 @@ static int listen_socket(const char *host, int *port)
 	snprintf(portstr, sizeof(portstr), "%d", *port);
 	if (getaddrinfo(*host ? host : NULL, portstr, &hints, &res) != 0 || !res) {
 		fprintf(stderr, "cutover: cannot resolve listen address %s\n", host);
+		return -1;
+	}
+	if (first && *port != 0 && !shared && port_taken(res)) {
+		fprintf(stderr, "cutover: %s:%d is served by another process already; stop it, choose another "
+		        "port, or set \"listen_shared\": true to share it\n", host, *port);
+		freeaddrinfo(res);
 		return -1;
 	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -520,6 +543,44 @@ static void reload(const struct config *cfg)
 	config_free(fresh);
 }
 
+/* Can url's store answer at all?  A lookup of an id no record has: "not
+ * found" is an answer.  A legacy store that cannot answer stops the start
+ * (nothing could be served); MongoDB only warns (routes in legacy mode need
+ * it not, and the journal keeps what it misses). */
+static int store_reachable(const struct config *cfg, const char *url, const char *role, bool needed)
+{
+	static const unsigned char nobody[16];
+	struct store_error err = {0};
+	struct store *s;
+	struct arena a;
+	struct record rec;
+	int rc = 0;
+
+	if (cfg->nresources == 0)
+		return 0;
+	arena_init(&a, 1024);
+	if (!(s = store_open(url, cfg, &err)) ||
+	    (store_get(s, cfg->resources[0], 0, nobody, &a, &rec, &err) < 0 && err.code != STORE_NOT_FOUND)) {
+		/* An error other than "unavailable" is an answer too (a missing
+		 * table, say): the requests will show it. */
+		bool answers = s && err.code != STORE_UNAVAILABLE && err.code != STORE_TIMEOUT;
+
+		fprintf(stderr, "cutover: %s: %s\n", role, err.msg);
+		if (!answers && needed) {
+			fprintf(stderr, "cutover: the legacy store does not answer; not starting (start it, or fix "
+			        "DATABASE_URL)\n");
+			rc = -1;
+		} else if (!answers) {
+			fprintf(stderr, "cutover: MongoDB does not answer; starting anyway: routes in legacy mode are "
+			        "served, writes to copy wait in the journal, and modes that read MongoDB answer 503 "
+			        "until it is back\n");
+		}
+	}
+	store_close(s);
+	arena_reset(&a);
+	return rc;
+}
+
 static int middleware_init(const struct config *cfg)
 {
 	struct error err;
@@ -584,6 +645,9 @@ int server_run(const struct config *cfg)
 		snprintf(quick[i], sizeof(quick[i]), "%s", u);
 		free(u);
 	}
+	if (store_reachable(cfg, url, "legacy store", true) < 0 ||
+	    (both && store_reachable(cfg, cfg->mongodb_uri, "mongodb", false) < 0))
+		return -1;
 	control_init(cfg);
 	if (both && control_store_start(cfg) < 0) {
 		control_fini();
@@ -618,7 +682,7 @@ int server_run(const struct config *cfg)
 	for (i = 0; i < nloops; i++)
 		loops[i].fd = -1;
 	for (i = 0; i < nloops; i++) {
-		int fd = listen_socket(host, &port);
+		int fd = listen_socket(host, &port, i == 0, cfg->listen_shared);
 
 		if (fd == -1)
 			goto out;
