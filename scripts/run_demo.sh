@@ -6,12 +6,16 @@ export DATABASE_URL="${DATABASE_URL:-sqlite://$db}"
 listen="${CUTOVER_LISTEN:-127.0.0.1:8080}"
 t1=$("$bin" token --user-id 1 --ttl 86400)
 t2=$("$bin" token --user-id 2 --ttl 86400)
+# The admin API and `cutover mode` need a token: a fresh one per run.
+CUTOVER_ADMIN_TOKEN="${CUTOVER_ADMIN_TOKEN:-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"
+export CUTOVER_ADMIN_TOKEN
 cat <<MSG
 
 cutover demo — the HisabPro API from $DATABASE_URL
 
   token for user 1: $t1
   token for user 2: $t2
+  admin token:      $CUTOVER_ADMIN_TOKEN
 
 try:
   curl -s -H "Authorization: Bearer $t1" http://$listen/api/invoices/
@@ -22,6 +26,10 @@ try:
   curl -s -H "Authorization: Bearer $t1" -H 'Content-Type: application/json' \\
        -d '{"invoice_number":"INV-9001","client_name":"Acme Traders","issue_date":"2026-11-21","items":[{"description":"Widget","quantity":"2","unit_price":"50","amount":"100"}]}' \\
        http://$listen/api/invoices/
+  curl -s -H "Authorization: Bearer $CUTOVER_ADMIN_TOKEN" http://$listen/_cutover/routes
+
+every route with its mode, comparisons and readiness:
+  CUTOVER_ADMIN_TOKEN=$CUTOVER_ADMIN_TOKEN CUTOVER_LISTEN=$listen $bin mode
 
 Ctrl-C stops it.
 MSG

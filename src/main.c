@@ -31,11 +31,79 @@ static const char usage[] =
 	"                                       rewrite what differs from the legacy store, or drain the journal\n"
 	"  mode [-c FILE] [ROUTE [MODE]]        show routes, or flip ROUTE (or \"global\") to MODE\n"
 	"\n"
-	"  cutover --help | --version\n"
+	"  cutover --help | --version | COMMAND --help\n"
 	"\n"
 	"FILE defaults to " DEFAULT_CONFIG ".  Environment: DATABASE_URL, DATABASE_MODE,\n"
 	"MONGODB_URI, MONGODB_DECIMAL, JWT_SECRET, CUTOVER_LISTEN, CUTOVER_ADMIN_TOKEN override\n"
 	"the file; `mode` reaches the gateway at the listen address (or CUTOVER_ADMIN_URL).\n";
+
+/* cutover COMMAND --help: the command's options and exit codes. */
+static const struct { const char *name, *text; } helps[] = {
+	{"serve",
+	 "usage: cutover serve [-c FILE]\n\n"
+	 "Run the gateway: the API from the stores in each route's mode, the admin API,\n"
+	 "passthrough to the upstream.  SIGHUP reloads modes and samples; SIGTERM drains.\n\n"
+	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
+	 "exit: 0 stopped by a signal; 1 the configuration, the listen address or the\n"
+	 "legacy store stopped the start; 2 usage\n"},
+	{"check",
+	 "usage: cutover check [-c FILE]\n\n"
+	 "Validate a configuration and print every problem as FILE:LINE:COLUMN.\n\n"
+	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
+	 "exit: 0 valid; 1 problems found; 2 usage\n"},
+	{"token",
+	 "usage: cutover token --user-id N [--ttl SECONDS] [-c FILE]\n\n"
+	 "Mint an HS256 access token like the application's, signed with the JWT secret\n"
+	 "(development and tests).\n\n"
+	 "  --user-id N         the user the token names (required)\n"
+	 "  --ttl SECONDS       lifetime (default 3600)\n"
+	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
+	 "exit: 0 printed; 1 the configuration; 2 usage\n"},
+	{"migrate",
+	 "usage: cutover migrate [-c FILE] [--resource R] [--batch N] [--rate ROWS/S]\n"
+	 "                       [--resume | --restart] [--state FILE] [--indexes-only]\n\n"
+	 "Copy every legacy row (with its children) into MongoDB in key order, indexes\n"
+	 "first, with a checkpoint after each batch.\n\n"
+	 "  --resource R        only this resource\n"
+	 "  --batch N           rows per bulk write, 1 to 100000 (default 1000)\n"
+	 "  --rate ROWS/S       at most this many rows a second (default: no limit)\n"
+	 "  --resume            go on from the checkpoint (the default)\n"
+	 "  --restart           ignore the checkpoint\n"
+	 "  --state FILE        the checkpoint file (default: cutover-migrate.state.json in\n"
+	 "                      the journal's directory)\n"
+	 "  --indexes-only      create the MongoDB indexes and stop\n"
+	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
+	 "exit: 0 done; 1 stopped by an error; 2 usage; 3 done, but some rows could not\n"
+	 "be copied (listed)\n"},
+	{"verify",
+	 "usage: cutover verify [-c FILE] [--resource R] [--sample PERCENT] [--json]\n\n"
+	 "Compare every legacy row with its document, field by field, in constant memory.\n\n"
+	 "  --resource R        only this resource\n"
+	 "  --sample PERCENT    compare this share of the rows, 0 to 100 (default 100)\n"
+	 "  --json              the report as JSON (input for repair --from-verify)\n"
+	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
+	 "exit: 0 identical; 1 differences found; 2 a store or the options stopped it\n"},
+	{"repair",
+	 "usage: cutover repair [-c FILE] [--resource R] [--from-verify FILE | --journal]\n\n"
+	 "Make MongoDB hold what the legacy store holds: a fresh walk, the records a\n"
+	 "verify report names, or the journal's entries.\n\n"
+	 "  --resource R        only this resource\n"
+	 "  --from-verify FILE  the records of a `verify --json` report\n"
+	 "  --journal           apply the journal now\n"
+	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
+	 "exit: 0 repaired; 1 something could not be repaired (listed); 2 a store, the\n"
+	 "report or the options stopped it\n"},
+	{"mode",
+	 "usage: cutover mode [-c FILE] [ROUTE [MODE]]\n\n"
+	 "Without arguments, every route with its mode, comparisons and readiness; with\n"
+	 "ROUTE (a resource, or \"global\") and MODE, flip it.  Talks to the running\n"
+	 "gateway's admin API at the listen address (or CUTOVER_ADMIN_URL) with\n"
+	 "CUTOVER_ADMIN_TOKEN.\n\n"
+	 "  MODE                legacy, dual-write, shadow (dual), live, rampdown, mongodb,\n"
+	 "                      passthrough\n"
+	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
+	 "exit: 0 done; 1 the gateway refused or could not be reached; 2 usage\n"},
+};
 
 static int bad_usage(const char *fmt, const char *arg)
 {
@@ -124,7 +192,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->config = DEFAULT_CONFIG;
 	o->ttl = 3600;
 	o->m.batch = 1000;
-	o->m.state = "cutover-migrate.state.json";
+	o->m.state = NULL;              /* beside the journal, once the configuration says where */
 	o->v.sample = 100;
 	opterr = 0;
 	optind = 1;
@@ -270,6 +338,12 @@ static int cmd_migrate(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
+	if (!o.m.state) {
+		const char *slash = strrchr(cfg->journal, '/');
+
+		o.m.state = arena_printf(&cfg->arena, "%.*scutover-migrate.state.json",
+		                         slash ? (int)(slash - cfg->journal + 1) : 0, cfg->journal);
+	}
 	rc = o.indexes_only ? migrate_indexes(cfg) : migrate_run(cfg, &o.m);
 	config_free(cfg);
 	return rc;
@@ -331,6 +405,13 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("cutover %s\n", CUTOVER_VERSION);
 		return 0;
+	}
+	for (i = 0; argc > 2 && i < sizeof(helps) / sizeof(helps[0]); i++) {
+		if (strcmp(argv[1], helps[i].name) == 0 &&
+		    (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+			fputs(helps[i].text, stdout);
+			return 0;
+		}
 	}
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""`cutover serve` at start, as an operator meets it: a port another gateway
-already serves, a legacy store that does not answer, a MongoDB that does not.
+"""The commands as an operator meets them: `serve` on a port another gateway
+already serves, with a legacy store that does not answer, with a MongoDB that
+does not; each command's --help; where migrate keeps its checkpoint.
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -79,12 +81,58 @@ def test_unreachable_mongodb(binary):
         stop_clean(gw)
 
 
+def test_help_per_command(binary):
+    """Each command's --help: its usage line, every option it takes, its
+    exit codes; exit 0.  The options listed are the ones it accepts."""
+    opts = {"serve": [], "check": [], "token": ["--user-id", "--ttl"],
+            "migrate": ["--resource", "--batch", "--rate", "--resume", "--restart", "--state", "--indexes-only"],
+            "verify": ["--resource", "--sample", "--json"], "repair": ["--resource", "--from-verify", "--journal"],
+            "mode": []}
+    for cmd, want in opts.items():
+        r = subprocess.run([binary, cmd, "--help"], capture_output=True, text=True, timeout=10)
+        eq(r.returncode, 0, (cmd, r.stderr))
+        assert r.stdout.startswith("usage: cutover %s" % cmd), (cmd, r.stdout)
+        assert "exit: 0" in r.stdout and "--config" in r.stdout, (cmd, r.stdout)
+        listed = set(re.findall(r"^  (--[a-z-]+)", r.stdout, re.M))
+        for o in want:
+            assert o in listed, (cmd, o, r.stdout)
+        other = set(o for v in opts.values() for o in v) - set(want)
+        for o in sorted(other):
+            r2 = subprocess.run([binary, cmd, o, "1"], capture_output=True, text=True, timeout=10)
+            if r2.returncode == 2 and "not for this command" in r2.stderr + r2.stdout:
+                assert o not in listed, (cmd, o, "listed, but refused")
+    r = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
+    assert "COMMAND --help" in r.stdout, r.stdout
+
+
+def test_migrate_state_beside_the_journal(binary):
+    """The checkpoint file goes to the journal's directory, not the working
+    directory: build/ for the example."""
+    from mongo import Mongo
+    mongo = Mongo()
+    work = tempfile.mkdtemp(prefix="cutover-cli-cwd-")
+    try:
+        gw = Gateway(binary, mongo=mongo, mode="legacy")
+        try:
+            env = dict(gw.env)
+            r = subprocess.run([binary, "migrate", "-c", gw.cfg_path], env=env, capture_output=True, text=True,
+                               timeout=120, cwd=work)
+            eq(r.returncode, 0, r.stdout + r.stderr)
+            journal_dir = os.path.dirname(env["CUTOVER_JOURNAL"])
+            assert os.path.exists(os.path.join(journal_dir, "cutover-migrate.state.json")), os.listdir(journal_dir)
+            eq(os.listdir(work), [])
+        finally:
+            stop_clean(gw)
+    finally:
+        mongo.close()
+
+
 def main():
     binary = binary_arg()
     runner = Runner()
     print("== serve at start", flush=True)
-    runner.run([test_port_served_by_another_gateway, test_unreachable_legacy_store, test_unreachable_mongodb],
-               binary)
+    runner.run([test_port_served_by_another_gateway, test_unreachable_legacy_store, test_unreachable_mongodb,
+                test_help_per_command, test_migrate_state_beside_the_journal], binary)
     return runner.finish()
 
 

@@ -71,6 +71,13 @@ def rss_kb(gw):
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
+def sanitized(gw):
+    """Built with AddressSanitizer?  Its allocator keeps freed memory for
+    itself (malloc_trim is not its), so memory given back is not measured there."""
+    with open("/proc/%d/maps" % gw.proc.pid) as f:
+        return "libasan" in f.read()
+
+
 def cpu_s(gw):
     with open("/proc/%d/stat" % gw.proc.pid) as f:
         parts = f.read().rsplit(")", 1)[1].split()
@@ -233,7 +240,10 @@ def test_held_bodies_bounded_and_returned(binary):
         assert held_for < 3 + 2 + 5, held_for
         eq(guard["held_body_bytes"], 0, guard)
         assert rss1 - rss0 < 2 * budget // 1024 + 16384, (rss0, rss1)
-        assert rss2 - rss0 < 16384, (rss0, rss2)
+        if sanitized(gw):
+            print("     (memory given back is not measured under AddressSanitizer: its allocator keeps it)")
+        else:
+            assert rss2 - rss0 < 16384, (rss0, rss2)
         served_quickly(gw)
     finally:
         for s in socks:

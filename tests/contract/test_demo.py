@@ -41,6 +41,12 @@ def test_demo_curl_lines(binary):
             out = subprocess.run(line + " -o /dev/null -w '%{http_code}'", shell=True, capture_output=True,
                                  text=True, timeout=30).stdout
             assert out in ("200", "201"), (line, out)
+        # the printed `cutover mode` line lists every route of the example
+        mode = [l.strip() for l in lines if l.strip().startswith("CUTOVER_ADMIN_TOKEN=")]
+        eq(len(mode), 1, lines)
+        out = subprocess.run(mode[0], shell=True, capture_output=True, text=True, timeout=30, cwd=ROOT)
+        eq(out.returncode, 0, out.stdout + out.stderr)
+        assert "invoices" in out.stdout and "payments" in out.stdout and "legacy" in out.stdout, out.stdout
         # a second POST of the same invoice number is the unique-constraint error
         post = [l for l in curls if " -d " in l][0]
         body = subprocess.run(post, shell=True, capture_output=True, text=True, timeout=30).stdout
