@@ -214,9 +214,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'J':
 			if (!option_for(c, argv[0]))
 				return bad_usage("option %s is not for this command", argv[optind - 1]), -1;
-			if ((c == 'b' && !number(optarg, 1, 100000, &x)) || (c == 'R' && !number(optarg, 0, 1e9, &x)) ||
-			    (c == 'p' && !number(optarg, 0, 100, &x)))
-				return bad_usage("bad number '%s'", optarg), -1;
+			if (c == 'b' && !number(optarg, 1, 100000, &x))
+				return bad_usage("--batch takes a number of rows from 1 to 100000, not '%s'", optarg), -1;
+			if (c == 'R' && !number(optarg, 0, 1e9, &x))
+				return bad_usage("--rate takes rows a second from 0 (no limit) to 1e9, not '%s'", optarg), -1;
+			if (c == 'p' && !number(optarg, 0, 100, &x))
+				return bad_usage("--sample takes a percentage from 0 to 100, not '%s'", optarg), -1;
 			if (c == 'i')
 				o->indexes_only = true;
 			else if (c == 'r')
@@ -375,7 +378,8 @@ static int cmd_mode(int argc, char **argv)
 	if (argc - skip > 3)
 		return bad_usage("%s", "mode takes at most a route and a mode");
 	if (argc - skip == 3 && mode_parse(argv[2 + skip]) < 0 && strcmp(argv[2 + skip], "global") != 0)
-		return bad_usage("unknown mode '%s'", argv[2 + skip]);
+		return bad_usage("unknown mode '%s' (one of legacy, dual-write, shadow, dual, live, rampdown, "
+		                 "mongodb, passthrough)", argv[2 + skip]);
 	if (!(cfg = load(config)))
 		return 1;
 	argv[skip] = argv[0];

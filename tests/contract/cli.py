@@ -105,6 +105,17 @@ def test_help_per_command(binary):
     assert "COMMAND --help" in r.stdout, r.stdout
 
 
+def test_invalid_values_list_the_valid_ones(binary):
+    for args, want in ((["mode", "invoices", "bogus"], "one of legacy, dual-write, shadow, dual, live, rampdown, "
+                                                      "mongodb, passthrough"),
+                       (["migrate", "--batch", "0"], "from 1 to 100000"),
+                       (["migrate", "--rate", "-1"], "from 0 (no limit)"),
+                       (["verify", "--sample", "101"], "from 0 to 100")):
+        r = subprocess.run([binary] + args, capture_output=True, text=True, timeout=10)
+        eq(r.returncode, 2, (args, r.stderr))
+        assert want in r.stderr, (args, r.stderr)
+
+
 def test_migrate_state_beside_the_journal(binary):
     """The checkpoint file goes to the journal's directory, not the working
     directory: build/ for the example."""
@@ -132,7 +143,8 @@ def main():
     runner = Runner()
     print("== serve at start", flush=True)
     runner.run([test_port_served_by_another_gateway, test_unreachable_legacy_store, test_unreachable_mongodb,
-                test_help_per_command, test_migrate_state_beside_the_journal], binary)
+                test_help_per_command, test_invalid_values_list_the_valid_ones,
+                test_migrate_state_beside_the_journal], binary)
     return runner.finish()
 
 
