@@ -53,6 +53,8 @@ void random_bytes(void *p, size_t n);
 /* Fast non-cryptographic random bytes (per-thread generator seeded from the
  * kernel): for request ids and the like, never for anything secret. */
 void fast_random_bytes(void *p, size_t n);
+/* The value of a hex digit (either case), or -1. */
+int hex_digit(int c);
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 

@@ -34,14 +34,6 @@ static bool is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
-static int hex_value(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static bool all_of(const char *p, size_t n, bool (*ok)(unsigned char))
 {
 	while (n--)
@@ -82,7 +74,7 @@ static int chunk_size(const char *s, size_t n, uint64_t *size)
 	int d;
 
 	*size = 0;
-	for (; i < n && (d = hex_value((unsigned char)s[i])) >= 0; i++) {
+	for (; i < n && (d = hex_digit((unsigned char)s[i])) >= 0; i++) {
 		if (*size > (UINT64_MAX >> 4))
 			return -1;
 		*size = (*size << 4) | (uint64_t)d;
@@ -258,7 +250,7 @@ bool host_valid(const char *v, size_t n)
 	size_t i = 0;
 
 	if (n && v[0] == '[') {
-		for (i = 1; i < n && (hex_value((unsigned char)v[i]) >= 0 || v[i] == ':' || v[i] == '.'); i++)
+		for (i = 1; i < n && (hex_digit((unsigned char)v[i]) >= 0 || v[i] == ':' || v[i] == '.'); i++)
 			;
 		if (i == 1 || i == n || v[i] != ']')
 			return false;

@@ -91,11 +91,8 @@ static unsigned hex4(const char *p)
 	unsigned v = 0;
 	int i;
 
-	for (i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v = v << 4 | (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-	}
+	for (i = 0; i < 4; i++)
+		v = v << 4 | (unsigned)hex_digit((unsigned char)p[i]);      /* yajl checked them */
 	return v;
 }
 
@@ -145,15 +142,10 @@ static unsigned lone_surrogate(const char *text, size_t end)
  * through: non-ASCII text is checked again, strictly. */
 static bool text_ok(struct builder *b, const unsigned char *s, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n && s[i] < 0x80; i++)
-		;
-	if (i < n && !utf8_valid((const char *)s + i, n - i)) {
-		b->bad_utf8 = true;
-		return false;
-	}
-	return true;
+	if (utf8_valid((const char *)s, n))
+		return true;
+	b->bad_utf8 = true;
+	return false;
 }
 
 static int cb_string(void *ctx, const unsigned char *s, size_t n)

@@ -715,6 +715,14 @@ static void conn_register(struct conn *c)
 	}
 }
 
+/* A head the filter will not pass on, counted; true (the state changed). */
+static bool refuse_head(struct conn *c, int status, const char *reason, const char *detail)
+{
+	atomic_fetch_add(&stats.refused_heads, 1);
+	conn_refuse(c, status, reason, detail, false);
+	return true;
+}
+
 /* The next request's head: to evhttp or to the application, or refused.
  * true when bytes were taken (or the state changed), false when waiting. */
 static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst)
@@ -733,24 +741,14 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 		evbuffer_drain(src, 1);
 		return true;
 	}
-	if ((n = head_end(src)) == 0) {
+	if ((n = head_end(src)) == 0 && evbuffer_get_length(src) <= cfg->max_header_bytes + MAX_LINE) {
 		c->partial_head = true;
-		if (evbuffer_get_length(src) <= cfg->max_header_bytes + MAX_LINE)
-			return false;
-		atomic_fetch_add(&stats.refused_heads, 1);
-		conn_refuse(c, 431, "Request Header Fields Too Large", "The request head is too large.", false);
-		return true;
+		return false;
 	}
-	if (n > cfg->max_header_bytes + MAX_LINE) {
-		atomic_fetch_add(&stats.refused_heads, 1);
-		conn_refuse(c, 431, "Request Header Fields Too Large", "The request head is too large.", false);
-		return true;
-	}
-	if (!head_parse(h, (const char *)evbuffer_pullup(src, (ev_ssize_t)n), n, true)) {
-		atomic_fetch_add(&stats.refused_heads, 1);
-		conn_refuse(c, 400, "Bad Request", h->why, false);
-		return true;
-	}
+	if (n == 0 || n > cfg->max_header_bytes + MAX_LINE)
+		return refuse_head(c, 431, "Request Header Fields Too Large", "The request head is too large.");
+	if (!head_parse(h, (const char *)evbuffer_pullup(src, (ev_ssize_t)n), n, true))
+		return refuse_head(c, 400, "Bad Request", h->why);
 	c->partial_head = false;
 	/* The path of the target, absolute-form included. */
 	t = h->target;

@@ -8,14 +8,6 @@
 #include "query.h"
 #include "value.h"
 
-static int hexdig(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Percent-decode with '+' as space; invalid escapes stay as they are, and
  * bytes that are not UTF-8 become U+FFFD, as Python's unquote does. */
 static const char *decode(struct arena *a, const char *s, size_t n)
@@ -29,8 +21,8 @@ static const char *decode(struct arena *a, const char *s, size_t n)
 
 		if (s[i] == '+') {
 			buf_putc(&raw, ' ');
-		} else if (s[i] == '%' && i + 2 < n && (h = hexdig((unsigned char)s[i + 1])) >= 0 &&
-		           (l = hexdig((unsigned char)s[i + 2])) >= 0) {
+		} else if (s[i] == '%' && i + 2 < n && (h = hex_digit((unsigned char)s[i + 1])) >= 0 &&
+		           (l = hex_digit((unsigned char)s[i + 2])) >= 0) {
 			buf_putc(&raw, (char)(h << 4 | l));
 			i += 2;
 		} else {

@@ -39,16 +39,6 @@ int ctype_parse(const char *name, enum ctype *t)
 
 /* uuid ---------------------------------------------------------------- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int uuid_parse(const char *s, size_t n, unsigned char out[16])
 {
 	int nibbles = 0;
@@ -69,7 +59,7 @@ int uuid_parse(const char *s, size_t n, unsigned char out[16])
 
 		if (s[i] == '-')
 			continue;
-		v = hexval((unsigned char)s[i]);
+		v = hex_digit((unsigned char)s[i]);
 		if (v < 0 || nibbles == 32)
 			return -1;
 		if (nibbles % 2 == 0)
