@@ -482,17 +482,40 @@ void mg_query_filter(const struct query *q, bson_t *filter)
 	buf_free(&pat);
 }
 
-static void append_sort(bson_t *b, const struct resource *r, const struct order_term *o, size_t n)
+/* Stored as a BSON string: its $type name sorts above "missing" and "null". */
+static bool stored_as_string(const struct field *f)
 {
+	return f->type == CT_UUID || f->type == CT_STRING || f->type == CT_TEXT ||
+	       (f->type == CT_DECIMAL && f->mongo_decimal == MD_STRING);
+}
+
+static bool null_key_needed(const struct query *q, size_t i, bool nulls_high)
+{
+	return nulls_high && (q->res->fields[q->order[i].field].flags & F_NULL);
+}
+
+/* MongoDB sorts null below every value, as SQLite does.  Where the legacy
+ * store sorts it above (PostgreSQL), each nullable field is preceded by
+ * the $type of its value ("null" or "missing" against the value's type),
+ * in the direction that puts the nulls last ascending, first descending. */
+static void append_sort(bson_t *b, const char *key, const struct query *q, bool nulls_high)
+{
+	const struct resource *r = q->res;
 	bson_t sort;
+	char nk[32];
 	size_t i;
 	bool has_pk = false;
 
-	bson_append_document_begin(b, "sort", 4, &sort);
-	for (i = 0; i < n; i++) {
-		/* null sorts first ascending and last descending, as in SQL here */
-		bson_append_int32(&sort, mg_key(r, (size_t)o[i].field), -1, o[i].desc ? -1 : 1);
-		has_pk |= o[i].field == r->pk;
+	bson_append_document_begin(b, key, -1, &sort);
+	for (i = 0; i < q->norder; i++) {
+		const struct order_term *o = &q->order[i];
+
+		if (null_key_needed(q, i, nulls_high)) {
+			snprintf(nk, sizeof(nk), "__null%zu", i);
+			bson_append_int32(&sort, nk, -1, o->desc != stored_as_string(&r->fields[o->field]) ? -1 : 1);
+		}
+		bson_append_int32(&sort, mg_key(r, (size_t)o->field), -1, o->desc ? -1 : 1);
+		has_pk |= o->field == r->pk;
 	}
 	/* The id breaks ties, so pages never overlap or skip. */
 	if (!has_pk)
@@ -503,11 +526,75 @@ static void append_sort(bson_t *b, const struct resource *r, const struct order_
 void mg_query_opts(const struct query *q, bson_t *opts)
 {
 	bson_init(opts);
-	append_sort(opts, q->res, q->order, q->norder);
+	append_sort(opts, "sort", q, false);
 	if (q->offset > 0)
 		bson_append_int64(opts, "skip", 4, q->offset);
 	if (q->limit > 0)
 		bson_append_int64(opts, "limit", 5, q->limit);
+}
+
+/* Stage n of pipeline, begun in stage; the first is the query's $match. */
+static void stage_begin(bson_t *pipeline, uint32_t n, bson_t *stage)
+{
+	char ki[16];
+	const char *k;
+
+	bson_uint32_to_string(n, &k, ki, sizeof(ki));
+	bson_append_document_begin(pipeline, k, -1, stage);
+}
+
+static void match_stage(bson_t *pipeline, const struct query *q)
+{
+	bson_t stage, filter;
+
+	bson_init(pipeline);
+	mg_query_filter(q, &filter);
+	stage_begin(pipeline, 0, &stage);
+	bson_append_document(&stage, "$match", 6, &filter);
+	bson_append_document_end(pipeline, &stage);
+	bson_destroy(&filter);
+}
+
+bool mg_query_pipeline(const struct query *q, bool nulls_high, bson_t *pipeline)
+{
+	bson_t stage, inner, type;
+	char nk[32], ref[128];
+	uint32_t n = 1;
+	size_t i;
+	bool any = false;
+
+	for (i = 0; i < q->norder; i++)
+		any |= null_key_needed(q, i, nulls_high);
+	if (!any)
+		return false;
+	match_stage(pipeline, q);
+	stage_begin(pipeline, n++, &stage);
+	bson_append_document_begin(&stage, "$addFields", 10, &inner);
+	for (i = 0; i < q->norder; i++) {
+		if (!null_key_needed(q, i, nulls_high))
+			continue;
+		snprintf(nk, sizeof(nk), "__null%zu", i);
+		snprintf(ref, sizeof(ref), "$%s", mg_key(q->res, (size_t)q->order[i].field));
+		bson_append_document_begin(&inner, nk, -1, &type);
+		bson_append_utf8(&type, "$type", 5, ref, -1);
+		bson_append_document_end(&inner, &type);
+	}
+	bson_append_document_end(&stage, &inner);
+	bson_append_document_end(pipeline, &stage);
+	stage_begin(pipeline, n++, &stage);
+	append_sort(&stage, "$sort", q, true);
+	bson_append_document_end(pipeline, &stage);
+	if (q->offset > 0) {
+		stage_begin(pipeline, n++, &stage);
+		bson_append_int64(&stage, "$skip", 5, q->offset);
+		bson_append_document_end(pipeline, &stage);
+	}
+	if (q->limit > 0) {
+		stage_begin(pipeline, n++, &stage);
+		bson_append_int64(&stage, "$limit", 6, q->limit);
+		bson_append_document_end(pipeline, &stage);
+	}
+	return true;
 }
 
 void mg_id_filter(const struct resource *r, int64_t owner, const unsigned char id[16], bson_t *filter)
@@ -562,17 +649,11 @@ void mg_group_pipeline(const struct query *q, int group_field, int sum_field, en
                        bson_t *pipeline)
 {
 	const struct resource *r = q->res;
-	bson_t stage, inner, acc, filter;
+	bson_t stage, inner, acc;
 	struct buf path = {0};
 
-	bson_init(pipeline);
-	mg_query_filter(q, &filter);
-	bson_append_document_begin(pipeline, "0", 1, &stage);
-	bson_append_document(&stage, "$match", 6, &filter);
-	bson_append_document_end(pipeline, &stage);
-	bson_destroy(&filter);
-
-	bson_append_document_begin(pipeline, "1", 1, &stage);
+	match_stage(pipeline, q);
+	stage_begin(pipeline, 1, &stage);
 	bson_append_document_begin(&stage, "$group", 6, &inner);
 	buf_printf(&path, "$%s", mg_key(r, (size_t)group_field));
 	bson_append_utf8(&inner, "_id", 3, path.p, (int)path.len);
@@ -591,7 +672,7 @@ void mg_group_pipeline(const struct query *q, int group_field, int sum_field, en
 	bson_append_document_end(&stage, &inner);
 	bson_append_document_end(pipeline, &stage);
 
-	bson_append_document_begin(pipeline, "2", 1, &stage);
+	stage_begin(pipeline, 2, &stage);
 	bson_append_document_begin(&stage, "$sort", 5, &inner);
 	bson_append_int32(&inner, "_id", 3, 1);
 	bson_append_document_end(&stage, &inner);

@@ -52,6 +52,7 @@ struct mg_store {
 	struct store base;          /* must be first */
 	const struct config *cfg;
 	struct shared *sh;
+	bool nulls_high;            /* lists sort null as the legacy store does */
 	/* A scan in progress: the next call after its last id continues it. */
 	struct {
 		mongoc_client_t *client;
@@ -212,9 +213,11 @@ static void conflict_unique(struct mg_store *s, mongoc_client_t *c, const struct
 
 /* Every document of a cursor as records; retried once when the connection
  * broke before the first document arrived. */
+/* The documents a find (filter, opts) or an aggregation (pipeline, when
+ * not NULL) returns, as records. */
 static int read_docs(struct mg_store *s, const struct resource *r, const bson_t *filter,
-                     const bson_t *opts, struct arena *a, struct record **rows, size_t *n,
-                     struct store_error *err)
+                     const bson_t *opts, const bson_t *pipeline, struct arena *a,
+                     struct record **rows, size_t *n, struct store_error *err)
 {
 	mongoc_client_t *c;
 	int attempt;
@@ -223,7 +226,9 @@ static int read_docs(struct mg_store *s, const struct resource *r, const bson_t 
 		return -1;
 	for (attempt = 0; attempt < 2; attempt++) {
 		mongoc_collection_t *col = coll(s, c, r);
-		mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, filter, opts, NULL);
+		mongoc_cursor_t *cur = pipeline ?
+			mongoc_collection_aggregate(col, MONGOC_QUERY_NONE, pipeline, NULL, NULL) :
+			mongoc_collection_find_with_opts(col, filter, opts, NULL);
 		size_t cap = 16;
 		const bson_t *doc;
 		bson_error_t e;
@@ -245,7 +250,7 @@ static int read_docs(struct mg_store *s, const struct resource *r, const bson_t 
 				drf_sort_children(r, &(*rows)[(*n)++]);
 		}
 		if (rc == 0 && mongoc_cursor_error(cur, &e)) {
-			rc = fail(&e, err, "find");
+			rc = fail(&e, err, pipeline ? "aggregate" : "find");
 			if (network_error(&e) && *n == 0 && attempt == 0) {
 				mongoc_cursor_destroy(cur);
 				mongoc_collection_destroy(col);
@@ -293,12 +298,18 @@ static int mg_count(struct store *base, const struct query *qy, int64_t *n, stru
 static int mg_list(struct store *base, const struct query *qy, struct arena *a,
                    struct record **rows, size_t *n, struct store_error *err)
 {
-	bson_t filter, opts;
+	struct mg_store *s = (struct mg_store *)base;
+	bson_t filter, opts, pipeline;
 	int rc;
 
+	if (mg_query_pipeline(qy, s->nulls_high, &pipeline)) {
+		rc = read_docs(s, qy->res, NULL, NULL, &pipeline, a, rows, n, err);
+		bson_destroy(&pipeline);
+		return rc;
+	}
 	mg_query_filter(qy, &filter);
 	mg_query_opts(qy, &opts);
-	rc = read_docs((struct mg_store *)base, qy->res, &filter, &opts, a, rows, n, err);
+	rc = read_docs(s, qy->res, &filter, &opts, NULL, a, rows, n, err);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 	return rc;
@@ -315,7 +326,7 @@ static int mg_get(struct store *base, const struct resource *r, int64_t owner,
 
 	mg_id_filter(r, owner, id, &filter);
 	BSON_APPEND_INT64(&opts, "limit", 1);
-	rc = read_docs((struct mg_store *)base, r, &filter, &opts, a, &rows, &n, err);
+	rc = read_docs((struct mg_store *)base, r, &filter, &opts, NULL, a, &rows, &n, err);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 	if (rc == 0 && n == 0) {
@@ -1075,6 +1086,7 @@ static struct store *mg_open(const char *url, const struct config *cfg, struct s
 	s->base.ops = &store_mongodb_ops;
 	s->cfg = cfg;
 	s->sh = sh;
+	s->nulls_high = store_nulls_high(cfg->database_url);
 	return &s->base;
 }
 

@@ -27,7 +27,7 @@
 #define PARAM_TEXT_MAX 48
 
 static const struct sql_dialect dialect = {
-	.numbered = true, .like = "ILIKE", .explicit_nulls = true,
+	.numbered = true, .like = "ILIKE",
 	.text_collation = " COLLATE \"C\"",
 };
 
@@ -647,6 +647,7 @@ const struct store_ops store_postgres_ops = {
 	.name = "postgres",         /* adapter name, shown in logs */
 	.version = 1,               /* interface version this table implements */
 	.blocking = true,           /* network calls: store workers only */
+	.nulls_high = true,
 	.accepts = pg_accepts,      /* postgres:// and postgresql:// URLs (libpq options honoured) */
 	.open = pg_open,            /* one connection; reconnects on the next call when it breaks */
 	.close = pg_close,

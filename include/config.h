@@ -133,6 +133,8 @@ struct resource {
 	size_t nordering;
 	int page_size;
 	unsigned ops;
+	/* The Allow header of its views, as DRF sends it on every answer. */
+	const char *allow_collection, *allow_detail;
 	struct unique *uniques;
 	size_t nuniques;
 	struct view *views;

@@ -28,6 +28,7 @@ enum outcome { OUT_MATCHED, OUT_MISMATCHED, OUT_RACED, OUT_ERROR, OUT_TIMEOUT, O
 struct read_mark {
 	uint64_t resource_seq;
 	uint64_t stripe_seq;
+	uint64_t cascade_seq;       /* deletes of the rows this resource's rows reference */
 	int stripe;                 /* -1: the whole resource (lists, views) */
 };
 
@@ -57,8 +58,9 @@ void control_store_stop(void);
 /* Writes and reads, for raced detection. */
 /* Is a flip of r waiting for earlier writes?  Writes then wait too. */
 bool control_fenced(const struct resource *r);
-/* A write arrives; returns its epoch, for control_write_end. */
-uint64_t control_write_begin(const struct resource *r, const unsigned char *id);
+/* A write arrives; returns its epoch, for control_write_end.  A delete
+ * also marks every resource its cascades reach. */
+uint64_t control_write_begin(const struct resource *r, const unsigned char *id, bool deletes);
 /* That write is done; seq: its journal entry if still pending, else 0. */
 void control_write_end(const struct resource *r, uint64_t epoch, int64_t seq);
 void control_sync_pending(const struct resource *r, const unsigned char *id, int delta);

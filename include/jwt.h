@@ -20,7 +20,11 @@ struct jwt_params {
 
 enum jwt_status {
 	JWT_OK = 0,
-	JWT_INVALID,                /* bad form, signature, algorithm, exp, nbf, type … */
+	JWT_INVALID,                /* bad form, signature, algorithm, expired, not yet valid … */
+	JWT_NO_EXP,                 /* no "exp" claim */
+	JWT_NO_ID,                  /* no "jti" claim */
+	JWT_NO_TYPE,                /* no "token_type" claim */
+	JWT_WRONG_TYPE,             /* a token_type other than "access" (a refresh token) */
 	JWT_NO_USER,                /* valid token without a usable user id claim */
 };
 

@@ -36,6 +36,10 @@ void mg_regex_escape(const char *term, size_t n, struct buf *out);
 void mg_query_filter(const struct query *q, bson_t *filter);
 /* sort (with _id breaking ties), skip and limit. */
 void mg_query_opts(const struct query *q, bson_t *opts);
+/* The same list as an aggregation pipeline that sorts null above every
+ * value, as PostgreSQL does, when nulls_high and the ordering has a
+ * nullable field; false (and nothing to destroy) when the find sorts alike. */
+bool mg_query_pipeline(const struct query *q, bool nulls_high, bson_t *pipeline);
 void mg_id_filter(const struct resource *r, int64_t owner, const unsigned char id[16], bson_t *filter);
 /* Another document of owner with rec's values for the fields of u. */
 void mg_unique_filter(const struct resource *r, const struct unique *u, int64_t owner,

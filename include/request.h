@@ -26,6 +26,10 @@ enum auth_state {
 	AUTH_OK,                /* principal holds the user id */
 	AUTH_BAD_HEADER,        /* Authorization header of the wrong shape */
 	AUTH_INVALID,           /* token failed verification */
+	AUTH_NO_EXP,            /* verified, but simplejwt's claim checks fail: */
+	AUTH_NO_ID,
+	AUTH_NO_TYPE,
+	AUTH_WRONG_TYPE,
 	AUTH_NO_USER,           /* token carried no usable user id */
 };
 

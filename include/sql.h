@@ -19,7 +19,6 @@
 struct sql_dialect {
 	bool numbered;          /* $1, $2 … (PostgreSQL) rather than ? */
 	const char *like;       /* "LIKE" (SQLite: ASCII case-insensitive) or "ILIKE" */
-	bool explicit_nulls;    /* say NULLS FIRST/LAST so null sorts lowest everywhere */
 	const char *text_collation; /* text sorts by code point everywhere: " COLLATE \"C\"" */
 };
 

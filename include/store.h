@@ -105,6 +105,9 @@ struct store_ops {
 	int version;
 	/* Calls may block on the network: run them on store workers only. */
 	bool blocking;
+	/* Its ORDER BY places null above every value (PostgreSQL), not below
+	 * (SQLite, MongoDB): lists follow the legacy store's placement. */
+	bool nulls_high;
 	/* Does this adapter serve the URL (by scheme)? */
 	bool (*accepts)(const char *url);
 	/* Connect; the handle belongs to the caller, freed by close. */
@@ -173,6 +176,8 @@ extern bool store_streaming;
 
 /* The adapter for a URL, or NULL with err set when no adapter serves it. */
 const struct store_ops *store_ops_for(const char *url, struct store_error *err);
+/* Does the store at url sort null above every value? */
+bool store_nulls_high(const char *url);
 struct store *store_open(const char *url, const struct config *cfg, struct store_error *err);
 /* The same for the migration toolkit's long scans: a MongoDB server may
  * take minutes over the first batch of a whole collection in key order,

@@ -42,8 +42,12 @@ static int auth_on_request(struct request *req)
 		req->auth = AUTH_BAD_HEADER;
 		return MW_CONTINUE;
 	}
-	switch (jwt_verify_cached(&params, tok, toklen, (int64_t)time(NULL), &req->principal)) {
+	switch (jwt_verify_cached(&params, tok, toklen, now_wall_us() / 1000000, &req->principal)) {
 	case JWT_OK: req->auth = AUTH_OK; break;
+	case JWT_NO_EXP: req->auth = AUTH_NO_EXP; break;
+	case JWT_NO_ID: req->auth = AUTH_NO_ID; break;
+	case JWT_NO_TYPE: req->auth = AUTH_NO_TYPE; break;
+	case JWT_WRONG_TYPE: req->auth = AUTH_WRONG_TYPE; break;
 	case JWT_NO_USER: req->auth = AUTH_NO_USER; break;
 	default: req->auth = AUTH_INVALID; break;
 	}

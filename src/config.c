@@ -715,6 +715,26 @@ static void parse_uniques(struct loader *l, struct resource *r, const struct jso
 	}
 }
 
+/* DRF's Allow: the view's methods in Django's order, HEAD with GET, and
+ * OPTIONS always.  Each argument is the operation behind GET, POST, PUT,
+ * PATCH and DELETE (0: none). */
+static const char *allow_methods(struct arena *a, unsigned ops, unsigned get, unsigned post,
+                                 unsigned put, unsigned patch, unsigned del)
+{
+	static const char *const names[] = {"GET, ", "POST, ", "PUT, ", "PATCH, ", "DELETE, "};
+	const unsigned bits[] = {get, post, put, patch, del};
+	char out[64] = "";
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(bits); i++)
+		if (bits[i] && (ops & bits[i]))
+			strcat(out, names[i]);
+	if (get && (ops & get))
+		strcat(out, "HEAD, ");
+	strcat(out, "OPTIONS");
+	return arena_strdup(a, out);
+}
+
 static struct resource *parse_resource(struct loader *l, const struct json *obj,
                                        struct resource *parent);
 
@@ -880,6 +900,8 @@ static struct resource *parse_resource(struct loader *l, const struct json *obj,
 				r->ops |= op_names[k].bit;
 		}
 	}
+	r->allow_collection = allow_methods(l->a, r->ops, OP_LIST, OP_CREATE, 0, 0, 0);
+	r->allow_detail = allow_methods(l->a, r->ops, OP_RETRIEVE, 0, OP_UPDATE, OP_PARTIAL, OP_DESTROY);
 	if ((v = json_get(obj, "fields")))
 		parse_fields(l, r, v);
 	else

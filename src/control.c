@@ -42,6 +42,10 @@ struct route {
 	_Atomic int64_t pending;
 	_Atomic uint64_t stripe_seq[RACE_STRIPES];
 	_Atomic int64_t stripe_pending[RACE_STRIPES];
+	/* Writes to the resources whose deletes cascade here (any of its
+	 * records may change): begun deletes, and copies not yet applied. */
+	_Atomic uint64_t cascade_seq;
+	_Atomic int64_t cascade_pending;
 	struct path_count paths[MAX_PATHS];     /* under lock */
 	size_t npaths;
 };
@@ -224,13 +228,17 @@ static int stripe_of(const unsigned char *id)
 	return id ? (id[0] ^ id[5] ^ id[15]) % RACE_STRIPES : -1;
 }
 
-uint64_t control_write_begin(const struct resource *r, const unsigned char *id)
+uint64_t control_write_begin(const struct resource *r, const unsigned char *id, bool deletes)
 {
 	struct route *rt = route_of(r);
 	uint64_t e;
+	size_t i;
 
 	if (!rt)
 		return 0;
+	for (i = 0; deletes && i < r->ncascades; i++)
+		if (route_of(r->cascades[i].res))
+			atomic_fetch_add(&route_of(r->cascades[i].res)->cascade_seq, 1);
 	e = rt->epoch;
 	atomic_fetch_add(&rt->writing[e & 1], 1);
 	atomic_fetch_add(&rt->seq, 1);
@@ -263,9 +271,15 @@ bool control_fenced(const struct resource *r)
 void control_sync_pending(const struct resource *r, const unsigned char *id, int delta)
 {
 	struct route *rt = route_of(r);
+	size_t i;
 
 	if (!rt)
 		return;
+	/* The entry does not say whether it is a delete: while any copy is
+	 * pending, the resources its cascades reach count as changing. */
+	for (i = 0; i < r->ncascades; i++)
+		if (route_of(r->cascades[i].res))
+			atomic_fetch_add(&route_of(r->cascades[i].res)->cascade_pending, delta);
 	atomic_fetch_add(&rt->pending, delta);
 	if (id)
 		atomic_fetch_add(&rt->stripe_pending[stripe_of(id)], delta);
@@ -280,6 +294,7 @@ void control_read_mark(const struct resource *r, const unsigned char *id, struct
 	if (!rt)
 		return;
 	m->resource_seq = rt->seq;
+	m->cascade_seq = rt->cascade_seq;
 	if (m->stripe >= 0)
 		m->stripe_seq = rt->stripe_seq[m->stripe];
 }
@@ -292,6 +307,8 @@ bool control_raced(const struct resource *r, const struct read_mark *m)
 
 	if (!rt)
 		return false;
+	if (rt->cascade_seq != m->cascade_seq || rt->cascade_pending > 0)
+		return true;
 	if (m->stripe < 0)
 		return rt->seq != m->resource_seq || rt->pending > 0;
 	return rt->stripe_seq[m->stripe] != m->stripe_seq || rt->stripe_pending[m->stripe] > 0;

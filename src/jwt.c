@@ -121,23 +121,27 @@ static bool str_claim_is(const struct json *v, const char *want)
 	return v && v->type == JSON_STRING && str_eq(v->u.s.p, v->u.s.n, want);
 }
 
-/* The window [*nbf, *exp) in which the token is valid. */
+/* Checks in the application's order: the token library's first (all
+ * "invalid or expired"), then simplejwt's, each with its own message.
+ * The window [*nbf, *exp) is when the token is valid. */
 static enum jwt_status check_claims(const struct jwt_params *p, const struct json *c,
                                     int64_t now, int64_t *user_id, int64_t *nbf, int64_t *exp)
 {
-	const struct json *v;
+	const struct json *v, *e;
 	int64_t t;
 
-	if (numeric_claim(json_get(c, "exp"), &t) < 0 || now >= t + p->leeway)
+	if ((v = json_get(c, "iat")) && (numeric_claim(v, &t) < 0 || t > now + p->leeway))
 		return JWT_INVALID;
-	*exp = t + p->leeway;
 	*nbf = INT64_MIN;
 	if ((v = json_get(c, "nbf")) && (numeric_claim(v, &t) < 0 || now < t - p->leeway))
 		return JWT_INVALID;
 	if (v)
 		*nbf = t - p->leeway;
-	if (!str_claim_is(json_get(c, "token_type"), "access"))
+	*exp = INT64_MAX;
+	if ((e = json_get(c, "exp")) && (numeric_claim(e, &t) < 0 || now >= t + p->leeway))
 		return JWT_INVALID;
+	if (e)
+		*exp = t + p->leeway;
 	if (p->issuer && *p->issuer && !str_claim_is(json_get(c, "iss"), p->issuer))
 		return JWT_INVALID;
 	if (p->audience && *p->audience) {
@@ -150,6 +154,17 @@ static enum jwt_status check_claims(const struct jwt_params *p, const struct jso
 		if (!ok)
 			return JWT_INVALID;
 	}
+	if (((v = json_get(c, "sub")) && v->type != JSON_STRING) ||
+	    ((v = json_get(c, "jti")) && v->type != JSON_STRING))
+		return JWT_INVALID;
+	if (!e)
+		return JWT_NO_EXP;
+	if (!json_get(c, "jti"))
+		return JWT_NO_ID;
+	if (!(v = json_get(c, "token_type")))
+		return JWT_NO_TYPE;
+	if (!str_claim_is(v, "access"))
+		return JWT_WRONG_TYPE;
 	v = json_get(c, p->user_id_claim);
 	if (!v)
 		return JWT_NO_USER;

@@ -21,6 +21,7 @@
 
 struct target {
 	enum { T_COLLECTION, T_DETAIL, T_VIEW } kind;
+	bool bad_id;                /* a detail path whose id is no UUID: 404 from the view */
 	unsigned char id[16];
 	const struct view *view;
 };
@@ -41,6 +42,7 @@ static int parse_target(const struct resource *r, const char *path, struct targe
 	const char *rest = path + r->path_len;
 	size_t n = strcspn(rest, "/"), i;
 
+	t->bad_id = false;
 	if (*rest == '\0') {
 		t->kind = T_COLLECTION;
 		return 0;
@@ -54,10 +56,13 @@ static int parse_target(const struct resource *r, const char *path, struct targe
 			return 0;
 		}
 	}
-	/* DRF's default lookup pattern is [^/.]+; a malformed id is a 404. */
-	if (memchr(rest, '.', n) || uuid_parse(rest, n, t->id) < 0)
+	/* DRF's default lookup pattern is [^/.]+: other paths are no view's.
+	 * A malformed id reaches the view, which answers 404 after the
+	 * credentials and the method are checked. */
+	if (memchr(rest, '.', n))
 		return -1;
 	t->kind = T_DETAIL;
+	t->bad_id = uuid_parse(rest, n, t->id) < 0;
 	return 0;
 }
 
@@ -65,7 +70,7 @@ bool resource_detail_id(const struct resource *r, const char *path, unsigned cha
 {
 	struct target t;
 
-	if (parse_target(r, path, &t) < 0 || t.kind != T_DETAIL)
+	if (parse_target(r, path, &t) < 0 || t.kind != T_DETAIL || t.bad_id)
 		return false;
 	memcpy(id, t.id, 16);
 	return true;
@@ -96,9 +101,8 @@ static void reply_store_error(struct request *req, const struct store_error *err
 	}
 }
 
-static void reply_method_not_allowed(struct request *req, const char *allow)
+static void reply_method_not_allowed(struct request *req)
 {
-	req_add_header(req, "Allow", allow);
 	req_reply_detail(req, 405, arena_printf(&req->arena, "Method \"%s\" not allowed.", req->method));
 }
 
@@ -543,43 +547,21 @@ static void op_destroy(struct request *req, const struct resource *r, const unsi
 
 /* Dispatch ------------------------------------------------------------- */
 
-static const char *allow_header(struct request *req, const struct resource *r, int kind)
-{
-	struct buf b = {0};
-	const char *res;
-
-	if (kind == T_COLLECTION) {
-		if (r->ops & OP_LIST)
-			buf_puts(&b, "GET, ");
-		if (r->ops & OP_CREATE)
-			buf_puts(&b, "POST, ");
-	} else if (kind == T_DETAIL) {
-		if (r->ops & OP_RETRIEVE)
-			buf_puts(&b, "GET, ");
-		if (r->ops & OP_UPDATE)
-			buf_puts(&b, "PUT, ");
-		if (r->ops & OP_PARTIAL)
-			buf_puts(&b, "PATCH, ");
-		if (r->ops & OP_DESTROY)
-			buf_puts(&b, "DELETE, ");
-	} else {
-		buf_puts(&b, "GET, ");
-	}
-	if (b.len >= 5 && strncmp(b.p, "GET, ", 5) == 0)
-		buf_puts(&b, "HEAD, ");
-	buf_puts(&b, "OPTIONS");
-	res = arena_strndup(&req->arena, b.p, b.len);
-	buf_free(&b);
-	return res;
-}
+/* simplejwt's answer for an access token it refuses, naming why. */
+#define TOKEN_REFUSED(why) \
+	"{\"detail\":\"Given token not valid for any token type\",\"code\":\"token_not_valid\"," \
+	"\"messages\":[{\"token_class\":\"AccessToken\",\"token_type\":\"access\"," \
+	"\"message\":\"" why "\"}]}"
 
 static const char *const auth_bodies[] = {
 	[AUTH_NONE] = "{\"detail\":\"Authentication credentials were not provided.\"}",
 	[AUTH_BAD_HEADER] = "{\"detail\":\"Authorization header must contain two space-delimited values\","
 	                    "\"code\":\"bad_authorization_header\"}",
-	[AUTH_INVALID] = "{\"detail\":\"Given token not valid for any token type\",\"code\":\"token_not_valid\","
-	                 "\"messages\":[{\"token_class\":\"AccessToken\",\"token_type\":\"access\","
-	                 "\"message\":\"Token is invalid or expired\"}]}",
+	[AUTH_INVALID] = TOKEN_REFUSED("Token is invalid or expired"),
+	[AUTH_NO_EXP] = TOKEN_REFUSED("Token has no 'exp' claim"),
+	[AUTH_NO_ID] = TOKEN_REFUSED("Token has no id"),
+	[AUTH_NO_TYPE] = TOKEN_REFUSED("Token has no type"),
+	[AUTH_WRONG_TYPE] = TOKEN_REFUSED("Token has wrong type"),
 	[AUTH_NO_USER] = "{\"detail\":\"Token contained no recognizable user identification\","
 	                 "\"code\":\"token_not_valid\"}",
 };
@@ -587,20 +569,21 @@ static const char *const auth_bodies[] = {
 void resource_handle(struct request *req, const struct resource *r)
 {
 	struct target t;
-	const char *m = req->method;
+	const char *m = req->method, *allow;
 	bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 	unsigned need = 0;
 
 	if (parse_target(r, req->path, &t) < 0)
 		return req_reply_detail(req, 404, NOT_FOUND);
+	allow = t.kind == T_COLLECTION ? r->allow_collection : t.kind == T_DETAIL ? r->allow_detail :
+	        "GET, HEAD, OPTIONS";
+	req_add_header(req, "Allow", allow);
 	if (req->auth != AUTH_OK) {
 		req_add_header(req, "WWW-Authenticate", "Bearer realm=\"api\"");
 		return req_reply_json(req, 401, auth_bodies[req->auth], strlen(auth_bodies[req->auth]));
 	}
-	if (strcmp(m, "OPTIONS") == 0) {
-		req_add_header(req, "Allow", allow_header(req, r, t.kind));
+	if (strcmp(m, "OPTIONS") == 0)
 		return req_reply_json(req, 200, "{}", 2);
-	}
 	switch (t.kind) {
 	case T_COLLECTION:
 		need = get ? OP_LIST : strcmp(m, "POST") == 0 ? OP_CREATE : 0;
@@ -614,7 +597,7 @@ void resource_handle(struct request *req, const struct resource *r)
 	case T_VIEW:
 		req->route = arena_printf(&req->arena, "%s.%s", r->name, t.view->name);
 		if (!get)
-			return reply_method_not_allowed(req, allow_header(req, r, t.kind));
+			return reply_method_not_allowed(req);
 		switch (t.view->kind) {
 		case VIEW_SUMMARY: return view_summary(req, r, t.view);
 		case VIEW_RECENT: return view_recent(req, r, t.view);
@@ -623,7 +606,9 @@ void resource_handle(struct request *req, const struct resource *r)
 		return;
 	}
 	if (!(r->ops & need))
-		return reply_method_not_allowed(req, allow_header(req, r, t.kind));
+		return reply_method_not_allowed(req);
+	if (t.bad_id)
+		return req_reply_detail(req, 404, NOT_FOUND);
 	switch (need) {
 	case OP_LIST: return op_list(req, r);
 	case OP_CREATE: return op_create(req, r);

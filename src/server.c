@@ -156,7 +156,6 @@ static void send_response(struct request *req)
 		else
 			evbuffer_add(body, req->out.p ? req->out.p : "", req->out.len);
 	}
-	evhttp_add_header(h, "Vary", "Accept");
 	for (i = 0; i < req->nheaders; i++)
 		evhttp_add_header(h, req->headers[i].name, req->headers[i].value);
 	evhttp_send_reply(req->ev, req->status, reason(req->status), body);
@@ -306,7 +305,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	if (*loop->cfg->mongodb_uri) {
 		req->has_id = resource_detail_id(req->resource, req->path, req->id);
 		if (req->method_bit & (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE)) {
-			req->write_epoch = control_write_begin(req->resource, req->has_id ? req->id : NULL);
+			req->write_epoch = control_write_begin(req->resource, req->has_id ? req->id : NULL,
+			                                       req->method_bit == EVHTTP_REQ_DELETE);
 			req->write_marked = true;
 		}
 		control_read_mark(req->resource, req->has_id ? req->id : NULL, &req->mark);

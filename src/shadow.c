@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "compare.h"
 #include "journal.h"
@@ -27,6 +28,7 @@ static struct {
 	bool stopping;
 	bool kicked;
 	pthread_mutex_t locks[SYNC_LOCKS];
+	int read_delay_ms;          /* CUTOVER_TEST_SHADOW_DELAY_MS: tests of raced reads */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 char *shadow_url(const char *url, int timeout_ms)
@@ -234,6 +236,8 @@ static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 	struct compare_result cr;
 	int64_t t0;
 
+	if (S.read_delay_ms > 0)
+		usleep((useconds_t)S.read_delay_ms * 1000);
 	memset(&fake, 0, sizeof(fake));
 	fake.cfg = S.cfg;
 	arena_init(&fake.arena, 8192);
@@ -425,6 +429,9 @@ int shadow_start(const struct config *cfg)
 
 	S.cfg = cfg;
 	S.stopping = false;
+	/* Tests hold every secondary read this long, so that writes can be
+	 * made to arrive while reads are queued. */
+	S.read_delay_ms = getenv("CUTOVER_TEST_SHADOW_DELAY_MS") ? atoi(getenv("CUTOVER_TEST_SHADOW_DELAY_MS")) : 0;
 	for (i = 0; i < SYNC_LOCKS; i++)
 		pthread_mutex_init(&S.locks[i], NULL);
 	S.urls[WS_LEGACY] = shadow_url(cfg->database_url, cfg->shadow.timeout_ms);

@@ -151,8 +151,6 @@ static void order(struct sql *q, const struct resource *r, const char *first,
 		if (q->d->text_collation && (f->type == CT_STRING || f->type == CT_TEXT))
 			buf_puts(&q->text, q->d->text_collation);
 		buf_puts(&q->text, o[i].desc ? " DESC" : " ASC");
-		if (q->d->explicit_nulls)
-			buf_puts(&q->text, o[i].desc ? " NULLS LAST" : " NULLS FIRST");
 		buf_putc(&q->text, ',');
 	}
 	/* The primary key breaks ties, so pages never overlap or skip. */

@@ -27,6 +27,13 @@ const struct store_ops *store_ops_for(const char *url, struct store_error *err)
 	return NULL;
 }
 
+bool store_nulls_high(const char *url)
+{
+	const struct store_ops *ops = url ? store_ops_for(url, NULL) : NULL;
+
+	return ops && ops->nulls_high;
+}
+
 struct store *store_open(const char *url, const struct config *cfg, struct store_error *err)
 {
 	const struct store_ops *ops = store_ops_for(url, err);

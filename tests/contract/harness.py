@@ -26,12 +26,15 @@ def b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+JSON_NULL = object()     # a claim of null, where None leaves the claim out
+
+
 def make_token(user_id=1, secret=SECRET, ttl=3600, header=None, **claims):
     """A simplejwt-style access token, made independently of the gateway."""
     now = int(time.time())
     payload = {"token_type": "access", "exp": now + ttl, "iat": now, "jti": "t", "user_id": user_id}
     payload.update(claims)
-    payload = {k: v for k, v in payload.items() if v is not None}
+    payload = {k: None if v is JSON_NULL else v for k, v in payload.items() if v is not None}
     head = b64(json.dumps(header or {"alg": "HS256", "typ": "JWT"}).encode())
     body = b64(json.dumps(payload).encode())
     sig = hmac.new(secret.encode(), (head + "." + body).encode(), hashlib.sha256).digest()
@@ -63,6 +66,7 @@ class Gateway:
         self.mongo = mongo
         self.binary = binary
         self.config = config or {}
+        self.check = None       # called with (method, path, response) after each request
         cfg_path = CONFIG
         if config:
             with open(CONFIG) as f:
@@ -146,6 +150,8 @@ class Gateway:
         r = conn.getresponse()
         resp = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
         conn.close()
+        if self.check:
+            self.check(method, path, resp)
         return resp
 
     def admin(self, method, path, body=None):

@@ -479,6 +479,40 @@ def test_kill_between_commit_and_copy(binary, mongo):
     eq(problems, [], log[-3000:])
 
 
+def test_cascade_delete_reads_are_raced(binary, mongo):
+    """Shadow reads of an invoice's payments queued while the invoice is
+    deleted (its payments go with it): raced, never a mismatch.  The
+    secondary reads are held back 0.7 s so the delete lands first."""
+    gw = Gateway(binary, mongo=mongo, mode="shadow", config={"store_threads": 4},
+                 extra_env={"CUTOVER_TEST_SHADOW_DELAY_MS": "700"})
+    try:
+        inv = create(gw, 9300)
+        pays = [gw.request("POST", "/api/payments/", {"invoice": inv["id"], "amount": "5.00", "method": "upi",
+                                                      "paid_at": "2025-11-02T10:00:00Z"}, T1).json()
+                for _ in range(2)]
+        wait_journal_empty(gw)
+        before = route(gw, "payments")
+        reads = ["/api/payments/?invoice=%s" % inv["id"], "/api/payments/",
+                 "/api/payments/%s/" % pays[0]["id"], "/api/payments/%s/" % pays[1]["id"]]
+        for path in reads:
+            r = gw.request("GET", path, token=T1)
+            eq(r.status, 200, r.text)
+            assert inv["id"] in r.text, r.text
+        eq(gw.request("DELETE", "/api/invoices/%s/" % inv["id"], token=T1).status, 204)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            after = route(gw, "payments")
+            done = sum(after[k] - before[k] for k in ("matched", "mismatched", "raced"))
+            if done >= len(reads):
+                break
+            time.sleep(0.1)
+        eq((after["mismatched"] - before["mismatched"], after["raced"] - before["raced"]), (0, len(reads)))
+        eq(gw.request("GET", "/api/payments/?invoice=%s" % inv["id"], token=T1).json()["count"], 0)
+    finally:
+        problems, log = gw.stop()
+    eq(problems, [], log[-3000:])
+
+
 def suite(runner, binary, mongo):
     gw = Gateway(binary, mongo=mongo, mode="shadow", config={"store_threads": 4})
     print("== modes (%s)" % gw.read_log().strip().splitlines()[-1], flush=True)
@@ -487,7 +521,8 @@ def suite(runner, binary, mongo):
                     test_modes_persist_and_reach_other_instances, test_sighup_reloads_modes], gw)
     finally:
         runner.shutdown(gw)
-    runner.run([test_zero_downtime_flips_under_load, test_kill_between_commit_and_copy], binary, mongo)
+    runner.run([test_zero_downtime_flips_under_load, test_kill_between_commit_and_copy,
+                test_cascade_delete_reads_are_raced], binary, mongo)
     if mongo.dir:       # a server of our own, so we may kill it
         runner.run([test_nothing_lost_when_mongodb_dies], binary, mongo)
 

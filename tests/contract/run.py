@@ -18,15 +18,12 @@ import uuid
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import free_port, Gateway, Runner, eq, make_token  # noqa: E402
+from harness import JSON_NULL, free_port, Gateway, Runner, eq, make_token  # noqa: E402
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}000)?Z$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 T1, T2 = make_token(1), make_token(2)
 NOT_PROVIDED = b'{"detail":"Authentication credentials were not provided."}'
-TOKEN_INVALID = (b'{"detail":"Given token not valid for any token type","code":"token_not_valid",'
-                 b'"messages":[{"token_class":"AccessToken","token_type":"access",'
-                 b'"message":"Token is invalid or expired"}]}')
 
 
 def dumps(obj):
@@ -140,16 +137,43 @@ def test_no_credentials(gw):
     eq((r.status, r.body), (401, NOT_PROVIDED))
 
 
+def refused(why):
+    """simplejwt's 401 body for an access token it refuses, naming why."""
+    return (b'{"detail":"Given token not valid for any token type","code":"token_not_valid",'
+            b'"messages":[{"token_class":"AccessToken","token_type":"access","message":"%s"}]}' % why.encode())
+
+
 def test_bad_tokens(gw):
-    bad = [make_token(1, secret="another-secret-entirely-000000"), make_token(1, ttl=-10),
-           make_token(1, token_type="refresh"), make_token(1, nbf=int(dt.datetime.now().timestamp()) + 600),
-           make_token(1, header={"alg": "none"}), make_token(1, header={"alg": "HS512"}),
-           "not-a-token", "a.b.c", T1[:-4] + "AAAA"]
-    for tok in bad:
+    """Each claim rule, with the answer simplejwt 5 (on PyJWT 2) gives."""
+    now = int(time.time())
+    table = [
+        (make_token(1, secret="another-secret-entirely-000000"), "Token is invalid or expired"),
+        (make_token(1, ttl=-10), "Token is invalid or expired"),
+        (make_token(1, ttl=-10, jti=None, token_type=None), "Token is invalid or expired"),
+        (make_token(1, nbf=now + 600), "Token is invalid or expired"),
+        (make_token(1, iat=now + 600), "Token is invalid or expired"),
+        (make_token(1, iat="yesterday"), "Token is invalid or expired"),
+        (make_token(1, jti=7), "Token is invalid or expired"),
+        (make_token(1, sub=7), "Token is invalid or expired"),
+        (make_token(1, header={"alg": "none"}), "Token is invalid or expired"),
+        (make_token(1, header={"alg": "HS512"}), "Token is invalid or expired"),
+        ("not-a-token", "Token is invalid or expired"),
+        ("a.b.c", "Token is invalid or expired"),
+        (T1[:-4] + "AAAA", "Token is invalid or expired"),
+        (make_token(1, exp=None), "Token has no 'exp' claim"),
+        (make_token(1, exp=None, jti=None, token_type="refresh"), "Token has no 'exp' claim"),
+        (make_token(1, jti=None), "Token has no id"),
+        (make_token(1, jti=None, token_type="refresh"), "Token has no id"),
+        (make_token(1, token_type=None), "Token has no type"),
+        (make_token(1, token_type="refresh"), "Token has wrong type"),
+        (make_token(1, token_type=1), "Token has wrong type"),
+        (make_token(1, token_type=JSON_NULL), "Token has wrong type"),
+    ]
+    for tok, why in table:
         r = gw.request("GET", "/api/invoices/", token=tok)
-        eq(r.status, 401, tok)
-        eq(r.body, TOKEN_INVALID, tok)
+        eq((r.status, r.body), (401, refused(why)), tok)
         eq(r.headers["www-authenticate"], 'Bearer realm="api"')
+        eq(r.headers["content-type"], "application/json")
 
 
 def test_bad_authorization_header(gw):
@@ -495,6 +519,38 @@ def test_pagination(gw, data):
     # an empty list has one empty page
     r = gw.request("GET", "/api/invoices/?status=overdue", token=t3)
     eq(r.body, b'{"count":0,"next":null,"previous":null,"results":[]}')
+
+
+def test_null_ordering(gw):
+    """Ordering by a nullable field places null as the legacy store does:
+    below every value on SQLite (first ascending), above it on PostgreSQL
+    (last ascending), and MongoDB follows the legacy store it came from."""
+    t5 = T2
+    dues = [None, "2025-12-01", None, "2025-10-05", "2026-01-20", None, "2025-12-01"]
+    docs = [create(gw, invoice_input(9200 + i, due_date=d, total_amount="%d.00" % (10 + i)), t5)
+            for i, d in enumerate(dues)]
+    high = gw.pg is not None or gw.url.startswith("postgres")
+
+    def ordered(keys):
+        """The ids in the store's order: the primary key last, then each key
+        from the last to the first (sorts are stable)."""
+        res = sorted(docs, key=lambda d: d["id"].replace("-", ""))
+        for k in reversed(keys):
+            name = k.lstrip("-")
+
+            def one(d, name=name):
+                v = d[name]
+                if v is None:
+                    return (1 if high else 0, "")
+                return (0 if high else 1, Decimal(v) if name == "total_amount" else v)
+            res = sorted(res, key=one, reverse=k.startswith("-"))
+        return [d["id"] for d in res]
+
+    for q in ("due_date", "-due_date", "due_date,-total_amount", "-due_date,total_amount", "issue_date,due_date"):
+        got = [d["id"] for d in gw.request("GET", "/api/invoices/?ordering=" + q, token=t5).json()["results"]]
+        eq(got, ordered(q.split(",")), q)
+    for d in docs:
+        eq(gw.request("DELETE", "/api/invoices/%s/" % d["id"], token=t5).status, 204)
 
 
 def test_filters_and_ordering(gw, data):
@@ -864,9 +920,67 @@ def test_unknown_paths(gw):
     eq(gw.request("GET", "/api/invoices", token=T1).status, want[0])
 
 
+ALLOW = {"invoices": ("GET, POST, HEAD, OPTIONS", "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"),
+         "payments": ("GET, POST, HEAD, OPTIONS", "GET, DELETE, HEAD, OPTIONS")}
+VIEWS = {"summary/", "recent/", "search/"}
+checked = {"answers": 0}
+
+
+def view_headers(method, path, r):
+    """The application's headers on every answer of its views: Allow (401s
+    included), no Vary, JSON but for 204.  Paths no view serves get no
+    Allow."""
+    m = re.match(r"^/api/(invoices|payments)/([^?#]*)", path)
+    if not m or r.status not in (200, 201, 204, 400, 401, 404, 405) or \
+            "access-control-allow-methods" in r.headers:    # a CORS preflight: the middleware's
+        return
+    name, rest = m.groups()
+    if rest == "":
+        want = ALLOW[name][0]
+    elif name == "invoices" and rest in VIEWS:
+        want = "GET, HEAD, OPTIONS"
+    elif re.fullmatch(r"[^/.]+/", rest):
+        want = ALLOW[name][1]
+    else:
+        want = None
+    eq(r.headers.get("allow"), want, (method, path, r.status))
+    eq(r.headers.get("vary"), None, (method, path))
+    if want:
+        eq(r.headers.get("content-type"), None if r.status == 204 else "application/json", (method, path))
+    checked["answers"] += 1
+
+
+def test_allow_on_every_view(gw):
+    """Each view's Allow on each kind of answer, and the order of DRF's checks:
+    credentials, then the method, then the id."""
+    inv = create(gw, invoice_input(9101))
+    pay = gw.request("POST", "/api/payments/", {"invoice": inv["id"], "amount": "1.00", "method": "upi",
+                                                "paid_at": "2025-11-02T10:00:00Z"}, T1).json()
+    bad = "/api/invoices/not-a-uuid/"
+    cases = [("GET", "/api/invoices/", None, 401), ("GET", "/api/invoices/", T1, 200),
+             ("POST", "/api/invoices/", T1, 400), ("DELETE", "/api/invoices/", T1, 405),
+             ("OPTIONS", "/api/invoices/", T1, 200), ("HEAD", "/api/invoices/", T1, 200),
+             ("GET", "/api/invoices/%s/" % inv["id"], T1, 200), ("PATCH", "/api/invoices/%s/" % inv["id"], T2, 404),
+             ("POST", "/api/invoices/%s/" % inv["id"], T1, 405), ("GET", bad, None, 401), ("GET", bad, T1, 404),
+             ("PUT", bad, T1, 404), ("POST", bad, T1, 405),
+             ("GET", "/api/invoices/summary/", None, 401), ("POST", "/api/invoices/summary/", T1, 405),
+             ("GET", "/api/invoices/recent/", T1, 200), ("GET", "/api/invoices/search/?q=x", T1, 200),
+             ("GET", "/api/payments/", T1, 200), ("PUT", "/api/payments/%s/" % pay["id"], T1, 405),
+             ("PATCH", "/api/payments/not-a-uuid/", T1, 405), ("GET", "/api/payments/%s/" % pay["id"], None, 401),
+             ("DELETE", "/api/payments/%s/" % pay["id"], T1, 204), ("GET", "/api/invoices/a.b/", T1, 404),
+             ("GET", "/api/invoices/%s/x/" % inv["id"], T1, 404)]
+    before = checked["answers"]
+    for method, path, tok, status in cases:
+        r = gw.request(method, path, {} if method in ("POST", "PUT") else None, tok)
+        eq(r.status, status, (method, path, r.text))
+    eq(checked["answers"] - before, len(cases))
+    eq(gw.request("DELETE", "/api/invoices/%s/" % inv["id"], token=T1).status, 204)
+
+
 def suite(runner, binary, label, config=None, pg=None, mongo=None):
     """The whole contract against one gateway configuration."""
     gw = Gateway(binary, config=config, pg=pg, mongo=mongo)
+    gw.check = view_headers
     print("== %s (%s)" % (label, gw.read_log().strip().splitlines()[-1]), flush=True)
     if pg:
         storage = [test_pg_stored_in_django_formats, test_pg_rows_written_by_django_are_served,
@@ -877,13 +991,13 @@ def suite(runner, binary, label, config=None, pg=None, mongo=None):
         storage = [test_stored_in_django_formats, test_rows_written_by_django_are_served]
     try:
         runner.run([test_no_credentials, test_bad_tokens, test_bad_authorization_header,
-                    test_token_without_user], gw)
+                    test_token_without_user, test_allow_on_every_view], gw)
         runner.run([test_cli_token_works], gw, binary)
         runner.run([test_create_and_get, test_defaults_unknown_and_read_only_fields, test_put_replaces_items,
                     test_patch, test_delete_cascades, test_not_found_cases, test_method_not_allowed,
                     test_missing_required, test_malformed_bodies, test_several_bad_fields, test_decimal_rules,
                     test_injection_and_types, test_operators_in_every_field, test_unique_invoice_number,
-                    test_search_metacharacters], gw)
+                    test_search_metacharacters, test_null_ordering], gw)
         data = seed_user3(gw)
         runner.run([test_pagination, test_filters_and_ordering, test_search, test_recent_and_summary], gw, data)
         runner.run([test_payments] + storage +
@@ -978,6 +1092,23 @@ def test_mongo_restart(binary, mongo):
     eq(problems, [], log[-3000:])
 
 
+def test_mongo_follows_postgres_null_order(binary, mongo):
+    """Served from MongoDB with PostgreSQL as the legacy store, in mongodb
+    and live modes: nulls placed as PostgreSQL places them."""
+    from pg import Postgres
+    pg = Postgres()
+    try:
+        for mode in ("mongodb", "live"):
+            gw = Gateway(binary, pg=pg, mongo=mongo, mode=mode)
+            try:
+                test_null_ordering(gw)
+            finally:
+                problems, log = gw.stop()
+            eq(problems, [], log[-3000:])
+    finally:
+        pg.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -1008,6 +1139,7 @@ def main():
             suite(runner, binary, "mongodb", mongo=mongo)
             if mongo.dir:       # a server of our own, so we may restart it
                 runner.run([test_mongo_restart], binary, mongo)
+            runner.run([test_mongo_follows_postgres_null_order], binary, mongo)
         finally:
             mongo.close()
     return runner.finish()

@@ -70,30 +70,39 @@ static void test_minted_roundtrip(void **state)
 
 static void test_rejections(void **state)
 {
+#define OK_CLAIMS "\"token_type\":\"access\",\"exp\":1800000100,\"jti\":\"j\""
+	/* The answers simplejwt 5 and PyJWT 2 give, in their order of checks. */
 	static const struct { const char *header, *payload, *secret; enum jwt_status want; } cases[] = {
-		/* expired */
-		{HS, "{\"token_type\":\"access\",\"exp\":1799999999,\"user_id\":1}", SECRET, JWT_INVALID},
-		/* no exp at all */
-		{HS, "{\"token_type\":\"access\",\"user_id\":1}", SECRET, JWT_INVALID},
-		/* not yet valid */
-		{HS, "{\"token_type\":\"access\",\"exp\":1800000100,\"nbf\":1800000050,\"user_id\":1}",
-		 SECRET, JWT_INVALID},
-		/* a refresh token is not an access token */
-		{HS, "{\"token_type\":\"refresh\",\"exp\":1800000100,\"user_id\":1}", SECRET, JWT_INVALID},
+		/* expired, and expired before any claim check */
+		{HS, "{\"token_type\":\"access\",\"exp\":1799999999,\"jti\":\"j\",\"user_id\":1}", SECRET, JWT_INVALID},
+		{HS, "{\"exp\":1799999999,\"user_id\":1}", SECRET, JWT_INVALID},
+		/* not yet valid; issued in the future; an iat that is not a number */
+		{HS, "{" OK_CLAIMS ",\"nbf\":1800000050,\"user_id\":1}", SECRET, JWT_INVALID},
+		{HS, "{" OK_CLAIMS ",\"iat\":1800000050,\"user_id\":1}", SECRET, JWT_INVALID},
+		{HS, "{" OK_CLAIMS ",\"iat\":\"x\",\"user_id\":1}", SECRET, JWT_INVALID},
+		/* jti and sub must be strings when present */
+		{HS, "{\"token_type\":\"access\",\"exp\":1800000100,\"jti\":null,\"user_id\":1}", SECRET, JWT_INVALID},
+		{HS, "{" OK_CLAIMS ",\"sub\":1,\"user_id\":1}", SECRET, JWT_INVALID},
+		/* simplejwt's own checks: exp, then jti, then token_type */
+		{HS, "{\"token_type\":\"access\",\"jti\":\"j\",\"user_id\":1}", SECRET, JWT_NO_EXP},
+		{HS, "{\"token_type\":\"refresh\",\"user_id\":1}", SECRET, JWT_NO_EXP},
+		{HS, "{\"token_type\":\"access\",\"exp\":1800000100,\"user_id\":1}", SECRET, JWT_NO_ID},
+		{HS, "{\"token_type\":\"refresh\",\"exp\":1800000100,\"user_id\":1}", SECRET, JWT_NO_ID},
+		{HS, "{\"exp\":1800000100,\"jti\":\"j\",\"user_id\":1}", SECRET, JWT_NO_TYPE},
+		{HS, "{\"token_type\":\"refresh\",\"exp\":1800000100,\"jti\":\"j\",\"user_id\":1}", SECRET,
+		 JWT_WRONG_TYPE},
+		{HS, "{\"token_type\":null,\"exp\":1800000100,\"jti\":\"j\",\"user_id\":1}", SECRET, JWT_WRONG_TYPE},
+		{HS, "{\"token_type\":1,\"exp\":1800000100,\"jti\":\"j\",\"user_id\":1}", SECRET, JWT_WRONG_TYPE},
 		/* signed with another key */
-		{HS, "{\"token_type\":\"access\",\"exp\":1800000100,\"user_id\":1}",
-		 "some-other-secret-0000000000", JWT_INVALID},
+		{HS, "{" OK_CLAIMS ",\"user_id\":1}", "some-other-secret-0000000000", JWT_INVALID},
 		/* another algorithm named in the header */
-		{"{\"alg\":\"HS512\"}", "{\"token_type\":\"access\",\"exp\":1800000100,\"user_id\":1}",
-		 SECRET, JWT_INVALID},
-		{"{\"alg\":\"RS256\"}", "{\"token_type\":\"access\",\"exp\":1800000100,\"user_id\":1}",
-		 SECRET, JWT_INVALID},
+		{"{\"alg\":\"HS512\"}", "{" OK_CLAIMS ",\"user_id\":1}", SECRET, JWT_INVALID},
+		{"{\"alg\":\"RS256\"}", "{" OK_CLAIMS ",\"user_id\":1}", SECRET, JWT_INVALID},
 		/* no user id claim, or one that is not an id */
-		{HS, "{\"token_type\":\"access\",\"exp\":1800000100}", SECRET, JWT_NO_USER},
-		{HS, "{\"token_type\":\"access\",\"exp\":1800000100,\"user_id\":{\"$gt\":0}}", SECRET,
-		 JWT_NO_USER},
+		{HS, "{" OK_CLAIMS "}", SECRET, JWT_NO_USER},
+		{HS, "{" OK_CLAIMS ",\"user_id\":{\"$gt\":0}}", SECRET, JWT_NO_USER},
 		/* a header that is not an object */
-		{"[1]", "{\"token_type\":\"access\",\"exp\":1800000100,\"user_id\":1}", SECRET, JWT_INVALID},
+		{"[1]", "{" OK_CLAIMS ",\"user_id\":1}", SECRET, JWT_INVALID},
 	};
 	size_t i;
 
@@ -102,7 +111,8 @@ static void test_rejections(void **state)
 		int64_t uid;
 		char *t = make(cases[i].header, cases[i].payload, cases[i].secret);
 
-		assert_int_equal(verify(t, &uid), cases[i].want);
+		if (verify(t, &uid) != cases[i].want)
+			fail_msg("case %zu (%s): %d, want %d", i, cases[i].payload, verify(t, &uid), cases[i].want);
 		free(t);
 	}
 }
@@ -142,7 +152,7 @@ static void test_issuer_audience(void **state)
 {
 	struct jwt_params p = params;
 	int64_t uid;
-	char *t = make(HS, "{\"token_type\":\"access\",\"exp\":1800000100,\"user_id\":1,"
+	char *t = make(HS, "{" OK_CLAIMS ",\"user_id\":1,"
 	               "\"iss\":\"hisab\",\"aud\":[\"api\",\"web\"]}", SECRET);
 
 	(void)state;
