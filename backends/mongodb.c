@@ -211,10 +211,9 @@ static void conflict_unique(struct mg_store *s, mongoc_client_t *c, const struct
 
 /* Reads --------------------------------------------------------------- */
 
-/* Every document of a cursor as records; retried once when the connection
- * broke before the first document arrived. */
-/* The documents a find (filter, opts) or an aggregation (pipeline, when
- * not NULL) returns, as records. */
+/* Every document a find (filter, opts) or an aggregation (pipeline, when
+ * not NULL) returns, as records; retried once when the connection broke
+ * before the first document arrived. */
 static int read_docs(struct mg_store *s, const struct resource *r, const bson_t *filter,
                      const bson_t *opts, const bson_t *pipeline, struct arena *a,
                      struct record **rows, size_t *n, struct store_error *err)
