@@ -236,9 +236,12 @@ uint64_t control_write_begin(const struct resource *r, const unsigned char *id, 
 
 	if (!rt)
 		return 0;
-	for (i = 0; deletes && i < r->ncascades; i++)
-		if (route_of(r->cascades[i].res))
-			atomic_fetch_add(&route_of(r->cascades[i].res)->cascade_seq, 1);
+	for (i = 0; deletes && i < r->ncascades; i++) {
+		struct route *dep = route_of(r->cascades[i].res);
+
+		if (dep)
+			atomic_fetch_add(&dep->cascade_seq, 1);
+	}
 	e = rt->epoch;
 	atomic_fetch_add(&rt->writing[e & 1], 1);
 	atomic_fetch_add(&rt->seq, 1);
@@ -277,9 +280,12 @@ void control_sync_pending(const struct resource *r, const unsigned char *id, int
 		return;
 	/* The entry does not say whether it is a delete: while any copy is
 	 * pending, the resources its cascades reach count as changing. */
-	for (i = 0; i < r->ncascades; i++)
-		if (route_of(r->cascades[i].res))
-			atomic_fetch_add(&route_of(r->cascades[i].res)->cascade_pending, delta);
+	for (i = 0; i < r->ncascades; i++) {
+		struct route *dep = route_of(r->cascades[i].res);
+
+		if (dep)
+			atomic_fetch_add(&dep->cascade_pending, delta);
+	}
 	atomic_fetch_add(&rt->pending, delta);
 	if (id)
 		atomic_fetch_add(&rt->stripe_pending[stripe_of(id)], delta);

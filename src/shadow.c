@@ -425,13 +425,15 @@ void shadow_kick(void)
 int shadow_start(const struct config *cfg)
 {
 	struct journal_entry e[DRAIN_BATCH];
+	const char *delay;
 	size_t n, i;
 
 	S.cfg = cfg;
 	S.stopping = false;
 	/* Tests hold every secondary read this long, so that writes can be
 	 * made to arrive while reads are queued. */
-	S.read_delay_ms = getenv("CUTOVER_TEST_SHADOW_DELAY_MS") ? atoi(getenv("CUTOVER_TEST_SHADOW_DELAY_MS")) : 0;
+	delay = getenv("CUTOVER_TEST_SHADOW_DELAY_MS");
+	S.read_delay_ms = delay ? atoi(delay) : 0;
 	for (i = 0; i < SYNC_LOCKS; i++)
 		pthread_mutex_init(&S.locks[i], NULL);
 	S.urls[WS_LEGACY] = shadow_url(cfg->database_url, cfg->shadow.timeout_ms);
