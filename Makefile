@@ -132,6 +132,7 @@ test: test-unit test-conformance test-contract test-big test-asan
 
 bench: $(BUILD)/cutover $(BUILD)/bare-server $(BUILD)/mongo-loop
 	$(Q)scripts/bench.sh $(BUILD)/cutover $(BUILD)/bare-server
+	$(Q)python3 tests/bench/idle_mongo_bench.py $(BUILD)/cutover
 	$(Q)python3 tests/bench/mongo_bench.py $(BUILD)/cutover $(BUILD)/mongo-loop
 	$(Q)python3 tests/bench/shadow_bench.py $(BUILD)/cutover
 	$(Q)python3 tests/bench/migrate_bench.py $(BUILD)/cutover $(BUILD)/mongo-loop

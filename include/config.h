@@ -35,6 +35,7 @@ const char *mode_name(enum mode m);
 static inline bool mode_mongo_first(enum mode m) { return m >= MODE_LIVE && m <= MODE_MONGODB; }
 static inline bool mode_copies_writes(enum mode m) { return m >= MODE_DUAL_WRITE && m <= MODE_RAMPDOWN; }
 static inline bool mode_compares(enum mode m) { return m == MODE_SHADOW || m == MODE_LIVE; }
+static inline bool mode_uses_mongo(enum mode m) { return m > MODE_LEGACY && m < MODE_PASSTHROUGH; }
 
 enum field_flag {
 	F_NULL      = 1 << 0,   /* null accepted and stored */

@@ -50,10 +50,21 @@ void control_apply(const char *route, int mode, int sample);
  * control store; written by the control thread. */
 void control_persist(const struct resource *r);
 /* The control store: the cutover_routes table of the legacy store, read
- * once now (modes persisted earlier win over the file) and then every
- * second by a thread, which also writes the flips made here. */
+ * once now (modes persisted earlier win over the file) and then by
+ * control_tick, which also writes the flips made here. */
 int control_store_start(const struct config *cfg);
 void control_store_stop(void);
+/* The background work of the control state, on the thread that watches
+ * the process (never a loop): completes the flips whose writes are in,
+ * writes the flips made here, applies those of other instances.  Returns
+ * when to call it again, in ms (-1: only when control_wake_fd is
+ * readable, which control_wake makes it, from any thread). */
+int control_tick(void);
+int control_wake_fd(void);
+void control_wake(void);
+/* Does some route's mode (or a flip under way) need MongoDB?  Nothing of
+ * the secondary machinery runs while it does not. */
+bool control_engaged(void);
 
 /* Writes and reads, for raced detection. */
 /* Is a flip of r waiting for earlier writes?  Writes then wait too. */

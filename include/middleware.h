@@ -5,7 +5,8 @@
  * once at start-up, in the fixed order of the SPEC.  on_request returns
  * MW_CONTINUE to go on or MW_DONE when it has set the response itself
  * (the remaining steps and the handler are skipped).  on_response may add
- * headers to any response; on_log runs after the response has been sent.
+ * headers to any response; on_log runs after the response has been sent,
+ * on the loop's thread.
  */
 #ifndef CUTOVER_MIDDLEWARE_H
 #define CUTOVER_MIDDLEWARE_H
@@ -15,6 +16,14 @@
 
 enum { MW_DONE = 0, MW_CONTINUE = 1 };
 
+struct event_base;
+
+/* A loop runs its events at LOOP_PRIORITIES priorities: libevent's own at
+ * the middle one, and what may wait until the loop has served everything
+ * ready (the access log's writes) at MW_IDLE_PRIORITY. */
+#define LOOP_PRIORITIES 3
+#define MW_IDLE_PRIORITY 2
+
 struct middleware {
 	const char *name;
 	/* Called once at start-up; -1 with err on a configuration it cannot use. */
@@ -22,6 +31,9 @@ struct middleware {
 	int (*on_request)(struct request *req);
 	void (*on_response)(struct request *req);
 	void (*on_log)(const struct request *req);
+	/* On each loop's thread, before it serves and after it has stopped. */
+	void (*loop_start)(struct event_base *base);
+	void (*loop_end)(void);
 	void (*fini)(void);
 };
 

@@ -11,6 +11,7 @@
 #ifndef CUTOVER_POOL_H
 #define CUTOVER_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -37,11 +38,15 @@ struct pool_job {
 
 struct pool;
 
-/* Start n workers serving the stores at urls (NULL or "": none); at most
- * max_queue jobs wait at once.  nice > 0 lowers the workers' CPU priority
- * (the shadow pool's). */
+/* A pool of up to n workers serving the stores at urls (NULL or "": none);
+ * at most max_queue jobs wait at once.  nice > 0 lowers the workers' CPU
+ * priority (the shadow pool's).  wanted NULL: the n workers start now and
+ * stay.  Otherwise they start as jobs arrive (one while none is idle) and
+ * leave, closing their store handles, when idle while wanted() is false:
+ * work only some modes need costs no thread while no route is in them.
+ * wanted is called under the pool's lock: it must take no lock itself. */
 struct pool *pool_start(int n, size_t max_queue, const char *const urls[POOL_SLOTS],
-                        const struct config *cfg, int nice);
+                        const struct config *cfg, int nice, bool (*wanted)(void));
 /* Queue a job; -1 when the queue is full (the caller answers 503). */
 int pool_submit(struct pool *p, struct pool_job *job) __attribute__((warn_unused_result));
 /* Run every queued job, then stop and free the workers.  pool_stop(NULL)

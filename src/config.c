@@ -1148,7 +1148,7 @@ const char *mode_unavailable(const struct config *cfg, int m)
 {
 	if (m == MODE_PASSTHROUGH && !*cfg->upstream.url)
 		return "needs the application: set \"upstream\" or CUTOVER_UPSTREAM";
-	if (m > MODE_LEGACY && m < MODE_PASSTHROUGH && !*cfg->mongodb_uri)
+	if (m >= 0 && mode_uses_mongo((enum mode)m) && !*cfg->mongodb_uri)
 		return "needs the MongoDB store: set \"mongodb_uri\" or MONGODB_URI";
 	return NULL;
 }

@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "control.h"
 #include "journal.h"
@@ -61,6 +62,8 @@ struct mismatch {
 static struct {
 	const struct config *cfg;
 	_Atomic int global;
+	_Atomic bool engaged;           /* some route's mode needs MongoDB */
+	pthread_mutex_t modes_mu;       /* orders the updates of engaged */
 	struct route *routes;
 	size_t n;
 	pthread_mutex_t mu;
@@ -68,9 +71,41 @@ static struct {
 	size_t cap, head, count;
 } C;
 
+/* The control store (below), and the wake-ups of its caller. */
+static struct {
+	pthread_mutex_t mu;
+	int wake_fd;                    /* an eventfd: work for control_tick */
+	bool *pending;                  /* per route, and [n] for the global mode */
+	int64_t *seen;                  /* the version last applied, likewise */
+	struct store *store;
+} CS = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1};
+
 static struct route *route_of(const struct resource *r)
 {
 	return r && (size_t)r->index < C.n ? &C.routes[r->index] : NULL;
+}
+
+/* After any change of a mode: does some route (or a flip under way) need
+ * MongoDB now?  Under a lock, so the last update sees every change. */
+static void modes_changed(void)
+{
+	bool on = false;
+	size_t i;
+
+	pthread_mutex_lock(&C.modes_mu);
+	for (i = 0; i < C.n && !on; i++) {
+		int t = C.routes[i].target;
+
+		on = mode_uses_mongo(control_mode(C.routes[i].res)) ||
+		     (t != -2 && mode_uses_mongo(t >= 0 ? (enum mode)t : (enum mode)C.global));
+	}
+	C.engaged = on;
+	pthread_mutex_unlock(&C.modes_mu);
+}
+
+bool control_engaged(void)
+{
+	return atomic_load_explicit(&C.engaged, memory_order_relaxed);
 }
 
 int control_init(const struct config *cfg)
@@ -91,7 +126,10 @@ int control_init(const struct config *cfg)
 	C.cap = (size_t)cfg->mismatch_capacity;
 	C.ring = xcalloc(C.cap, sizeof(*C.ring));
 	pthread_mutex_init(&C.mu, NULL);
-	return 0;
+	pthread_mutex_init(&C.modes_mu, NULL);
+	modes_changed();
+	CS.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return CS.wake_fd >= 0 ? 0 : -1;
 }
 
 static void mismatch_free(struct mismatch *m)
@@ -116,7 +154,11 @@ void control_fini(void)
 	free(C.ring);
 	free(C.routes);
 	pthread_mutex_destroy(&C.mu);
+	pthread_mutex_destroy(&C.modes_mu);
 	memset(&C, 0, sizeof(C));
+	if (CS.wake_fd >= 0)
+		close(CS.wake_fd);
+	CS.wake_fd = -1;
 }
 
 enum mode control_mode(const struct resource *r)
@@ -134,8 +176,6 @@ int control_sample(const struct resource *r)
 	return rt ? rt->sample : 0;
 }
 
-void control_wake(void);
-
 int control_set(const struct resource *r, int mode, int sample, struct error *err)
 {
 	struct route *rt = route_of(r);
@@ -148,6 +188,7 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 	if (!r) {
 		if (mode >= 0)
 			C.global = mode;
+		modes_changed();
 		return 0;
 	}
 	if (!rt) {
@@ -169,6 +210,7 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 			rt->barrier_seq = journal_last_seq();
 			rt->target = mode;
 			atomic_fetch_add(&rt->epoch, 1);
+			modes_changed();
 			control_wake();
 			shadow_kick();
 			return 1;
@@ -176,6 +218,7 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 	}
 	rt->mode = mode;
 	rt->target = -2;
+	modes_changed();
 	return 0;
 }
 
@@ -198,6 +241,7 @@ static bool complete_flips(void)
 		}
 		rt->mode = t;
 		rt->target = -2;
+		modes_changed();
 		fprintf(stderr, "cutover: %s mode %s (every write is in both stores)\n", rt->res->name,
 		        mode_name(control_mode(rt->res)));
 		control_persist(rt->res);
@@ -212,13 +256,12 @@ void control_apply(const char *route, int mode, int sample)
 	if (strcmp(route, "*") == 0) {
 		if (mode >= 0)
 			C.global = mode;
-		return;
-	}
-	if ((rt = route_of(config_resource(C.cfg, route, strlen(route))))) {
+	} else if ((rt = route_of(config_resource(C.cfg, route, strlen(route))))) {
 		rt->mode = mode;
 		if (sample >= 0)
 			rt->sample = sample;
 	}
+	modes_changed();
 }
 
 /* Raced reads ---------------------------------------------------------- */
@@ -525,26 +568,31 @@ void control_mismatches_json(struct buf *b, const struct resource *only, int lim
 
 /* The control store --------------------------------------------------- */
 
-static struct {
-	pthread_t thread;
-	bool started, stopping;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool *pending;                  /* per route, and [n] for the global mode */
-	int64_t *seen;                  /* the version last applied, likewise */
-	struct store *store;
-} CS = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+void control_wake(void)
+{
+	uint64_t one = 1;
+
+	/* It cannot fail but full, and full is awake already. */
+	if (CS.wake_fd >= 0 && write(CS.wake_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+int control_wake_fd(void)
+{
+	return CS.wake_fd;
+}
 
 void control_persist(const struct resource *r)
 {
 	struct route *rt = route_of(r);
+	bool queued = false;
 
 	pthread_mutex_lock(&CS.mu);
-	if (CS.pending) {
-		CS.pending[rt ? (size_t)(rt - C.routes) : C.n] = true;
-		pthread_cond_signal(&CS.cv);
-	}
+	if (CS.pending)
+		queued = CS.pending[rt ? (size_t)(rt - C.routes) : C.n] = true;
 	pthread_mutex_unlock(&CS.mu);
+	if (queued)
+		control_wake();
 }
 
 static size_t slot_of(const char *route)
@@ -615,42 +663,19 @@ static int poll_store(void)
 	return slot >= 0 ? 1 : 0;
 }
 
-void control_wake(void)
+int control_tick(void)
 {
-	pthread_mutex_lock(&CS.mu);
-	pthread_cond_signal(&CS.cv);
-	pthread_mutex_unlock(&CS.mu);
-}
+	uint64_t n;
+	bool waiting;
 
-static void *control_main(void *arg)
-{
-	bool waiting = false;
-
-	(void)arg;
-	pthread_mutex_lock(&CS.mu);
-	while (!CS.stopping) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += waiting ? 20 * 1000000L : 0;
-		ts.tv_sec += waiting ? 0 : 1;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&CS.cv, &CS.mu, &ts);
-		pthread_mutex_unlock(&CS.mu);
-		waiting = complete_flips();
-		pthread_mutex_lock(&CS.mu);
-		if (CS.stopping)
-			break;
-		pthread_mutex_unlock(&CS.mu);
+	/* Empty (EAGAIN): nothing was asked, the regular look. */
+	if (CS.wake_fd >= 0 && read(CS.wake_fd, &n, sizeof(n)) < 0)
+		n = 0;
+	waiting = complete_flips();
+	if (CS.store)
 		while (poll_store() > 0)
 			;
-		pthread_mutex_lock(&CS.mu);
-	}
-	pthread_mutex_unlock(&CS.mu);
-	return NULL;
+	return waiting ? 20 : CS.store ? 1000 : -1;
 }
 
 int control_store_start(const struct config *cfg)
@@ -668,24 +693,13 @@ int control_store_start(const struct config *cfg)
 	}
 	CS.pending = xcalloc(C.n + 1, sizeof(*CS.pending));
 	CS.seen = xcalloc(C.n + 1, sizeof(*CS.seen));
-	CS.stopping = false;
 	/* Modes persisted earlier win over the file, before the first request. */
 	poll_store();
-	if (pthread_create(&CS.thread, NULL, control_main, NULL) == 0)
-		CS.started = true;
 	return 0;
 }
 
 void control_store_stop(void)
 {
-	if (CS.started) {
-		pthread_mutex_lock(&CS.mu);
-		CS.stopping = true;
-		pthread_cond_signal(&CS.cv);
-		pthread_mutex_unlock(&CS.mu);
-		pthread_join(CS.thread, NULL);
-		CS.started = false;
-	}
 	/* Flips not written yet are written now. */
 	if (CS.store)
 		while (poll_store() > 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -18,14 +19,22 @@ struct mailbox {
 	struct event *ev;
 };
 
+struct worker {
+	pthread_t thread;
+	struct pool *pool;
+	bool done;                  /* it has let go of everything: join it */
+	struct worker *next;
+};
+
 struct pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct pool_job *head, *tail;
 	size_t depth, max;
 	bool stopping;
-	pthread_t *threads;
-	int n;
+	struct worker *workers;     /* running, leaving and done */
+	int n, idle, limit;         /* working or waiting; waiting; at most */
+	bool (*wanted)(void);
 	const char *urls[POOL_SLOTS];
 	const struct config *cfg;
 	int nice;
@@ -50,30 +59,50 @@ static void mailbox_post(struct mailbox *m, struct pool_job *job)
 	event_active(m->ev, EV_READ, 0);
 }
 
+/* Wait for a job (caller holds the lock); NULL: leave.  An on-demand
+ * worker leaves when it has nothing to do and nothing wants it; it looks
+ * again every second while it waits. */
+static struct pool_job *next_job(struct pool *p)
+{
+	struct pool_job *job;
+
+	while (!p->head && !p->stopping) {
+		if (p->wanted && !p->wanted())
+			return NULL;
+		p->idle++;
+		if (p->wanted) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec++;
+			pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+		} else {
+			pthread_cond_wait(&p->cv, &p->mu);
+		}
+		p->idle--;
+	}
+	if (!(job = p->head))
+		return NULL;
+	p->head = job->next;
+	if (!p->head)
+		p->tail = NULL;
+	p->depth--;
+	return job;
+}
+
 static void *worker_main(void *arg)
 {
-	struct pool *p = arg;
+	struct worker *w = arg;
+	struct pool *p = w->pool;
 	struct store *stores[POOL_SLOTS] = {NULL};
 	struct store_error err;
+	struct pool_job *job;
 	int i;
 
 	if (p->nice > 0)
 		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice);
-	for (;;) {
-		struct pool_job *job;
-
-		pthread_mutex_lock(&p->mu);
-		while (!p->head && !p->stopping)
-			pthread_cond_wait(&p->cv, &p->mu);
-		job = p->head;
-		if (!job) {
-			pthread_mutex_unlock(&p->mu);
-			break;
-		}
-		p->head = job->next;
-		if (!p->head)
-			p->tail = NULL;
-		p->depth--;
+	pthread_mutex_lock(&p->mu);
+	while ((job = next_job(p))) {
 		pthread_mutex_unlock(&p->mu);
 		for (i = 0; i < POOL_SLOTS; i++)
 			if (!stores[i] && p->urls[i] && !(stores[i] = store_open(p->urls[i], p->cfg, &err)))
@@ -83,14 +112,55 @@ static void *worker_main(void *arg)
 			mailbox_post(job->reply_to, job);
 		else
 			job->done(job);
+		pthread_mutex_lock(&p->mu);
 	}
+	/* From here a job submitted finds this worker gone and starts another. */
+	p->n--;
+	pthread_mutex_unlock(&p->mu);
 	for (i = 0; i < POOL_SLOTS; i++)
 		store_close(stores[i]);
+	pthread_mutex_lock(&p->mu);
+	w->done = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
+/* Join the workers that have left (caller holds the lock). */
+static void reap(struct pool *p)
+{
+	struct worker **link = &p->workers, *w;
+
+	while ((w = *link)) {
+		if (w->done) {
+			*link = w->next;
+			pthread_join(w->thread, NULL);
+			free(w);
+		} else {
+			link = &w->next;
+		}
+	}
+}
+
+/* One more worker (caller holds the lock); -1 when none can start. */
+static int spawn(struct pool *p)
+{
+	struct worker *w = xcalloc(1, sizeof(*w));
+
+	reap(p);
+	w->pool = p;
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		free(w);
+		return -1;
+	}
+	w->next = p->workers;
+	p->workers = w;
+	p->n++;
+	return 0;
+}
+
 struct pool *pool_start(int n, size_t max_queue, const char *const urls[POOL_SLOTS],
-                        const struct config *cfg, int nice)
+                        const struct config *cfg, int nice, bool (*wanted)(void))
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 	int i;
@@ -102,13 +172,14 @@ struct pool *pool_start(int n, size_t max_queue, const char *const urls[POOL_SLO
 		p->urls[i] = urls[i] && *urls[i] ? urls[i] : NULL;
 	p->cfg = cfg;
 	p->nice = nice;
-	p->threads = xcalloc((size_t)n, sizeof(*p->threads));
-	for (i = 0; i < n; i++) {
-		if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0)
+	p->limit = n;
+	p->wanted = wanted;
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; !wanted && i < n; i++)
+		if (spawn(p) < 0)
 			break;
-		p->n++;
-	}
-	if (p->n == 0) {
+	pthread_mutex_unlock(&p->mu);
+	if (!wanted && p->n == 0) {
 		pool_stop(p);
 		return NULL;
 	}
@@ -120,11 +191,13 @@ int pool_submit(struct pool *p, struct pool_job *job)
 	int rc = -1;
 
 	pthread_mutex_lock(&p->mu);
-	if (!p->stopping && p->depth < p->max) {
+	if (!p->stopping && p->depth < p->max &&
+	    (p->idle > 0 || p->n >= p->limit || spawn(p) == 0 || p->n > 0)) {
 		append(&p->head, &p->tail, job);
 		p->depth++;
 		rc = 0;
-		pthread_cond_signal(&p->cv);
+		if (p->idle > 0)
+			pthread_cond_signal(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return rc;
@@ -132,19 +205,19 @@ int pool_submit(struct pool *p, struct pool_job *job)
 
 void pool_stop(struct pool *p)
 {
-	int i;
-
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->cv);
+	while (p->workers) {
+		reap(p);
+		if (p->workers)
+			pthread_cond_wait(&p->cv, &p->mu);
+	}
 	pthread_mutex_unlock(&p->mu);
-	for (i = 0; i < p->n; i++)
-		pthread_join(p->threads[i], NULL);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
-	free(p->threads);
 	free(p);
 }
 

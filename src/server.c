@@ -16,12 +16,15 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -48,7 +51,8 @@ struct loop {
 	struct evhttp_bound_socket *sock;
 	struct event *stop_ev;
 	struct store *store;        /* inline store, or NULL when requests go to the pool */
-	struct pool *pool;
+	struct pool *pool;          /* the legacy store's workers, if it blocks */
+	struct pool *engine;        /* for the modes that need MongoDB: on demand */
 	struct mailbox *mailbox;
 	struct event *drain_ev;
 	struct proxy *proxy;        /* the connection filter, and passthrough */
@@ -141,6 +145,26 @@ static const char *reason(int status)
 	}
 }
 
+/* The Date header, formatted once a second on each loop (libevent would
+ * format it for every response). */
+static const char *http_date(void)
+{
+	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	static _Thread_local time_t sec = -1;
+	static _Thread_local char text[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != sec && gmtime_r(&now, &tm)) {
+		snprintf(text, sizeof(text), "%s, %02d %s %d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+		         months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		sec = now;
+	}
+	return text;
+}
+
 static void send_response(struct request *req)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
@@ -158,6 +182,7 @@ static void send_response(struct request *req)
 	}
 	for (i = 0; i < req->nheaders; i++)
 		evhttp_add_header(h, req->headers[i].name, req->headers[i].value);
+	evhttp_add_header(h, "Date", http_date());
 	evhttp_send_reply(req->ev, req->status, reason(req->status), body);
 	evbuffer_free(body);
 }
@@ -260,6 +285,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	struct loop *loop = arg;
 	struct request *req = xcalloc(1, sizeof(*req));
 	struct evbuffer *in = evhttp_request_get_input_buffer(ev);
+	struct pool *pool;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
 	char *host = NULL;
 	ev_uint16_t port = 0;
@@ -301,8 +327,11 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	}
 	/* The mode is fixed for the request now; a flip affects later ones. */
 	req->mode = control_mode(req->resource);
-	/* Write marks serve raced reads and flip barriers: both stores only. */
-	if (*loop->cfg->mongodb_uri) {
+	/* A mode that needs MongoDB: write marks (raced reads, flip barriers),
+	 * and the workers that hold both stores.  Legacy mode touches none of
+	 * it, whether MongoDB is configured or not. */
+	pool = loop->pool;
+	if (mode_uses_mongo(req->mode)) {
 		req->has_id = resource_detail_id(req->resource, req->path, req->id);
 		if (req->method_bit & (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE)) {
 			req->write_epoch = control_write_begin(req->resource, req->has_id ? req->id : NULL,
@@ -310,8 +339,9 @@ static void on_request(struct evhttp_request *ev, void *arg)
 			req->write_marked = true;
 		}
 		control_read_mark(req->resource, req->has_id ? req->id : NULL, &req->mark);
+		pool = loop->engine;
 	}
-	if (!loop->pool) {
+	if (!pool) {
 		handle(req, loop->store);
 		return finish(req);
 	}
@@ -320,7 +350,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	req->job.run = job_run;
 	req->job.done = job_done;
 	req->job.reply_to = loop->mailbox;
-	if (pool_submit(loop->pool, &req->job) < 0) {
+	if (pool_submit(pool, &req->job) < 0) {
 		req_reply_detail(req, 503, "The gateway is overloaded. Try again shortly.");
 		return finish(req);
 	}
@@ -360,8 +390,15 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 static void *loop_main(void *arg)
 {
 	struct loop *loop = arg;
+	size_t i;
 
+	for (i = 0; i < ARRAY_LEN(pipeline); i++)
+		if (pipeline[i]->loop_start)
+			pipeline[i]->loop_start(loop->base);
 	event_base_dispatch(loop->base);
+	for (i = 0; i < ARRAY_LEN(pipeline); i++)
+		if (pipeline[i]->loop_end)
+			pipeline[i]->loop_end();
 	return NULL;
 }
 
@@ -431,7 +468,7 @@ static int listen_socket(const char *host, int *port, bool first, bool shared)
 }
 
 static int loop_init(struct loop *loop, const struct config *cfg, int fd, const char *listen_host,
-                     const char *url, struct pool *pool)
+                     const char *url, struct pool *pool, struct pool *engine)
 {
 	struct store_error err;
 
@@ -439,7 +476,10 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 	loop->fd = fd;
 	loop->listen_host = listen_host;
 	loop->pool = pool;
+	loop->engine = engine;
 	loop->base = event_base_new();
+	if (loop->base && event_base_priority_init(loop->base, LOOP_PRIORITIES) < 0)
+		return -1;
 	loop->http = loop->base ? evhttp_new(loop->base) : NULL;
 	if (!loop->http)
 		return -1;
@@ -496,16 +536,6 @@ static void loop_free(struct loop *loop)
 	loop->stop_ev = NULL;
 	loop->base = NULL;
 	loop->store = NULL;
-}
-
-static volatile sig_atomic_t stop_signal, reload_signal;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		reload_signal = 1;
-	else
-		stop_signal = sig;
 }
 
 /* SIGHUP: read the file again; its modes and samples apply as flips (the
@@ -604,23 +634,51 @@ static void middleware_fini(void)
 			pipeline[i]->fini();
 }
 
+/* The thread that started the loops watches the process: signals
+ * (SIGTERM/SIGINT stop, SIGHUP reloads) and the control state's background
+ * work, which may block on the control store, so never on a loop.
+ * Returns the signal that stopped it. */
+static int watch(const struct config *cfg, const sigset_t *signals)
+{
+	int sfd = signalfd(-1, signals, SFD_CLOEXEC), wait_ms = control_tick();
+	struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN}, {.fd = control_wake_fd(), .events = POLLIN}};
+	struct signalfd_siginfo si;
+
+	if (sfd == -1) {
+		fprintf(stderr, "cutover: cannot watch signals: %s\n", strerror(errno));
+		return SIGTERM;
+	}
+	for (;;) {
+		if (poll(pf, 2, wait_ms) > 0 && (pf[0].revents & POLLIN) &&
+		    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo != SIGHUP)
+				break;
+			reload(cfg);
+		}
+		wait_ms = control_tick();
+	}
+	close(sfd);
+	return (int)si.ssi_signo;
+}
+
 int server_run(const struct config *cfg)
 {
 	const char *colon = strrchr(cfg->listen, ':');
 	char host[256];
 	int port = atoi(colon + 1), nloops = cfg->threads, i, started = 0, rc = -1;
 	struct loop *loops;
-	struct pool *pool = NULL;
+	struct pool *pool = NULL, *engine = NULL;
 	const struct store_ops *ops;
 	struct store_error serr;
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigset_t block, old;
+	sigset_t signals, old;
 	static char listen_host[300];
 
-	/* With MongoDB configured every route may need both stores at any
-	 * moment (a flip), so every worker holds both and writes are journaled. */
+	/* With MongoDB configured any route may be flipped to a mode that
+	 * needs it: its work (both stores on workers, the journal, shadow
+	 * reads) is ready to start, and starts when a route needs it. */
 	bool both = *cfg->mongodb_uri != '\0';
 	static char quick[WS_COUNT][2048];
+	const char *legacy_urls[POOL_SLOTS] = {cfg->database_url, NULL, NULL, NULL};
 	const char *urls[POOL_SLOTS] = {cfg->database_url, both ? cfg->mongodb_uri : NULL,
 	                                both ? quick[WS_LEGACY] : NULL, both ? quick[WS_MONGO] : NULL};
 	const char *url = cfg->database_url, *role = both ? "stores" : "legacy store";
@@ -634,10 +692,17 @@ int server_run(const struct config *cfg)
 		nloops = 1;
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
+	/* Signals are read by watch(); no thread takes them (every thread
+	 * started from here on inherits the mask). */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &signals, &old);
 	kill_after_commit = getenv("CUTOVER_TEST_KILL_AFTER_COMMIT") != NULL;
 	if (!(ops = store_ops_for(url, &serr)) || (both && !store_ops_for(cfg->mongodb_uri, &serr))) {
 		fprintf(stderr, "cutover: %s: %s\n", role, serr.msg);
-		return -1;
+		goto unmask;
 	}
 	for (i = 0; both && i < WS_COUNT; i++) {
 		char *u = shadow_url(i == WS_LEGACY ? cfg->database_url : cfg->mongodb_uri, cfg->shadow.timeout_ms);
@@ -647,35 +712,42 @@ int server_run(const struct config *cfg)
 	}
 	if (store_reachable(cfg, url, "legacy store", true) < 0 ||
 	    (both && store_reachable(cfg, cfg->mongodb_uri, "mongodb", false) < 0))
-		return -1;
-	control_init(cfg);
+		goto unmask;
+	if (control_init(cfg) < 0) {
+		fprintf(stderr, "cutover: cannot start the control state: %s\n", strerror(errno));
+		control_fini();
+		goto unmask;
+	}
 	if (both && control_store_start(cfg) < 0) {
 		control_fini();
-		return -1;
+		goto unmask;
 	}
 	if (both && (journal_open(cfg->journal, &jerr) < 0 || shadow_start(cfg) < 0)) {
 		fprintf(stderr, "cutover: %s\n", jerr.msg[0] ? jerr.msg : "cannot start the shadow workers");
 		journal_close();
 		control_store_stop();
 		control_fini();
-		return -1;
+		goto unmask;
 	}
 	if (middleware_init(cfg) < 0)
-		return -1;
+		goto unmask;
 	if (proxy_init(cfg, &jerr) < 0) {
 		fprintf(stderr, "cutover: %s\n", jerr.msg);
 		middleware_fini();
-		return -1;
+		goto unmask;
 	}
 	/* Stores that may block are called from workers, never from a loop. */
-	if (cfg->store_threads > 0 || ops->blocking || both) {
+	{
 		int n = cfg->store_threads > 0 ? cfg->store_threads : 8;
 
-		if (!(pool = pool_start(n, (size_t)cfg->store_queue, urls, cfg, 0))) {
+		if (((cfg->store_threads > 0 || ops->blocking) &&
+		     !(pool = pool_start(n, (size_t)cfg->store_queue, legacy_urls, cfg, 0, NULL))) ||
+		    (both && !(engine = pool_start(n, (size_t)cfg->store_queue, urls, cfg, 0, control_engaged)))) {
 			fprintf(stderr, "cutover: cannot start store workers\n");
+			pool_stop(pool);
 			proxy_fini();
 			middleware_fini();
-			return -1;
+			goto unmask;
 		}
 	}
 	loops = xcalloc((size_t)nloops, sizeof(*loops));
@@ -688,45 +760,22 @@ int server_run(const struct config *cfg)
 			goto out;
 		if (i == 0)
 			snprintf(listen_host, sizeof(listen_host), "%s:%d", host, port);
-		if (loop_init(&loops[i], cfg, fd, listen_host, url, pool) < 0) {
+		if (loop_init(&loops[i], cfg, fd, listen_host, url, pool, engine) < 0) {
 			if (!loops[i].sock)
 				fprintf(stderr, "cutover: cannot start event loop %d\n", i);
 			goto out;
 		}
 	}
-	/* Signals go to this thread only; the loops never see them. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (i = 0; i < nloops; i++) {
 		if (pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]) != 0)
 			break;
 		started++;
 	}
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	fprintf(stderr, "cutover %s: listening on http://%s (%d loops, mode %s, %s %s%s%s)\n",
-	        CUTOVER_VERSION, listen_host, nloops, mode_name(cfg->mode_id), role, ops->name,
-	        both ? " + mongodb" : "", pool ? " on store workers" : " inline");
+	fprintf(stderr, "cutover %s: listening on http://%s (%d loops, mode %s, legacy store %s %s%s)\n",
+	        CUTOVER_VERSION, listen_host, nloops, mode_name(cfg->mode_id), ops->name,
+	        pool ? "on store workers" : "inline", both ? ", mongodb on store workers while a mode needs it" : "");
 	if (started == nloops) {
-		sigset_t wait = old;
-
-		sigdelset(&wait, SIGTERM);
-		sigdelset(&wait, SIGINT);
-		sigdelset(&wait, SIGHUP);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		pthread_sigmask(SIG_BLOCK, &block, NULL);
-		while (!stop_signal) {
-			sigsuspend(&wait);
-			if (reload_signal) {
-				reload_signal = 0;
-				reload(cfg);
-			}
-		}
-		fprintf(stderr, "cutover: signal %d, draining\n", (int)stop_signal);
+		fprintf(stderr, "cutover: signal %d, draining\n", watch(cfg, &signals));
 		rc = 0;
 	}
 	for (i = 0; i < started; i++)
@@ -737,6 +786,7 @@ out:
 	/* Workers finish what they hold; the answers are handed over and the
 	 * requests freed before the servers close their connections. */
 	pool_stop(pool);
+	pool_stop(engine);
 	for (i = 0; i < nloops; i++)
 		if (loops[i].mailbox)
 			mailbox_deliver(loops[i].mailbox);
@@ -751,7 +801,13 @@ out:
 	free(loops);
 	proxy_fini();
 	middleware_fini();
-	if (rc == 0)
+	if (rc == 0) {
+		/* Signals stay blocked: another SIGTERM while draining, or now,
+		 * must not kill a process that is exiting cleanly. */
 		fprintf(stderr, "cutover: stopped\n");
+		return 0;
+	}
+unmask:
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }

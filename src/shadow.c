@@ -22,7 +22,8 @@ static struct {
 	struct pool *pool;
 	char *urls[WS_COUNT];
 	pthread_t drainer;
-	bool drainer_started;
+	bool drainer_running;       /* started, and not decided to leave */
+	bool drainer_joinable;      /* started, not joined yet */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stopping;
@@ -118,6 +119,8 @@ static bool apply(struct store *const stores[WS_COUNT], const struct resource *r
 
 /* Secondary writes ----------------------------------------------------- */
 
+static void drainer_ensure(void);
+
 struct sync_job {
 	struct pool_job job;
 	const struct resource *res;
@@ -151,6 +154,7 @@ static void keep_due(struct request *req, int64_t seq, enum which_store source, 
 		return;
 	if ((seq = journal_append(req->resource->name, req->principal, req->id, source)) <= 0)
 		return;
+	drainer_ensure();
 	control_sync_pending(req->resource, req->id, +1);
 	req->journal_pending = seq;
 	journal_failed(seq, why);
@@ -169,6 +173,7 @@ void shadow_before_write(struct request *req, const unsigned char id[16])
 	 * it when the write did not happen copies what is there: harmless. */
 	if ((seq = journal_append(r->name, req->principal, id, source)) <= 0)
 		return;
+	drainer_ensure();
 	memcpy(req->id, id, 16);
 	control_sync_pending(r, id, +1);
 	req->journal_pending = seq;
@@ -375,6 +380,8 @@ size_t shadow_drain(const struct config *cfg, struct store *const stores[WS_COUN
 	return n;
 }
 
+/* The drain runs while some route's mode needs MongoDB or the journal
+ * holds entries; it looks every half second, at once when kicked. */
 static void *drainer_main(void *arg)
 {
 	struct store *stores[WS_COUNT] = {NULL};
@@ -388,6 +395,10 @@ static void *drainer_main(void *arg)
 	while (!S.stopping) {
 		struct timespec ts;
 
+		if (!control_engaged() && journal_depth() == 0) {
+			S.drainer_running = false;
+			break;
+		}
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 500 * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
@@ -401,11 +412,13 @@ static void *drainer_main(void *arg)
 		all = S.kicked;
 		S.kicked = false;
 		pthread_mutex_unlock(&S.mu);
-		for (i = 0; i < WS_COUNT; i++)
-			if (!stores[i] && !(stores[i] = store_open(S.urls[i], S.cfg, &err)))
-				fprintf(stderr, "cutover: journal: %s\n", err.msg);
-		if (stores[WS_LEGACY] && stores[WS_MONGO] && journal_depth() > 0)
-			shadow_drain(S.cfg, stores, all, &applied);
+		if (journal_depth() > 0) {
+			for (i = 0; i < WS_COUNT; i++)
+				if (!stores[i] && !(stores[i] = store_open(S.urls[i], S.cfg, &err)))
+					fprintf(stderr, "cutover: journal: %s\n", err.msg);
+			if (stores[WS_LEGACY] && stores[WS_MONGO])
+				shadow_drain(S.cfg, stores, all, &applied);
+		}
 		pthread_mutex_lock(&S.mu);
 	}
 	pthread_mutex_unlock(&S.mu);
@@ -414,8 +427,23 @@ static void *drainer_main(void *arg)
 	return NULL;
 }
 
+/* After a journal entry is made, or a flip waits for the journal: the
+ * drain runs (started again if it had left). */
+static void drainer_ensure(void)
+{
+	pthread_mutex_lock(&S.mu);
+	if (!S.drainer_running && !S.stopping && S.cfg) {
+		if (S.drainer_joinable)
+			pthread_join(S.drainer, NULL);      /* it has left: closing, at most */
+		S.drainer_joinable = S.drainer_running =
+			pthread_create(&S.drainer, NULL, drainer_main, NULL) == 0;
+	}
+	pthread_mutex_unlock(&S.mu);
+}
+
 void shadow_kick(void)
 {
+	drainer_ensure();
 	pthread_mutex_lock(&S.mu);
 	S.kicked = true;
 	pthread_cond_signal(&S.cv);
@@ -452,13 +480,15 @@ int shadow_start(const struct config *cfg)
 	{
 		const char *urls[POOL_SLOTS] = {S.urls[WS_LEGACY], S.urls[WS_MONGO], NULL, NULL};
 
-		S.pool = pool_start(cfg->shadow.threads, (size_t)cfg->shadow.queue, urls, cfg, 10);
+		S.pool = pool_start(cfg->shadow.threads, (size_t)cfg->shadow.queue, urls, cfg, 10,
+		                    control_engaged);
 	}
-	if (!S.pool || pthread_create(&S.drainer, NULL, drainer_main, NULL) != 0) {
+	if (!S.pool) {
 		shadow_stop();
 		return -1;
 	}
-	S.drainer_started = true;
+	if (n)
+		drainer_ensure();
 	return 0;
 }
 
@@ -468,14 +498,14 @@ void shadow_stop(void)
 
 	pool_stop(S.pool);
 	S.pool = NULL;
-	if (S.drainer_started) {
-		pthread_mutex_lock(&S.mu);
-		S.stopping = true;
-		pthread_cond_signal(&S.cv);
-		pthread_mutex_unlock(&S.mu);
+	pthread_mutex_lock(&S.mu);
+	S.stopping = true;
+	pthread_cond_signal(&S.cv);
+	pthread_mutex_unlock(&S.mu);
+	if (S.drainer_joinable)
 		pthread_join(S.drainer, NULL);
-		S.drainer_started = false;
-	}
+	S.drainer_joinable = S.drainer_running = false;
+	S.cfg = NULL;
 	for (i = 0; i < WS_COUNT; i++) {
 		free(S.urls[i]);
 		S.urls[i] = NULL;

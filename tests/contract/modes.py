@@ -513,6 +513,57 @@ def test_cascade_delete_reads_are_raced(binary, mongo):
     eq(problems, [], log[-3000:])
 
 
+def threads(gw):
+    return len(os.listdir("/proc/%d/task" % gw.proc.pid))
+
+
+def traffic(gw, n0):
+    """The same mix on every gateway: a write, its read, a page, a delete."""
+    inv = create(gw, n0)
+    eq(gw.request("GET", "/api/invoices/%s/" % inv["id"], token=T1).status, 200)
+    eq(gw.request("GET", "/api/invoices/", token=T1).status, 200)
+    eq(gw.request("DELETE", "/api/invoices/%s/" % inv["id"], token=T1).status, 204)
+
+
+def test_idle_mongodb_costs_no_thread(binary, mongo):
+    """MongoDB configured and every route legacy: the process runs exactly
+    the threads it runs without MongoDB.  A route flipped to shadow starts
+    the secondary machinery (its reads are compared); flipped back, the
+    machinery stops and the count returns to the baseline."""
+    bare = Gateway(binary)
+    try:
+        traffic(bare, 9100)
+        baseline = threads(bare)
+    finally:
+        problems, log = bare.stop()
+    eq(problems, [], log[-3000:])
+    gw = Gateway(binary, mongo=mongo, mode="legacy")
+    try:
+        traffic(gw, 9110)
+        eq(threads(gw), baseline, "threads with MongoDB configured and every route legacy")
+        flip(gw, "invoices", "shadow")
+        before = route(gw)["compared"]
+        for n in range(3):
+            traffic(gw, 9120 + n)
+        wait_journal_empty(gw)
+        deadline = time.time() + 20
+        while route(gw)["compared"] < before + 3:
+            assert time.time() < deadline, route(gw)
+            time.sleep(0.05)
+        busy = threads(gw)
+        assert busy > baseline, (busy, baseline)
+        flip(gw, "invoices", "legacy")
+        deadline = time.time() + 20
+        while threads(gw) != baseline:
+            assert time.time() < deadline, ("the secondary machinery did not stop", threads(gw), baseline)
+            time.sleep(0.1)
+        traffic(gw, 9130)
+        eq(threads(gw), baseline, "threads after the flip back, under legacy traffic")
+    finally:
+        problems, log = gw.stop()
+    eq(problems, [], log[-3000:])
+
+
 def suite(runner, binary, mongo):
     gw = Gateway(binary, mongo=mongo, mode="shadow", config={"store_threads": 4})
     print("== modes (%s)" % gw.read_log().strip().splitlines()[-1], flush=True)
@@ -521,7 +572,8 @@ def suite(runner, binary, mongo):
                     test_modes_persist_and_reach_other_instances, test_sighup_reloads_modes], gw)
     finally:
         runner.shutdown(gw)
-    runner.run([test_zero_downtime_flips_under_load, test_kill_between_commit_and_copy,
+    runner.run([test_idle_mongodb_costs_no_thread, test_zero_downtime_flips_under_load,
+                test_kill_between_commit_and_copy,
                 test_cascade_delete_reads_are_raced], binary, mongo)
     if mongo.dir:       # a server of our own, so we may kill it
         runner.run([test_nothing_lost_when_mongodb_dies], binary, mongo)

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Idle-MongoDB part of `make bench`: what does a configured MongoDB cost
+while every route is still `legacy`, and what does the access log cost?
+
+Three gateways serve the same demo SQLite file side by side, in legacy
+mode, each on its own port:
+
+  A. no MongoDB configured, access log on (to a file);
+  B. MongoDB configured (the MongoDB-compatible server running), access
+     log on (to a file);
+  C. no MongoDB configured, access log off.
+
+wrk measures GET /api/invoices/{id}/ on each in interleaved rounds (the
+order rotates, so drift over the run falls on every variant alike); only
+one is under load at a time.  The figures are the ratios of the medians,
+of the rate and of the gateway's CPU time per request (steadier when wrk
+and the gateway share two cores): B/A (target >= 0.97) and A/C (target
+>= 0.95).  Knobs: BENCH_SECONDS,
+BENCH_CONNECTIONS, BENCH_ROUNDS."""
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "contract"))
+from harness import ROOT, free_port  # noqa: E402
+from mongo import Mongo  # noqa: E402
+from pg_bench import wrk_run  # noqa: E402
+
+SECRET = "bench-secret-not-real-00000"
+CONFIG = os.path.join(ROOT, "etc", "examples", "hisabpro", "cutover.json")
+
+
+def start(binary, tmp, name, db, mongo_url, access_log):
+    with open(CONFIG) as f:
+        doc = json.load(f)
+    doc["access_log"] = access_log
+    cfg = os.path.join(tmp, name + ".json")
+    with open(cfg, "w") as f:
+        json.dump(doc, f)
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL="sqlite://" + db, MONGODB_URI=mongo_url, MONGODB_DECIMAL=Mongo.DECIMAL,
+               DATABASE_MODE="legacy", JWT_SECRET=SECRET, CUTOVER_LISTEN="127.0.0.1:%d" % port,
+               CUTOVER_JOURNAL=os.path.join(tmp, name + "-journal.sqlite3"))
+    proc = subprocess.Popen([binary, "serve", "-c", cfg], cwd=ROOT, env=env,
+                            stderr=open(os.path.join(tmp, name + ".log"), "w"))
+    return proc, "http://127.0.0.1:%d" % port
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def get(url, token):
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.read()
+
+
+def wait_up(proc, base, token, log):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the gateway exited at start:\n" + open(log).read())
+        try:
+            return get(base + "/api/invoices/recent/", token)
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the gateway did not answer within 30 s:\n" + open(log).read())
+
+
+def main():
+    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    conns = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    binary = os.path.abspath(sys.argv[1])
+    tmp = tempfile.mkdtemp(prefix="cutover-bench-")
+    mongo = Mongo()
+    procs = []
+    try:
+        db = os.path.join(tmp, "demo.sqlite3")
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "demo_data.py"), "--schema",
+                        os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql"), "--out", db],
+                       check=True, stdout=subprocess.DEVNULL)
+        token = subprocess.run([binary, "token", "--user-id", "1", "-c", CONFIG], cwd=ROOT,
+                               env=dict(os.environ, JWT_SECRET=SECRET), capture_output=True, text=True,
+                               check=True).stdout.strip()
+        variants = [
+            ("A", "legacy, no MongoDB, access log on", "", os.path.join(tmp, "A-access.log")),
+            ("B", "legacy, MongoDB configured, access log on", mongo.fresh_url("idle_bench"),
+             os.path.join(tmp, "B-access.log")),
+            ("C", "legacy, no MongoDB, access log off", "", ""),
+        ]
+        urls = {}
+        for name, _, mongo_url, log in variants:
+            proc, base = start(binary, tmp, name, db, mongo_url, log)
+            procs.append(proc)
+            inv = json.loads(wait_up(proc, base, token, os.path.join(tmp, name + ".log")))[0]["id"]
+            urls[name] = "%s/api/invoices/%s/" % (base, inv)
+        threads = {name: len(os.listdir("/proc/%d/task" % p.pid)) for (name, *_), p in zip(variants, procs)}
+        rates = {name: [] for name, *_ in variants}
+        cpu = {name: [] for name, *_ in variants}
+        pids = {name: p.pid for (name, *_), p in zip(variants, procs)}
+        for r in range(rounds):
+            order = [v[0] for v in variants]
+            order = order[r % len(order):] + order[:r % len(order)]
+            for name in order:
+                t0 = cpu_seconds(pids[name])
+                report = wrk_run(urls[name], token, seconds, conns)
+                used = cpu_seconds(pids[name]) - t0
+                rates[name].append(float(re.search(r"Requests/sec:\s+([\d.]+)", report).group(1)))
+                cpu[name].append(used * 1e6 / int(re.search(r"(\d+) requests in", report).group(1)))
+        print("wrk -t2 -c%d -d%ds, %d interleaved rounds, GET /api/invoices/{id}/ from SQLite" % (
+            conns, seconds, rounds))
+        for name, what, *_ in variants:
+            v, c = rates[name], cpu[name]
+            print("%s %-42s %2d threads  req/s %6.0f %6.0f %6.0f  CPU us/req %5.1f %5.1f %5.1f" % (
+                name, what, threads[name], min(v), statistics.median(v), max(v), min(c), statistics.median(c),
+                max(c)))
+        print("  (min, median, max of the rounds; CPU: the gateway's user + system time per request)")
+        med = {name: statistics.median(v) for name, v in rates.items()}
+        cmed = {name: statistics.median(v) for name, v in cpu.items()}
+        print("ratio MongoDB configured / not (B/A): req/s %.3f, CPU per request %.3f (target >= 0.97)" % (
+            med["B"] / med["A"], cmed["A"] / cmed["B"]))
+        print("ratio access log on / off (A/C): req/s %.3f, CPU per request %.3f (target >= 0.95)" % (
+            med["A"] / med["C"], cmed["C"] / cmed["A"]))
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=60)
+        mongo.close()
+
+
+if __name__ == "__main__":
+    main()
