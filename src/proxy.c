@@ -93,6 +93,7 @@ struct proxy {
 	bool upstream;                  /* an application to pass unowned paths to */
 	_Atomic(struct evconnlistener *) listener;     /* read by other loops' error callbacks */
 	struct event *resume;           /* accepting again after a pause */
+	struct event *pause;            /* the cap, reached on another loop */
 	int64_t warned_us;              /* the last "out of descriptors" line */
 	uint64_t unwarned;              /* … and the pauses since */
 	struct bufferevent **idle;      /* kept-alive upstream connections */
@@ -1092,6 +1093,36 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 #define MAX_LISTENERS 256
 static _Atomic(struct proxy *) listening[MAX_LISTENERS];
 
+/* On a loop, when another reached the cap: this one stops accepting too,
+ * or the kernel would go on handing it connections past the cap. */
+static void on_pause(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *px = arg;
+	struct timeval tv = {0, PAUSE_MS * 1000};
+
+	(void)fd;
+	(void)what;
+	if (px->listener && atomic_load(&connections) >= conn_cap) {
+		evconnlistener_disable(px->listener);
+		event_add(px->resume, &tv);
+	}
+}
+
+/* The cap is reached: every loop pauses accepting (a proxy stays in
+ * listening, and its events exist, until its loop has stopped). */
+static void cap_reached(struct proxy *px)
+{
+	int i;
+
+	accept_pause(px, "the connection cap is reached");
+	for (i = 0; i < MAX_LISTENERS; i++) {
+		struct proxy *p = atomic_load(&listening[i]);
+
+		if (p && p != px)
+			event_active(p->pause, EV_READ, 0);
+	}
+}
+
 static void on_accept_error(struct evconnlistener *lev, void *arg)
 {
 	struct proxy *px = NULL;
@@ -1154,7 +1185,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	c->client_out_cb = evbuffer_add_cb(bufferevent_get_output(c->client), on_client_out, c);
 	evbuffer_add_cb(bufferevent_get_output(c->filter), on_filter_out, c);
 	if (atomic_fetch_add(&connections, 1) + 1 >= conn_cap)
-		accept_pause(px, "the connection cap is reached");
+		cap_reached(px);
 	return c->filter;
 fail:
 	if (c->client)
@@ -1257,6 +1288,7 @@ struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const stru
 	px->cfg = cfg;
 	px->upstream = *cfg->upstream.url != '\0';
 	px->resume = evtimer_new(base, on_resume, px);
+	px->pause = event_new(base, -1, 0, on_pause, px);
 	px->idle = xcalloc((size_t)cfg->upstream.max_idle + 1, sizeof(*px->idle));
 	px->client_tv.tv_sec = cfg->request_timeout;
 	px->evhttp_tv.tv_sec = proxy_idle_timeout(cfg);
@@ -1281,6 +1313,8 @@ void proxy_free(struct proxy *px)
 		bufferevent_free(px->idle[--px->nidle]);
 	if (px->resume)
 		event_free(px->resume);
+	if (px->pause)
+		event_free(px->pause);
 	free(px->idle);
 	free(px);
 }
