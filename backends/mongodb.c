@@ -839,7 +839,8 @@ static int mg_put_many(struct store *base, const struct resource *r, const struc
 	struct mg_store *s = (struct mg_store *)base;
 	mongoc_client_t *c;
 	size_t m = n ? n : 1, i;
-	bool *dup = xcalloc(m, sizeof(bool)), *cand = xcalloc(m, sizeof(bool)), any = false;
+	bool *dup = xcalloc(m, sizeof(bool)), *cand = xcalloc(m, sizeof(bool)), *gone = xcalloc(m, sizeof(bool));
+	bool any = false;
 	enum put_result *again = xcalloc(m, sizeof(*again));
 	int rc;
 
@@ -868,25 +869,34 @@ static int mg_put_many(struct store *base, const struct resource *r, const struc
 		if (found == 1 && version_field >= 0 && !stored.null && !rows[i].vals[vf].null &&
 		    stored.u.i >= rows[i].vals[vf].u.i) {
 			out[i] = PUT_SKIPPED_NEWER;
-		} else if (found == 1) {
+		} else if (found >= 0) {
+			/* found 0: taken by a unique constraint, or by this id and
+			 * deleted since (by the gateway): the upsert tells which. */
 			again[i] = PUT_WRITTEN;
 			cand[i] = any = true;
+			gone[i] = found == 0;
 		} else {
-			snprintf(why[i], sizeof(why[i]), "unique constraint: another document has these values");
+			snprintf(why[i], sizeof(why[i]), "cannot read the stored document to compare versions");
 		}
 		arena_reset(&a);
 	}
 	if (rc == 0 && any)
 		rc = bulk_chunked(s, c, r, rows, owners, n, version_field, true, again, dup, why, err);
 	/* A guarded upsert that finds a newer document tries to insert one and
-	 * collides with it: the stored document is newer. */
-	for (i = 0; rc == 0 && i < n; i++)
-		if (cand[i])
-			out[i] = again[i] == PUT_WRITTEN ? PUT_WRITTEN : dup[i] ? PUT_SKIPPED_NEWER : PUT_FAILED;
+	 * collides with it: the stored document is newer.  Where none was
+	 * stored, a collision is another document's unique values. */
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (!cand[i])
+			continue;
+		out[i] = again[i] == PUT_WRITTEN ? PUT_WRITTEN : dup[i] && !gone[i] ? PUT_SKIPPED_NEWER : PUT_FAILED;
+		if (out[i] == PUT_FAILED && dup[i])
+			snprintf(why[i], sizeof(why[i]), "unique constraint: another document has these values");
+	}
 	give_back(s, c);
 out:
 	free(dup);
 	free(cand);
+	free(gone);
 	free(again);
 	return rc;
 }

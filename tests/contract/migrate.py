@@ -164,6 +164,30 @@ await db.collection('invoices').insertOne(copy);
     eq(t.run("verify").returncode, 0)
 
 
+def test_unique_conflict_reported(binary, mongo, tmp):
+    """A row whose unique values another MongoDB document holds (here: the
+    same invoice under a new id in the legacy store) is refused with the
+    reason and counted failed; the rest are left alone."""
+    db = demo_sqlite(tmp)
+    t = Tool(binary, mongo, "sqlite://" + db, tmp)
+    r = t.run("migrate")
+    eq(r.returncode, 0, r.stdout + r.stderr)
+    conn = sqlite3.connect(db)
+    n_inv = conn.execute("SELECT COUNT(*) FROM invoices_invoice").fetchone()[0]
+    old = conn.execute("SELECT id FROM invoices_invoice WHERE id NOT IN (SELECT invoice_id FROM invoices_payment) "
+                       "ORDER BY id LIMIT 1").fetchone()[0]
+    new = uuid.uuid4().hex
+    conn.execute("UPDATE invoices_invoice SET id=? WHERE id=?", (new, old))
+    conn.execute("UPDATE invoices_invoiceitem SET invoice_id=? WHERE invoice_id=?", (new, old))
+    conn.commit()
+    conn.close()
+    r = t.run("migrate", "--restart")
+    eq(r.returncode, 3, r.stdout + r.stderr)
+    eq(summary(r.stdout, "invoices"), (n_inv, 0, n_inv - 1, 1))
+    assert "invoices %s: unique constraint: another document has these values" % uuid.UUID(new) in r.stderr, \
+        r.stderr
+
+
 def test_migrate_beside_dual_writes(binary, mongo, tmp):
     """The gateway in dual-write takes creates, updates and deletes on the
     same resource while migrate runs; verify is identical afterwards."""
@@ -222,7 +246,7 @@ def main():
     print("== migrate, verify, repair", flush=True)
     try:
         runner.run([test_migrate_and_verify_sqlite, test_migrate_from_postgres, test_killed_and_resumed,
-                    test_verify_finds_and_repair_fixes], binary, mongo, tmp)
+                    test_verify_finds_and_repair_fixes, test_unique_conflict_reported], binary, mongo, tmp)
         runner.run([test_migrate_beside_dual_writes], binary, mongo, tmp)
     finally:
         mongo.close()
