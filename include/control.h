@@ -41,13 +41,14 @@ int control_sample(const struct resource *r);
 /* Flip a route (r NULL: the global default).  mode: a mode, -1 for the
  * global one, -2 to keep it; sample -1 keeps it.  A flip that hands the
  * route to the other store while writes are pending for it waits until
- * they are in both stores (returns 1: done by the control thread).  Takes effect for requests arriving from now on; persisted by
- * the control thread.  -1 with err when MongoDB is not configured. */
+ * they are in both stores (returns 1: control_tick completes it).  Takes
+ * effect for requests arriving from now on; persisted by control_tick.
+ * -1 with err when the mode's store is not configured. */
 int control_set(const struct resource *r, int mode, int sample, struct error *err);
 /* Apply a mode read from the control store (another instance's flip). */
 void control_apply(const char *route, int mode, int sample);
 /* Queue r's current mode and sample (r NULL: the global mode) for the
- * control store; written by the control thread. */
+ * control store; written by control_tick. */
 void control_persist(const struct resource *r);
 /* The control store: the cutover_routes table of the legacy store, read
  * once now (modes persisted earlier win over the file) and then by

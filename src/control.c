@@ -203,7 +203,7 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 		enum mode now = control_mode(r), next = mode >= 0 ? (enum mode)mode : (enum mode)C.global;
 
 		/* The store taking over must hold every write that came before:
-		 * the flip waits (in the control thread) for them; later writes
+		 * the flip waits (in control_tick) for them; later writes
 		 * do not hold it up. */
 		if (mode_mongo_first(now) != mode_mongo_first(next) && *C.cfg->mongodb_uri &&
 		    (rt->writing[0] > 0 || rt->writing[1] > 0 || journal_pending_upto(r->name, INT64_MAX) > 0)) {
