@@ -70,6 +70,9 @@ bool control_engaged(void);
 /* Writes and reads, for raced detection. */
 /* Is a flip of r waiting for earlier writes?  Writes then wait too. */
 bool control_fenced(const struct resource *r);
+/* Wait (a blocking worker's thread, never a loop) until r's flip is
+ * complete, at most timeout_us; false when it still waits. */
+bool control_await_flip(const struct resource *r, int64_t timeout_us);
 /* A write arrives; returns its epoch, for control_write_end.  A delete
  * also marks every resource its cascades reach. */
 uint64_t control_write_begin(const struct resource *r, const unsigned char *id, bool deletes);

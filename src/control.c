@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -63,7 +64,8 @@ static struct {
 	const struct config *cfg;
 	_Atomic int global;
 	_Atomic bool engaged;           /* some route's mode needs MongoDB */
-	pthread_mutex_t modes_mu;       /* orders the updates of engaged */
+	pthread_mutex_t modes_mu;       /* orders the updates of engaged; */
+	pthread_cond_t flipped;         /* … and wakes the writes a flip held */
 	struct route *routes;
 	size_t n;
 	pthread_mutex_t mu;
@@ -100,6 +102,7 @@ static void modes_changed(void)
 		     (t != -2 && mode_uses_mongo(t >= 0 ? (enum mode)t : (enum mode)C.global));
 	}
 	C.engaged = on;
+	pthread_cond_broadcast(&C.flipped);
 	pthread_mutex_unlock(&C.modes_mu);
 }
 
@@ -127,6 +130,7 @@ int control_init(const struct config *cfg)
 	C.ring = xcalloc(C.cap, sizeof(*C.ring));
 	pthread_mutex_init(&C.mu, NULL);
 	pthread_mutex_init(&C.modes_mu, NULL);
+	pthread_cond_init(&C.flipped, NULL);
 	modes_changed();
 	CS.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	return CS.wake_fd >= 0 ? 0 : -1;
@@ -155,6 +159,7 @@ void control_fini(void)
 	free(C.routes);
 	pthread_mutex_destroy(&C.mu);
 	pthread_mutex_destroy(&C.modes_mu);
+	pthread_cond_destroy(&C.flipped);
 	memset(&C, 0, sizeof(C));
 	if (CS.wake_fd >= 0)
 		close(CS.wake_fd);
@@ -312,6 +317,25 @@ bool control_fenced(const struct resource *r)
 	struct route *rt = route_of(r);
 
 	return rt && rt->target != -2;
+}
+
+bool control_await_flip(const struct resource *r, int64_t timeout_us)
+{
+	struct timespec ts;
+	bool fenced;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(timeout_us / 1000000);
+	ts.tv_nsec += (long)(timeout_us % 1000000) * 1000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&C.modes_mu);
+	while ((fenced = control_fenced(r)) && pthread_cond_timedwait(&C.flipped, &C.modes_mu, &ts) == 0)
+		;
+	pthread_mutex_unlock(&C.modes_mu);
+	return !fenced;
 }
 
 void control_sync_pending(const struct resource *r, const unsigned char *id, int delta)

@@ -236,10 +236,7 @@ static void job_run(struct pool_job *job, struct store *const stores[POOL_SLOTS]
 	/* A write during a flip waits for it (ms, usually) and is then served
 	 * in the new mode: the store taking over has every earlier write. */
 	if (req->write_marked && control_fenced(req->resource)) {
-		int64_t until = now_mono_us() + 30 * 1000000LL;
-
-		while (control_fenced(req->resource) && now_mono_us() < until)
-			usleep(1000);
+		control_await_flip(req->resource, 30 * 1000000LL);
 		req->mode = control_mode(req->resource);
 	}
 	handle(req, stores[mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY]);
