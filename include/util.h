@@ -49,6 +49,9 @@ void error_set(struct error *err, int code, const char *fmt, ...)
 /* Monotonic and wall clock, in microseconds. */
 int64_t now_mono_us(void);
 int64_t now_wall_us(void);
+/* The wall clock us from now, as pthread_cond_timedwait takes it. */
+struct timespec;
+void deadline_after(struct timespec *ts, int64_t us);
 
 /* Fill with cryptographically random bytes; aborts if the kernel cannot. */
 void random_bytes(void *p, size_t n);

@@ -100,6 +100,8 @@ size_t date_format(int64_t days, char out[16]);
 int datetime_parse(const char *s, size_t n, int64_t *us) MUST_CHECK;
 /* API form: 2026-11-21T17:30:39.794993Z, fraction only when non-zero. */
 size_t datetime_format_api(int64_t us, char out[40]);
+/* n as exactly width digits (leading zeros; higher digits dropped). */
+void put_digits(char *out, unsigned n, int width);
 /* Django's SQLite storage form: 2026-11-21 17:30:39.794993 (UTC, naive). */
 size_t datetime_format_sql(int64_t us, char out[40]);
 /* Truncate to milliseconds, the precision every store keeps. */

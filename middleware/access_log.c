@@ -88,6 +88,15 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	flush_lines();
 }
 
+/* ".ddd": thousandths (n mod 1000). */
+static void put_thousandths(struct buf *b, int64_t n)
+{
+	char frac[4] = {'.'};
+
+	put_digits(frac + 1, (unsigned)(n % 1000), 3);
+	buf_put(b, frac, 4);
+}
+
 /* "…T06:16:17" then ".mmm000Z", or "Z" on the second: the API's format of
  * the time to the millisecond. */
 static void put_time(struct buf *b, int64_t us)
@@ -100,10 +109,8 @@ static void put_time(struct buf *b, int64_t us)
 	}
 	buf_put(b, T.stamp, T.stamp_len);
 	if (ms) {
-		char frac[8] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10),
-		                '0', '0', '0', 'Z'};
-
-		buf_put(b, frac, 8);
+		put_thousandths(b, ms);
+		buf_puts(b, "000Z");
 	} else {
 		buf_putc(b, 'Z');
 	}
@@ -113,10 +120,11 @@ static void access_log_on_log(const struct request *req)
 {
 	struct buf *b = &T.lines;
 	size_t start = b->len;
-	int64_t us = now_mono_us() - req->start_us;
+	int64_t us;
 
 	if (log_fd == -1)
 		return;
+	us = now_mono_us() - req->start_us;
 	buf_reserve(b, 512);
 	buf_puts(b, "{\"time\":\"");
 	put_time(b, now_wall_us());
@@ -136,11 +144,7 @@ static void access_log_on_log(const struct request *req)
 	buf_put_int(b, (int64_t)(req->out.len + req->sent));
 	buf_puts(b, ",\"duration_ms\":");
 	buf_put_int(b, us / 1000);
-	{
-		char frac[4] = {'.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10), (char)('0' + us % 10)};
-
-		buf_put(b, frac, 4);
-	}
+	put_thousandths(b, us);
 	if (req->auth == AUTH_OK) {
 		buf_puts(b, ",\"user\":");
 		buf_put_int(b, req->principal);

@@ -324,13 +324,7 @@ bool control_await_flip(const struct resource *r, int64_t timeout_us)
 	struct timespec ts;
 	bool fenced;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(timeout_us / 1000000);
-	ts.tv_nsec += (long)(timeout_us % 1000000) * 1000;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	deadline_after(&ts, timeout_us);
 	pthread_mutex_lock(&C.modes_mu);
 	while ((fenced = control_fenced(r)) && pthread_cond_timedwait(&C.flipped, &C.modes_mu, &ts) == 0)
 		;

@@ -73,8 +73,7 @@ static struct pool_job *next_job(struct pool *p)
 		if (p->wanted) {
 			struct timespec ts;
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec++;
+			deadline_after(&ts, 1000000);
 			pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 		} else {
 			pthread_cond_wait(&p->cv, &p->mu);

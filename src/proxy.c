@@ -1054,15 +1054,21 @@ static void conn_free(void *arg)
 
 /* No more connections for a moment: at the cap, or out of descriptors
  * (accept would fail at once, again and again). */
-static void accept_pause(struct proxy *px, const char *why)
+static void stop_accepting(struct proxy *px)
 {
 	struct timeval tv = {0, PAUSE_MS * 1000};
+
+	evconnlistener_disable(px->listener);
+	event_add(px->resume, &tv);
+}
+
+static void accept_pause(struct proxy *px, const char *why)
+{
 	int64_t now = now_mono_us();
 
 	if (!px->listener)
 		return;
-	evconnlistener_disable(px->listener);
-	event_add(px->resume, &tv);
+	stop_accepting(px);
 	atomic_fetch_add(&stats.accept_pauses, 1);
 	if (now - px->warned_us < WARN_EVERY_US) {
 		px->unwarned++;
@@ -1098,14 +1104,11 @@ static _Atomic(struct proxy *) listening[MAX_LISTENERS];
 static void on_pause(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy *px = arg;
-	struct timeval tv = {0, PAUSE_MS * 1000};
 
 	(void)fd;
 	(void)what;
-	if (px->listener && atomic_load(&connections) >= conn_cap) {
-		evconnlistener_disable(px->listener);
-		event_add(px->resume, &tv);
-	}
+	if (px->listener && atomic_load(&connections) >= conn_cap)
+		stop_accepting(px);
 }
 
 /* The cap is reached: every loop pauses accepting (a proxy stays in

@@ -399,12 +399,7 @@ static void *drainer_main(void *arg)
 			S.drainer_running = false;
 			break;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 500 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		deadline_after(&ts, 500 * 1000);
 		if (!S.kicked)
 			pthread_cond_timedwait(&S.cv, &S.mu, &ts);
 		if (S.stopping)

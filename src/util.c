@@ -86,6 +86,17 @@ void buf_putc(struct buf *b, char c)
 	b->p[b->len++] = c;
 }
 
+void deadline_after(struct timespec *ts, int64_t us)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)(us / 1000000);
+	ts->tv_nsec += (long)(us % 1000000) * 1000;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 void buf_put_int(struct buf *b, int64_t v)
 {
 	char tmp[24], *p = tmp + sizeof(tmp);

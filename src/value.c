@@ -399,8 +399,7 @@ int date_parse(const char *s, size_t n, int64_t *days)
 	return 0;
 }
 
-/* n as exactly width digits (n >= 0). */
-static void put_digits(char *out, unsigned n, int width)
+void put_digits(char *out, unsigned n, int width)
 {
 	while (width-- > 0) {
 		out[width] = (char)('0' + n % 10);
