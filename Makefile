@@ -45,6 +45,9 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
 
+# The dashboard's files are embedded by the assembler (.incbin).
+$(BUILD)/src/dashboard.o: $(wildcard src/dashboard/*)
+
 $(BUILD)/libcutover.a: $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -116,6 +119,7 @@ test-contract: $(BUILD)/cutover
 	$(Q)python3 tests/contract/hostile.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/config_check.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/cli.py --binary $(BUILD)/cutover
+	$(Q)python3 tests/contract/observe.py --binary $(BUILD)/cutover
 
 # The migration at full size; not repeated under the sanitizers (the suites
 # above cover the same code there).

@@ -190,7 +190,9 @@ struct config {
 	struct {
 		const char *prefix;         /* "/_cutover/" */
 		const char *token;          /* bearer token; "" disables the admin API */
+		const char *listen;         /* host:port of its own listener; "": the client port */
 	} admin;
+	bool metrics;                   /* count requests and their latency (on by default) */
 	const char *journal;            /* the journal's SQLite file */
 	struct {
 		int threads;                /* workers for secondary reads and writes */

@@ -16,12 +16,10 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
-enum outcome { OUT_MATCHED, OUT_MISMATCHED, OUT_RACED, OUT_ERROR, OUT_TIMEOUT, OUT_DROPPED, OUT_COUNT };
-
-#define LAT_BUCKETS 24          /* powers of two of microseconds, up to ~8 s */
 #define RACE_STRIPES 256
 
 /* What a read saw of the writes when it arrived. */
@@ -82,15 +80,20 @@ void control_sync_pending(const struct resource *r, const unsigned char *id, int
 void control_read_mark(const struct resource *r, const unsigned char *id, struct read_mark *m);
 bool control_raced(const struct resource *r, const struct read_mark *m);
 
-/* Counters. */
-void control_count(const struct resource *r, enum outcome o);
-void control_latency(const struct resource *r, enum which_store s, int64_t us);
-/* A mismatch: kept (capped, oldest dropped) and counted per field path
- * (paths one per line). */
+/* A mismatch: counted, kept (capped, oldest dropped) and counted per
+ * field path (paths one per line; the first 128 of a route). */
 void control_mismatch(const struct resource *r, const char *method, const char *uri, int64_t principal,
                       int status_a, const char *body_a, size_t len_a,
                       int status_b, const char *body_b, size_t len_b,
                       const char *patch, size_t patch_len, const char *paths);
+
+/* The mismatched paths of r and how often each differed, under a lock
+ * (each must not call back here); dropped: differences of paths past the
+ * first 128 kept. */
+void control_mismatch_paths(const struct resource *r, void (*each)(void *arg, const char *path, uint64_t n),
+                            void *arg, uint64_t *dropped);
+/* May r be handed to the other store (SPEC §12's readiness)? */
+bool control_ready(const struct resource *r);
 
 /* JSON for the admin API. */
 void control_routes_json(struct buf *b, const struct resource *only);

@@ -46,6 +46,13 @@ bool journal_failed(int64_t seq, const char *why);
 size_t journal_due(struct journal_entry *out, size_t max, bool all);
 /* {"depth":…,"failing":…,"oldest":…,"entries":[…]} for the admin API. */
 void journal_json(struct buf *b, int limit);
+struct journal_stats {
+	int64_t depth;
+	int64_t oldest_us;          /* when the oldest entry was made (wall clock); 0: none */
+	uint64_t drained;           /* entries applied and removed since the start */
+	uint64_t failures;          /* attempts that failed since the start */
+};
+void journal_stats(struct journal_stats *st);
 int64_t journal_depth(void);
 /* The last seq appended (0: none); entries of resource up to seq still there. */
 int64_t journal_last_seq(void);

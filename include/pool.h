@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "store.h"
@@ -45,13 +46,23 @@ struct pool;
  * leave, closing their store handles, when idle while wanted() is false:
  * work only some modes need costs no thread while no route is in them.
  * wanted is called under the pool's lock: it must take no lock itself. */
-struct pool *pool_start(int n, size_t max_queue, const char *const urls[POOL_SLOTS],
+struct pool *pool_start(const char *name, int n, size_t max_queue, const char *const urls[POOL_SLOTS],
                         const struct config *cfg, int nice, bool (*wanted)(void));
 /* Queue a job; -1 when the queue is full (the caller answers 503). */
 int pool_submit(struct pool *p, struct pool_job *job) __attribute__((warn_unused_result));
 /* Run every queued job, then stop and free the workers.  pool_stop(NULL)
  * is a no-op. */
 void pool_stop(struct pool *p);
+
+/* What the pools running now do (for /metrics): fills up to max, returns
+ * how many pools there are. */
+struct pool_stats {
+	const char *name;           /* as given to pool_start */
+	int workers, busy, limit;
+	size_t queued, max_queue;
+	uint64_t rejected;          /* jobs refused: the queue was full */
+};
+size_t pool_stats_all(struct pool_stats *out, size_t max);
 
 /* A loop's mailbox: finished jobs are posted by workers and their done
  * callbacks run on the loop. */

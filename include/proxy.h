@@ -46,6 +46,12 @@ void proxy_replied(struct evhttp_request *ev);
 
 /* {"requests":…,"bad_gateway":…,…} */
 void proxy_stats_json(struct buf *b);
+struct proxy_stats {
+	uint64_t requests, bytes_up, bytes_down, opened, reused;        /* passthrough */
+	int64_t connections, max_connections;                           /* client connections */
+	uint64_t refused_heads, request_timeouts, over_budget, accept_pauses;
+};
+void proxy_stats(struct proxy_stats *st);
 /* {"connections":…,"max_connections":…,"held_body_bytes":…,"refused_heads":…,…} */
 void proxy_guard_json(struct buf *b);
 

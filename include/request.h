@@ -75,6 +75,7 @@ struct request {
 
 	int status;
 	struct buf out;
+	const char *out_type;       /* the response's Content-Type; NULL: JSON */
 	uint64_t sent;              /* body bytes streamed instead (passthrough) */
 	struct { const char *name, *value; } headers[REQ_MAX_HEADERS];
 	size_t nheaders;
@@ -87,6 +88,8 @@ const char *req_header(const struct request *req, const char *name);
 void req_add_header(struct request *req, const char *name, const char *value);
 /* Set the response: status and a JSON body (copied). */
 void req_reply_json(struct request *req, int status, const char *json, size_t len);
+/* Set the response: status, a body of the given Content-Type (copied). */
+void req_reply(struct request *req, int status, const char *type, const char *body, size_t len);
 /* Set a {"detail": "..."} response. */
 void req_reply_detail(struct request *req, int status, const char *detail);
 /* The authoritative store is about to write record id: with both stores,

@@ -51,4 +51,8 @@ int shadow_sync(struct store *const stores[WS_COUNT], const struct resource *r, 
  * time limit where its URL can carry one.  Allocated. */
 char *shadow_url(const char *url, int timeout_ms);
 
+/* Are secondary writes to target left to the journal for now (it failed
+ * a moment ago)? */
+bool shadow_breaker_open(enum which_store target);
+
 #endif

@@ -202,6 +202,11 @@ static inline int store_list(struct store *s, const struct query *q, struct aren
 	return s->ops->list(s, q, a, rows, n, err);
 }
 
+/* Does the store answer at all?  A lookup of an id no record has: "not
+ * found" is an answer, and so is any error but unavailable or timed out
+ * (a missing table, say: requests will show it); err says what it saw. */
+bool store_answers(struct store *s, const struct config *cfg, struct store_error *err);
+
 static inline int store_get(struct store *s, const struct resource *r, int64_t owner,
                             const unsigned char id[16], struct arena *a, struct record *out,
                             struct store_error *err)

@@ -29,6 +29,10 @@ command -v psql >/dev/null 2>&1 || need="$need postgresql-client"
 command -v runuser >/dev/null 2>&1 || need="$need util-linux"
 # The passthrough tests put nginx behind the gateway (never started as a service).
 [ -x /usr/sbin/nginx ] || need="$need nginx"
+# The metrics are scraped by a real Prometheus server and checked by promtool;
+# the dashboard is driven in a real headless browser.
+[ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] || need="$need prometheus"
+[ -x /usr/bin/chromium ] || need="$need chromium"
 [ -n "$need" ] || exit 0
 
 need=$(echo "$need" | tr ' ' '\n' | sort -u | tr '\n' ' ')

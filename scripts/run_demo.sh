@@ -28,6 +28,10 @@ try:
        http://$listen/api/invoices/
   curl -s -H "Authorization: Bearer $CUTOVER_ADMIN_TOKEN" http://$listen/_cutover/routes
 
+the dashboard (it asks for the admin token): http://$listen/_cutover/
+metrics for Prometheus:
+  curl -s -H "Authorization: Bearer $CUTOVER_ADMIN_TOKEN" http://$listen/_cutover/metrics
+
 every route with its mode, comparisons and readiness:
   CUTOVER_ADMIN_TOKEN=$CUTOVER_ADMIN_TOKEN CUTOVER_LISTEN=$listen $bin mode
 

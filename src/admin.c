@@ -4,6 +4,10 @@
  * (CUTOVER_ADMIN_TOKEN).  Without a token the API does not exist (404).
  *
  *   GET  health                    liveness, no token needed
+ *   GET  ready                     readiness: 200, or 503 and why; no token needed
+ *   GET  metrics                   Prometheus text (also /metrics on the admin listener)
+ *   GET  (the prefix), dashboard   the dashboard page; its files need no token,
+ *                                  the calls it makes do
  *   GET  routes                    every route: mode, counters, readiness
  *   GET  routes/NAME               one route
  *   PUT  routes/NAME               {"mode": …, "sample": …}; "mode": null follows the global mode
@@ -12,6 +16,9 @@
  *   GET  journal[?limit=]          secondary writes not yet applied
  *   GET  passthrough               requests proxied to the application, errors, bytes
  *   GET  connections               open connections and their cap, held body bytes, refusals
+ *
+ * With admin.listen set, all of it is served on that address only; on the
+ * client port its paths are ordinary ones.
  *
  * Flips take effect for requests arriving from then on and are persisted in
  * the control store (see control_store.c), which every instance polls.
@@ -22,14 +29,30 @@
 
 #include "admin.h"
 #include "control.h"
+#include "dashboard.h"
+#include "exposition.h"
+#include "health.h"
 #include "journal.h"
 #include "json.h"
 #include "proxy.h"
 #include "query.h"
 
+/* The paths served without the token: the probes and the dashboard's files. */
+static bool public_path(const char *rest)
+{
+	const char *type, *body;
+	size_t len;
+
+	return strcmp(rest, "health") == 0 || strcmp(rest, "ready") == 0 ||
+	       dashboard_file(rest, &type, &body, &len);
+}
+
 bool admin_owns(const struct config *cfg, const char *path)
 {
-	return *cfg->admin.token && strncmp(path, cfg->admin.prefix, strlen(cfg->admin.prefix)) == 0;
+	size_t n = strlen(cfg->admin.prefix);
+
+	return !*cfg->admin.listen && strncmp(path, cfg->admin.prefix, n) == 0 &&
+	       (*cfg->admin.token || public_path(path + n));
 }
 
 /* Constant time in the token's length. */
@@ -104,10 +127,21 @@ static int apply_flip(struct request *req, const struct resource *r)
 	return 0;
 }
 
+static void metrics(struct request *req)
+{
+	struct buf b = {0};
+
+	exposition_write(&b, req->cfg);
+	req_reply(req, 200, EXPOSITION_CONTENT_TYPE, b.p, b.len);
+	buf_free(&b);
+}
+
 void admin_handle(struct request *req)
 {
 	const struct config *cfg = req->cfg;
-	const char *rest = req->path + strlen(cfg->admin.prefix);
+	size_t plen = strlen(cfg->admin.prefix);
+	const char *rest = req->path + plen, *type, *file;
+	size_t flen;
 	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 	bool put = strcmp(req->method, "PUT") == 0 || strcmp(req->method, "POST") == 0 ||
 	           strcmp(req->method, "PATCH") == 0;
@@ -116,13 +150,45 @@ void admin_handle(struct request *req)
 	const char *q;
 
 	req->route = "admin";
+	/* The admin listener serves nothing else, and /metrics where
+	 * Prometheus looks by default. */
+	if (strncmp(req->path, cfg->admin.prefix, plen) != 0) {
+		if (strcmp(req->path, "/metrics") != 0)
+			return req_reply_detail(req, 404, "Not found.");
+		rest = "metrics";
+	}
 	if (strcmp(rest, "health") == 0 && get)
 		return req_reply_json(req, 200, "{\"status\":\"ok\"}", 15);
+	if (strcmp(rest, "ready") == 0 && get) {
+		struct buf why = {0};
+		bool ready = health_ready(&why);
+
+		buf_printf(&b, "{\"status\":\"%s\"", ready ? "ready" : "unavailable");
+		if (!ready) {
+			buf_puts(&b, ",\"reason\":");
+			json_put_cstr(&b, buf_cstr(&why));
+		}
+		buf_putc(&b, '}');
+		buf_free(&why);
+		return reply(req, ready ? 200 : 503, &b);
+	}
+	if (get && dashboard_file(rest, &type, &file, &flen)) {
+		/* The page asks for the token itself and sends it with each call;
+		 * nothing else may load or frame it. */
+		req_add_header(req, "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+		req_add_header(req, "X-Content-Type-Options", "nosniff");
+		req_add_header(req, "Cache-Control", "no-cache");
+		return req_reply(req, 200, type, file, flen);
+	}
+	if (!*cfg->admin.token)
+		return req_reply_detail(req, 404, "Not found.");
 	if (!token_ok(req)) {
 		req_add_header(req, "WWW-Authenticate", "Bearer realm=\"cutover-admin\"");
 		return req_reply_detail(req, 401, "Admin token missing or wrong.");
 	}
 	query_parse(&req->arena, req->query, &qp);
+	if (strcmp(rest, "metrics") == 0 && get)
+		return metrics(req);
 	if (strcmp(rest, "routes") == 0 && get) {
 		control_routes_json(&b, NULL);
 		return reply(req, 200, &b);

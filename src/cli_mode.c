@@ -89,7 +89,7 @@ int cli_mode(const struct config *cfg, int argc, char **argv)
 		return 1;
 	}
 	if (!addr || !*addr)
-		addr = cfg->listen;
+		addr = *cfg->admin.listen ? cfg->admin.listen : cfg->listen;
 	buf_puts(&path, cfg->admin.prefix);
 	if (argc >= 2) {
 		bool global = strcmp(argv[1], "*") == 0 || strcmp(argv[1], "global") == 0;
@@ -113,7 +113,7 @@ int cli_mode(const struct config *cfg, int argc, char **argv)
 	arena_init(&a, 4096);
 	if (status < 0) {
 		fprintf(stderr, "cutover: cannot reach the gateway at %s\n", addr);
-	} else if (status != 200) {
+	} else if (status != 200 && status != 202) {
 		fprintf(stderr, "cutover: %d %s\n", status, buf_cstr(&out));
 	} else if (!(doc = json_parse(&a, out.p, out.len, msg, sizeof(msg), NULL))) {
 		fprintf(stderr, "cutover: unexpected answer: %s\n", buf_cstr(&out));

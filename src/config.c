@@ -1078,6 +1078,8 @@ static void parse_root(struct loader *l, const struct json *root)
 			want_bool(l, v, key, &cfg->rollback_copy);
 		} else if (strcmp(key, "listen_shared") == 0) {
 			want_bool(l, v, key, &cfg->listen_shared);
+		} else if (strcmp(key, "metrics") == 0) {
+			want_bool(l, v, key, &cfg->metrics);
 		} else if (strcmp(key, "upstream") == 0) {
 			want_upstream(l, v);
 		} else if (strcmp(key, "journal") == 0) {
@@ -1094,6 +1096,8 @@ static void parse_root(struct loader *l, const struct json *root)
 					set_str(l, av, ak, &cfg->admin.prefix);
 				else if (strcmp(ak, "token") == 0)
 					set_str(l, av, ak, &cfg->admin.token);
+				else if (strcmp(ak, "listen") == 0)
+					set_str(l, av, ak, &cfg->admin.listen);
 				else
 					problem(l, av, "admin: unknown key \"%s\"", ak);
 			}
@@ -1239,6 +1243,8 @@ static void apply_env(struct loader *l)
 		cfg->listen = arena_strdup(l->a, v);
 	if ((v = getenv("CUTOVER_ADMIN_TOKEN")) && *v)
 		cfg->admin.token = arena_strdup(l->a, v);
+	if ((v = getenv("CUTOVER_ADMIN_LISTEN")) && *v)
+		cfg->admin.listen = arena_strdup(l->a, v);
 	if ((md = mode_parse(cfg->mode)) < 0)
 		problem(l, NULL, "mode \"%s\" is not one of legacy, dual-write, shadow (dual), live, "
 		        "rampdown, mongodb, passthrough", cfg->mode);
@@ -1262,6 +1268,12 @@ static void apply_env(struct loader *l)
 		        "JWT_SECRET");
 	if (!strchr(cfg->listen, ':'))
 		problem(l, NULL, "listen address \"%s\" must be host:port", cfg->listen);
+	if (*cfg->admin.listen && !strchr(cfg->admin.listen, ':'))
+		problem(l, NULL, "admin.listen \"%s\" must be host:port", cfg->admin.listen);
+	else if (*cfg->admin.listen && strcmp(cfg->admin.listen, cfg->listen) == 0 &&
+	         atoi(strrchr(cfg->listen, ':') + 1) != 0)
+		problem(l, NULL, "admin.listen \"%s\" is the client address too: give the admin API a port of "
+		        "its own, or leave admin.listen out", cfg->admin.listen);
 	if (cfg->public_url && *cfg->public_url) {
 		const char *u = cfg->public_url, *h = strstr(u, "://");
 
@@ -1290,6 +1302,8 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 	cfg->mongodb_decimal = MD_DECIMAL128;
 	cfg->admin.prefix = "/_cutover/";
 	cfg->admin.token = "";
+	cfg->admin.listen = "";
+	cfg->metrics = true;
 	cfg->journal = "cutover-journal.sqlite3";
 	cfg->shadow.threads = 4;
 	cfg->shadow.queue = 4096;

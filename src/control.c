@@ -36,9 +36,6 @@ struct route {
 	_Atomic uint64_t epoch;
 	_Atomic int64_t writing[2];     /* running writes, by epoch parity */
 	_Atomic int64_t barrier_seq;
-	_Atomic uint64_t outcomes[OUT_COUNT];
-	_Atomic uint64_t latency[WS_COUNT][LAT_BUCKETS];
-	_Atomic uint64_t calls[WS_COUNT];
 	/* raced detection: writes begun, and syncs not yet applied */
 	_Atomic uint64_t seq;
 	_Atomic int64_t pending;
@@ -50,6 +47,7 @@ struct route {
 	_Atomic int64_t cascade_pending;
 	struct path_count paths[MAX_PATHS];     /* under lock */
 	size_t npaths;
+	uint64_t paths_dropped;                 /* mismatches of paths past MAX_PATHS */
 };
 
 struct mismatch {
@@ -381,29 +379,6 @@ bool control_raced(const struct resource *r, const struct read_mark *m)
 	return rt->stripe_seq[m->stripe] != m->stripe_seq || rt->stripe_pending[m->stripe] > 0;
 }
 
-/* Counters -------------------------------------------------------------- */
-
-void control_count(const struct resource *r, enum outcome o)
-{
-	struct route *rt = route_of(r);
-
-	if (rt)
-		atomic_fetch_add_explicit(&rt->outcomes[o], 1, memory_order_relaxed);
-}
-
-void control_latency(const struct resource *r, enum which_store s, int64_t us)
-{
-	struct route *rt = route_of(r);
-	int b = 0;
-
-	if (!rt)
-		return;
-	while (b < LAT_BUCKETS - 1 && (1LL << b) < us)
-		b++;
-	atomic_fetch_add_explicit(&rt->latency[s][b], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&rt->calls[s], 1, memory_order_relaxed);
-}
-
 static char *dupn(const char *s, size_t n)
 {
 	char *p = xmalloc(n + 1);
@@ -424,7 +399,7 @@ void control_mismatch(const struct resource *r, const char *method, const char *
 
 	if (!rt)
 		return;
-	control_count(r, OUT_MISMATCHED);
+	metrics_outcome(r, OUT_MISMATCHED);
 	pthread_mutex_lock(&C.mu);
 	m = &C.ring[C.head];
 	mismatch_free(m);
@@ -451,6 +426,8 @@ void control_mismatch(const struct resource *r, const char *method, const char *
 			rt->paths[rt->npaths++].path = dupn(p, n);
 		if (k < rt->npaths)
 			rt->paths[k].n++;
+		else
+			rt->paths_dropped++;
 		p += n + (p[n] == '\n');
 	}
 	pthread_mutex_unlock(&C.mu);
@@ -458,20 +435,67 @@ void control_mismatch(const struct resource *r, const char *method, const char *
 
 /* JSON ------------------------------------------------------------------ */
 
-/* The upper bound of the bucket holding the q-th fraction of calls, in ms. */
-static double quantile_ms(struct route *rt, enum which_store s, double q)
+/* The upper bound of the bucket holding the q-th fraction of the calls
+ * counted in hist, in ms. */
+static double quantile_ms(const uint64_t hist[LAT_BUCKETS], double q)
 {
-	uint64_t total = rt->calls[s], seen = 0;
+	uint64_t total = 0, seen = 0;
 	int b;
 
+	for (b = 0; b < LAT_BUCKETS; b++)
+		total += hist[b];
 	if (!total)
 		return 0;
 	for (b = 0; b < LAT_BUCKETS; b++) {
-		seen += rt->latency[s][b];
+		seen += hist[b];
 		if (seen >= (uint64_t)(q * (double)total + 0.999))
-			return (double)(1LL << b) / 1000.0;
+			break;
 	}
-	return (double)(1LL << (LAT_BUCKETS - 1)) / 1000.0;
+	return (double)metrics_bucket_us(b < LAT_BUCKETS ? b : LAT_BUCKETS - 1) / 1000.0;
+}
+
+/* Every call to store s, whichever role it had. */
+static uint64_t store_calls(const struct metrics_route *mr, enum which_store s, uint64_t hist[LAT_BUCKETS])
+{
+	uint64_t n = 0;
+	int b, role;
+
+	for (b = 0; b < LAT_BUCKETS; b++) {
+		hist[b] = 0;
+		for (role = 0; role < ROLE_COUNT; role++)
+			hist[b] += mr->latency[s][role][b];
+		n += hist[b];
+	}
+	return n;
+}
+
+static uint64_t compared(const struct metrics_route *mr)
+{
+	return mr->outcomes[OUT_MATCHED] + mr->outcomes[OUT_MISMATCHED] + mr->outcomes[OUT_RACED];
+}
+
+/* NULL when r may be handed to the other store, else why not. */
+static const char *verdict(const struct resource *r, const struct metrics_route *mr)
+{
+	enum which_store sec = mode_mongo_first(control_mode(r)) ? WS_LEGACY : WS_MONGO;
+	uint64_t hist[LAT_BUCKETS];
+
+	store_calls(mr, sec, hist);
+	if (mr->outcomes[OUT_MISMATCHED])
+		return "not ready: unexplained mismatches";
+	if (compared(mr) < (uint64_t)C.cfg->readiness.min_comparisons)
+		return "not ready: too few comparisons";
+	if (quantile_ms(hist, 0.99) > C.cfg->readiness.max_latency_ms)
+		return "not ready: secondary latency over the bound";
+	return NULL;
+}
+
+bool control_ready(const struct resource *r)
+{
+	struct metrics_route mr;
+
+	metrics_route(r->index, &mr);
+	return verdict(r, &mr) == NULL;
 }
 
 static const char *const outcome_names[OUT_COUNT] = {
@@ -481,17 +505,14 @@ static const char *const outcome_names[OUT_COUNT] = {
 static void route_json(struct buf *b, struct route *rt)
 {
 	enum mode m = control_mode(rt->res);
-	uint64_t compared = 0, o[OUT_COUNT];
-	enum which_store sec = mode_mongo_first(m) ? WS_LEGACY : WS_MONGO;
-	double p99 = quantile_ms(rt, sec, 0.99);
-	bool ready;
+	struct metrics_route mr;
+	uint64_t hist[WS_COUNT][LAT_BUCKETS], calls[WS_COUNT];
+	const char *why;
 	size_t i;
+	int s;
 
-	for (i = 0; i < OUT_COUNT; i++)
-		o[i] = rt->outcomes[i];
-	compared = o[OUT_MATCHED] + o[OUT_MISMATCHED] + o[OUT_RACED];
-	ready = compared >= (uint64_t)C.cfg->readiness.min_comparisons && o[OUT_MISMATCHED] == 0 &&
-	        p99 <= C.cfg->readiness.max_latency_ms;
+	metrics_route(rt->res->index, &mr);
+	why = verdict(rt->res, &mr);
 	buf_puts(b, "{\"route\":");
 	json_put_cstr(b, rt->res->name);
 	buf_puts(b, ",\"path\":");
@@ -503,14 +524,16 @@ static void route_json(struct buf *b, struct route *rt)
 	else
 		buf_printf(b, "\"%s\"", rt->target >= 0 ? mode_name((enum mode)rt->target) : "global");
 	buf_printf(b, ",\"writes_pending\":%lld,\"sample\":%d,\"compared\":%llu", (long long)rt->pending,
-	           (int)rt->sample, (unsigned long long)compared);
+	           (int)rt->sample, (unsigned long long)compared(&mr));
 	for (i = 0; i < OUT_COUNT; i++)
-		buf_printf(b, ",\"%s\":%llu", outcome_names[i], (unsigned long long)o[i]);
+		buf_printf(b, ",\"%s\":%llu", outcome_names[i], (unsigned long long)mr.outcomes[i]);
+	for (s = 0; s < WS_COUNT; s++)
+		calls[s] = store_calls(&mr, (enum which_store)s, hist[s]);
 	buf_printf(b, ",\"latency_ms\":{\"legacy\":{\"calls\":%llu,\"p50\":%.3f,\"p99\":%.3f},"
 	           "\"mongodb\":{\"calls\":%llu,\"p50\":%.3f,\"p99\":%.3f}}",
-	           (unsigned long long)rt->calls[WS_LEGACY], quantile_ms(rt, WS_LEGACY, 0.5),
-	           quantile_ms(rt, WS_LEGACY, 0.99), (unsigned long long)rt->calls[WS_MONGO],
-	           quantile_ms(rt, WS_MONGO, 0.5), quantile_ms(rt, WS_MONGO, 0.99));
+	           (unsigned long long)calls[WS_LEGACY], quantile_ms(hist[WS_LEGACY], 0.5),
+	           quantile_ms(hist[WS_LEGACY], 0.99), (unsigned long long)calls[WS_MONGO],
+	           quantile_ms(hist[WS_MONGO], 0.5), quantile_ms(hist[WS_MONGO], 0.99));
 	pthread_mutex_lock(&C.mu);
 	buf_puts(b, ",\"mismatched_paths\":{");
 	for (i = 0; i < rt->npaths; i++) {
@@ -519,17 +542,27 @@ static void route_json(struct buf *b, struct route *rt)
 		json_put_cstr(b, rt->paths[i].path);
 		buf_printf(b, ":%llu", (unsigned long long)rt->paths[i].n);
 	}
+	buf_printf(b, "},\"mismatched_paths_dropped\":%llu", (unsigned long long)rt->paths_dropped);
 	pthread_mutex_unlock(&C.mu);
-	buf_printf(b, "},\"ready\":%s,\"readiness\":", ready ? "true" : "false");
-	if (ready)
-		json_put_cstr(b, "ready");
-	else if (o[OUT_MISMATCHED])
-		json_put_cstr(b, "not ready: unexplained mismatches");
-	else if (compared < (uint64_t)C.cfg->readiness.min_comparisons)
-		json_put_cstr(b, "not ready: too few comparisons");
-	else
-		json_put_cstr(b, "not ready: secondary latency over the bound");
+	buf_printf(b, ",\"ready\":%s,\"readiness\":", why ? "false" : "true");
+	json_put_cstr(b, why ? why : "ready");
 	buf_putc(b, '}');
+}
+
+void control_mismatch_paths(const struct resource *r, void (*each)(void *arg, const char *path, uint64_t n),
+                            void *arg, uint64_t *dropped)
+{
+	struct route *rt = route_of(r);
+	size_t i;
+
+	*dropped = 0;
+	if (!rt)
+		return;
+	pthread_mutex_lock(&C.mu);
+	for (i = 0; i < rt->npaths; i++)
+		each(arg, rt->paths[i].path, rt->paths[i].n);
+	*dropped = rt->paths_dropped;
+	pthread_mutex_unlock(&C.mu);
 }
 
 void control_routes_json(struct buf *b, const struct resource *only)

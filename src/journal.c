@@ -19,8 +19,9 @@
 static struct {
 	pthread_mutex_t mu;
 	sqlite3 *db;
-	sqlite3_stmt *append, *done, *failed, *due, *count;
+	sqlite3_stmt *append, *done, *failed, *due, *count, *oldest;
 	int64_t depth;
+	uint64_t drained, failures;     /* entries applied and removed; attempts that failed */
 } J = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static const char schema[] =
@@ -48,7 +49,9 @@ int journal_open(const char *path, struct error *err)
 	                       " WHERE seq=? RETURNING attempts", -1, &J.failed, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(J.db, "SELECT seq, resource, owner, id, source, attempts, last_error"
 	                       " FROM journal WHERE next_us<=? ORDER BY seq LIMIT ?", -1, &J.due, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(J.db, "SELECT COUNT(*) FROM journal", -1, &J.count, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(J.db, "SELECT COUNT(*) FROM journal", -1, &J.count, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(J.db, "SELECT created_us FROM journal ORDER BY seq LIMIT 1", -1, &J.oldest,
+	                       NULL) != SQLITE_OK) {
 		error_set(err, 0, "journal %s: %s", path, msg ? msg : sqlite3_errmsg(J.db));
 		sqlite3_free(msg);
 		journal_close();
@@ -67,9 +70,10 @@ void journal_close(void)
 	sqlite3_finalize(J.failed);
 	sqlite3_finalize(J.due);
 	sqlite3_finalize(J.count);
+	sqlite3_finalize(J.oldest);
 	sqlite3_close(J.db);
 	J.db = NULL;
-	J.append = J.done = J.failed = J.due = J.count = NULL;
+	J.append = J.done = J.failed = J.due = J.count = J.oldest = NULL;
 }
 
 int64_t journal_append(const char *resource, int64_t owner, const unsigned char id[16],
@@ -107,6 +111,7 @@ bool journal_done(int64_t seq)
 		sqlite3_bind_int64(J.done, 1, seq);
 		if (sqlite3_step(J.done) == SQLITE_DONE && sqlite3_changes(J.db) > 0) {
 			J.depth--;
+			J.drained++;
 			removed = true;
 		}
 		sqlite3_reset(J.done);
@@ -132,6 +137,7 @@ bool journal_failed(int64_t seq, const char *why)
 			int attempts = sqlite3_column_int(J.failed, 0);
 
 			found = true;
+			J.failures++;
 			int64_t wait = 250000LL << (attempts < 8 ? attempts - 1 : 8);
 			char sql[96];
 
@@ -222,15 +228,34 @@ int64_t journal_depth(void)
 	return d;
 }
 
+void journal_stats(struct journal_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&J.mu);
+	st->depth = J.depth;
+	st->drained = J.drained;
+	st->failures = J.failures;
+	if (J.db && sqlite3_step(J.oldest) == SQLITE_ROW)
+		st->oldest_us = sqlite3_column_int64(J.oldest, 0);
+	if (J.oldest)
+		sqlite3_reset(J.oldest);
+	pthread_mutex_unlock(&J.mu);
+}
+
 void journal_json(struct buf *b, int limit)
 {
 	struct journal_entry e[50];
+	struct journal_stats st;
 	size_t n, i;
 
 	if (limit > 50)
 		limit = 50;
+	journal_stats(&st);
 	n = journal_due(e, (size_t)limit, true);
-	buf_printf(b, "{\"depth\":%lld,\"entries\":[", (long long)journal_depth());
+	buf_printf(b, "{\"depth\":%lld,\"oldest_age_seconds\":%.3f,\"drained\":%llu,\"failed_attempts\":%llu,"
+	           "\"entries\":[", (long long)st.depth,
+	           st.oldest_us ? (double)(now_wall_us() - st.oldest_us) / 1e6 : 0.0,
+	           (unsigned long long)st.drained, (unsigned long long)st.failures);
 	for (i = 0; i < n; i++) {
 		char id[UUID_STR_LEN + 1];
 

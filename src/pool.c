@@ -38,7 +38,13 @@ struct pool {
 	const char *urls[POOL_SLOTS];
 	const struct config *cfg;
 	int nice;
+	const char *name;
+	uint64_t rejected;
+	struct pool *next_pool;     /* every pool, for pool_stats_all */
 };
+
+static pthread_mutex_t pools_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pool *pools;
 
 /* Append job to the list head..tail (caller holds its lock). */
 static void append(struct pool_job **head, struct pool_job **tail, struct pool_job *job)
@@ -158,12 +164,17 @@ static int spawn(struct pool *p)
 	return 0;
 }
 
-struct pool *pool_start(int n, size_t max_queue, const char *const urls[POOL_SLOTS],
+struct pool *pool_start(const char *name, int n, size_t max_queue, const char *const urls[POOL_SLOTS],
                         const struct config *cfg, int nice, bool (*wanted)(void))
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 	int i;
 
+	p->name = name;
+	pthread_mutex_lock(&pools_mu);
+	p->next_pool = pools;
+	pools = p;
+	pthread_mutex_unlock(&pools_mu);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->max = max_queue;
@@ -197,6 +208,8 @@ int pool_submit(struct pool *p, struct pool_job *job)
 		rc = 0;
 		if (p->idle > 0)
 			pthread_cond_signal(&p->cv);
+	} else {
+		p->rejected++;
 	}
 	pthread_mutex_unlock(&p->mu);
 	return rc;
@@ -204,8 +217,16 @@ int pool_submit(struct pool *p, struct pool_job *job)
 
 void pool_stop(struct pool *p)
 {
+	struct pool **link;
+
 	if (!p)
 		return;
+	pthread_mutex_lock(&pools_mu);
+	for (link = &pools; *link && *link != p; link = &(*link)->next_pool)
+		;
+	if (*link)
+		*link = p->next_pool;
+	pthread_mutex_unlock(&pools_mu);
 	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->cv);
@@ -218,6 +239,25 @@ void pool_stop(struct pool *p)
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
+}
+
+size_t pool_stats_all(struct pool_stats *out, size_t max)
+{
+	struct pool *p;
+	size_t n = 0;
+
+	pthread_mutex_lock(&pools_mu);
+	for (p = pools; p; p = p->next_pool, n++) {
+		if (n >= max)
+			continue;
+		pthread_mutex_lock(&p->mu);
+		out[n] = (struct pool_stats){.name = p->name, .workers = p->n, .busy = p->n - p->idle,
+		                             .limit = p->limit, .queued = p->depth, .max_queue = p->max,
+		                             .rejected = p->rejected};
+		pthread_mutex_unlock(&p->mu);
+	}
+	pthread_mutex_unlock(&pools_mu);
+	return n;
 }
 
 static void on_mail(evutil_socket_t fd, short what, void *arg)

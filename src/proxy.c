@@ -50,6 +50,7 @@
 #include <event2/listener.h>
 
 #include "admin.h"
+#include "metrics.h"
 #include "http1.h"
 #include "json.h"
 #include "middleware.h"
@@ -314,6 +315,7 @@ static void exchange_end(struct exchange *ex)
 	if (!ex->log.status)
 		ex->log.status = 499;           /* the client left first */
 	mw_access_log.on_log(&ex->log);
+	metrics_passthrough(ex->log.status);
 	if (ex->log.status == 502)
 		atomic_fetch_add(&stats.bad_gateway, 1);
 	else if (ex->log.status == 504)
@@ -1320,6 +1322,17 @@ void proxy_free(struct proxy *px)
 		event_free(px->pause);
 	free(px->idle);
 	free(px);
+}
+
+void proxy_stats(struct proxy_stats *st)
+{
+	*st = (struct proxy_stats){
+		.requests = stats.requests, .bytes_up = stats.bytes_up, .bytes_down = stats.bytes_down,
+		.opened = stats.opened, .reused = stats.reused, .connections = atomic_load(&connections),
+		.max_connections = conn_cap, .refused_heads = stats.refused_heads,
+		.request_timeouts = stats.request_timeouts, .over_budget = stats.over_budget,
+		.accept_pauses = stats.accept_pauses,
+	};
 }
 
 void proxy_stats_json(struct buf *b)

@@ -34,7 +34,9 @@
 #include <event2/thread.h>
 
 #include "admin.h"
+#include "health.h"
 #include "journal.h"
+#include "metrics.h"
 #include "json.h"
 #include "middleware.h"
 #include "proxy.h"
@@ -56,6 +58,8 @@ struct loop {
 	struct mailbox *mailbox;
 	struct event *drain_ev;
 	struct proxy *proxy;        /* the connection filter, and passthrough */
+	struct evhttp *admin_http;  /* admin.listen's server (the first loop's) */
+	struct evhttp_bound_socket *admin_sock;
 	const struct config *cfg;
 	const char *listen_host;
 	int fd;
@@ -87,12 +91,18 @@ void req_add_header(struct request *req, const char *name, const char *value)
 	}
 }
 
-void req_reply_json(struct request *req, int status, const char *json, size_t len)
+void req_reply(struct request *req, int status, const char *type, const char *body, size_t len)
 {
 	req->status = status;
+	req->out_type = type;
 	req->out.len = 0;
-	buf_put(&req->out, json, len);
+	buf_put(&req->out, body, len);
 	req->done = true;
+}
+
+void req_reply_json(struct request *req, int status, const char *json, size_t len)
+{
+	req_reply(req, status, NULL, json, len);
 }
 
 void req_before_write(struct request *req, const unsigned char id[16])
@@ -172,7 +182,7 @@ static void send_response(struct request *req)
 	size_t i;
 
 	if (req->status != 204) {
-		evhttp_add_header(h, "Content-Type", "application/json");
+		evhttp_add_header(h, "Content-Type", req->out_type ? req->out_type : "application/json");
 		/* HEAD: the length of the body GET would send, and no body. */
 		if (req->method_bit == EVHTTP_REQ_HEAD)
 			evhttp_add_header(h, "Content-Length",
@@ -194,6 +204,10 @@ static void finish(struct request *req)
 
 	if (!req->done)
 		req_reply_detail(req, 500, "A server error occurred.");
+	metrics_request(req->resource ? req->resource->index
+	                : strcmp(req->route, "admin") == 0 ? METRIC_ROUTE_ADMIN(req->cfg) : METRIC_ROUTE_NONE(req->cfg),
+	                req->mode, req->store ? (mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY) : STORE_NONE,
+	                req->status);
 	if (req->write_marked)
 		control_write_end(req->resource, req->write_epoch, 0);
 	for (i = 0; i < ARRAY_LEN(pipeline); i++)
@@ -218,8 +232,9 @@ static void handle(struct request *req, struct store *store)
 		req_reply_detail(req, 503, "The data store is unavailable. Try again shortly.");
 	else
 		resource_handle(req, req->resource);
-	control_latency(req->resource, mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY,
-	                now_mono_us() - t0);
+	if (store && req->status != 401)       /* refused before the store was asked */
+		metrics_latency(req->resource, mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY,
+		                ROLE_AUTHORITATIVE, now_mono_us() - t0);
 }
 
 /* CUTOVER_TEST_KILL_AFTER_COMMIT=1: the process dies as a kill would, right
@@ -277,16 +292,14 @@ static void job_done(struct pool_job *job)
 	maybe_exit(loop);
 }
 
-static void on_request(struct evhttp_request *ev, void *arg)
+/* A request as evhttp hands it over: read what every step needs. */
+static struct request *request_new(struct loop *loop, struct evhttp_request *ev)
 {
-	struct loop *loop = arg;
 	struct request *req = xcalloc(1, sizeof(*req));
 	struct evbuffer *in = evhttp_request_get_input_buffer(ev);
-	struct pool *pool;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
 	char *host = NULL;
 	ev_uint16_t port = 0;
-	size_t i;
 
 	req->ev = ev;
 	req->loop = loop;
@@ -309,10 +322,39 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	req->body_len = evbuffer_get_length(in);
 	req->body = req->body_len ? (const char *)evbuffer_pullup(in, -1) : "";
 	req->route = "-";
+	req->mode = control_mode(NULL);
+	return req;
+}
+
+/* The pipeline's steps; false when one of them answered. */
+static bool pipeline_run(struct request *req)
+{
+	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(pipeline); i++)
 		if (pipeline[i]->on_request && pipeline[i]->on_request(req) == MW_DONE)
-			return finish(req);
+			return false;
+	return true;
+}
+
+/* admin.listen: the admin API, /metrics, the probes and the dashboard. */
+static void on_admin_request(struct evhttp_request *ev, void *arg)
+{
+	struct request *req = request_new(arg, ev);
+
+	if (pipeline_run(req))
+		admin_handle(req);
+	finish(req);
+}
+
+static void on_request(struct evhttp_request *ev, void *arg)
+{
+	struct loop *loop = arg;
+	struct request *req = request_new(loop, ev);
+	struct pool *pool;
+
+	if (!pipeline_run(req))
+		return finish(req);
 	if (admin_owns(loop->cfg, req->path)) {
 		admin_handle(req);
 		return finish(req);
@@ -365,6 +407,10 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 		proxy_listen(loop->proxy, NULL);
 		evhttp_del_accept_socket(loop->http, loop->sock);
 		loop->sock = NULL;
+	}
+	if (loop->admin_sock) {
+		evhttp_del_accept_socket(loop->admin_http, loop->admin_sock);
+		loop->admin_sock = NULL;
 	}
 	loop->draining = true;
 	maybe_exit(loop);
@@ -507,9 +553,51 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 	return loop->sock && loop->stop_ev ? 0 : -1;
 }
 
+/* host:port → host and port (brackets of an IPv6 address dropped). */
+static void split_address(const char *addr, char *host, size_t size, int *port)
+{
+	const char *colon = strrchr(addr, ':');
+
+	snprintf(host, size, "%.*s", (int)(colon - addr), addr);
+	if (host[0] == '[')
+		memmove(host, host + 1, strlen(host)), host[strlen(host) - 1] = '\0';
+	*port = atoi(colon + 1);
+}
+
+/* admin.listen, served by the first loop with an evhttp of its own. */
+static int admin_listen(struct loop *loop, const struct config *cfg)
+{
+	char host[256];
+	int port, fd;
+
+	split_address(cfg->admin.listen, host, sizeof(host), &port);
+	if ((fd = listen_socket(host, &port, true, false)) == -1)
+		return -1;
+	if (!(loop->admin_http = evhttp_new(loop->base))) {
+		close(fd);
+		return -1;
+	}
+	evhttp_set_allowed_methods(loop->admin_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                           EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	evhttp_set_max_body_size(loop->admin_http, 64 * 1024);
+	evhttp_set_max_headers_size(loop->admin_http, (ev_ssize_t)cfg->max_header_bytes);
+	evhttp_set_timeout(loop->admin_http, proxy_idle_timeout(cfg));
+	evhttp_set_gencb(loop->admin_http, on_admin_request, loop);
+	if (!(loop->admin_sock = evhttp_accept_socket_with_handle(loop->admin_http, fd))) {
+		close(fd);
+		return -1;
+	}
+	fprintf(stderr, "cutover: admin API, metrics, probes and dashboard on http://%s:%d%s\n", host, port,
+	        cfg->admin.prefix);
+	return 0;
+}
+
 static void loop_free(struct loop *loop)
 {
 	loop->draining = false;         /* exchanges cut below do not ask to exit again */
+	if (loop->admin_http)
+		evhttp_free(loop->admin_http);
+	loop->admin_http = NULL;
 	if (loop->http)
 		evhttp_free(loop->http);    /* closes the listener and connections */
 	else if (loop->fd != -1)
@@ -570,26 +658,20 @@ static void reload(const struct config *cfg)
 	config_free(fresh);
 }
 
-/* Can url's store answer at all?  A lookup of an id no record has: "not
- * found" is an answer.  A legacy store that cannot answer stops the start
- * (nothing could be served); MongoDB only warns (routes in legacy mode need
- * it not, and the journal keeps what it misses). */
+/* Can url's store answer at all?  A legacy store that cannot answer stops
+ * the start (nothing could be served); MongoDB only warns (routes in legacy
+ * mode need it not, and the journal keeps what it misses). */
 static int store_reachable(const struct config *cfg, const char *url, const char *role, bool needed)
 {
-	static const unsigned char nobody[16];
 	struct store_error err = {0};
 	struct store *s;
-	struct arena a;
-	struct record rec;
 	int rc = 0;
 
 	if (cfg->nresources == 0)
 		return 0;
-	arena_init(&a, 1024);
-	if (!(s = store_open(url, cfg, &err)) ||
-	    (store_get(s, cfg->resources[0], 0, nobody, &a, &rec, &err) < 0 && err.code != STORE_NOT_FOUND)) {
-		/* An error other than "unavailable" is an answer too (a missing
-		 * table, say): the requests will show it. */
+	if ((s = store_open(url, cfg, &err)))
+		store_answers(s, cfg, &err);
+	if (!s || (err.code && err.code != STORE_NOT_FOUND)) {
 		bool answers = s && err.code != STORE_UNAVAILABLE && err.code != STORE_TIMEOUT;
 
 		fprintf(stderr, "cutover: %s: %s\n", role, err.msg);
@@ -604,7 +686,6 @@ static int store_reachable(const struct config *cfg, const char *url, const char
 		}
 	}
 	store_close(s);
-	arena_reset(&a);
 	return rc;
 }
 
@@ -631,13 +712,22 @@ static void middleware_fini(void)
 			pipeline[i]->fini();
 }
 
+/* The control state's work and the stores' health checks; when to come
+ * back, in ms (-1: when woken). */
+static int background_work(void)
+{
+	int a = control_tick(), b = health_tick();
+
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 /* The thread that started the loops watches the process: signals
  * (SIGTERM/SIGINT stop, SIGHUP reloads) and the control state's background
  * work, which may block on the control store, so never on a loop.
  * Returns the signal that stopped it. */
 static int watch(const struct config *cfg, const sigset_t *signals)
 {
-	int sfd = signalfd(-1, signals, SFD_CLOEXEC), wait_ms = control_tick();
+	int sfd = signalfd(-1, signals, SFD_CLOEXEC), wait_ms = background_work();
 	struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN}, {.fd = control_wake_fd(), .events = POLLIN}};
 	struct signalfd_siginfo si;
 
@@ -652,7 +742,7 @@ static int watch(const struct config *cfg, const sigset_t *signals)
 				break;
 			reload(cfg);
 		}
-		wait_ms = control_tick();
+		wait_ms = background_work();
 	}
 	close(sfd);
 	return (int)si.ssi_signo;
@@ -660,9 +750,8 @@ static int watch(const struct config *cfg, const sigset_t *signals)
 
 int server_run(const struct config *cfg)
 {
-	const char *colon = strrchr(cfg->listen, ':');
 	char host[256];
-	int port = atoi(colon + 1), nloops = cfg->threads, i, started = 0, rc = -1;
+	int port, nloops = cfg->threads, i, started = 0, rc = -1;
 	struct loop *loops;
 	struct pool *pool = NULL, *engine = NULL;
 	const struct store_ops *ops;
@@ -680,9 +769,7 @@ int server_run(const struct config *cfg)
 	                                both ? quick[WS_LEGACY] : NULL, both ? quick[WS_MONGO] : NULL};
 	const char *url = cfg->database_url, *role = both ? "stores" : "legacy store";
 	struct error jerr = {0};
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - cfg->listen), cfg->listen);
-	if (host[0] == '[')
-		memmove(host, host + 1, strlen(host)), host[strlen(host) - 1] = '\0';
+	split_address(cfg->listen, host, sizeof(host), &port);
 	if (nloops <= 0)
 		nloops = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (nloops <= 0)
@@ -710,13 +797,15 @@ int server_run(const struct config *cfg)
 	if (store_reachable(cfg, url, "legacy store", true) < 0 ||
 	    (both && store_reachable(cfg, cfg->mongodb_uri, "mongodb", false) < 0))
 		goto unmask;
-	if (control_init(cfg) < 0) {
+	if (control_init(cfg) < 0 || metrics_init(cfg) < 0) {
 		fprintf(stderr, "cutover: cannot start the control state: %s\n", strerror(errno));
 		control_fini();
+		metrics_fini();
 		goto unmask;
 	}
 	if (both && control_store_start(cfg) < 0) {
 		control_fini();
+		metrics_fini();
 		goto unmask;
 	}
 	if (both && (journal_open(cfg->journal, &jerr) < 0 || shadow_start(cfg) < 0)) {
@@ -724,6 +813,7 @@ int server_run(const struct config *cfg)
 		journal_close();
 		control_store_stop();
 		control_fini();
+		metrics_fini();
 		goto unmask;
 	}
 	if (middleware_init(cfg) < 0)
@@ -738,8 +828,8 @@ int server_run(const struct config *cfg)
 		int n = cfg->store_threads > 0 ? cfg->store_threads : 8;
 
 		if (((cfg->store_threads > 0 || ops->blocking) &&
-		     !(pool = pool_start(n, (size_t)cfg->store_queue, legacy_urls, cfg, 0, NULL))) ||
-		    (both && !(engine = pool_start(n, (size_t)cfg->store_queue, urls, cfg, 0, control_engaged)))) {
+		     !(pool = pool_start("legacy", n, (size_t)cfg->store_queue, legacy_urls, cfg, 0, NULL))) ||
+		    (both && !(engine = pool_start("engine", n, (size_t)cfg->store_queue, urls, cfg, 0, control_engaged)))) {
 			fprintf(stderr, "cutover: cannot start store workers\n");
 			pool_stop(pool);
 			proxy_fini();
@@ -747,6 +837,7 @@ int server_run(const struct config *cfg)
 			goto unmask;
 		}
 	}
+	health_start(cfg);
 	loops = xcalloc((size_t)nloops, sizeof(*loops));
 	for (i = 0; i < nloops; i++)
 		loops[i].fd = -1;
@@ -763,6 +854,8 @@ int server_run(const struct config *cfg)
 			goto out;
 		}
 	}
+	if (*cfg->admin.listen && admin_listen(&loops[0], cfg) < 0)
+		goto out;
 	for (i = 0; i < nloops; i++) {
 		if (pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]) != 0)
 			break;
@@ -792,12 +885,14 @@ out:
 		journal_close();
 		control_store_stop();
 	}
+	health_stop();
 	control_fini();
 	for (i = 0; i < nloops; i++)
 		loop_free(&loops[i]);
 	free(loops);
 	proxy_fini();
 	middleware_fini();
+	metrics_fini();
 	if (rc == 0) {
 		/* Signals stay blocked: another SIGTERM while draining, or now,
 		 * must not kill a process that is exiting cleanly. */

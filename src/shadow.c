@@ -146,6 +146,11 @@ static void job_free(struct pool_job *job)
 #define BREAKER_US (5 * 1000000LL)
 static _Atomic int64_t breaker_until[WS_COUNT];
 
+bool shadow_breaker_open(enum which_store target)
+{
+	return now_mono_us() < breaker_until[target];
+}
+
 /* The entry made before the write stays due after it: the drain may have
  * applied it to the record as it was while the write was under way. */
 static void keep_due(struct request *req, int64_t seq, enum which_store source, const char *why)
@@ -202,7 +207,7 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
 		req->journal_seq = seq;
 		return;
 	}
-	if (now_mono_us() < breaker_until[target])
+	if (shadow_breaker_open(target))
 		return keep_due(req, seq, source, "the secondary store is failing: left to the journal drain");
 	pair[source] = stores[source];
 	pair[target] = stores[QUICK(target)];
@@ -261,12 +266,12 @@ static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 		fake.store_err = STORE_UNAVAILABLE;
 	else
 		resource_handle(&fake, j->res);
-	control_latency(j->res, sec, now_mono_us() - t0);
+	metrics_latency(j->res, sec, ROLE_SECONDARY, now_mono_us() - t0);
 	if (fake.store_err == STORE_TIMEOUT) {
-		control_count(j->res, OUT_TIMEOUT);
+		metrics_outcome(j->res, OUT_TIMEOUT);
 	} else if (fake.store_err == STORE_UNAVAILABLE || fake.store_err == STORE_INVALID ||
 	           !fake.done) {
-		control_count(j->res, OUT_ERROR);
+		metrics_outcome(j->res, OUT_ERROR);
 	} else {
 		compare_rules_default(&rules);
 		rules.ignore = j->res->compare_ignore;
@@ -277,9 +282,9 @@ static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 		compare_responses(&rules, j->status, j->body, j->len, fake.status,
 		                  fake.out.p ? fake.out.p : "", fake.out.len, &cr);
 		if (cr.equal)
-			control_count(j->res, OUT_MATCHED);
+			metrics_outcome(j->res, OUT_MATCHED);
 		else if (control_raced(j->res, &j->mark))
-			control_count(j->res, OUT_RACED);
+			metrics_outcome(j->res, OUT_RACED);
 		else
 			control_mismatch(j->res, j->method, j->uri, j->principal, j->status, j->body, j->len,
 			                 fake.status, fake.out.p ? fake.out.p : "", fake.out.len,
@@ -354,7 +359,7 @@ void shadow_after_answer(struct request *req)
 		j->len = req->out.len;
 		j->body = arena_strndup(&j->arena, req->out.p ? req->out.p : "", req->out.len);
 		if (pool_submit(S.pool, &j->job) < 0) {
-			control_count(r, OUT_DROPPED);
+			metrics_outcome(r, OUT_DROPPED);
 			read_free(&j->job);
 		}
 	}
@@ -475,7 +480,7 @@ int shadow_start(const struct config *cfg)
 	{
 		const char *urls[POOL_SLOTS] = {S.urls[WS_LEGACY], S.urls[WS_MONGO], NULL, NULL};
 
-		S.pool = pool_start(cfg->shadow.threads, (size_t)cfg->shadow.queue, urls, cfg, 10,
+		S.pool = pool_start("shadow", cfg->shadow.threads, (size_t)cfg->shadow.queue, urls, cfg, 10,
 		                    control_engaged);
 	}
 	if (!S.pool) {

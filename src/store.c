@@ -152,3 +152,21 @@ void store_mark_bad_children(const struct resource *r, struct record *recs, size
 			for (k = 0; k < recs[i].children[c].n && !recs[i].bad; k++)
 				recs[i].bad = recs[i].children[c].rows[k].bad;
 }
+
+bool store_answers(struct store *s, const struct config *cfg, struct store_error *err)
+{
+	static const unsigned char nobody[16];
+	struct arena a;
+	struct record rec;
+	bool answers = true;
+
+	err->code = 0;
+	err->msg[0] = '\0';
+	if (cfg->nresources == 0)
+		return true;
+	arena_init(&a, 1024);
+	if (store_get(s, cfg->resources[0], 0, nobody, &a, &rec, err) < 0 && err->code != STORE_NOT_FOUND)
+		answers = err->code != STORE_UNAVAILABLE && err->code != STORE_TIMEOUT;
+	arena_reset(&a);
+	return answers;
+}

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Idle-MongoDB part of `make bench`: what does a configured MongoDB cost
-while every route is still `legacy`, and what does the access log cost?
+"""The fixed costs part of `make bench`: what does a configured MongoDB
+cost while every route is still `legacy`, what does the access log cost,
+and what do the metrics cost?
 
-Three gateways serve the same demo SQLite file side by side, in legacy
-mode, each on its own port:
+Four gateways of the same build serve the same demo SQLite file side by
+side, in legacy mode, each on its own port:
 
-  A. no MongoDB configured, access log on (to a file);
+  A. no MongoDB configured, access log on (to a file), metrics on;
   B. MongoDB configured (the MongoDB-compatible server running), access
      log on (to a file);
-  C. no MongoDB configured, access log off.
+  C. no MongoDB configured, access log off;
+  D. as A, with "metrics": false.
 
 wrk measures GET /api/invoices/{id}/ on each in interleaved rounds (the
 order rotates, so drift over the run falls on every variant alike); only
@@ -16,7 +18,7 @@ one is under load at a time.  Many short rounds, because this machine's
 speed drifts by more than the differences measured: each round's ratios
 are taken between runs seconds apart, and the figures are the medians of
 those ratios, of the rate and of the gateway's CPU time per request: B/A
-(target >= 0.97) and A/C (target >= 0.95).  Knobs: IDLE_BENCH_SECONDS (4),
+(target >= 0.97), A/C (target >= 0.95) and A/D (target >= 0.97).  Knobs: IDLE_BENCH_SECONDS (4),
 IDLE_BENCH_ROUNDS (9), BENCH_CONNECTIONS (32)."""
 import json
 import os
@@ -38,10 +40,11 @@ SECRET = "bench-secret-not-real-00000"
 CONFIG = os.path.join(ROOT, "etc", "examples", "hisabpro", "cutover.json")
 
 
-def start(binary, tmp, name, db, mongo_url, access_log):
+def start(binary, tmp, name, db, mongo_url, access_log, metrics):
     with open(CONFIG) as f:
         doc = json.load(f)
     doc["access_log"] = access_log
+    doc["metrics"] = metrics
     cfg = os.path.join(tmp, name + ".json")
     with open(cfg, "w") as f:
         json.dump(doc, f)
@@ -96,14 +99,15 @@ def main():
                                env=dict(os.environ, JWT_SECRET=SECRET), capture_output=True, text=True,
                                check=True).stdout.strip()
         variants = [
-            ("A", "legacy, no MongoDB, access log on", "", os.path.join(tmp, "A-access.log")),
+            ("A", "legacy, no MongoDB, access log on", "", os.path.join(tmp, "A-access.log"), True),
             ("B", "legacy, MongoDB configured, access log on", mongo.fresh_url("idle_bench"),
-             os.path.join(tmp, "B-access.log")),
-            ("C", "legacy, no MongoDB, access log off", "", ""),
+             os.path.join(tmp, "B-access.log"), True),
+            ("C", "legacy, no MongoDB, access log off", "", "", True),
+            ("D", "as A, metrics off", "", os.path.join(tmp, "D-access.log"), False),
         ]
         urls = {}
-        for name, _, mongo_url, log in variants:
-            proc, base = start(binary, tmp, name, db, mongo_url, log)
+        for name, _, mongo_url, log, metrics in variants:
+            proc, base = start(binary, tmp, name, db, mongo_url, log, metrics)
             procs.append(proc)
             inv = json.loads(wait_up(proc, base, token, os.path.join(tmp, name + ".log")))[0]["id"]
             urls[name] = "%s/api/invoices/%s/" % (base, inv)
@@ -133,7 +137,8 @@ def main():
             return statistics.median(v[x][i] / v[y][i] for i in range(rounds))
 
         for what, x, y, target in (("MongoDB configured / not (B/A)", "B", "A", 0.97),
-                                   ("access log on / off (A/C)", "A", "C", 0.95)):
+                                   ("access log on / off (A/C)", "A", "C", 0.95),
+                                   ("metrics on / off (A/D)", "A", "D", 0.97)):
             print("ratio %s: req/s %.3f, CPU per request %.3f (target >= %.2f; medians of the rounds' "
                   "ratios, from %.3f to %.3f)" % (what, paired(x, y, rates), paired(y, x, cpu), target,
                                                   min(rates[x][i] / rates[y][i] for i in range(rounds)),

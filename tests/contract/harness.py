@@ -6,6 +6,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -129,13 +130,16 @@ class Gateway:
             time.sleep(0.05)
         if self.port is None:
             raise RuntimeError("gateway did not start:\n" + self.read_log())
+        # admin.listen: the admin API has a port of its own.
+        m = re.search(r"dashboard on http://[^ ]*:(\d+)/", self.read_log())
+        self.admin_port = int(m.group(1)) if m else self.port
 
     def read_log(self):
         with open(self.log, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
-    def request(self, method, path, body=None, token=None, headers=None, raw=None, host=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+    def request(self, method, path, body=None, token=None, headers=None, raw=None, host=None, port=None):
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=30)
         h = {}
         if token:
             h["Authorization"] = "Bearer " + token
@@ -157,7 +161,7 @@ class Gateway:
     def admin(self, method, path, body=None):
         """The admin API: (status, parsed JSON)."""
         r = self.request(method, "/_cutover/" + path, body,
-                         headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+                         headers={"Authorization": "Bearer " + ADMIN_TOKEN}, port=self.admin_port)
         return r.status, (json.loads(r.body) if r.body else None)
 
     def kill(self):

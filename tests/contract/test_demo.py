@@ -41,6 +41,12 @@ def test_demo_curl_lines(binary):
             out = subprocess.run(line + " -o /dev/null -w '%{http_code}'", shell=True, capture_output=True,
                                  text=True, timeout=30).stdout
             assert out in ("200", "201"), (line, out)
+        # the printed dashboard address serves the page
+        dash = [l.split(": ", 1)[1].strip() for l in lines if l.startswith("the dashboard")]
+        eq(len(dash), 1, lines)
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{content_type}", dash[0]],
+                             capture_output=True, text=True, timeout=30).stdout
+        eq(out, "200 text/html; charset=utf-8")
         # the printed `cutover mode` line lists every route of the example
         mode = [l.strip() for l in lines if l.strip().startswith("CUTOVER_ADMIN_TOKEN=")]
         eq(len(mode), 1, lines)

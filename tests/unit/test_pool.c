@@ -88,7 +88,7 @@ static int base;                /* the test's own thread */
 
 static void test_fixed_pool_starts_at_once(void **state)
 {
-	struct pool *p = pool_start(3, 16, no_urls, NULL, 0, NULL);
+	struct pool *p = pool_start("test", 3, 16, no_urls, NULL, 0, NULL);
 
 	(void)state;
 	assert_non_null(p);
@@ -108,7 +108,7 @@ static void test_on_demand_pool(void **state)
 
 	(void)state;
 	wanted_flag = true;
-	p = pool_start(4, 1000, no_urls, NULL, 0, wanted);
+	p = pool_start("test", 4, 1000, no_urls, NULL, 0, wanted);
 	assert_non_null(p);
 	sleep_ms(100);
 	assert_int_equal(settle_at(base), base);    /* nothing runs before a job */
@@ -137,7 +137,7 @@ static void test_on_demand_pool(void **state)
 
 static void test_full_queue_refuses(void **state)
 {
-	struct pool *p = pool_start(1, 2, no_urls, NULL, 0, NULL);
+	struct pool *p = pool_start("test", 1, 2, no_urls, NULL, 0, NULL);
 	int refused = 0;
 
 	(void)state;
@@ -151,7 +151,19 @@ static void test_full_queue_refuses(void **state)
 			refused++;
 		}
 	}
+	{
+		struct pool_stats st[8];
+		size_t n = pool_stats_all(st, 8), k;
+
+		for (k = 0; k < n && st[k].max_queue != 2; k++)
+			;
+		assert_true(k < n);                     /* this pool, listed while it runs */
+		assert_string_equal(st[k].name, "test");
+		assert_int_equal(st[k].rejected, refused);
+		assert_int_equal(st[k].limit, 1);
+	}
 	pool_stop(p);
+	assert_int_equal(pool_stats_all(NULL, 0), 0);   /* stopped: no longer listed */
 	assert_true(refused > 0);
 	assert_int_equal(ran + refused, 10000);
 }
@@ -171,7 +183,7 @@ static void *toggle(void *arg)
 /* Workers leaving while jobs arrive: every job runs. */
 static void test_no_job_lost_while_workers_leave(void **state)
 {
-	struct pool *p = pool_start(2, 100000, no_urls, NULL, 0, wanted);
+	struct pool *p = pool_start("test", 2, 100000, no_urls, NULL, 0, wanted);
 	pthread_t t;
 	const long n = 20000;
 
