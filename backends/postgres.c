@@ -409,81 +409,50 @@ static int change(struct pg_store *s, struct sql *q, long *changed, struct store
 	return 0;
 }
 
-static int exec_change(void *ctx, struct sql *q, struct store_error *err)
+/* The shared write sequence (sql.c) on this connection. */
+static int w_begin(void *ctx, struct store_error *err)
 {
-	return change(ctx, q, NULL, err);
+	return begin(ctx, false, err);
 }
+
+static int w_exec(void *ctx, struct sql *q, long *changed, struct store_error *err)
+{
+	return change(ctx, q, changed, err);
+}
+
+static int w_finish(void *ctx, int rc, struct store_error *err)
+{
+	return finish(ctx, rc, err);
+}
+
+static int w_exists(void *ctx, const struct resource *r, int64_t owner, const unsigned char id[16], bool *found,
+                    struct store_error *err)
+{
+	return exists(ctx, r, owner, id, false, found, err);
+}
+
+static const struct sql_writer writer = {&dialect, w_begin, w_exec, w_finish, w_exists};
 
 static int pg_create(struct store *base, const struct resource *r, int64_t owner,
                      const struct record *rec, struct store_error *err)
 {
-	struct pg_store *s = (struct pg_store *)base;
-	struct sql q;
-	int rc;
-
-	if (begin(s, false, err) < 0)
-		return -1;
-	sql_init(&q, &dialect, NULL);
-	sql_insert(&q, r, owner, NULL, NULL, rec);
-	rc = change(s, &q, NULL, err);
-	if (rc == 0)
-		rc = sql_write_children(&q, r, rec, false, exec_change, s, err);
-	sql_free(&q);
-	rc = finish(s, rc, err);
-	if (rc < 0)
-		store_conflict_unique(r, err);
-	return rc;
+	return sql_create(&writer, base, r, owner, rec, err);
 }
 
 static int pg_replace(struct store *base, const struct resource *r, int64_t owner,
                       const struct record *rec, struct store_error *err)
 {
-	struct pg_store *s = (struct pg_store *)base;
-	struct sql q;
-	long changed = 0;
-	int rc;
-
-	if (begin(s, false, err) < 0)
-		return -1;
-	sql_init(&q, &dialect, NULL);
-	sql_update(&q, r, owner, rec);
-	rc = change(s, &q, &changed, err);
-	if (rc == 0 && changed == 0) {
-		store_error_set(err, STORE_NOT_FOUND, "not found");
-		rc = -1;
-	}
-	if (rc == 0)
-		rc = sql_write_children(&q, r, rec, true, exec_change, s, err);
-	sql_free(&q);
-	rc = finish(s, rc, err);
-	if (rc < 0)
-		store_conflict_unique(r, err);
-	return rc;
+	return sql_replace(&writer, base, r, owner, rec, err);
 }
 
 static int pg_remove(struct store *base, const struct resource *r, int64_t owner,
                      const unsigned char id[16], struct store_error *err)
 {
-	struct pg_store *s = (struct pg_store *)base;
-	struct value v = {.null = false};
-	struct sql q;
-	bool found;
-	int rc;
-
-	memcpy(v.u.uuid, id, 16);
-	if (begin(s, false, err) < 0)
-		return -1;
-	rc = exists(s, r, owner, id, false, &found, err);
-	if (rc == 0 && !found) {
-		store_error_set(err, STORE_NOT_FOUND, "not found");
-		rc = -1;
-	}
-	sql_init(&q, &dialect, NULL);
-	if (rc == 0)
-		rc = sql_delete_tree(&q, r, &v, exec_change, s, err);
-	sql_free(&q);
-	return finish(s, rc, err);
+	return sql_remove(&writer, base, r, owner, id, err);
 }
+
+
+
 
 static int pg_aggregate(struct store *base, const struct query *qy, int group_field,
                         int sum_field, struct arena *a, struct agg_row **rows, size_t *n,

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -37,5 +38,20 @@ int verify_run(const struct config *cfg, const struct verify_opts *o);
  * `verify --json` report (from), for every difference found now, or for
  * the journal's entries.  0 when nothing is left to repair. */
 int repair_run(const struct config *cfg, const struct verify_opts *o, const char *from, bool journal);
+
+/* Progress on stderr (migrate/progress.c): "VERB: NAME done/total UNIT
+ * (pct), rate UNIT/s, ETA"; on a terminal a bar.  done0: what an earlier
+ * run did already (not counted in the rate). */
+struct progress {
+	const char *verb, *name, *unit;
+	int64_t total, done0;
+	double start, printed;
+	bool tty;
+};
+void progress_begin(struct progress *p, const char *verb, const char *name, const char *unit, int64_t total,
+                    int64_t done0);
+/* At most five times a second on a terminal, every five seconds otherwise;
+ * last: always, and the line is finished. */
+void progress_note(struct progress *p, int64_t done, bool last);
 
 #endif

@@ -80,6 +80,28 @@ int sql_write_children(struct sql *q, const struct resource *r, const struct rec
 int sql_delete_tree(struct sql *q, const struct resource *r, const struct value *id,
                     sql_exec_fn exec, void *ctx, struct store_error *err);
 
+/* The write sequence both SQL adapters share: one transaction per call,
+ * a unique violation reported as such.  The adapter supplies its
+ * connection's steps; ctx is its store. */
+struct sql_writer {
+	const struct sql_dialect *dialect;
+	int (*begin)(void *ctx, struct store_error *err);           /* a write transaction */
+	/* One statement; *changed (when given) gets the rows it changed. */
+	int (*exec)(void *ctx, struct sql *q, long *changed, struct store_error *err);
+	/* Commit when rc is 0, else roll back; 0 or -1. */
+	int (*finish)(void *ctx, int rc, struct store_error *err);
+	/* Inside the transaction: is there a row with this id owned by owner? */
+	int (*exists)(void *ctx, const struct resource *r, int64_t owner, const unsigned char id[16],
+	              bool *found, struct store_error *err);
+};
+/* store_ops' create, replace and remove on top of w. */
+int sql_create(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,
+               const struct record *rec, struct store_error *err);
+int sql_replace(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,
+                const struct record *rec, struct store_error *err);
+int sql_remove(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,
+               const unsigned char id[16], struct store_error *err);
+
 /* Run q and read its rows as records of r; with fks, also the parent key
  * that follows r's columns, per row.  Adapters supply it. */
 typedef int (*sql_read_fn)(void *ctx, struct sql *q, const struct resource *r, struct arena *a,

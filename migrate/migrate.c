@@ -134,28 +134,6 @@ static double now_s(void)
 	return (double)now_mono_us() / 1e6;
 }
 
-static void progress(const char *name, const struct tally *t, double rate, bool tty, bool last)
-{
-	double pct = t->total > 0 ? 100.0 * (double)t->read / (double)t->total : 100.0;
-	double eta = rate > 0 && t->total > t->read ? (double)(t->total - t->read) / rate : 0;
-
-	if (pct > 100)
-		pct = 100;
-	if (tty) {
-		char bar[31];
-		int fill = (int)(pct * 30 / 100), i;
-
-		for (i = 0; i < 30; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[30] = '\0';
-		fprintf(stderr, "\r%-12s [%s] %5.1f%%  %lld/%lld rows  %.0f rows/s  ETA %.0fs   %s", name, bar, pct,
-		        (long long)t->read, (long long)t->total, rate, eta, last ? "\n" : "");
-	} else {
-		fprintf(stderr, "migrate: %s %lld/%lld rows (%.1f%%), %.0f rows/s, ETA %.0fs\n", name,
-		        (long long)t->read, (long long)t->total, pct, rate, eta);
-	}
-}
-
 /* Copying ------------------------------------------------------------------ */
 
 /* Rows of the batch that are gone from the legacy store now: deleted while
@@ -214,15 +192,17 @@ static int copy_resource(const struct config *cfg, const struct migrate_opts *o,
 	int vf = version_field(r), reported = 0, rc = 0;
 	enum put_result *out = xcalloc(o->batch, sizeof(*out));
 	char (*why)[128] = xcalloc(o->batch, sizeof(*why));
-	double start = now_s(), base = t->seconds, last_print = 0;
+	double start = now_s(), base = t->seconds;
 	int64_t read0 = t->read;
 	bool tty = isatty(2);
 	struct store_error err;
+	struct progress pr;
 
 	if (src->ops->size(src, r, &t->total, &err) < 0) {
 		fprintf(stderr, "cutover: migrate %s: %s\n", r->name, err.msg);
 		rc = -1;
 	}
+	progress_begin(&pr, "migrate", r->name, "rows", t->total, read0);
 	while (rc == 0) {
 		struct arena a;
 		struct record *rows;
@@ -230,7 +210,6 @@ static int copy_resource(const struct config *cfg, const struct migrate_opts *o,
 		size_t n, i;
 		unsigned char before[16];
 		bool had = t->has_after;
-		double rate;
 
 		arena_init(&a, 65536);
 		memcpy(before, t->after, 16);
@@ -267,11 +246,7 @@ static int copy_resource(const struct config *cfg, const struct migrate_opts *o,
 			rc = -1;
 			break;
 		}
-		rate = (double)(t->read - read0) / (now_s() - start + 1e-9);
-		if (t->done || now_s() - last_print >= (tty ? 0.2 : 5.0)) {
-			progress(r->name, t, rate, tty, t->done);
-			last_print = now_s();
-		}
+		progress_note(&pr, t->read, t->done);
 		if (t->done)
 			break;
 		/* Hold the average under the limit. */

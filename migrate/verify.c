@@ -152,11 +152,16 @@ static int walk(const struct config *cfg, struct store *legacy, struct store *mo
 	struct side L = {.s = legacy, .r = r}, M = {.s = mongo, .r = r};
 	struct store_error err;
 	struct buf fields = {0};
+	struct progress pr;
+	int64_t total = 0;
 	int rc = 0;
 
 	(void)cfg;
 	arena_init(&L.a, 1024);
 	arena_init(&M.a, 1024);
+	if (legacy->ops->size(legacy, r, &total, &err) < 0)
+		total = 0;                      /* the walk reports the error */
+	progress_begin(&pr, rep->fix[WS_MONGO] ? "repair" : "verify", r->name, "rows", total, 0);
 	for (;;) {
 		int c;
 
@@ -165,6 +170,8 @@ static int walk(const struct config *cfg, struct store *legacy, struct store *mo
 			rc = -1;
 			break;
 		}
+		if (L.i == 0 && L.n)            /* a batch of legacy rows begins */
+			progress_note(&pr, L.count, false);
 		if (!side_has(&L) && !side_has(&M))
 			break;
 		c = !side_has(&L) ? 1 : !side_has(&M) ? -1 : memcmp(side_id(&L), side_id(&M), 16);
@@ -188,6 +195,8 @@ static int walk(const struct config *cfg, struct store *legacy, struct store *mo
 			M.i++;
 		}
 	}
+	if (rc == 0)
+		progress_note(&pr, L.count, true);
 	*nl = L.count;
 	*nm = M.count;
 	arena_reset(&L.a);
@@ -344,6 +353,7 @@ static int repair_journal(const struct config *cfg)
 	struct store_error err;
 	struct store *stores[WS_COUNT] = {NULL};
 	int64_t applied = 0, failed = 0, before;
+	struct progress pr;
 	int rc = 0;
 
 	if (journal_open(cfg->journal, &e) < 0) {
@@ -356,12 +366,14 @@ static int repair_journal(const struct config *cfg)
 		fprintf(stderr, "cutover: %s\n", err.msg);
 		rc = 2;
 	}
+	progress_begin(&pr, "repair", "journal", "entries", before, 0);
 	while (rc == 0) {
-		size_t progress, n = shadow_drain(cfg, stores, true, &progress);
+		size_t ok, n = shadow_drain(cfg, stores, true, &ok);
 
-		applied += (int64_t)progress;
-		failed += (int64_t)(n - progress);
-		if (n == 0 || progress == 0)
+		applied += (int64_t)ok;
+		failed += (int64_t)(n - ok);
+		progress_note(&pr, applied, n == 0 || ok == 0);
+		if (n == 0 || ok == 0)
 			break;
 	}
 	if (rc == 0)

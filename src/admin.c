@@ -1,7 +1,8 @@
 /*
  * admin.c — the admin API (SPEC §14), under config admin.prefix
  * (default /_cutover/), guarded by its own bearer token
- * (CUTOVER_ADMIN_TOKEN).  Without a token the API does not exist (404).
+ * (CUTOVER_ADMIN_TOKEN).  Without a token the API does not exist (404);
+ * the probes and the dashboard's files are served all the same.
  *
  *   GET  health                    liveness, no token needed
  *   GET  ready                     readiness: 200, or 503 and why; no token needed

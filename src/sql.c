@@ -394,6 +394,91 @@ int sql_delete_tree(struct sql *q, const struct resource *r, const struct value 
 	return exec(ctx, q, err);
 }
 
+/* The shared write sequence ------------------------------------------ */
+
+struct writing {
+	const struct sql_writer *w;
+	void *ctx;
+};
+
+static int exec_one(void *arg, struct sql *q, struct store_error *err)
+{
+	struct writing *x = arg;
+
+	return x->w->exec(x->ctx, q, NULL, err);
+}
+
+int sql_create(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,
+               const struct record *rec, struct store_error *err)
+{
+	struct writing x = {w, ctx};
+	struct sql q;
+	int rc;
+
+	if (w->begin(ctx, err) < 0)
+		return -1;
+	sql_init(&q, w->dialect, NULL);
+	sql_insert(&q, r, owner, NULL, NULL, rec);
+	rc = w->exec(ctx, &q, NULL, err);
+	if (rc == 0)
+		rc = sql_write_children(&q, r, rec, false, exec_one, &x, err);
+	sql_free(&q);
+	rc = w->finish(ctx, rc, err);
+	if (rc < 0)
+		store_conflict_unique(r, err);
+	return rc;
+}
+
+int sql_replace(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,
+                const struct record *rec, struct store_error *err)
+{
+	struct writing x = {w, ctx};
+	struct sql q;
+	long changed = 0;
+	int rc;
+
+	if (w->begin(ctx, err) < 0)
+		return -1;
+	sql_init(&q, w->dialect, NULL);
+	sql_update(&q, r, owner, rec);
+	rc = w->exec(ctx, &q, &changed, err);
+	if (rc == 0 && changed == 0) {
+		store_error_set(err, STORE_NOT_FOUND, "not found");
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = sql_write_children(&q, r, rec, true, exec_one, &x, err);
+	sql_free(&q);
+	rc = w->finish(ctx, rc, err);
+	if (rc < 0)
+		store_conflict_unique(r, err);
+	return rc;
+}
+
+int sql_remove(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,
+               const unsigned char id[16], struct store_error *err)
+{
+	struct writing x = {w, ctx};
+	struct value v = {.null = false};
+	struct sql q;
+	bool found;
+	int rc;
+
+	memcpy(v.u.uuid, id, 16);
+	if (w->begin(ctx, err) < 0)
+		return -1;
+	rc = w->exists(ctx, r, owner, id, &found, err);
+	if (rc == 0 && !found) {
+		store_error_set(err, STORE_NOT_FOUND, "not found");
+		rc = -1;
+	}
+	sql_init(&q, w->dialect, NULL);
+	if (rc == 0)
+		rc = sql_delete_tree(&q, r, &v, exec_one, &x, err);
+	sql_free(&q);
+	return w->finish(ctx, rc, err);
+}
+
 int sql_read_children(const struct sql_dialect *d, const struct resource *r, struct arena *a,
                       struct record *recs, size_t n, sql_read_fn read, void *ctx,
                       struct store_error *err)

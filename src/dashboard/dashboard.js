@@ -151,6 +151,12 @@ async function refresh() {
       api("GET", "passthrough"), fetch("ready", { cache: "no-store" }).then(async (r) => ({ status: r.status, json: await r.json() })),
     ]);
     lastOk = Date.now();
+    if (rt.status === 404) {
+      $("main").hidden = true;
+      $("login").hidden = true;
+      $("status").textContent = "admin API off";
+      return say("The admin API is off: start the gateway with CUTOVER_ADMIN_TOKEN set.", "bad");
+    }
     $("unreachable").hidden = true;
     $("status").textContent = "live · updated " + new Date(lastOk).toLocaleTimeString();
     $("status").className = "status ok";

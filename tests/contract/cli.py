@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The commands as an operator meets them: `serve` on a port another gateway
 already serves, with a legacy store that does not answer, with a MongoDB that
-does not; each command's --help; where migrate keeps its checkpoint.
+does not; each command's --help; where migrate keeps its checkpoint; the progress of
+migrate, verify and repair.
 """
 import os
 import re
@@ -138,13 +139,54 @@ def test_migrate_state_beside_the_journal(binary):
         mongo.close()
 
 
+def test_progress_of_migrate_verify_and_repair(binary):
+    """Each walk of the tables says how far it is, on stderr, and finishes
+    with the whole count."""
+    from mongo import Mongo
+    mongo = Mongo()
+    try:
+        gw = Gateway(binary, mongo=mongo, mode="legacy")
+        try:
+            t1 = make_token(1)
+            for n in range(30):
+                r = gw.request("POST", "/api/invoices/", {"invoice_number": "P-%03d" % n, "client_name": "P",
+                                                         "issue_date": "2025-11-01", "items": []}, t1)
+                eq(r.status, 201, r.text)
+            stop_clean(gw)
+
+            def run(*args):
+                r = subprocess.run([binary] + list(args) + ["-c", gw.cfg_path], env=gw.env, capture_output=True,
+                                   text=True, timeout=120)
+                return r.returncode, r.stderr
+
+            want = r"^%s: invoices 30/30 rows \(100\.0%%\), \d+ rows/s, ETA 0s$"
+            rc, err = run("migrate")
+            eq(rc, 0, err)
+            assert re.search(want % "migrate", err, re.M), err
+            rc, err = run("verify")
+            eq(rc, 0, err)
+            assert re.search(want % "verify", err, re.M), err
+            assert re.search(r"^verify: payments 0/0 rows \(100\.0%\)", err, re.M), err
+            rc, err = run("repair")
+            eq(rc, 0, err)
+            assert re.search(want % "repair", err, re.M), err
+            rc, err = run("repair", "--journal")
+            eq(rc, 0, err)
+            assert re.search(r"^repair: journal 0/0 entries \(100\.0%\)", err, re.M), err
+        finally:
+            if gw.alive():
+                stop_clean(gw)
+    finally:
+        mongo.close()
+
+
 def main():
     binary = binary_arg()
     runner = Runner()
     print("== serve at start", flush=True)
     runner.run([test_port_served_by_another_gateway, test_unreachable_legacy_store, test_unreachable_mongodb,
                 test_help_per_command, test_invalid_values_list_the_valid_ones,
-                test_migrate_state_beside_the_journal], binary)
+                test_migrate_state_beside_the_journal, test_progress_of_migrate_verify_and_repair], binary)
     return runner.finish()
 
 
