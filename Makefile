@@ -36,7 +36,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all run test test-unit test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
+.PHONY: all run lint test test-unit test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
         install clean demo
 all: $(BUILD)/cutover
 
@@ -132,7 +132,11 @@ test-asan:
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" test-unit test-conformance test-contract
 
-test: test-unit test-conformance test-contract test-big test-asan
+# The modules depend on each other without a cycle.
+lint:
+	$(Q)python3 scripts/include_cycles.py --self-test
+
+test: lint test-unit test-conformance test-contract test-big test-asan
 
 bench: $(BUILD)/cutover $(BUILD)/bare-server $(BUILD)/mongo-loop
 	$(Q)scripts/bench.sh $(BUILD)/cutover $(BUILD)/bare-server

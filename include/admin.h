@@ -9,8 +9,6 @@
 #include "config.h"
 #include "request.h"
 
-/* Is path under the admin prefix (and the admin API enabled)? */
-bool admin_owns(const struct config *cfg, const char *path);
 /* Serve an admin request on the loop; always sets a response. */
 void admin_handle(struct request *req);
 

@@ -12,8 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "arena.h"
+#include "json.h"
 #include "util.h"
 #include "value.h"
 
@@ -250,5 +252,59 @@ struct resource *config_resource(const struct config *cfg, const char *name, siz
 
 /* Field lookup by API name; -1 when absent. */
 int resource_field(const struct resource *r, const char *name);
+
+/* Configuration keys ---------------------------------------------------
+ *
+ * Each module declares the keys it reads, as nginx's modules declare their
+ * directives: where a key sits (the top level, or an object such as
+ * "limits"), what it holds, where it goes in struct config, its default,
+ * and the environment variable that wins over the file.  config_modules.c
+ * lists the modules; the loader reads every key as its declaration says,
+ * refuses the undeclared ones, and then runs each module's check.
+ */
+struct config_loader;
+
+enum config_type { CFG_STRING, CFG_INT, CFG_BOOL, CFG_CUSTOM };
+
+struct config_key {
+	const char *section;        /* NULL: the top level */
+	const char *name;
+	enum config_type type;
+	size_t offset, size;        /* in struct config: CFG_FIELD(member) */
+	long lo, hi;                /* CFG_INT: the bounds */
+	const char *def;            /* the default, as text; NULL: zero, "" */
+	const char *env;            /* CFG_STRING: the variable that overrides it, or NULL */
+	void (*parse)(struct config_loader *l, const struct json *v);     /* CFG_CUSTOM */
+};
+
+#define CFG_FIELD(member) offsetof(struct config, member), sizeof(((struct config *)0)->member)
+
+struct config_module {
+	const char *name;
+	const struct config_key *keys;
+	size_t nkeys;
+	/* After every key and the environment: what needs the whole of it. */
+	void (*check)(struct config_loader *l);
+};
+
+/* Every module's keys (config_modules.c), NULL-terminated. */
+extern const struct config_module *const config_modules[];
+
+/* Every declared key, a line each: KEY TYPE BOUNDS DEFAULT ENV MODULE
+ * ("-" for none). */
+void config_keys_print(FILE *out);
+
+/* For a module's parse and check functions: the configuration being
+ * loaded, a problem at a value (NULL: the file as a whole), and the typed
+ * readers the declared keys use (each reports its own problem). */
+struct config *config_of(struct config_loader *l);
+void config_problem(struct config_loader *l, const struct json *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *config_want_str(struct config_loader *l, const struct json *v, const char *key);
+bool config_want_int(struct config_loader *l, const struct json *v, const char *key, long min, long max,
+                     long *out);
+bool config_want_type(struct config_loader *l, const struct json *v, enum json_type t, const char *key);
+/* The members of obj, as the keys declared in section. */
+void config_read_section(struct config_loader *l, const char *section, const struct json *obj);
 
 #endif

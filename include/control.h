@@ -43,6 +43,9 @@ int control_sample(const struct resource *r);
  * effect for requests arriving from now on; persisted by control_tick.
  * -1 with err when the mode's store is not configured. */
 int control_set(const struct resource *r, int mode, int sample, struct error *err);
+/* fn is called when a flip starts waiting for the journal's entries: the
+ * drain should take them up now (set once, before the loops start). */
+void control_on_flip_wait(void (*fn)(void));
 /* Apply a mode read from the control store (another instance's flip). */
 void control_apply(const char *route, int mode, int sample);
 /* Queue r's current mode and sample (r NULL: the global mode) for the

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "control.h"
+#include "store.h"
 #include "util.h"
 
 struct journal_entry {

@@ -12,11 +12,11 @@
 #define CUTOVER_MIDDLEWARE_H
 
 #include "config.h"
-#include "request.h"
 
 enum { MW_DONE = 0, MW_CONTINUE = 1 };
 
 struct event_base;
+struct request;
 
 /* A loop runs its events at LOOP_PRIORITIES priorities: libevent's own at
  * the middle one, and what may wait until the loop has served everything

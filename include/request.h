@@ -19,6 +19,7 @@
 #include "util.h"
 
 struct evhttp_request;
+struct event_base;
 struct loop;
 
 enum auth_state {
@@ -68,6 +69,9 @@ struct request {
 	unsigned char id[16];
 	struct read_mark mark;
 	bool write_marked;          /* control_write_begin called, end not yet */
+	/* Set by the router for a write it marked: the authoritative store is
+	 * about to write record id (req_before_write). */
+	void (*before_write)(struct request *req, const unsigned char id[16]);
 	uint64_t write_epoch;
 	int64_t journal_seq;        /* mongodb mode: the legacy copy to make after the answer */
 	int64_t journal_pending;    /* the journal entry (made before the write) not applied yet, or 0 */
@@ -82,6 +86,22 @@ struct request {
 	bool done;                  /* a response has been set */
 };
 
+/* A request evhttp has read: what every step needs, copied or pointed to
+ * (host: the listen address, for a request without Host). */
+struct request *request_new(struct evhttp_request *ev, const struct config *cfg, struct loop *loop,
+                            const char *listen_host);
+/* The pipeline's steps, in order; false when one of them answered. */
+bool request_run_pipeline(struct request *req);
+/* Answer (500 when nothing was set), count, log and free the request. */
+void request_send(struct request *req);
+/* The steps' start and stop, once per process and on each loop's thread. */
+int request_pipeline_init(const struct config *cfg);
+void request_pipeline_fini(void);
+void request_loop_start(struct event_base *base);
+void request_loop_end(void);
+
+/* The store this request is served from. */
+struct store *req_store(const struct request *req);
 /* An incoming header, or NULL. */
 const char *req_header(const struct request *req, const char *name);
 /* Add a response header; name and value must outlive the request (arena). */
@@ -92,9 +112,9 @@ void req_reply_json(struct request *req, int status, const char *json, size_t le
 void req_reply(struct request *req, int status, const char *type, const char *body, size_t len);
 /* Set a {"detail": "..."} response. */
 void req_reply_detail(struct request *req, int status, const char *detail);
-/* The authoritative store is about to write record id: with both stores,
- * the secondary copy is journaled first, so a crash between the commit and
- * the copy leaves the copy due rather than forgotten. */
+/* The authoritative store is about to write record id: in a mode that
+ * copies writes, the secondary copy is journaled first, so a crash between
+ * the commit and the copy leaves the copy due rather than forgotten. */
 void req_before_write(struct request *req, const unsigned char id[16]);
 
 #endif

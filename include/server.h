@@ -12,9 +12,4 @@
  * Returns 0 on a clean stop, -1 when start-up failed (message on stderr). */
 int server_run(const struct config *cfg);
 
-struct request;
-struct store;
-/* The legacy store connection of the loop serving req. */
-struct store *req_store(const struct request *req);
-
 #endif

@@ -245,6 +245,19 @@ static inline int store_aggregate(struct store *s, const struct query *q, int gr
 	return s->ops->aggregate(s, q, group_field, sum_field, a, rows, n, err);
 }
 
+/* The optional operations (migration toolkit, control store, indexes):
+ * -1 with a STORE_INVALID "the … store cannot …" when the adapter has none. */
+int store_scan(struct store *s, const struct resource *r, const unsigned char *after, size_t limit,
+               struct arena *a, struct record **rows, int64_t **owners, size_t *n, struct store_error *err);
+int store_size(struct store *s, const struct resource *r, int64_t *n, struct store_error *err);
+int store_put_many(struct store *s, const struct resource *r, const struct record *rows, const int64_t *owners,
+                   size_t n, int version_field, enum put_result *out, char (*why)[128], struct store_error *err);
+int store_remove_ids(struct store *s, const struct resource *r, const unsigned char (*ids)[16], size_t n,
+                     struct store_error *err);
+int store_routes(struct store *s, const struct route_row *set, struct arena *a, struct route_row **rows,
+                 size_t *n, struct store_error *err);
+int store_setup(struct store *s, const struct resource *r, struct buf *report, struct store_error *err);
+
 void store_error_set(struct store_error *err, enum store_err code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

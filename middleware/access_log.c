@@ -22,6 +22,7 @@
 
 #include "json.h"
 #include "middleware.h"
+#include "request.h"
 
 static int log_fd = -1;
 static size_t chunk = PIPE_BUF;
@@ -192,3 +193,9 @@ const struct middleware mw_access_log = {
 	.loop_end = access_log_loop_end,
 	.fini = access_log_fini,
 };
+
+static const struct config_key keys[] = {
+	{NULL, "access_log", CFG_STRING, CFG_FIELD(access_log), 0, 0, "-", NULL, NULL},
+};
+
+const struct config_module access_log_config = {"access_log", keys, ARRAY_LEN(keys), NULL};

@@ -11,6 +11,7 @@
 
 #include "jwt.h"
 #include "middleware.h"
+#include "request.h"
 
 static int auth_on_request(struct request *req)
 {
@@ -58,3 +59,24 @@ const struct middleware mw_auth = {
 	.name = "auth",
 	.on_request = auth_on_request,
 };
+
+/* Configuration ------------------------------------------------------ */
+
+static void check_secret(struct config_loader *l)
+{
+	const struct config *cfg = config_of(l);
+
+	if (!cfg->jwt.secret || strlen(cfg->jwt.secret) < 16)
+		config_problem(l, NULL, "the JWT secret must be at least 16 characters: set \"jwt.secret\" or "
+		               "JWT_SECRET");
+}
+
+static const struct config_key keys[] = {
+	{"jwt", "secret", CFG_STRING, CFG_FIELD(jwt.secret), 0, 0, NULL, "JWT_SECRET", NULL},
+	{"jwt", "user_id_claim", CFG_STRING, CFG_FIELD(jwt.user_id_claim), 0, 0, "user_id", NULL, NULL},
+	{"jwt", "issuer", CFG_STRING, CFG_FIELD(jwt.issuer), 0, 0, NULL, NULL, NULL},
+	{"jwt", "audience", CFG_STRING, CFG_FIELD(jwt.audience), 0, 0, NULL, NULL, NULL},
+	{"jwt", "leeway", CFG_INT, CFG_FIELD(jwt.leeway), 0, 3600, NULL, NULL, NULL},
+};
+
+const struct config_module auth_config = {"auth", keys, ARRAY_LEN(keys), check_secret};

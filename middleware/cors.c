@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "middleware.h"
+#include "request.h"
 
 static bool origin_allowed(const struct config *cfg, const char *origin)
 {
@@ -52,3 +53,25 @@ const struct middleware mw_cors = {
 	.on_request = cors_on_request,
 	.on_response = cors_on_response,
 };
+
+/* Configuration ------------------------------------------------------ */
+
+static void parse_origins(struct config_loader *l, const struct json *v)
+{
+	struct config *cfg = config_of(l);
+	size_t j;
+
+	if (!config_want_type(l, v, JSON_ARRAY, "origins"))
+		return;
+	cfg->cors.origins = ARENA_ARRAY(&cfg->arena, const char *, v->u.a.n);
+	for (j = 0; j < v->u.a.n; j++)
+		if ((cfg->cors.origins[cfg->cors.norigins] = config_want_str(l, v->u.a.v[j], "origins")))
+			cfg->cors.norigins++;
+}
+
+static const struct config_key keys[] = {
+	{"cors", "origins", CFG_CUSTOM, CFG_FIELD(cors.origins), 0, 0, NULL, NULL, parse_origins},
+	{"cors", "max_age", CFG_INT, CFG_FIELD(cors.max_age), 0, 86400, "600", NULL, NULL},
+};
+
+const struct config_module cors_config = {"cors", keys, ARRAY_LEN(keys), NULL};

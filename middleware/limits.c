@@ -6,6 +6,7 @@
  * gets a JSON 413 the client can show.
  */
 #include "middleware.h"
+#include "request.h"
 
 static int limits_on_request(struct request *req)
 {

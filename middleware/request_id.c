@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "middleware.h"
+#include "request.h"
 
 void request_id_choose(const char *given, size_t n, char out[72])
 {

@@ -30,7 +30,7 @@ int migrate_indexes(const struct config *cfg)
 		return 1;
 	}
 	for (i = 0; i < cfg->nresources && rc == 0; i++) {
-		if (s->ops->setup(s, cfg->resources[i], &report, &err) < 0) {
+		if (store_setup(s, cfg->resources[i], &report, &err) < 0) {
 			fprintf(stderr, "cutover: indexes of %s: %s\n", cfg->resources[i]->collection, err.msg);
 			rc = 1;
 		}

@@ -158,7 +158,7 @@ static int recheck(struct store *src, struct store *dst, const struct resource *
 		size_t m, k = 0;
 
 		arena_init(&a, 16384);
-		rc = src->ops->scan(src, r, has_at ? at : NULL, n, &a, &now, &owners, &m, err);
+		rc = store_scan(src, r, has_at ? at : NULL, n, &a, &now, &owners, &m, err);
 		more = rc == 0 && m == n;
 		/* every row of the batch before the end of this read is checked */
 		for (; rc == 0 && i < n; i++) {
@@ -179,7 +179,7 @@ static int recheck(struct store *src, struct store *dst, const struct resource *
 		arena_reset(&a);
 	}
 	if (rc == 0 && ngone)
-		rc = dst->ops->remove_ids(dst, r, (const unsigned char (*)[16])gone, ngone, err);
+		rc = store_remove_ids(dst, r, (const unsigned char (*)[16])gone, ngone, err);
 	free(gone);
 	return rc;
 }
@@ -198,7 +198,7 @@ static int copy_resource(const struct config *cfg, const struct migrate_opts *o,
 	struct store_error err;
 	struct progress pr;
 
-	if (src->ops->size(src, r, &t->total, &err) < 0) {
+	if (store_size(src, r, &t->total, &err) < 0) {
 		fprintf(stderr, "cutover: migrate %s: %s\n", r->name, err.msg);
 		rc = -1;
 	}
@@ -213,8 +213,8 @@ static int copy_resource(const struct config *cfg, const struct migrate_opts *o,
 
 		arena_init(&a, 65536);
 		memcpy(before, t->after, 16);
-		if (src->ops->scan(src, r, t->has_after ? t->after : NULL, o->batch, &a, &rows, &owners, &n, &err) < 0 ||
-		    (n && dst->ops->put_many(dst, r, rows, owners, n, vf, out, why, &err) < 0) ||
+		if (store_scan(src, r, t->has_after ? t->after : NULL, o->batch, &a, &rows, &owners, &n, &err) < 0 ||
+		    (n && store_put_many(dst, r, rows, owners, n, vf, out, why, &err) < 0) ||
 		    (n && recheck(src, dst, r, had ? before : NULL, rows, n, &err) < 0)) {
 			fprintf(stderr, "%scutover: migrate %s: %s\n", tty ? "\n" : "", r->name, err.msg);
 			arena_reset(&a);

@@ -45,7 +45,7 @@ static int side_fill(struct side *sd, struct store_error *err)
 		return 0;
 	arena_reset(&sd->a);
 	arena_init(&sd->a, 65536);
-	if (sd->s->ops->scan(sd->s, sd->r, sd->has_last ? sd->last : NULL, BATCH, &sd->a, &sd->rows,
+	if (store_scan(sd->s, sd->r, sd->has_last ? sd->last : NULL, BATCH, &sd->a, &sd->rows,
 	                     &sd->owners, &sd->n, err) < 0)
 		return -1;
 	sd->i = 0;
@@ -159,7 +159,7 @@ static int walk(const struct config *cfg, struct store *legacy, struct store *mo
 	(void)cfg;
 	arena_init(&L.a, 1024);
 	arena_init(&M.a, 1024);
-	if (legacy->ops->size(legacy, r, &total, &err) < 0)
+	if (store_size(legacy, r, &total, &err) < 0)
 		total = 0;                      /* the walk reports the error */
 	progress_begin(&pr, rep->fix[WS_MONGO] ? "repair" : "verify", r->name, "rows", total, 0);
 	for (;;) {

@@ -38,24 +38,6 @@
 #include "proxy.h"
 #include "query.h"
 
-/* The paths served without the token: the probes and the dashboard's files. */
-static bool public_path(const char *rest)
-{
-	const char *type, *body;
-	size_t len;
-
-	return strcmp(rest, "health") == 0 || strcmp(rest, "ready") == 0 ||
-	       dashboard_file(rest, &type, &body, &len);
-}
-
-bool admin_owns(const struct config *cfg, const char *path)
-{
-	size_t n = strlen(cfg->admin.prefix);
-
-	return !*cfg->admin.listen && strncmp(path, cfg->admin.prefix, n) == 0 &&
-	       (*cfg->admin.token || public_path(path + n));
-}
-
 /* Constant time in the token's length. */
 static bool token_ok(const struct request *req)
 {
@@ -239,3 +221,25 @@ void admin_handle(struct request *req)
 	}
 	req_reply_detail(req, 404, "Not found.");
 }
+
+/* Configuration ------------------------------------------------------ */
+
+static void check_admin(struct config_loader *l)
+{
+	const struct config *cfg = config_of(l);
+
+	if (*cfg->admin.listen && !strchr(cfg->admin.listen, ':'))
+		config_problem(l, NULL, "admin.listen \"%s\" must be host:port", cfg->admin.listen);
+	else if (*cfg->admin.listen && strcmp(cfg->admin.listen, cfg->listen) == 0 &&
+	         atoi(strrchr(cfg->listen, ':') + 1) != 0)
+		config_problem(l, NULL, "admin.listen \"%s\" is the client address too: give the admin API a port "
+		               "of its own, or leave admin.listen out", cfg->admin.listen);
+}
+
+static const struct config_key keys[] = {
+	{"admin", "prefix", CFG_STRING, CFG_FIELD(admin.prefix), 0, 0, "/_cutover/", NULL, NULL},
+	{"admin", "token", CFG_STRING, CFG_FIELD(admin.token), 0, 0, "", "CUTOVER_ADMIN_TOKEN", NULL},
+	{"admin", "listen", CFG_STRING, CFG_FIELD(admin.listen), 0, 0, "", "CUTOVER_ADMIN_LISTEN", NULL},
+};
+
+const struct config_module admin_config = {"admin", keys, ARRAY_LEN(keys), check_admin};

@@ -1,8 +1,9 @@
 /*
  * cli_mode.c — `cutover mode [ROUTE [MODE]]`: the admin API from the shell.
  *
- * Talks HTTP/1.0 to the gateway named by the config's listen address (or
- * CUTOVER_ADMIN_URL, host:port) with CUTOVER_ADMIN_TOKEN.
+ * Talks HTTP/1.0 to the gateway named by the config's admin.listen, else
+ * its listen address (or CUTOVER_ADMIN_URL, host:port), with
+ * CUTOVER_ADMIN_TOKEN.
  */
 #include <netdb.h>
 #include <stdio.h>

@@ -14,10 +14,9 @@
 #include <string.h>
 
 #include "config.h"
-#include "http1.h"
 #include "json.h"
 
-struct loader {
+struct config_loader {
 	struct config *cfg;
 	struct arena *a;
 	const char *name;
@@ -26,10 +25,7 @@ struct loader {
 	struct config_problems *pr;
 };
 
-static void problem(struct loader *l, const struct json *at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void problem(struct loader *l, const struct json *at, const char *fmt, ...)
+void config_problem(struct config_loader *l, const struct json *at, const char *fmt, ...)
 {
 	va_list ap;
 	int line = 0, col = 0;
@@ -123,17 +119,17 @@ int config_interpolate(struct arena *a, const char *in, size_t n, char **out,
 
 /* String values are interpolated one by one, so a problem in a variable
  * points at the value that holds it. */
-static const char *want_str(struct loader *l, const struct json *v, const char *key)
+const char *config_want_str(struct config_loader *l, const struct json *v, const char *key)
 {
 	char *out;
 	struct error err;
 
 	if (v->type != JSON_STRING) {
-		problem(l, v, "\"%s\" must be a string", key);
+		config_problem(l, v, "\"%s\" must be a string", key);
 		return NULL;
 	}
 	if (config_interpolate(l->a, v->u.s.p, v->u.s.n, &out, &err) < 0) {
-		problem(l, v, "\"%s\": %s", key, err.msg);
+		config_problem(l, v, "\"%s\": %s", key, err.msg);
 		return NULL;
 	}
 	return out;
@@ -142,7 +138,7 @@ static const char *want_str(struct loader *l, const struct json *v, const char *
 /* A key given twice in one object: JSON keeps the last, silently; a
  * configuration should say which it meant.  Reported, and the earlier one
  * dropped, so the rest is read (and checked) as if it were not there. */
-static void duplicate_keys(struct loader *l, struct json *v)
+static void duplicate_keys(struct config_loader *l, struct json *v)
 {
 	size_t i, k, n;
 
@@ -160,7 +156,7 @@ static void duplicate_keys(struct loader *l, struct json *v)
 		for (k = i + 1; k < v->u.o.n && !later; k++)
 			later = m->klen == v->u.o.m[k].klen && memcmp(m->key, v->u.o.m[k].key, m->klen) == 0;
 		if (later) {
-			problem(l, m->val, "\"%s\" is given again later in the same object", m->key);
+			config_problem(l, m->val, "\"%s\" is given again later in the same object", m->key);
 			continue;
 		}
 		duplicate_keys(l, m->val);
@@ -171,86 +167,86 @@ static void duplicate_keys(struct loader *l, struct json *v)
 
 /* A string setting: on a problem the default stays, so nothing later
  * meets a NULL where a value was given wrong. */
-static void set_str(struct loader *l, const struct json *v, const char *key, const char **dst)
+static void set_str(struct config_loader *l, const struct json *v, const char *key, const char **dst)
 {
-	const char *s = want_str(l, v, key);
+	const char *s = config_want_str(l, v, key);
 
 	if (s)
 		*dst = s;
 }
 
-static bool want_int(struct loader *l, const struct json *v, const char *key,
+bool config_want_int(struct config_loader *l, const struct json *v, const char *key,
                      long min, long max, long *out)
 {
 	char *end;
 	long x;
 
 	if (v->type == JSON_STRING) {
-		const char *s = want_str(l, v, key);
+		const char *s = config_want_str(l, v, key);
 
 		if (!s)
 			return false;
 		errno = 0;
 		x = strtol(s, &end, 10);
 		if (!*s || *end || errno) {
-			problem(l, v, "\"%s\" must be an integer", key);
+			config_problem(l, v, "\"%s\" must be an integer", key);
 			return false;
 		}
 	} else if (v->type == JSON_NUMBER && json_number_is_int(v)) {
 		errno = 0;
 		x = strtol(v->u.s.p, &end, 10);
 	} else {
-		problem(l, v, "\"%s\" must be an integer", key);
+		config_problem(l, v, "\"%s\" must be an integer", key);
 		return false;
 	}
 	if (errno || x < min || x > max) {
-		problem(l, v, "\"%s\" must be between %ld and %ld", key, min, max);
+		config_problem(l, v, "\"%s\" must be between %ld and %ld", key, min, max);
 		return false;
 	}
 	*out = x;
 	return true;
 }
 
-static bool want_bool(struct loader *l, const struct json *v, const char *key, bool *out)
+static bool want_bool(struct config_loader *l, const struct json *v, const char *key, bool *out)
 {
 	if (v->type != JSON_BOOL) {
-		problem(l, v, "\"%s\" must be true or false", key);
+		config_problem(l, v, "\"%s\" must be true or false", key);
 		return false;
 	}
 	*out = v->u.b;
 	return true;
 }
 
-static bool want_type(struct loader *l, const struct json *v, enum json_type t, const char *key)
+bool config_want_type(struct config_loader *l, const struct json *v, enum json_type t, const char *key)
 {
 	static const char *names[] = {"null", "a boolean", "a number", "a string", "an array", "an object"};
 
 	if (v->type == t)
 		return true;
-	problem(l, v, "\"%s\" must be %s", key, names[t]);
+	config_problem(l, v, "\"%s\" must be %s", key, names[t]);
 	return false;
 }
 
 /* Field names listed in an array, resolved against a resource. */
-static int *want_field_list(struct loader *l, const struct resource *r, const struct json *v,
+static int *want_field_list(struct config_loader *l, const struct resource *r, const struct json *v,
                             const char *key, size_t *n)
 {
 	int *out;
 	size_t i;
 
 	*n = 0;
-	if (!want_type(l, v, JSON_ARRAY, key))
+	if (!config_want_type(l, v, JSON_ARRAY, key))
 		return NULL;
 	out = ARENA_ARRAY(l->a, int, v->u.a.n);
 	for (i = 0; i < v->u.a.n; i++) {
-		const char *name = want_str(l, v->u.a.v[i], key);
+		const char *name = config_want_str(l, v->u.a.v[i], key);
 		int f;
 
 		if (!name)
 			continue;
 		f = resource_field(r, name);
 		if (f < 0) {
-			problem(l, v->u.a.v[i], "\"%s\": resource %s has no field \"%s\"", key, r->name, name);
+			config_problem(l, v->u.a.v[i], "\"%s\": resource %s has no field \"%s\"", key, r->name, name);
 			continue;
 		}
 		out[(*n)++] = f;
@@ -258,17 +254,17 @@ static int *want_field_list(struct loader *l, const struct resource *r, const st
 	return out;
 }
 
-static bool parse_order_term(struct loader *l, const struct resource *r, const struct json *v,
+static bool parse_order_term(struct config_loader *l, const struct resource *r, const struct json *v,
                              const char *key, struct order_term *t)
 {
-	const char *s = want_str(l, v, key);
+	const char *s = config_want_str(l, v, key);
 
 	if (!s)
 		return false;
 	t->desc = *s == '-';
 	t->field = resource_field(r, s + t->desc);
 	if (t->field < 0) {
-		problem(l, v, "\"%s\": resource %s has no field \"%s\"", key, r->name, s + t->desc);
+		config_problem(l, v, "\"%s\": resource %s has no field \"%s\"", key, r->name, s + t->desc);
 		return false;
 	}
 	return true;
@@ -307,101 +303,25 @@ int mongo_decimal_parse(const char *s)
 	return -1;
 }
 
-static void want_decimal_repr(struct loader *l, const struct json *v, enum mongo_decimal *out)
+static void want_decimal_repr(struct config_loader *l, const struct json *v, enum mongo_decimal *out)
 {
-	const char *s = want_str(l, v, "mongodb_decimal");
+	const char *s = config_want_str(l, v, "mongodb_decimal");
 	int md;
 
 	if (!s)
 		return;
 	if ((md = mongo_decimal_parse(s)) < 0)
-		problem(l, v, "\"mongodb_decimal\" must be decimal128, string or int64");
+		config_problem(l, v, "\"mongodb_decimal\" must be decimal128, string or int64");
 	else
 		*out = (enum mongo_decimal)md;
 }
 
-/* "upstream": "http://host:port", or an object with "url" and limits. */
-static void want_upstream(struct loader *l, const struct json *v)
+static const char *want_ident(struct config_loader *l, const struct json *v, const char *key)
 {
-	struct config *cfg = l->cfg;
-	int64_t n;
-	size_t k;
-
-	if (v->type == JSON_STRING) {
-		set_str(l, v, "upstream", &cfg->upstream.url);
-		return;
-	}
-	if (!want_type(l, v, JSON_OBJECT, "upstream"))
-		return;
-	for (k = 0; k < v->u.o.n; k++) {
-		const char *uk = v->u.o.m[k].key;
-		const struct json *uv = v->u.o.m[k].val;
-
-		if (strcmp(uk, "url") == 0) {
-			set_str(l, uv, uk, &cfg->upstream.url);
-		} else if (strcmp(uk, "connect_timeout_ms") == 0) {
-			if (want_int(l, uv, uk, 1, 600000, &n))
-				cfg->upstream.connect_timeout_ms = (int)n;
-		} else if (strcmp(uk, "timeout_ms") == 0) {
-			if (want_int(l, uv, uk, 1, 3600000, &n))
-				cfg->upstream.timeout_ms = (int)n;
-		} else if (strcmp(uk, "max_idle") == 0) {
-			if (want_int(l, uv, uk, 0, 4096, &n))
-				cfg->upstream.max_idle = (int)n;
-		} else {
-			problem(l, uv, "upstream: unknown key \"%s\"", uk);
-		}
-	}
-}
-
-/* http://host[:port][/] → host and port; other schemes and paths are refused. */
-static void want_upstream_url(struct loader *l)
-{
-	struct config *cfg = l->cfg;
-	const char *u = cfg->upstream.url, *h, *end, *colon;
-	long port = 80;
-
-	if (!u || !*u) {
-		cfg->upstream.url = "";
-		return;
-	}
-	if (strncmp(u, "http://", 7) != 0) {
-		problem(l, NULL, "upstream \"%s\" must be an http:// URL", u);
-		return;
-	}
-	h = u + 7;
-	end = h + strcspn(h, "/");
-	if (*end && strcmp(end, "/") != 0) {
-		problem(l, NULL, "upstream \"%s\": a path is not supported; requests keep their own", u);
-		return;
-	}
-	if (*h == '[') {
-		const char *rb = memchr(h, ']', (size_t)(end - h));
-
-		colon = rb && rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
-		cfg->upstream.host = rb ? arena_strndup(l->a, h + 1, (size_t)(rb - h - 1)) : NULL;
-	} else {
-		colon = memchr(h, ':', (size_t)(end - h));
-		cfg->upstream.host = arena_strndup(l->a, h, (size_t)((colon ? colon : end) - h));
-	}
-	if (colon) {
-		char *stop;
-
-		port = strtol(colon + 1, &stop, 10);
-		if (stop != end || port < 1 || port > 65535)
-			port = -1;
-	}
-	if (!cfg->upstream.host || !*cfg->upstream.host || port < 0)
-		problem(l, NULL, "upstream \"%s\" is not http://host:port", u);
-	cfg->upstream.port = (int)port;
-}
-
-static const char *want_ident(struct loader *l, const struct json *v, const char *key)
-{
-	const char *s = want_str(l, v, key);
+	const char *s = config_want_str(l, v, key);
 
 	if (s && !ident_ok(s)) {
-		problem(l, v, "\"%s\": \"%s\" is not a plain identifier (letters, digits, _)", key, s);
+		config_problem(l, v, "\"%s\": \"%s\" is not a plain identifier (letters, digits, _)", key, s);
 		return NULL;
 	}
 	return s;
@@ -409,7 +329,7 @@ static const char *want_ident(struct loader *l, const struct json *v, const char
 
 /* Fields -------------------------------------------------------------- */
 
-static void field_default(struct loader *l, struct field *f, const struct json *v)
+static void field_default(struct config_loader *l, struct field *f, const struct json *v)
 {
 	const char *s = NULL;
 
@@ -427,7 +347,7 @@ static void field_default(struct loader *l, struct field *f, const struct json *
 	case CT_INTEGER: {
 		long x;
 
-		if (!want_int(l, v, "default", -(1L << 53), 1L << 53, &x))
+		if (!config_want_int(l, v, "default", -(1L << 53), 1L << 53, &x))
 			return;
 		f->def.u.i = x;
 		return;
@@ -444,7 +364,7 @@ static void field_default(struct loader *l, struct field *f, const struct json *
 	default:
 		break;
 	}
-	if (!(s = want_str(l, v, "default")))
+	if (!(s = config_want_str(l, v, "default")))
 		return;
 	switch (f->type) {
 	case CT_DECIMAL:
@@ -469,10 +389,10 @@ static void field_default(struct loader *l, struct field *f, const struct json *
 		return;
 	}
 bad:
-	problem(l, v, "field %s: default is not a valid %s", f->name, ctype_name(f->type));
+	config_problem(l, v, "field %s: default is not a valid %s", f->name, ctype_name(f->type));
 }
 
-static void parse_field(struct loader *l, struct resource *r, struct field *f,
+static void parse_field(struct config_loader *l, struct resource *r, struct field *f,
                         const struct json *obj, bool *is_pk)
 {
 	static const struct { const char *key; unsigned flag; } flags[] = {
@@ -485,12 +405,12 @@ static void parse_field(struct loader *l, struct resource *r, struct field *f,
 	*is_pk = false;
 	f->type = CT_STRING;
 	if (!type) {
-		problem(l, obj, "field in %s: \"type\" is required", r->name);
+		config_problem(l, obj, "field in %s: \"type\" is required", r->name);
 	} else {
-		const char *t = want_str(l, type, "type");
+		const char *t = config_want_str(l, type, "type");
 
 		if (t && ctype_parse(t, &f->type) < 0)
-			problem(l, type, "unknown type \"%s\" (one of uuid, string, text, integer, "
+			config_problem(l, type, "unknown type \"%s\" (one of uuid, string, text, integer, "
 			        "boolean, decimal, date, datetime, json)", t);
 	}
 	for (i = 0; i < obj->u.o.n; i++) {
@@ -515,35 +435,35 @@ static void parse_field(struct loader *l, struct resource *r, struct field *f,
 		} else if (strcmp(key, "primary_key") == 0) {
 			want_bool(l, v, key, is_pk);
 		} else if (strcmp(key, "max_length") == 0) {
-			if (want_int(l, v, key, 1, 1 << 30, &x))
+			if (config_want_int(l, v, key, 1, 1 << 30, &x))
 				f->max_length = (int)x;
 		} else if (strcmp(key, "digits") == 0) {
-			if (want_int(l, v, key, 1, DECIMAL_MAX_DIGITS, &x))
+			if (config_want_int(l, v, key, 1, DECIMAL_MAX_DIGITS, &x))
 				f->digits = (int)x;
 		} else if (strcmp(key, "places") == 0) {
-			if (want_int(l, v, key, 0, DECIMAL_MAX_DIGITS, &x))
+			if (config_want_int(l, v, key, 0, DECIMAL_MAX_DIGITS, &x))
 				f->places = (int)x;
 		} else if (strcmp(key, "min") == 0) {
-			if (want_int(l, v, key, -(1L << 53), 1L << 53, &x)) {
+			if (config_want_int(l, v, key, -(1L << 53), 1L << 53, &x)) {
 				f->has_min = true;
 				f->min_value = x;
 			}
 		} else if (strcmp(key, "max") == 0) {
-			if (want_int(l, v, key, -(1L << 53), INT64_MAX, &x)) {
+			if (config_want_int(l, v, key, -(1L << 53), INT64_MAX, &x)) {
 				f->has_max = true;
 				f->max_value = x;
 			}
 		} else if (strcmp(key, "choices") == 0) {
-			if (!want_type(l, v, JSON_ARRAY, key))
+			if (!config_want_type(l, v, JSON_ARRAY, key))
 				continue;
 			f->choices = ARENA_ARRAY(l->a, const char *, v->u.a.n);
 			for (k = 0; k < v->u.a.n; k++)
-				if ((f->choices[f->nchoices] = want_str(l, v->u.a.v[k], key)))
+				if ((f->choices[f->nchoices] = config_want_str(l, v->u.a.v[k], key)))
 					f->nchoices++;
 		} else if (strcmp(key, "default") == 0) {
 			def = v;
 		} else if (strcmp(key, "auto") == 0) {
-			const char *s = want_str(l, v, key);
+			const char *s = config_want_str(l, v, key);
 
 			if (!s)
 				continue;
@@ -554,26 +474,26 @@ static void parse_field(struct loader *l, struct resource *r, struct field *f,
 			else if (strcmp(s, "now") == 0)
 				f->autoset = AUTO_NOW;
 			else
-				problem(l, v, "\"auto\" must be uuid4, now_on_create or now");
+				config_problem(l, v, "\"auto\" must be uuid4, now_on_create or now");
 		} else if (strcmp(key, "references") == 0) {
 			set_str(l, v, key, &f->ref_name);
 		} else if (strcmp(key, "mongodb_decimal") == 0) {
 			want_decimal_repr(l, v, &f->mongo_decimal);
 		} else {
-			problem(l, v, "field %s: unknown key \"%s\"", f->name ? f->name : "?", key);
+			config_problem(l, v, "field %s: unknown key \"%s\"", f->name ? f->name : "?", key);
 		}
 	}
 	if (!f->name) {
-		problem(l, obj, "field in %s: \"name\" is required", r->name);
+		config_problem(l, obj, "field in %s: \"name\" is required", r->name);
 		f->name = "?";
 	}
 	if (!f->column) {
 		if (!ident_ok(f->name))
-			problem(l, obj, "field %s: name is not a plain identifier; give \"column\"", f->name);
+			config_problem(l, obj, "field %s: name is not a plain identifier; give \"column\"", f->name);
 		f->column = f->name;
 	}
 	if (f->type == CT_DECIMAL && (f->digits == 0 || f->places > f->digits))
-		problem(l, obj, "field %s: a decimal needs \"digits\" (1-%d) and \"places\" (at most digits)",
+		config_problem(l, obj, "field %s: a decimal needs \"digits\" (1-%d) and \"places\" (at most digits)",
 		        f->name, DECIMAL_MAX_DIGITS);
 	if (f->autoset)
 		f->flags |= F_READ_ONLY;
@@ -581,34 +501,34 @@ static void parse_field(struct loader *l, struct resource *r, struct field *f,
 		field_default(l, f, def);
 }
 
-static void parse_fields(struct loader *l, struct resource *r, const struct json *v)
+static void parse_fields(struct config_loader *l, struct resource *r, const struct json *v)
 {
 	size_t i;
 
 	r->pk = -1;
-	if (!want_type(l, v, JSON_ARRAY, "fields"))
+	if (!config_want_type(l, v, JSON_ARRAY, "fields"))
 		return;
 	r->fields = ARENA_ARRAY(l->a, struct field, v->u.a.n);
 	for (i = 0; i < v->u.a.n; i++) {
 		bool is_pk;
 
-		if (!want_type(l, v->u.a.v[i], JSON_OBJECT, "fields"))
+		if (!config_want_type(l, v->u.a.v[i], JSON_OBJECT, "fields"))
 			continue;
 		parse_field(l, r, &r->fields[r->nfields], v->u.a.v[i], &is_pk);
 		if (resource_field(r, r->fields[r->nfields].name) >= 0)
-			problem(l, v->u.a.v[i], "resource %s: field \"%s\" appears twice", r->name,
+			config_problem(l, v->u.a.v[i], "resource %s: field \"%s\" appears twice", r->name,
 			        r->fields[r->nfields].name);
 		if (is_pk) {
 			if (r->pk >= 0)
-				problem(l, v->u.a.v[i], "resource %s: only one primary key is supported", r->name);
+				config_problem(l, v->u.a.v[i], "resource %s: only one primary key is supported", r->name);
 			r->pk = (int)r->nfields;
 		}
 		r->nfields++;
 	}
 	if (r->pk < 0)
-		problem(l, v, "resource %s: no field has \"primary_key\": true", r->name);
+		config_problem(l, v, "resource %s: no field has \"primary_key\": true", r->name);
 	else if (r->fields[r->pk].type != CT_UUID || r->fields[r->pk].autoset != AUTO_UUID4)
-		problem(l, v, "resource %s: the primary key must be a uuid with \"auto\": \"uuid4\"",
+		config_problem(l, v, "resource %s: the primary key must be a uuid with \"auto\": \"uuid4\"",
 		        r->name);
 }
 
@@ -619,11 +539,11 @@ static const struct { const char *name; unsigned bit; } op_names[] = {
 	{"update", OP_UPDATE}, {"partial_update", OP_PARTIAL}, {"destroy", OP_DESTROY},
 };
 
-static void parse_views(struct loader *l, struct resource *r, const struct json *v)
+static void parse_views(struct config_loader *l, struct resource *r, const struct json *v)
 {
 	size_t i;
 
-	if (!want_type(l, v, JSON_ARRAY, "views"))
+	if (!config_want_type(l, v, JSON_ARRAY, "views"))
 		return;
 	r->views = ARENA_ARRAY(l->a, struct view, v->u.a.n);
 	for (i = 0; i < v->u.a.n; i++) {
@@ -633,7 +553,7 @@ static void parse_views(struct loader *l, struct resource *r, const struct json 
 		size_t k;
 		long n;
 
-		if (!want_type(l, o, JSON_OBJECT, "views"))
+		if (!config_want_type(l, o, JSON_OBJECT, "views"))
 			continue;
 		for (k = 0; k < o->u.o.n; k++) {
 			static const char *known[] = {"name", "kind", "group_by", "sum", "param",
@@ -644,11 +564,11 @@ static void parse_views(struct loader *l, struct resource *r, const struct json 
 				if (strcmp(o->u.o.m[k].key, known[j]) == 0)
 					break;
 			if (j == ARRAY_LEN(known))
-				problem(l, o->u.o.m[k].val, "view: unknown key \"%s\"", o->u.o.m[k].key);
+				config_problem(l, o->u.o.m[k].val, "view: unknown key \"%s\"", o->u.o.m[k].key);
 		}
-		if (!(x = json_get(o, "name")) || !(w->name = want_str(l, x, "name")) ||
-		    !(x = json_get(o, "kind")) || !(kind = want_str(l, x, "kind"))) {
-			problem(l, o, "view in %s: \"name\" and \"kind\" are required", r->name);
+		if (!(x = json_get(o, "name")) || !(w->name = config_want_str(l, x, "name")) ||
+		    !(x = json_get(o, "kind")) || !(kind = config_want_str(l, x, "kind"))) {
+			config_problem(l, o, "view in %s: \"name\" and \"kind\" are required", r->name);
 			continue;
 		}
 		w->group_field = w->sum_field = -1;
@@ -657,54 +577,54 @@ static void parse_views(struct loader *l, struct resource *r, const struct json 
 			parse_order_term(l, r, x, "ordering", &w->order);
 		if (strcmp(kind, "summary") == 0) {
 			const struct json *g = json_get(o, "group_by"), *s = json_get(o, "sum");
-			const char *gs = g ? want_str(l, g, "group_by") : NULL;
-			const char *ss = s ? want_str(l, s, "sum") : NULL;
+			const char *gs = g ? config_want_str(l, g, "group_by") : NULL;
+			const char *ss = s ? config_want_str(l, s, "sum") : NULL;
 
 			w->kind = VIEW_SUMMARY;
 			if (!gs || !ss || (w->group_field = resource_field(r, gs)) < 0 ||
 			    (w->sum_field = resource_field(r, ss)) < 0 ||
 			    r->fields[w->sum_field].type != CT_DECIMAL) {
-				problem(l, o, "summary view %s: \"group_by\" must name a field and \"sum\" a "
+				config_problem(l, o, "summary view %s: \"group_by\" must name a field and \"sum\" a "
 				        "decimal field of %s", w->name, r->name);
 				continue;
 			}
 		} else if (strcmp(kind, "recent") == 0) {
 			w->kind = VIEW_RECENT;
 			w->limit = 5;
-			if ((x = json_get(o, "limit")) && want_int(l, x, "limit", 1, 1000, &n))
+			if ((x = json_get(o, "limit")) && config_want_int(l, x, "limit", 1, 1000, &n))
 				w->limit = (int)n;
 			if (w->order.field < 0) {
-				problem(l, o, "recent view %s: \"ordering\" is required", w->name);
+				config_problem(l, o, "recent view %s: \"ordering\" is required", w->name);
 				continue;
 			}
 		} else if (strcmp(kind, "search") == 0) {
 			w->kind = VIEW_SEARCH;
 			w->param = "q";
-			if ((x = json_get(o, "param")) && !(w->param = want_str(l, x, "param")))
+			if ((x = json_get(o, "param")) && !(w->param = config_want_str(l, x, "param")))
 				continue;
 		} else {
-			problem(l, o, "view %s: kind must be summary, recent or search", w->name);
+			config_problem(l, o, "view %s: kind must be summary, recent or search", w->name);
 			continue;
 		}
 		r->nviews++;
 	}
 }
 
-static void parse_uniques(struct loader *l, struct resource *r, const struct json *v)
+static void parse_uniques(struct config_loader *l, struct resource *r, const struct json *v)
 {
 	size_t i;
 
-	if (!want_type(l, v, JSON_ARRAY, "unique"))
+	if (!config_want_type(l, v, JSON_ARRAY, "unique"))
 		return;
 	r->uniques = ARENA_ARRAY(l->a, struct unique, v->u.a.n);
 	for (i = 0; i < v->u.a.n; i++) {
 		const struct json *o = v->u.a.v[i], *f, *m;
 		struct unique *u = &r->uniques[r->nuniques];
 
-		if (!want_type(l, o, JSON_OBJECT, "unique"))
+		if (!config_want_type(l, o, JSON_OBJECT, "unique"))
 			continue;
 		if (!(f = json_get(o, "fields")) || !(m = json_get(o, "message"))) {
-			problem(l, o, "unique constraint in %s: \"fields\" and \"message\" are required",
+			config_problem(l, o, "unique constraint in %s: \"fields\" and \"message\" are required",
 			        r->name);
 			continue;
 		}
@@ -735,11 +655,11 @@ static const char *allow_methods(struct arena *a, unsigned ops, unsigned get, un
 	return arena_strdup(a, out);
 }
 
-static struct resource *parse_resource(struct loader *l, const struct json *obj,
+static struct resource *parse_resource(struct config_loader *l, const struct json *obj,
                                        struct resource *parent);
 
 /* Keys that need the fields parsed first are handled in a second pass. */
-static void parse_resource_lists(struct loader *l, struct resource *r, const struct json *obj)
+static void parse_resource_lists(struct config_loader *l, struct resource *r, const struct json *obj)
 {
 	const struct json *v;
 	size_t i;
@@ -750,7 +670,7 @@ static void parse_resource_lists(struct loader *l, struct resource *r, const str
 		r->search = want_field_list(l, r, v, "search", &r->nsearch);
 	if ((v = json_get(obj, "ordering_fields")))
 		r->orderable = want_field_list(l, r, v, "ordering_fields", &r->norderable);
-	if ((v = json_get(obj, "ordering")) && want_type(l, v, JSON_ARRAY, "ordering")) {
+	if ((v = json_get(obj, "ordering")) && config_want_type(l, v, JSON_ARRAY, "ordering")) {
 		r->ordering = ARENA_ARRAY(l->a, struct order_term, v->u.a.n);
 		for (i = 0; i < v->u.a.n; i++)
 			if (parse_order_term(l, r, v->u.a.v[i], "ordering", &r->ordering[r->nordering]))
@@ -760,7 +680,7 @@ static void parse_resource_lists(struct loader *l, struct resource *r, const str
 		parse_uniques(l, r, v);
 	if ((v = json_get(obj, "views")))
 		parse_views(l, r, v);
-	if ((v = json_get(obj, "children")) && want_type(l, v, JSON_ARRAY, "children")) {
+	if ((v = json_get(obj, "children")) && config_want_type(l, v, JSON_ARRAY, "children")) {
 		r->children = ARENA_ARRAY(l->a, struct resource *, v->u.a.n);
 		for (i = 0; i < v->u.a.n; i++) {
 			struct resource *c = parse_resource(l, v->u.a.v[i], r);
@@ -772,7 +692,7 @@ static void parse_resource_lists(struct loader *l, struct resource *r, const str
 }
 
 /* A route's mode, comparison sample and comparison rules. */
-static void parse_route_settings(struct loader *l, struct resource *r, const struct json *obj)
+static void parse_route_settings(struct config_loader *l, struct resource *r, const struct json *obj)
 {
 	const struct json *v, *c;
 	size_t i;
@@ -781,46 +701,46 @@ static void parse_route_settings(struct loader *l, struct resource *r, const str
 	r->mode = -1;
 	r->sample = 100;
 	if ((v = json_get(obj, "mode"))) {
-		const char *m = want_str(l, v, "mode");
+		const char *m = config_want_str(l, v, "mode");
 
 		if (m && (r->mode = mode_parse(m)) < 0)
-			problem(l, v, "resource %s: mode \"%s\" is not one of legacy, dual-write, shadow (dual), "
+			config_problem(l, v, "resource %s: mode \"%s\" is not one of legacy, dual-write, shadow (dual), "
 			        "live, rampdown, mongodb, passthrough", r->name, m);
 	}
-	if ((v = json_get(obj, "sample")) && want_int(l, v, "sample", 0, 100, &n))
+	if ((v = json_get(obj, "sample")) && config_want_int(l, v, "sample", 0, 100, &n))
 		r->sample = (int)n;
-	if (!(c = json_get(obj, "compare")) || !want_type(l, c, JSON_OBJECT, "compare"))
+	if (!(c = json_get(obj, "compare")) || !config_want_type(l, c, JSON_OBJECT, "compare"))
 		return;
 	for (i = 0; i < c->u.o.n; i++) {
 		const char *key = c->u.o.m[i].key;
 
 		v = c->u.o.m[i].val;
-		if (strcmp(key, "ignore") == 0 && want_type(l, v, JSON_ARRAY, key)) {
+		if (strcmp(key, "ignore") == 0 && config_want_type(l, v, JSON_ARRAY, key)) {
 			size_t k;
 
 			r->compare_ignore = ARENA_ARRAY(l->a, const char *, v->u.a.n + 1);
 			for (k = 0; k < v->u.a.n; k++)
-				if ((r->compare_ignore[r->ncompare_ignore] = want_str(l, v->u.a.v[k], key)))
+				if ((r->compare_ignore[r->ncompare_ignore] = config_want_str(l, v->u.a.v[k], key)))
 					r->ncompare_ignore++;
-		} else if (strcmp(key, "sets") == 0 && want_type(l, v, JSON_OBJECT, key)) {
+		} else if (strcmp(key, "sets") == 0 && config_want_type(l, v, JSON_OBJECT, key)) {
 			size_t k;
 
 			r->compare_sets = arena_zalloc(l->a, sizeof(*r->compare_sets) * (v->u.o.n + 1));
 			for (k = 0; k < v->u.o.n; k++) {
 				r->compare_sets[k].path = v->u.o.m[k].key;
-				if ((r->compare_sets[k].key = want_str(l, v->u.o.m[k].val, "sets")))
+				if ((r->compare_sets[k].key = config_want_str(l, v->u.o.m[k].val, "sets")))
 					r->ncompare_sets++;
 			}
 		} else if (strcmp(key, "tolerance") == 0 && v->type == JSON_NUMBER) {
 			r->compare_tolerance = strtod(v->u.s.p, NULL);
 		} else {
-			problem(l, v, "resource %s: compare: unknown or mistyped key \"%s\" (ignore, sets, tolerance)",
+			config_problem(l, v, "resource %s: compare: unknown or mistyped key \"%s\" (ignore, sets, tolerance)",
 			        r->name, key);
 		}
 	}
 }
 
-static struct resource *parse_resource(struct loader *l, const struct json *obj,
+static struct resource *parse_resource(struct config_loader *l, const struct json *obj,
                                        struct resource *parent)
 {
 	static const char *scalar_keys[] = {
@@ -833,7 +753,7 @@ static struct resource *parse_resource(struct loader *l, const struct json *obj,
 	size_t i, k;
 	long n;
 
-	if (!want_type(l, obj, JSON_OBJECT, parent ? "children" : "resources"))
+	if (!config_want_type(l, obj, JSON_OBJECT, parent ? "children" : "resources"))
 		return NULL;
 	r = ARENA_NEW(l->a, struct resource);
 	r->parent = parent;
@@ -844,18 +764,18 @@ static struct resource *parse_resource(struct loader *l, const struct json *obj,
 			if (strcmp(obj->u.o.m[i].key, scalar_keys[k]) == 0)
 				break;
 		if (k == ARRAY_LEN(scalar_keys))
-			problem(l, obj->u.o.m[i].val, "resource: unknown key \"%s\"", obj->u.o.m[i].key);
+			config_problem(l, obj->u.o.m[i].val, "resource: unknown key \"%s\"", obj->u.o.m[i].key);
 	}
 	if ((v = json_get(obj, "name")))
 		set_str(l, v, "name", &r->name);
 	if (!r->name) {
-		problem(l, obj, "resource: \"name\" is required");
+		config_problem(l, obj, "resource: \"name\" is required");
 		r->name = "?";
 	}
 	if ((v = json_get(obj, "table")))
 		r->table = want_ident(l, v, "table");
 	if (!r->table)
-		problem(l, obj, "resource %s: \"table\" is required", r->name);
+		config_problem(l, obj, "resource %s: \"table\" is required", r->name);
 	r->collection = r->name;
 	if ((v = json_get(obj, "collection")))
 		set_str(l, v, "collection", &r->collection);
@@ -864,38 +784,38 @@ static struct resource *parse_resource(struct loader *l, const struct json *obj,
 		if ((v = json_get(obj, "fk_column")))
 			r->fk_column = want_ident(l, v, "fk_column");
 		if (!r->fk_column)
-			problem(l, obj, "child %s: \"fk_column\" is required", r->name);
+			config_problem(l, obj, "child %s: \"fk_column\" is required", r->name);
 		r->after = -1;
 		if ((v = json_get(obj, "after"))) {
-			const char *a = want_str(l, v, "after");
+			const char *a = config_want_str(l, v, "after");
 
 			if (a && (r->after = resource_field(parent, a)) < 0)
-				problem(l, v, "child %s: \"after\" names no field of %s", r->name, parent->name);
+				config_problem(l, v, "child %s: \"after\" names no field of %s", r->name, parent->name);
 		}
 	} else {
 		if ((v = json_get(obj, "path")))
 			set_str(l, v, "path", &r->path);
 		if (!r->path || r->path[0] != '/' || r->path[strlen(r->path) - 1] != '/')
-			problem(l, v ? v : obj, "resource %s: \"path\" must start and end with /", r->name);
+			config_problem(l, v ? v : obj, "resource %s: \"path\" must start and end with /", r->name);
 		else
 			r->path_len = strlen(r->path);
 		if ((v = json_get(obj, "owner_column")))
 			r->owner_column = want_ident(l, v, "owner_column");
 		if (!r->owner_column)
-			problem(l, obj, "resource %s: \"owner_column\" is required", r->name);
+			config_problem(l, obj, "resource %s: \"owner_column\" is required", r->name);
 	}
-	if ((v = json_get(obj, "page_size")) && want_int(l, v, "page_size", 1, 1000, &n))
+	if ((v = json_get(obj, "page_size")) && config_want_int(l, v, "page_size", 1, 1000, &n))
 		r->page_size = (int)n;
-	if ((v = json_get(obj, "operations")) && want_type(l, v, JSON_ARRAY, "operations")) {
+	if ((v = json_get(obj, "operations")) && config_want_type(l, v, JSON_ARRAY, "operations")) {
 		r->ops = 0;
 		for (i = 0; i < v->u.a.n; i++) {
-			const char *s = want_str(l, v->u.a.v[i], "operations");
+			const char *s = config_want_str(l, v->u.a.v[i], "operations");
 
 			for (k = 0; s && k < ARRAY_LEN(op_names); k++)
 				if (strcmp(s, op_names[k].name) == 0)
 					break;
 			if (s && k == ARRAY_LEN(op_names))
-				problem(l, v->u.a.v[i], "unknown operation \"%s\"", s);
+				config_problem(l, v->u.a.v[i], "unknown operation \"%s\"", s);
 			else if (s)
 				r->ops |= op_names[k].bit;
 		}
@@ -905,7 +825,7 @@ static struct resource *parse_resource(struct loader *l, const struct json *obj,
 	if ((v = json_get(obj, "fields")))
 		parse_fields(l, r, v);
 	else
-		problem(l, obj, "resource %s: \"fields\" is required", r->name);
+		config_problem(l, obj, "resource %s: \"fields\" is required", r->name);
 	parse_resource_lists(l, r, obj);
 	return r;
 }
@@ -926,7 +846,7 @@ static struct resource *find_resource(struct config *cfg, const char *name)
 }
 
 /* References and cascades name other resources: resolve them once all are read. */
-static void link_resources(struct loader *l, const struct json *arr)
+static void link_resources(struct config_loader *l, const struct json *arr)
 {
 	struct config *cfg = l->cfg;
 	size_t i, j;
@@ -941,7 +861,7 @@ static void link_resources(struct loader *l, const struct json *arr)
 				continue;
 			f->ref = find_resource(cfg, f->ref_name);
 			if (!f->ref || f->type != CT_UUID)
-				problem(l, arr->u.a.v[i], "field %s.%s: \"references\" must name a resource "
+				config_problem(l, arr->u.a.v[i], "field %s.%s: \"references\" must name a resource "
 				        "and the field must be a uuid", r->name, f->name);
 		}
 	}
@@ -949,7 +869,7 @@ static void link_resources(struct loader *l, const struct json *arr)
 		struct resource *r = cfg->resources[i];
 		const struct json *casc = json_get(arr->u.a.v[i], "cascade");
 
-		if (!casc || !want_type(l, casc, JSON_ARRAY, "cascade"))
+		if (!casc || !config_want_type(l, casc, JSON_ARRAY, "cascade"))
 			continue;
 		r->cascades = arena_zalloc(&cfg->arena, sizeof(*r->cascades) * casc->u.a.n);
 		for (j = 0; j < casc->u.a.n; j++) {
@@ -958,12 +878,12 @@ static void link_resources(struct loader *l, const struct json *arr)
 			struct resource *other;
 			int f;
 
-			if (!want_type(l, o, JSON_OBJECT, "cascade") ||
+			if (!config_want_type(l, o, JSON_OBJECT, "cascade") ||
 			    !(rv = json_get(o, "resource")) || !(fv = json_get(o, "field")) ||
-			    !(rn = want_str(l, rv, "resource")) || !(fn = want_str(l, fv, "field")) ||
+			    !(rn = config_want_str(l, rv, "resource")) || !(fn = config_want_str(l, fv, "field")) ||
 			    !(other = find_resource(cfg, rn)) || (f = resource_field(other, fn)) < 0 ||
 			    other->fields[f].ref != r) {
-				problem(l, o, "cascade in %s: needs \"resource\" and \"field\", a field of that "
+				config_problem(l, o, "cascade in %s: needs \"resource\" and \"field\", a field of that "
 				        "resource which references %s", r->name, r->name);
 				continue;
 			}
@@ -974,175 +894,200 @@ static void link_resources(struct loader *l, const struct json *arr)
 	}
 }
 
-static void parse_root(struct loader *l, const struct json *root)
+static void parse_resources(struct config_loader *l, const struct json *v)
 {
 	struct config *cfg = l->cfg;
-	size_t i, k;
+	size_t k;
+
+	if (!config_want_type(l, v, JSON_ARRAY, "resources"))
+		return;
+	cfg->resources = ARENA_ARRAY(&cfg->arena, struct resource *, v->u.a.n);
+	for (k = 0; k < v->u.a.n; k++) {
+		struct resource *r = parse_resource(l, v->u.a.v[k], NULL);
+
+		if (!r)
+			continue;
+		if (find_resource(cfg, r->name))
+			config_problem(l, v->u.a.v[k], "resource \"%s\" appears twice", r->name);
+		r->index = (int)cfg->nresources;
+		cfg->resources[cfg->nresources++] = r;
+	}
+	if (cfg->nresources == v->u.a.n)
+		link_resources(l, v);
+}
+
+static void parse_decimal(struct config_loader *l, const struct json *v)
+{
+	want_decimal_repr(l, v, &l->cfg->mongodb_decimal);
+}
+
+/* Declared keys -------------------------------------------------------- */
+
+static bool same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static const struct config_key *find_key(const char *section, const char *name)
+{
+	const struct config_module *const *m;
+	size_t i;
+
+	for (m = config_modules; *m; m++)
+		for (i = 0; i < (*m)->nkeys; i++)
+			if (same((*m)->keys[i].section, section) && strcmp((*m)->keys[i].name, name) == 0)
+				return &(*m)->keys[i];
+	return NULL;
+}
+
+static bool is_section(const char *name)
+{
+	const struct config_module *const *m;
+	size_t i;
+
+	for (m = config_modules; *m; m++)
+		for (i = 0; i < (*m)->nkeys; i++)
+			if (same((*m)->keys[i].section, name))
+				return true;
+	return false;
+}
+
+static void store_int(struct config *cfg, const struct config_key *k, long v)
+{
+	void *p = (char *)cfg + k->offset;
+
+	if (k->size == sizeof(int))
+		*(int *)p = (int)v;
+	else
+		*(int64_t *)p = v;
+}
+
+static void read_key(struct config_loader *l, const struct config_key *k, const struct json *v)
+{
+	void *p = (char *)l->cfg + k->offset;
 	long n;
 
+	switch (k->type) {
+	case CFG_STRING:
+		set_str(l, v, k->name, (const char **)p);
+		break;
+	case CFG_INT:
+		if (config_want_int(l, v, k->name, k->lo, k->hi, &n))
+			store_int(l->cfg, k, n);
+		break;
+	case CFG_BOOL:
+		want_bool(l, v, k->name, (bool *)p);
+		break;
+	case CFG_CUSTOM:
+		k->parse(l, v);
+		break;
+	}
+}
+
+void config_read_section(struct config_loader *l, const char *section, const struct json *obj)
+{
+	size_t i;
+
+	for (i = 0; i < obj->u.o.n; i++) {
+		const struct config_key *k = find_key(section, obj->u.o.m[i].key);
+
+		if (k)
+			read_key(l, k, obj->u.o.m[i].val);
+		else
+			config_problem(l, obj->u.o.m[i].val, "%s: unknown key \"%s\"", section, obj->u.o.m[i].key);
+	}
+}
+
+static void parse_root(struct config_loader *l, const struct json *root)
+{
+	size_t i;
+
 	if (root->type != JSON_OBJECT) {
-		problem(l, root, "the configuration must be a JSON object");
+		config_problem(l, root, "the configuration must be a JSON object");
 		return;
 	}
 	for (i = 0; i < root->u.o.n; i++) {
 		const char *key = root->u.o.m[i].key;
 		const struct json *v = root->u.o.m[i].val;
+		const struct config_key *k = find_key(NULL, key);
 
-		if (strcmp(key, "listen") == 0) {
-			set_str(l, v, key, &cfg->listen);
-		} else if (strcmp(key, "threads") == 0) {
-			if (want_int(l, v, key, 0, 256, &n))
-				cfg->threads = (int)n;
-		} else if (strcmp(key, "database_url") == 0) {
-			set_str(l, v, key, &cfg->database_url);
-		} else if (strcmp(key, "mongodb_uri") == 0) {
-			set_str(l, v, key, &cfg->mongodb_uri);
-		} else if (strcmp(key, "mode") == 0) {
-			set_str(l, v, key, &cfg->mode);
-		} else if (strcmp(key, "mongodb_decimal") == 0) {
-			want_decimal_repr(l, v, &cfg->mongodb_decimal);
-		} else if (strcmp(key, "access_log") == 0) {
-			set_str(l, v, key, &cfg->access_log);
-		} else if (strcmp(key, "store_threads") == 0) {
-			if (want_int(l, v, key, 0, 256, &n))
-				cfg->store_threads = (int)n;
-		} else if (strcmp(key, "store_queue") == 0) {
-			if (want_int(l, v, key, 1, 1 << 20, &n))
-				cfg->store_queue = (int)n;
-		} else if (strcmp(key, "drain_seconds") == 0) {
-			if (want_int(l, v, key, 0, 3600, &n))
-				cfg->drain_seconds = (int)n;
-		} else if (strcmp(key, "jwt") == 0 && want_type(l, v, JSON_OBJECT, key)) {
-			for (k = 0; k < v->u.o.n; k++) {
-				const char *jk = v->u.o.m[k].key;
-				const struct json *jv = v->u.o.m[k].val;
-
-				if (strcmp(jk, "secret") == 0)
-					set_str(l, jv, jk, &cfg->jwt.secret);
-				else if (strcmp(jk, "user_id_claim") == 0)
-					set_str(l, jv, jk, &cfg->jwt.user_id_claim);
-				else if (strcmp(jk, "issuer") == 0)
-					set_str(l, jv, jk, &cfg->jwt.issuer);
-				else if (strcmp(jk, "audience") == 0)
-					set_str(l, jv, jk, &cfg->jwt.audience);
-				else if (strcmp(jk, "leeway") == 0 && want_int(l, jv, jk, 0, 3600, &n))
-					cfg->jwt.leeway = (int)n;
-				else if (strcmp(jk, "leeway") != 0)
-					problem(l, jv, "jwt: unknown key \"%s\"", jk);
-			}
-		} else if (strcmp(key, "limits") == 0 && want_type(l, v, JSON_OBJECT, key)) {
-			for (k = 0; k < v->u.o.n; k++) {
-				const char *lk = v->u.o.m[k].key;
-				const struct json *lv = v->u.o.m[k].val;
-
-				if (strcmp(lk, "max_body_bytes") == 0) {
-					if (want_int(l, lv, lk, 1024, 1L << 30, &n))
-						cfg->max_body_bytes = (size_t)n;
-				} else if (strcmp(lk, "max_header_bytes") == 0) {
-					if (want_int(l, lv, lk, 1024, 1L << 20, &n))
-						cfg->max_header_bytes = (size_t)n;
-				} else if (strcmp(lk, "request_timeout") == 0) {
-					if (want_int(l, lv, lk, 1, 3600, &n))
-						cfg->request_timeout = (int)n;
-				} else if (strcmp(lk, "max_connections") == 0) {
-					if (want_int(l, lv, lk, 0, 1 << 20, &n))
-						cfg->max_connections = n;
-				} else if (strcmp(lk, "max_buffered_bytes") == 0) {
-					if (want_int(l, lv, lk, 1 << 20, 1L << 40, &n))
-						cfg->max_buffered_bytes = (size_t)n;
-				} else {
-					problem(l, lv, "limits: unknown key \"%s\"", lk);
-				}
-			}
-		} else if (strcmp(key, "cors") == 0 && want_type(l, v, JSON_OBJECT, key)) {
-			for (k = 0; k < v->u.o.n; k++) {
-				const char *ck = v->u.o.m[k].key;
-				const struct json *cv = v->u.o.m[k].val;
-				size_t j;
-
-				if (strcmp(ck, "origins") == 0 && want_type(l, cv, JSON_ARRAY, ck)) {
-					cfg->cors.origins = ARENA_ARRAY(&cfg->arena, const char *, cv->u.a.n);
-					for (j = 0; j < cv->u.a.n; j++)
-						if ((cfg->cors.origins[cfg->cors.norigins] = want_str(l, cv->u.a.v[j], ck)))
-							cfg->cors.norigins++;
-				} else if (strcmp(ck, "max_age") == 0) {
-					if (want_int(l, cv, ck, 0, 86400, &n))
-						cfg->cors.max_age = (int)n;
-				} else if (strcmp(ck, "origins") != 0) {
-					problem(l, cv, "cors: unknown key \"%s\"", ck);
-				}
-			}
-		} else if (strcmp(key, "public_url") == 0) {
-			set_str(l, v, key, &cfg->public_url);
-		} else if (strcmp(key, "rollback_copy") == 0) {
-			want_bool(l, v, key, &cfg->rollback_copy);
-		} else if (strcmp(key, "listen_shared") == 0) {
-			want_bool(l, v, key, &cfg->listen_shared);
-		} else if (strcmp(key, "metrics") == 0) {
-			want_bool(l, v, key, &cfg->metrics);
-		} else if (strcmp(key, "upstream") == 0) {
-			want_upstream(l, v);
-		} else if (strcmp(key, "journal") == 0) {
-			set_str(l, v, key, &cfg->journal);
-		} else if (strcmp(key, "mismatch_capacity") == 0) {
-			if (want_int(l, v, key, 1, 100000, &n))
-				cfg->mismatch_capacity = (int)n;
-		} else if (strcmp(key, "admin") == 0 && want_type(l, v, JSON_OBJECT, key)) {
-			for (k = 0; k < v->u.o.n; k++) {
-				const char *ak = v->u.o.m[k].key;
-				const struct json *av = v->u.o.m[k].val;
-
-				if (strcmp(ak, "prefix") == 0)
-					set_str(l, av, ak, &cfg->admin.prefix);
-				else if (strcmp(ak, "token") == 0)
-					set_str(l, av, ak, &cfg->admin.token);
-				else if (strcmp(ak, "listen") == 0)
-					set_str(l, av, ak, &cfg->admin.listen);
-				else
-					problem(l, av, "admin: unknown key \"%s\"", ak);
-			}
-		} else if ((strcmp(key, "shadow") == 0 || strcmp(key, "readiness") == 0) &&
-		           want_type(l, v, JSON_OBJECT, key)) {
-			static const struct { const char *obj, *key; size_t off; long lo, hi; } ints[] = {
-				{"shadow", "threads", offsetof(struct config, shadow.threads), 1, 256},
-				{"shadow", "queue", offsetof(struct config, shadow.queue), 1, 1 << 20},
-				{"shadow", "timeout_ms", offsetof(struct config, shadow.timeout_ms), 1, 600000},
-				{"readiness", "min_comparisons", offsetof(struct config, readiness.min_comparisons), 0, 1L << 30},
-				{"readiness", "max_latency_ms", offsetof(struct config, readiness.max_latency_ms), 1, 600000},
-			};
-
-			for (k = 0; k < v->u.o.n; k++) {
-				const char *sk = v->u.o.m[k].key;
-				size_t j;
-
-				for (j = 0; j < ARRAY_LEN(ints); j++)
-					if (strcmp(ints[j].obj, key) == 0 && strcmp(ints[j].key, sk) == 0)
-						break;
-				if (j == ARRAY_LEN(ints))
-					problem(l, v->u.o.m[k].val, "%s: unknown key \"%s\"", key, sk);
-				else if (want_int(l, v->u.o.m[k].val, sk, ints[j].lo, ints[j].hi, &n))
-					*(int *)((char *)cfg + ints[j].off) = (int)n;
-			}
-		} else if (strcmp(key, "resources") == 0 && want_type(l, v, JSON_ARRAY, key)) {
-			cfg->resources = ARENA_ARRAY(&cfg->arena, struct resource *, v->u.a.n);
-			for (k = 0; k < v->u.a.n; k++) {
-				struct resource *r = parse_resource(l, v->u.a.v[k], NULL);
-
-				if (!r)
-					continue;
-				if (find_resource(cfg, r->name))
-					problem(l, v->u.a.v[k], "resource \"%s\" appears twice", r->name);
-				r->index = (int)cfg->nresources;
-				cfg->resources[cfg->nresources++] = r;
-			}
-			if (cfg->nresources == v->u.a.n)
-				link_resources(l, v);
-		} else if (strcmp(key, "jwt") && strcmp(key, "limits") && strcmp(key, "cors") &&
-		           strcmp(key, "admin") && strcmp(key, "shadow") && strcmp(key, "readiness") &&
-		           strcmp(key, "resources")) {
-			problem(l, v, "unknown key \"%s\"", key);
-		}
+		if (k)
+			read_key(l, k, v);
+		else if (!is_section(key))
+			config_problem(l, v, "unknown key \"%s\"", key);
+		else if (config_want_type(l, v, JSON_OBJECT, key))
+			config_read_section(l, key, v);
 	}
+}
+
+/* Every declared default; a string without one is NULL. */
+static void set_defaults(struct config *cfg)
+{
+	const struct config_module *const *m;
+	size_t i;
+
+	for (m = config_modules; *m; m++)
+		for (i = 0; i < (*m)->nkeys; i++) {
+			const struct config_key *k = &(*m)->keys[i];
+			void *p = (char *)cfg + k->offset;
+
+			if (!k->def)
+				continue;
+			if (k->type == CFG_STRING)
+				*(const char **)p = k->def;
+			else if (k->type == CFG_INT)
+				store_int(cfg, k, strtol(k->def, NULL, 10));
+			else if (k->type == CFG_BOOL)
+				*(bool *)p = strcmp(k->def, "true") == 0;
+		}
+}
+
+/* The environment wins over the file; then each module checks the whole. */
+static void finish_load(struct config_loader *l)
+{
+	const struct config_module *const *m;
+	const char *v;
+	size_t i;
+
+	for (m = config_modules; *m; m++)
+		for (i = 0; i < (*m)->nkeys; i++) {
+			const struct config_key *k = &(*m)->keys[i];
+
+			if (k->type == CFG_STRING && k->env && (v = getenv(k->env)) && *v)
+				*(const char **)((char *)l->cfg + k->offset) = arena_strdup(l->a, v);
+		}
+	for (m = config_modules; *m; m++)
+		if ((*m)->check)
+			(*m)->check(l);
+}
+
+void config_keys_print(FILE *out)
+{
+	static const char *const types[] = {"string", "integer", "boolean", "other"};
+	const struct config_module *const *m;
+	size_t i;
+
+	fprintf(out, "%-34s %-8s %-22s %-26s %-21s %s\n", "KEY", "TYPE", "BOUNDS", "DEFAULT", "ENV", "MODULE");
+	for (m = config_modules; *m; m++)
+		for (i = 0; i < (*m)->nkeys; i++) {
+			const struct config_key *k = &(*m)->keys[i];
+			char key[80], bounds[48] = "-", def[64] = "-";
+
+			snprintf(key, sizeof(key), "%s%s%s", k->section ? k->section : "", k->section ? "." : "", k->name);
+			if (k->type == CFG_INT)
+				snprintf(bounds, sizeof(bounds), "%ld..%ld", k->lo, k->hi);
+			if (k->type == CFG_STRING && k->def)
+				snprintf(def, sizeof(def), "\"%s\"", k->def);
+			else if (k->type != CFG_STRING && k->type != CFG_CUSTOM)
+				snprintf(def, sizeof(def), "%s", k->def ? k->def : k->type == CFG_INT ? "0" : "false");
+			fprintf(out, "%-34s %-8s %-22s %-26s %-21s %s\n", key, types[k->type], bounds, def,
+			        k->env ? k->env : "-", (*m)->name);
+		}
+}
+
+struct config *config_of(struct config_loader *l)
+{
+	return l->cfg;
 }
 
 static const char *const modes[] = {"legacy", "dual-write", "shadow", "live", "rampdown", "mongodb",
@@ -1187,7 +1132,7 @@ static bool in_order(const struct order_term *o, size_t n, int field)
 /* Give every decimal its MongoDB representation.  Text does not order or
  * add up as numbers do, so a decimal kept as text may not be ordered by or
  * summed. */
-static void resolve_decimals(struct loader *l, struct resource *r)
+static void resolve_decimals(struct config_loader *l, struct resource *r)
 {
 	size_t i, k;
 
@@ -1208,7 +1153,7 @@ static void resolve_decimals(struct loader *l, struct resource *r)
 			ordered |= r->views[k].kind == VIEW_SUMMARY ? r->views[k].sum_field == (int)i
 			                                             : r->views[k].order.field == (int)i;
 		if (ordered)
-			problem(l, NULL, "%s.%s: a decimal kept as a MongoDB string cannot be ordered by or "
+			config_problem(l, NULL, "%s.%s: a decimal kept as a MongoDB string cannot be ordered by or "
 			        "summed; use \"mongodb_decimal\": \"decimal128\" or \"int64\"", r->name, f->name);
 	}
 	for (k = 0; k < r->nchildren; k++)
@@ -1216,78 +1161,55 @@ static void resolve_decimals(struct loader *l, struct resource *r)
 }
 
 /* Environment variables win over the file. */
-static void apply_env(struct loader *l)
+/* The legacy store, MongoDB and the modes, after the environment. */
+static void core_check(struct config_loader *l)
 {
 	struct config *cfg = l->cfg;
 	const char *v, *why;
 	size_t i;
 	int md;
 
-	if ((v = getenv("DATABASE_URL")) && *v)
-		cfg->database_url = arena_strdup(l->a, v);
-	if ((v = getenv("DATABASE_MODE")) && *v)
-		cfg->mode = arena_strdup(l->a, v);
-	if ((v = getenv("MONGODB_URI")) && *v)
-		cfg->mongodb_uri = arena_strdup(l->a, v);
 	if ((v = getenv("MONGODB_DECIMAL")) && *v) {
 		if ((md = mongo_decimal_parse(v)) < 0)
-			problem(l, NULL, "MONGODB_DECIMAL must be decimal128, string or int64");
+			config_problem(l, NULL, "MONGODB_DECIMAL must be decimal128, string or int64");
 		else
 			cfg->mongodb_decimal = (enum mongo_decimal)md;
 	}
 	for (i = 0; i < cfg->nresources; i++)
 		resolve_decimals(l, cfg->resources[i]);
-	if ((v = getenv("JWT_SECRET")) && *v)
-		cfg->jwt.secret = arena_strdup(l->a, v);
-	if ((v = getenv("CUTOVER_LISTEN")) && *v)
-		cfg->listen = arena_strdup(l->a, v);
-	if ((v = getenv("CUTOVER_ADMIN_TOKEN")) && *v)
-		cfg->admin.token = arena_strdup(l->a, v);
-	if ((v = getenv("CUTOVER_ADMIN_LISTEN")) && *v)
-		cfg->admin.listen = arena_strdup(l->a, v);
 	if ((md = mode_parse(cfg->mode)) < 0)
-		problem(l, NULL, "mode \"%s\" is not one of legacy, dual-write, shadow (dual), live, "
-		        "rampdown, mongodb, passthrough", cfg->mode);
+		config_problem(l, NULL, "mode \"%s\" is not one of legacy, dual-write, shadow (dual), live, "
+		               "rampdown, mongodb, passthrough", cfg->mode);
 	else
 		cfg->mode_id = (enum mode)md;
-	if ((v = getenv("CUTOVER_UPSTREAM")) && *v)
-		cfg->upstream.url = arena_strdup(l->a, v);
-	want_upstream_url(l);
 	if (md >= 0 && (why = mode_unavailable(cfg, md)))
-		problem(l, NULL, "mode \"%s\" %s", cfg->mode, why);
+		config_problem(l, NULL, "mode \"%s\" %s", cfg->mode, why);
 	for (i = 0; i < cfg->nresources; i++) {
 		int m = cfg->resources[i]->mode;
 
 		if (m >= 0 && (why = mode_unavailable(cfg, m)))
-			problem(l, NULL, "mode \"%s\" of %s %s", mode_name((enum mode)m), cfg->resources[i]->name, why);
+			config_problem(l, NULL, "mode \"%s\" of %s %s", mode_name((enum mode)m), cfg->resources[i]->name,
+			               why);
 	}
 	if (!cfg->database_url || !*cfg->database_url)
-		problem(l, NULL, "no legacy store: set \"database_url\" or DATABASE_URL");
-	if (!cfg->jwt.secret || strlen(cfg->jwt.secret) < 16)
-		problem(l, NULL, "the JWT secret must be at least 16 characters: set \"jwt.secret\" or "
-		        "JWT_SECRET");
-	if (!strchr(cfg->listen, ':'))
-		problem(l, NULL, "listen address \"%s\" must be host:port", cfg->listen);
-	if (*cfg->admin.listen && !strchr(cfg->admin.listen, ':'))
-		problem(l, NULL, "admin.listen \"%s\" must be host:port", cfg->admin.listen);
-	else if (*cfg->admin.listen && strcmp(cfg->admin.listen, cfg->listen) == 0 &&
-	         atoi(strrchr(cfg->listen, ':') + 1) != 0)
-		problem(l, NULL, "admin.listen \"%s\" is the client address too: give the admin API a port of "
-		        "its own, or leave admin.listen out", cfg->admin.listen);
-	if (cfg->public_url && *cfg->public_url) {
-		const char *u = cfg->public_url, *h = strstr(u, "://");
-
-		if (!h || !((h - u == 4 && strncmp(u, "http", 4) == 0) || (h - u == 5 && strncmp(u, "https", 5) == 0)) ||
-		    !host_valid(h + 3, strlen(h + 3)))
-			problem(l, NULL, "public_url \"%s\" must be http(s)://host[:port], with no path", u);
-	}
+		config_problem(l, NULL, "no legacy store: set \"database_url\" or DATABASE_URL");
 }
+
+static const struct config_key core_keys[] = {
+	{NULL, "database_url", CFG_STRING, CFG_FIELD(database_url), 0, 0, NULL, "DATABASE_URL", NULL},
+	{NULL, "mongodb_uri", CFG_STRING, CFG_FIELD(mongodb_uri), 0, 0, "", "MONGODB_URI", NULL},
+	{NULL, "mode", CFG_STRING, CFG_FIELD(mode), 0, 0, "legacy", "DATABASE_MODE", NULL},
+	{NULL, "mongodb_decimal", CFG_CUSTOM, CFG_FIELD(mongodb_decimal), 0, 0, NULL, NULL, parse_decimal},
+	{NULL, "resources", CFG_CUSTOM, CFG_FIELD(resources), 0, 0, NULL, NULL, parse_resources},
+};
+
+const struct config_module config_core = {"core", core_keys, ARRAY_LEN(core_keys), core_check};
 
 struct config *config_load_text(const char *name, const char *text, size_t len,
                                 struct config_problems *problems)
 {
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
-	struct loader l = {.cfg = cfg, .a = &cfg->arena, .name = name, .text = text,
+	struct config_loader l = {.cfg = cfg, .a = &cfg->arena, .name = name, .text = text,
 	                   .len = len, .pr = problems};
 	struct json *root;
 	char msg[256];
@@ -1296,36 +1218,8 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 	problems->count = 0;
 	arena_init(&cfg->arena, 16384);
 	cfg->path = arena_strdup(&cfg->arena, name);
-	cfg->listen = "127.0.0.1:8080";
-	cfg->mode = "legacy";
-	cfg->mongodb_uri = "";
 	cfg->mongodb_decimal = MD_DECIMAL128;
-	cfg->admin.prefix = "/_cutover/";
-	cfg->admin.token = "";
-	cfg->admin.listen = "";
-	cfg->metrics = true;
-	cfg->journal = "cutover-journal.sqlite3";
-	cfg->shadow.threads = 4;
-	cfg->shadow.queue = 4096;
-	cfg->shadow.timeout_ms = 2000;
-	cfg->readiness.min_comparisons = 100;
-	cfg->readiness.max_latency_ms = 250;
-	cfg->mismatch_capacity = 200;
-	cfg->rollback_copy = true;
-	cfg->upstream.url = "";
-	cfg->upstream.connect_timeout_ms = 5000;
-	cfg->upstream.timeout_ms = 60000;
-	cfg->upstream.max_idle = 32;
-	cfg->access_log = "-";
-	cfg->jwt.user_id_claim = "user_id";
-	cfg->max_body_bytes = 1 << 20;
-	cfg->max_header_bytes = 16384;
-	cfg->request_timeout = 30;
-	cfg->max_buffered_bytes = 64 << 20;
-	cfg->public_url = "";
-	cfg->drain_seconds = 10;
-	cfg->store_queue = 1024;
-	cfg->cors.max_age = 600;
+	set_defaults(cfg);
 	root = json_parse(&cfg->arena, text, len, msg, sizeof(msg), &off);
 	if (!root) {
 		int line, col;
@@ -1336,7 +1230,7 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 	} else {
 		duplicate_keys(&l, root);
 		parse_root(&l, root);
-		apply_env(&l);
+		finish_load(&l);
 	}
 	if (problems->count) {
 		config_free(cfg);

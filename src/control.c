@@ -15,7 +15,6 @@
 
 #include "control.h"
 #include "journal.h"
-#include "shadow.h"
 #include "json.h"
 
 #define MAX_PATHS 128
@@ -60,6 +59,7 @@ struct mismatch {
 
 static struct {
 	const struct config *cfg;
+	void (*on_flip_wait)(void);
 	_Atomic int global;
 	_Atomic bool engaged;           /* some route's mode needs MongoDB */
 	pthread_mutex_t modes_mu;       /* orders the updates of engaged; */
@@ -102,6 +102,11 @@ static void modes_changed(void)
 	C.engaged = on;
 	pthread_cond_broadcast(&C.flipped);
 	pthread_mutex_unlock(&C.modes_mu);
+}
+
+void control_on_flip_wait(void (*fn)(void))
+{
+	C.on_flip_wait = fn;
 }
 
 bool control_engaged(void)
@@ -215,7 +220,8 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 			atomic_fetch_add(&rt->epoch, 1);
 			modes_changed();
 			control_wake();
-			shadow_kick();
+			if (C.on_flip_wait)
+				C.on_flip_wait();
 			return 1;
 		}
 	}
@@ -674,14 +680,14 @@ static int poll_store(void)
 		set.route = rt ? rt->res->name : "*";
 		set.mode = rt ? (rt->mode >= 0 ? mode_name((enum mode)rt->mode) : "") : mode_name((enum mode)C.global);
 		set.sample = rt ? rt->sample : 100;
-		rc = CS.store->ops->routes(CS.store, &set, &a, &rows, &n, &err);
+		rc = store_routes(CS.store, &set, &a, &rows, &n, &err);
 		if (rc == 0) {
 			pthread_mutex_lock(&CS.mu);
 			CS.pending[slot] = false;
 			pthread_mutex_unlock(&CS.mu);
 		}
 	} else {
-		rc = CS.store->ops->routes(CS.store, NULL, &a, &rows, &n, &err);
+		rc = store_routes(CS.store, NULL, &a, &rows, &n, &err);
 	}
 	if (rc < 0) {
 		static int64_t last;
@@ -762,3 +768,14 @@ void control_store_stop(void)
 	CS.pending = NULL;
 	CS.seen = NULL;
 }
+
+/* Configuration ------------------------------------------------------ */
+
+static const struct config_key keys[] = {
+	{"readiness", "min_comparisons", CFG_INT, CFG_FIELD(readiness.min_comparisons), 0, 1L << 30, "100", NULL,
+	 NULL},
+	{"readiness", "max_latency_ms", CFG_INT, CFG_FIELD(readiness.max_latency_ms), 1, 600000, "250", NULL, NULL},
+	{NULL, "mismatch_capacity", CFG_INT, CFG_FIELD(mismatch_capacity), 1, 100000, "200", NULL, NULL},
+};
+
+const struct config_module control_config = {"control", keys, ARRAY_LEN(keys), NULL};

@@ -270,3 +270,9 @@ void journal_json(struct buf *b, int limit)
 	}
 	buf_puts(b, "]}");
 }
+
+static const struct config_key keys[] = {
+	{NULL, "journal", CFG_STRING, CFG_FIELD(journal), 0, 0, "cutover-journal.sqlite3", NULL, NULL},
+};
+
+const struct config_module journal_config = {"journal", keys, ARRAY_LEN(keys), NULL};

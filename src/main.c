@@ -1,17 +1,24 @@
 /*
  * main.c — the cutover command: one binary, subcommands like git's.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
 #include "jwt.h"
 #include "migrate.h"
 #include "server.h"
+#include "shadow.h"
+#include "store.h"
 
 #define DEFAULT_CONFIG "etc/cutover.json"
 
@@ -47,10 +54,16 @@ static const struct { const char *name, *text; } helps[] = {
 	 "exit: 0 stopped by a signal; 1 the configuration, the listen address or the\n"
 	 "legacy store stopped the start; 2 usage\n"},
 	{"check",
-	 "usage: cutover check [-c FILE]\n\n"
+	 "usage: cutover check [-c FILE] [--connect] | --keys\n\n"
 	 "Validate a configuration and print every problem as FILE:LINE:COLUMN.\n\n"
-	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
-	 "exit: 0 valid; 1 problems found; 2 usage\n"},
+	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n"
+	 "  --connect           also reach every store it names (a lookup each) and the\n"
+	 "                      upstream (a TCP connection)\n"
+	 "  --keys              list every key a configuration may hold: type, bounds,\n"
+	 "                      default, the environment variable that overrides it, and\n"
+	 "                      the module that reads it\n\n"
+	 "exit: 0 valid (and, with --connect, everything reached); 1 problems found or\n"
+	 "something not reached; 2 usage\n"},
 	{"token",
 	 "usage: cutover token --user-id N [--ttl SECONDS] [-c FILE]\n\n"
 	 "Mint an HS256 access token like the application's, signed with the JWT secret\n"
@@ -137,13 +150,16 @@ struct opts {
 	struct verify_opts v;
 	const char *from;
 	bool journal;
+	bool connect;
+	bool keys;
 };
 
 /* Which subcommands take an option (by its short code). */
 static const struct { int code; const char *cmds; } option_owners[] = {
 	{'u', " token "}, {'t', " token "}, {'i', " migrate "}, {'r', " migrate verify repair "},
 	{'b', " migrate "}, {'R', " migrate "}, {'S', " migrate "}, {'X', " migrate "}, {'s', " migrate "},
-	{'p', " verify "}, {'j', " verify "}, {'f', " repair "}, {'J', " repair "},
+	{'p', " verify "}, {'j', " verify "}, {'f', " repair "}, {'J', " repair "}, {'C', " check "},
+	{'K', " check "},
 };
 
 static bool option_for(int code, const char *cmd)
@@ -183,6 +199,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"json", no_argument, NULL, 'j'},
 		{"from-verify", required_argument, NULL, 'f'},
 		{"journal", no_argument, NULL, 'J'},
+		{"connect", no_argument, NULL, 'C'},
+		{"keys", no_argument, NULL, 'K'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -212,6 +230,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'j':
 		case 'f':
 		case 'J':
+		case 'C':
+		case 'K':
 			if (!option_for(c, argv[0]))
 				return bad_usage("option %s is not for this command", argv[optind - 1]), -1;
 			if (c == 'b' && !number(optarg, 1, 100000, &x))
@@ -240,6 +260,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				o->from = optarg;
 			else if (c == 'J')
 				o->journal = true;
+			else if (c == 'C')
+				o->connect = true;
+			else if (c == 'K')
+				o->keys = true;
 			break;
 		case 'u':
 		case 't':
@@ -291,18 +315,99 @@ static int cmd_serve(int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
+/* A TCP connection to host:port within timeout_ms; NULL, or why not. */
+static const char *tcp_reach(const char *host, int port, int timeout_ms, char *why, size_t size)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *res = NULL, *ai;
+	char portstr[16];
+	int rc, err = ETIMEDOUT;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0) {
+		snprintf(why, size, "cannot resolve %s: %s", host, gai_strerror(rc));
+		return why;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		struct pollfd pf = {.fd = fd, .events = POLLOUT};
+		socklen_t len = sizeof(err);
+
+		if (fd == -1)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    (errno == EINPROGRESS && poll(&pf, 1, timeout_ms) == 1 &&
+		     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)) {
+			close(fd);
+			freeaddrinfo(res);
+			return NULL;
+		}
+		if (errno != EINPROGRESS)
+			err = errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	snprintf(why, size, "cannot connect to %s:%d: %s", host, port, strerror(err));
+	return why;
+}
+
+/* check --connect: every store the configuration names, and the upstream. */
+static int reach_everything(const struct config *cfg)
+{
+	const char *urls[WS_COUNT] = {cfg->database_url, cfg->mongodb_uri};
+	static const char *const names[WS_COUNT] = {"legacy store", "mongodb"};
+	int s, failed = 0;
+
+	for (s = 0; s < WS_COUNT; s++) {
+		struct store_error err = {0};
+		struct store *st;
+		char *url;
+
+		if (!*urls[s])
+			continue;
+		url = shadow_url(urls[s], cfg->shadow.timeout_ms);
+		if ((st = store_open(url, cfg, &err)) && store_answers(st, cfg, &err)) {
+			printf("%s (%s): answers\n", names[s], st->ops->name);
+		} else {
+			printf("%s: does not answer: %s\n", names[s], err.msg);
+			failed++;
+		}
+		store_close(st);
+		free(url);
+	}
+	if (*cfg->upstream.url) {
+		char why[300];
+
+		if (tcp_reach(cfg->upstream.host, cfg->upstream.port, cfg->upstream.connect_timeout_ms, why,
+		              sizeof(why))) {
+			printf("upstream %s: %s\n", cfg->upstream.url, why);
+			failed++;
+		} else {
+			printf("upstream %s: connected\n", cfg->upstream.url);
+		}
+	}
+	return failed ? 1 : 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct opts o = {0};
 	struct config *cfg;
 	int rc;
 
-	if (!(cfg = setup(argc, argv, &o, 1, &rc)))
-		return rc;
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	if (o.keys) {
+		config_keys_print(stdout);
+		return 0;
+	}
+	if (!(cfg = load(o.config)))
+		return 1;
 	printf("%s: ok (%zu resources, legacy store %s, mode %s)\n", o.config, cfg->nresources,
 	       strncmp(cfg->database_url, "sqlite:", 7) == 0 ? "sqlite" : "other", cfg->mode);
+	rc = o.connect ? reach_everything(cfg) : 0;
 	config_free(cfg);
-	return 0;
+	return rc;
 }
 
 static int cmd_token(int argc, char **argv)

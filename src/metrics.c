@@ -219,3 +219,9 @@ size_t metrics_shards(void)
 	pthread_mutex_unlock(&M.mu);
 	return n;
 }
+
+static const struct config_key keys[] = {
+	{NULL, "metrics", CFG_BOOL, CFG_FIELD(metrics), 0, 0, "true", NULL, NULL},
+};
+
+const struct config_module metrics_config = {"metrics", keys, ARRAY_LEN(keys), NULL};

@@ -49,7 +49,6 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
-#include "admin.h"
 #include "metrics.h"
 #include "http1.h"
 #include "json.h"
@@ -57,6 +56,7 @@
 #include "proxy.h"
 #include "request.h"
 #include "resource.h"
+#include "router.h"
 
 #define HIGH_WATER (1 << 20)            /* bytes queued toward a side before its feeder pauses */
 #define LOW_WATER (256 << 10)           /* … and resumes */
@@ -732,6 +732,7 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 {
 	const struct config *cfg = c->px->cfg;
 	const struct resource *r = NULL;
+	struct route rt;
 	unsigned char first;
 	struct head head, *h = &head;
 	char path[2048];
@@ -764,8 +765,9 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 	}
 	plen = strcspn(t, "?# ") < plen ? strcspn(t, "?# ") : plen;
 	snprintf(path, sizeof(path), "%.*s", (int)plen, t);
-	upstream = c->px->upstream && !admin_owns(cfg, path) &&
-	           (!(r = resource_match(cfg, path)) || control_mode(r) == MODE_PASSTHROUGH);
+	router_decide(cfg, path, &rt);
+	r = rt.resource;
+	upstream = c->px->upstream && rt.to == ROUTE_APPLICATION;
 	if (!upstream) {
 		bool bodyless = (h->mlen == 4 && memcmp(h->method, "HEAD", 4) == 0) ||
 		                (h->mlen == 5 && memcmp(h->method, "TRACE", 5) == 0);
@@ -1356,3 +1358,78 @@ void proxy_guard_json(struct buf *b)
 	           (unsigned long long)stats.request_timeouts, (unsigned long long)stats.over_budget,
 	           (unsigned long long)stats.accept_pauses);
 }
+
+/* Configuration ------------------------------------------------------ */
+
+/* "upstream": "http://host:port", or an object with "url" and limits. */
+static void parse_upstream(struct config_loader *l, const struct json *v)
+{
+	struct config *cfg = config_of(l);
+	const char *url;
+
+	if (v->type == JSON_STRING) {
+		if ((url = config_want_str(l, v, "upstream")))
+			cfg->upstream.url = url;
+	} else if (config_want_type(l, v, JSON_OBJECT, "upstream")) {
+		config_read_section(l, "upstream", v);
+	}
+}
+
+/* http://host[:port][/] → host and port; other schemes and paths are refused. */
+static void check_upstream(struct config_loader *l)
+{
+	struct config *cfg = config_of(l);
+	const char *u = cfg->upstream.url, *h, *end, *colon;
+	long port = 80;
+
+	if (!u || !*u) {
+		cfg->upstream.url = "";
+		return;
+	}
+	if (strncmp(u, "http://", 7) != 0) {
+		config_problem(l, NULL, "upstream \"%s\" must be an http:// URL", u);
+		return;
+	}
+	h = u + 7;
+	end = h + strcspn(h, "/");
+	if (*end && strcmp(end, "/") != 0) {
+		config_problem(l, NULL, "upstream \"%s\": a path is not supported; requests keep their own", u);
+		return;
+	}
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+
+		colon = rb && rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+		cfg->upstream.host = rb ? arena_strndup(&cfg->arena, h + 1, (size_t)(rb - h - 1)) : NULL;
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		cfg->upstream.host = arena_strndup(&cfg->arena, h, (size_t)((colon ? colon : end) - h));
+	}
+	if (colon) {
+		char *stop;
+
+		port = strtol(colon + 1, &stop, 10);
+		if (stop != end || port < 1 || port > 65535)
+			port = -1;
+	}
+	if (!cfg->upstream.host || !*cfg->upstream.host || port < 0)
+		config_problem(l, NULL, "upstream \"%s\" is not http://host:port", u);
+	cfg->upstream.port = (int)port;
+}
+
+static const struct config_key keys[] = {
+	{"limits", "max_body_bytes", CFG_INT, CFG_FIELD(max_body_bytes), 1024, 1L << 30, "1048576", NULL, NULL},
+	{"limits", "max_header_bytes", CFG_INT, CFG_FIELD(max_header_bytes), 1024, 1L << 20, "16384", NULL, NULL},
+	{"limits", "request_timeout", CFG_INT, CFG_FIELD(request_timeout), 1, 3600, "30", NULL, NULL},
+	{"limits", "max_connections", CFG_INT, CFG_FIELD(max_connections), 0, 1 << 20, NULL, NULL, NULL},
+	{"limits", "max_buffered_bytes", CFG_INT, CFG_FIELD(max_buffered_bytes), 1 << 20, 1L << 40, "67108864", NULL,
+	 NULL},
+	{NULL, "upstream", CFG_CUSTOM, CFG_FIELD(upstream), 0, 0, NULL, NULL, parse_upstream},
+	{"upstream", "url", CFG_STRING, CFG_FIELD(upstream.url), 0, 0, "", "CUTOVER_UPSTREAM", NULL},
+	{"upstream", "connect_timeout_ms", CFG_INT, CFG_FIELD(upstream.connect_timeout_ms), 1, 600000, "5000", NULL,
+	 NULL},
+	{"upstream", "timeout_ms", CFG_INT, CFG_FIELD(upstream.timeout_ms), 1, 3600000, "60000", NULL, NULL},
+	{"upstream", "max_idle", CFG_INT, CFG_FIELD(upstream.max_idle), 0, 4096, "32", NULL, NULL},
+};
+
+const struct config_module proxy_config = {"proxy", keys, ARRAY_LEN(keys), check_upstream};

@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "drf.h"
+#include "http1.h"
 #include "json.h"
 #include "query.h"
 #include "resource.h"
-#include "server.h"
 #include "store.h"
 
 #define NOT_FOUND "Not found."
@@ -618,3 +618,22 @@ void resource_handle(struct request *req, const struct resource *r)
 	case OP_DESTROY: return op_destroy(req, r, t.id);
 	}
 }
+
+/* Configuration ------------------------------------------------------ */
+
+static void check_public_url(struct config_loader *l)
+{
+	const struct config *cfg = config_of(l);
+	const char *u = cfg->public_url, *h = u ? strstr(u, "://") : NULL;
+
+	if (u && *u &&
+	    (!h || !((h - u == 4 && strncmp(u, "http", 4) == 0) || (h - u == 5 && strncmp(u, "https", 5) == 0)) ||
+	     !host_valid(h + 3, strlen(h + 3))))
+		config_problem(l, NULL, "public_url \"%s\" must be http(s)://host[:port], with no path", u);
+}
+
+static const struct config_key keys[] = {
+	{NULL, "public_url", CFG_STRING, CFG_FIELD(public_url), 0, 0, "", NULL, NULL},
+};
+
+const struct config_module resource_config = {"resource", keys, ARRAY_LEN(keys), check_public_url};

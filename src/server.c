@@ -34,14 +34,15 @@
 #include <event2/thread.h>
 
 #include "admin.h"
+#include "control.h"
 #include "health.h"
 #include "journal.h"
 #include "metrics.h"
-#include "json.h"
 #include "middleware.h"
 #include "proxy.h"
 #include "request.h"
 #include "resource.h"
+#include "router.h"
 #include "server.h"
 #include "shadow.h"
 #include "store.h"
@@ -67,160 +68,12 @@ struct loop {
 	bool draining;
 };
 
-/* The pipeline, in the order of SPEC §4. */
-static const struct middleware *const pipeline[] = {
-	&mw_request_id, &mw_access_log, &mw_limits, &mw_cors, &mw_auth,
-};
-
-struct store *req_store(const struct request *req)
-{
-	return req->store;
-}
-
-const char *req_header(const struct request *req, const char *name)
-{
-	return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
-}
-
-void req_add_header(struct request *req, const char *name, const char *value)
-{
-	if (req->nheaders < REQ_MAX_HEADERS) {
-		req->headers[req->nheaders].name = name;
-		req->headers[req->nheaders].value = value;
-		req->nheaders++;
-	}
-}
-
-void req_reply(struct request *req, int status, const char *type, const char *body, size_t len)
-{
-	req->status = status;
-	req->out_type = type;
-	req->out.len = 0;
-	buf_put(&req->out, body, len);
-	req->done = true;
-}
-
-void req_reply_json(struct request *req, int status, const char *json, size_t len)
-{
-	req_reply(req, status, NULL, json, len);
-}
-
-void req_before_write(struct request *req, const unsigned char id[16])
-{
-	if (req->write_marked)          /* both stores configured */
-		shadow_before_write(req, id);
-}
-
-void req_reply_detail(struct request *req, int status, const char *detail)
-{
-	struct buf b = {0};
-
-	buf_puts(&b, "{\"detail\":");
-	json_put_cstr(&b, detail);
-	buf_putc(&b, '}');
-	req_reply_json(req, status, b.p, b.len);
-	buf_free(&b);
-}
-
-static const char *method_name(enum evhttp_cmd_type t)
-{
-	switch (t) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	default: return "OTHER";
-	}
-}
-
-static const char *reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 413: return "Payload Too Large";
-	case 409: return "Conflict";
-	case 415: return "Unsupported Media Type";
-	case 503: return "Service Unavailable";
-	default: return status >= 500 ? "Internal Server Error" : "Error";
-	}
-}
-
-/* The Date header, formatted once a second on each loop (libevent would
- * format it for every response). */
-static const char *http_date(void)
-{
-	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	static _Thread_local time_t sec = -1;
-	static _Thread_local char text[32];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (now != sec && gmtime_r(&now, &tm)) {
-		snprintf(text, sizeof(text), "%s, %02d %s %d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-		         months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-		sec = now;
-	}
-	return text;
-}
-
-static void send_response(struct request *req)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
-	struct evbuffer *body = evbuffer_new();
-	size_t i;
-
-	if (req->status != 204) {
-		evhttp_add_header(h, "Content-Type", req->out_type ? req->out_type : "application/json");
-		/* HEAD: the length of the body GET would send, and no body. */
-		if (req->method_bit == EVHTTP_REQ_HEAD)
-			evhttp_add_header(h, "Content-Length",
-			                  arena_printf(&req->arena, "%zu", req->out.len));
-		else
-			evbuffer_add(body, req->out.p ? req->out.p : "", req->out.len);
-	}
-	for (i = 0; i < req->nheaders; i++)
-		evhttp_add_header(h, req->headers[i].name, req->headers[i].value);
-	evhttp_add_header(h, "Date", http_date());
-	evhttp_send_reply(req->ev, req->status, reason(req->status), body);
-	evbuffer_free(body);
-}
-
-/* The end of every request, on its loop: filters, send, log, free. */
+/* The end of every request, on its loop. */
 static void finish(struct request *req)
 {
-	size_t i;
-
-	if (!req->done)
-		req_reply_detail(req, 500, "A server error occurred.");
-	metrics_request(req->resource ? req->resource->index
-	                : strcmp(req->route, "admin") == 0 ? METRIC_ROUTE_ADMIN(req->cfg) : METRIC_ROUTE_NONE(req->cfg),
-	                req->mode, req->store ? (mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY) : STORE_NONE,
-	                req->status);
-	if (req->write_marked)
-		control_write_end(req->resource, req->write_epoch, 0);
-	for (i = 0; i < ARRAY_LEN(pipeline); i++)
-		if (pipeline[i]->on_response)
-			pipeline[i]->on_response(req);
+	router_end(req);
 	proxy_replied(req->ev);
-	send_response(req);
-	for (i = 0; i < ARRAY_LEN(pipeline); i++)
-		if (pipeline[i]->on_log)
-			pipeline[i]->on_log(req);
-	buf_free(&req->out);
-	arena_reset(&req->arena);
-	free(req);
+	request_send(req);
 }
 
 static void handle(struct request *req, struct store *store)
@@ -248,20 +101,11 @@ static void job_run(struct pool_job *job, struct store *const stores[POOL_SLOTS]
 {
 	struct request *req = (struct request *)((char *)job - offsetof(struct request, job));
 
-	/* A write during a flip waits for it (ms, usually) and is then served
-	 * in the new mode: the store taking over has every earlier write. */
-	if (req->write_marked && control_fenced(req->resource)) {
-		control_await_flip(req->resource, 30 * 1000000LL);
-		req->mode = control_mode(req->resource);
-	}
+	router_before_store(req);
 	handle(req, stores[mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY]);
 	if (kill_after_commit && req->wrote)
 		raise(SIGKILL);         /* the crash window the journal must cover (tests) */
-	shadow_after_write(req, stores);
-	if (req->write_marked) {
-		control_write_end(req->resource, req->write_epoch, req->journal_pending);
-		req->write_marked = false;
-	}
+	router_after_store(req, stores);
 }
 
 /* A draining loop exits once no request is out on a store worker or
@@ -287,62 +131,18 @@ static void job_done(struct pool_job *job)
 	struct loop *loop = req->loop;
 
 	loop->inflight--;
-	shadow_after_answer(req);
+	router_after_answer(req);
 	finish(req);
 	maybe_exit(loop);
-}
-
-/* A request as evhttp hands it over: read what every step needs. */
-static struct request *request_new(struct loop *loop, struct evhttp_request *ev)
-{
-	struct request *req = xcalloc(1, sizeof(*req));
-	struct evbuffer *in = evhttp_request_get_input_buffer(ev);
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
-	char *host = NULL;
-	ev_uint16_t port = 0;
-
-	req->ev = ev;
-	req->loop = loop;
-	req->cfg = loop->cfg;
-	arena_init(&req->arena, 8192);
-	req->start_us = now_mono_us();
-	req->method_bit = evhttp_request_get_command(ev);
-	req->method = method_name(evhttp_request_get_command(ev));
-	req->uri = evhttp_request_get_uri(ev);
-	req->path = uri && evhttp_uri_get_path(uri) ? evhttp_uri_get_path(uri) : "/";
-	req->query = uri ? evhttp_uri_get_query(uri) : NULL;
-	req->host = req_header(req, "Host");
-	if (!req->host || !*req->host)
-		req->host = loop->listen_host;
-	req->content_type = req_header(req, "Content-Type");
-	evhttp_connection_get_peer(evhttp_request_get_connection(ev), &host, &port);
-	/* Copied: the connection (and its address) goes away if the client
-	 * leaves while the request is out on a store worker. */
-	req->remote = arena_strdup(&req->arena, host ? host : "");
-	req->body_len = evbuffer_get_length(in);
-	req->body = req->body_len ? (const char *)evbuffer_pullup(in, -1) : "";
-	req->route = "-";
-	req->mode = control_mode(NULL);
-	return req;
-}
-
-/* The pipeline's steps; false when one of them answered. */
-static bool pipeline_run(struct request *req)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_LEN(pipeline); i++)
-		if (pipeline[i]->on_request && pipeline[i]->on_request(req) == MW_DONE)
-			return false;
-	return true;
 }
 
 /* admin.listen: the admin API, /metrics, the probes and the dashboard. */
 static void on_admin_request(struct evhttp_request *ev, void *arg)
 {
-	struct request *req = request_new(arg, ev);
+	struct loop *loop = arg;
+	struct request *req = request_new(ev, loop->cfg, loop, loop->listen_host);
 
-	if (pipeline_run(req))
+	if (request_run_pipeline(req))
 		admin_handle(req);
 	finish(req);
 }
@@ -350,36 +150,37 @@ static void on_admin_request(struct evhttp_request *ev, void *arg)
 static void on_request(struct evhttp_request *ev, void *arg)
 {
 	struct loop *loop = arg;
-	struct request *req = request_new(loop, ev);
-	struct pool *pool;
+	struct request *req = request_new(ev, loop->cfg, loop, loop->listen_host);
+	struct pool *pool = loop->pool;
+	struct route rt;
 
-	if (!pipeline_run(req))
+	if (!request_run_pipeline(req))
 		return finish(req);
-	if (admin_owns(loop->cfg, req->path)) {
+	router_decide(loop->cfg, req->path, &rt);
+	switch (rt.to) {
+	case ROUTE_ADMIN:
 		admin_handle(req);
 		return finish(req);
-	}
-	req->resource = resource_match(loop->cfg, req->path);
-	if (!req->resource) {
+	case ROUTE_NONE:
 		req_reply_detail(req, 404, "Not found.");
 		return finish(req);
+	case ROUTE_APPLICATION:
+		/* The filter gave evhttp this request before its route was
+		 * flipped to passthrough: the gateway answers it once more. */
+		if (!rt.resource) {
+			req_reply_detail(req, 404, "Not found.");
+			return finish(req);
+		}
+		rt.mode = MODE_LEGACY;
+		break;
+	case ROUTE_ENGINE:
+		break;
 	}
 	/* The mode is fixed for the request now; a flip affects later ones. */
-	req->mode = control_mode(req->resource);
-	/* A mode that needs MongoDB: write marks (raced reads, flip barriers),
-	 * and the workers that hold both stores.  Legacy mode touches none of
-	 * it, whether MongoDB is configured or not. */
-	pool = loop->pool;
-	if (mode_uses_mongo(req->mode)) {
-		req->has_id = resource_detail_id(req->resource, req->path, req->id);
-		if (req->method_bit & (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE)) {
-			req->write_epoch = control_write_begin(req->resource, req->has_id ? req->id : NULL,
-			                                       req->method_bit == EVHTTP_REQ_DELETE);
-			req->write_marked = true;
-		}
-		control_read_mark(req->resource, req->has_id ? req->id : NULL, &req->mark);
+	req->resource = rt.resource;
+	req->mode = rt.mode;
+	if (router_begin(req))
 		pool = loop->engine;
-	}
 	if (!pool) {
 		handle(req, loop->store);
 		return finish(req);
@@ -433,15 +234,10 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 static void *loop_main(void *arg)
 {
 	struct loop *loop = arg;
-	size_t i;
 
-	for (i = 0; i < ARRAY_LEN(pipeline); i++)
-		if (pipeline[i]->loop_start)
-			pipeline[i]->loop_start(loop->base);
+	request_loop_start(loop->base);
 	event_base_dispatch(loop->base);
-	for (i = 0; i < ARRAY_LEN(pipeline); i++)
-		if (pipeline[i]->loop_end)
-			pipeline[i]->loop_end();
+	request_loop_end();
 	return NULL;
 }
 
@@ -689,29 +485,6 @@ static int store_reachable(const struct config *cfg, const char *url, const char
 	return rc;
 }
 
-static int middleware_init(const struct config *cfg)
-{
-	struct error err;
-	size_t i;
-
-	for (i = 0; i < ARRAY_LEN(pipeline); i++) {
-		if (pipeline[i]->init && pipeline[i]->init(cfg, &err) < 0) {
-			fprintf(stderr, "cutover: %s: %s\n", pipeline[i]->name, err.msg);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void middleware_fini(void)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_LEN(pipeline); i++)
-		if (pipeline[i]->fini)
-			pipeline[i]->fini();
-}
-
 /* The control state's work and the stores' health checks; when to come
  * back, in ms (-1: when woken). */
 static int background_work(void)
@@ -808,6 +581,8 @@ int server_run(const struct config *cfg)
 		metrics_fini();
 		goto unmask;
 	}
+	if (both)
+		control_on_flip_wait(shadow_kick);
 	if (both && (journal_open(cfg->journal, &jerr) < 0 || shadow_start(cfg) < 0)) {
 		fprintf(stderr, "cutover: %s\n", jerr.msg[0] ? jerr.msg : "cannot start the shadow workers");
 		journal_close();
@@ -816,11 +591,11 @@ int server_run(const struct config *cfg)
 		metrics_fini();
 		goto unmask;
 	}
-	if (middleware_init(cfg) < 0)
+	if (request_pipeline_init(cfg) < 0)
 		goto unmask;
 	if (proxy_init(cfg, &jerr) < 0) {
 		fprintf(stderr, "cutover: %s\n", jerr.msg);
-		middleware_fini();
+		request_pipeline_fini();
 		goto unmask;
 	}
 	/* Stores that may block are called from workers, never from a loop. */
@@ -833,7 +608,7 @@ int server_run(const struct config *cfg)
 			fprintf(stderr, "cutover: cannot start store workers\n");
 			pool_stop(pool);
 			proxy_fini();
-			middleware_fini();
+			request_pipeline_fini();
 			goto unmask;
 		}
 	}
@@ -891,7 +666,7 @@ out:
 		loop_free(&loops[i]);
 	free(loops);
 	proxy_fini();
-	middleware_fini();
+	request_pipeline_fini();
 	metrics_fini();
 	if (rc == 0) {
 		/* Signals stay blocked: another SIGTERM while draining, or now,
@@ -903,3 +678,24 @@ unmask:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
+
+/* Configuration ------------------------------------------------------ */
+
+static void check_listen(struct config_loader *l)
+{
+	const struct config *cfg = config_of(l);
+
+	if (!strchr(cfg->listen, ':'))
+		config_problem(l, NULL, "listen address \"%s\" must be host:port", cfg->listen);
+}
+
+static const struct config_key keys[] = {
+	{NULL, "listen", CFG_STRING, CFG_FIELD(listen), 0, 0, "127.0.0.1:8080", "CUTOVER_LISTEN", NULL},
+	{NULL, "listen_shared", CFG_BOOL, CFG_FIELD(listen_shared), 0, 0, NULL, NULL, NULL},
+	{NULL, "threads", CFG_INT, CFG_FIELD(threads), 0, 256, NULL, NULL, NULL},
+	{NULL, "store_threads", CFG_INT, CFG_FIELD(store_threads), 0, 256, NULL, NULL, NULL},
+	{NULL, "store_queue", CFG_INT, CFG_FIELD(store_queue), 1, 1 << 20, "1024", NULL, NULL},
+	{NULL, "drain_seconds", CFG_INT, CFG_FIELD(drain_seconds), 0, 3600, "10", NULL, NULL},
+};
+
+const struct config_module server_config = {"server", keys, ARRAY_LEN(keys), check_listen};

@@ -513,3 +513,14 @@ void shadow_stop(void)
 	for (i = 0; i < SYNC_LOCKS; i++)
 		pthread_mutex_destroy(&S.locks[i]);
 }
+
+/* Configuration ------------------------------------------------------ */
+
+static const struct config_key keys[] = {
+	{"shadow", "threads", CFG_INT, CFG_FIELD(shadow.threads), 1, 256, "4", NULL, NULL},
+	{"shadow", "queue", CFG_INT, CFG_FIELD(shadow.queue), 1, 1 << 20, "4096", NULL, NULL},
+	{"shadow", "timeout_ms", CFG_INT, CFG_FIELD(shadow.timeout_ms), 1, 600000, "2000", NULL, NULL},
+	{NULL, "rollback_copy", CFG_BOOL, CFG_FIELD(rollback_copy), 0, 0, "true", NULL, NULL},
+};
+
+const struct config_module shadow_config = {"shadow", keys, ARRAY_LEN(keys), NULL};

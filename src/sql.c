@@ -408,29 +408,10 @@ static int exec_one(void *arg, struct sql *q, struct store_error *err)
 	return x->w->exec(x->ctx, q, NULL, err);
 }
 
-int sql_create(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,
-               const struct record *rec, struct store_error *err)
-{
-	struct writing x = {w, ctx};
-	struct sql q;
-	int rc;
-
-	if (w->begin(ctx, err) < 0)
-		return -1;
-	sql_init(&q, w->dialect, NULL);
-	sql_insert(&q, r, owner, NULL, NULL, rec);
-	rc = w->exec(ctx, &q, NULL, err);
-	if (rc == 0)
-		rc = sql_write_children(&q, r, rec, false, exec_one, &x, err);
-	sql_free(&q);
-	rc = w->finish(ctx, rc, err);
-	if (rc < 0)
-		store_conflict_unique(r, err);
-	return rc;
-}
-
-int sql_replace(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,
-                const struct record *rec, struct store_error *err)
+/* An INSERT (or an UPDATE of an owned row, which must exist), then the
+ * children, in one transaction. */
+static int write_record(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,
+                        const struct record *rec, bool replace, struct store_error *err)
 {
 	struct writing x = {w, ctx};
 	struct sql q;
@@ -440,19 +421,34 @@ int sql_replace(const struct sql_writer *w, void *ctx, const struct resource *r,
 	if (w->begin(ctx, err) < 0)
 		return -1;
 	sql_init(&q, w->dialect, NULL);
-	sql_update(&q, r, owner, rec);
+	if (replace)
+		sql_update(&q, r, owner, rec);
+	else
+		sql_insert(&q, r, owner, NULL, NULL, rec);
 	rc = w->exec(ctx, &q, &changed, err);
-	if (rc == 0 && changed == 0) {
+	if (rc == 0 && replace && changed == 0) {
 		store_error_set(err, STORE_NOT_FOUND, "not found");
 		rc = -1;
 	}
 	if (rc == 0)
-		rc = sql_write_children(&q, r, rec, true, exec_one, &x, err);
+		rc = sql_write_children(&q, r, rec, replace, exec_one, &x, err);
 	sql_free(&q);
 	rc = w->finish(ctx, rc, err);
 	if (rc < 0)
 		store_conflict_unique(r, err);
 	return rc;
+}
+
+int sql_create(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,
+               const struct record *rec, struct store_error *err)
+{
+	return write_record(w, ctx, r, owner, rec, false, err);
+}
+
+int sql_replace(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,
+                const struct record *rec, struct store_error *err)
+{
+	return write_record(w, ctx, r, owner, rec, true, err);
 }
 
 int sql_remove(const struct sql_writer *w, void *ctx, const struct resource *r, int64_t owner,

@@ -170,3 +170,45 @@ bool store_answers(struct store *s, const struct config *cfg, struct store_error
 	arena_reset(&a);
 	return answers;
 }
+
+static int unsupported(struct store *s, const char *what, struct store_error *err)
+{
+	store_error_set(err, STORE_INVALID, "the %s store cannot %s", s->ops->name, what);
+	return -1;
+}
+
+int store_scan(struct store *s, const struct resource *r, const unsigned char *after, size_t limit,
+               struct arena *a, struct record **rows, int64_t **owners, size_t *n, struct store_error *err)
+{
+	return s->ops->scan ? s->ops->scan(s, r, after, limit, a, rows, owners, n, err)
+	                    : unsupported(s, "walk its tables", err);
+}
+
+int store_size(struct store *s, const struct resource *r, int64_t *n, struct store_error *err)
+{
+	return s->ops->size ? s->ops->size(s, r, n, err) : unsupported(s, "count its tables", err);
+}
+
+int store_put_many(struct store *s, const struct resource *r, const struct record *rows, const int64_t *owners,
+                   size_t n, int version_field, enum put_result *out, char (*why)[128], struct store_error *err)
+{
+	return s->ops->put_many ? s->ops->put_many(s, r, rows, owners, n, version_field, out, why, err)
+	                        : unsupported(s, "take records in bulk", err);
+}
+
+int store_remove_ids(struct store *s, const struct resource *r, const unsigned char (*ids)[16], size_t n,
+                     struct store_error *err)
+{
+	return s->ops->remove_ids ? s->ops->remove_ids(s, r, ids, n, err) : unsupported(s, "delete in bulk", err);
+}
+
+int store_routes(struct store *s, const struct route_row *set, struct arena *a, struct route_row **rows,
+                 size_t *n, struct store_error *err)
+{
+	return s->ops->routes ? s->ops->routes(s, set, a, rows, n, err) : unsupported(s, "hold the modes", err);
+}
+
+int store_setup(struct store *s, const struct resource *r, struct buf *report, struct store_error *err)
+{
+	return s->ops->setup ? s->ops->setup(s, r, report, err) : unsupported(s, "set up indexes", err);
+}

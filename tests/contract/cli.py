@@ -180,13 +180,57 @@ def test_progress_of_migrate_verify_and_repair(binary):
         mongo.close()
 
 
+def test_check_connect(binary):
+    """check --connect reaches every store and the upstream, and says which
+    it could not."""
+    import socket
+    from mongo import Mongo
+    mongo = Mongo()
+    app = socket.socket()
+    app.bind(("127.0.0.1", 0))
+    app.listen(4)
+    try:
+        gw = Gateway(binary, mongo=mongo, mode="legacy")
+        stop_clean(gw)
+
+        def check(**env):
+            r = subprocess.run([binary, "check", "--connect", "-c", gw.cfg_path], env=dict(gw.env, **env),
+                               capture_output=True, text=True, timeout=60)
+            return r.returncode, r.stdout
+
+        up = "http://127.0.0.1:%d" % app.getsockname()[1]
+        rc, out = check(CUTOVER_UPSTREAM=up)
+        eq(rc, 0, out)
+        assert re.search(r"^legacy store \(sqlite\): answers$", out, re.M), out
+        assert re.search(r"^mongodb \(mongodb\): answers$", out, re.M), out
+        assert re.search(r"^upstream %s: connected$" % re.escape(up), out, re.M), out
+        dead = free_port()
+        rc, out = check(MONGODB_URI="mongodb://127.0.0.1:%d/x" % dead, CUTOVER_UPSTREAM="http://127.0.0.1:%d" % dead)
+        eq(rc, 1, out)
+        assert re.search(r"^legacy store \(sqlite\): answers$", out, re.M), out
+        assert re.search(r"^mongodb: does not answer: .+", out, re.M), out
+        assert re.search(r"^upstream http://127.0.0.1:%d: cannot connect to 127.0.0.1:%d: Connection refused$"
+                         % (dead, dead), out, re.M), out
+        # Without --connect nothing is reached: the same configuration is valid.
+        r = subprocess.run([binary, "check", "-c", gw.cfg_path], capture_output=True, text=True, timeout=60,
+                           env=dict(gw.env, MONGODB_URI="mongodb://127.0.0.1:%d/x" % dead))
+        eq(r.returncode, 0, r.stdout + r.stderr)
+        r = subprocess.run([binary, "verify", "--connect", "-c", gw.cfg_path], capture_output=True, text=True,
+                           env=gw.env, timeout=60)
+        eq(r.returncode, 2, r.stderr)
+    finally:
+        app.close()
+        mongo.close()
+
+
 def main():
     binary = binary_arg()
     runner = Runner()
     print("== serve at start", flush=True)
     runner.run([test_port_served_by_another_gateway, test_unreachable_legacy_store, test_unreachable_mongodb,
                 test_help_per_command, test_invalid_values_list_the_valid_ones,
-                test_migrate_state_beside_the_journal, test_progress_of_migrate_verify_and_repair], binary)
+                test_migrate_state_beside_the_journal, test_progress_of_migrate_verify_and_repair,
+                test_check_connect], binary)
     return runner.finish()
 
 

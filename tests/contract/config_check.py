@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""`cutover check` against every key of the example configuration, each
-given a value of the wrong type, an unset variable, and a second time in
-the same object: never a signal, and every refusal names file:line:column.
+"""`cutover check` against every key of the example configuration, and
+every other key a module declares (`cutover check --keys`), each given a
+value of the wrong type, an unset variable, and a second time in the same
+object: never a signal, and every refusal names file:line:column.
 """
 import json
 import os
@@ -11,7 +12,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import CONFIG, Runner, binary_arg  # noqa: E402
+from harness import CONFIG, Runner, binary_arg, eq  # noqa: E402
 
 UNSET = "${CUTOVER_CHECK_TEST_UNSET}"
 POSITIONED = re.compile(r"^[^:\n]+:\d+:\d+: ", re.M)
@@ -72,10 +73,43 @@ def check(binary, text, tmp):
     return r.returncode, r.stdout + r.stderr
 
 
+def declared(binary):
+    """(section or None, name, type, default) of every declared key."""
+    out = subprocess.run([binary, "check", "--keys"], capture_output=True, text=True, check=True).stdout
+    keys = []
+    for line in out.splitlines()[1:]:
+        f = line.split()
+        section, _, name = f[0].rpartition(".")
+        keys.append((section or None, name, f[1], f[3]))
+    return keys
+
+
+def with_every_key(binary, doc):
+    """doc, and a valid value for each scalar key it lacks: its default."""
+    doc = json.loads(json.dumps(doc))
+    added = 0
+    for section, name, typ, default in declared(binary):
+        if typ == "other":
+            continue
+        value = json.loads(default) if default != "-" else ("x" if typ == "string" else 0)
+        if section is None:
+            target = doc
+        else:
+            target = doc.setdefault(section, {})
+            if not isinstance(target, dict):
+                continue
+        if name not in target:
+            target[name] = value
+            added += 1
+    return doc, added
+
+
 def test_every_key(binary):
     with open(CONFIG) as f:
-        doc = json.load(f)
+        doc, added = with_every_key(binary, json.load(f))
+    assert added >= 10, added          # the example does not give every key
     tmp = tempfile.mkdtemp(prefix="cutover-check-")
+    eq(check(binary, dump(doc), tmp)[0], 0, "every key at its default is a valid configuration")
     runs = refused = 0
     failures = []
     for path, value in leaves(doc):

@@ -202,6 +202,58 @@ static void test_short_secret_and_missing_store(void **state)
 	config_problems_free(&pr);
 }
 
+/* Every module's keys: each declared once, with a default in its bounds;
+ * the defaults are what a configuration that gives nothing gets. */
+static void test_declared_keys(void **state)
+{
+	const struct config_module *const *m, *const *m2;
+	struct config_problems pr = {0};
+	struct config *cfg;
+	size_t i, k, n = 0;
+	const char *text = "{\"database_url\": \"sqlite://x.db\", \"jwt\": {\"secret\": \"0123456789abcdef\"}}";
+
+	(void)state;
+	for (m = config_modules; *m; m++) {
+		for (i = 0; i < (*m)->nkeys; i++, n++) {
+			const struct config_key *a = &(*m)->keys[i];
+
+			assert_true(a->type != CFG_CUSTOM || a->parse);
+			assert_true(a->offset + a->size <= sizeof(struct config));
+			if (a->type == CFG_INT && a->def) {
+				assert_true(strtol(a->def, NULL, 10) >= a->lo);
+				assert_true(strtol(a->def, NULL, 10) <= a->hi);
+			}
+			for (m2 = m; *m2; m2++)
+				for (k = m2 == m ? i + 1 : 0; k < (*m2)->nkeys; k++) {
+					const struct config_key *b = &(*m2)->keys[k];
+					bool same_section = (!a->section && !b->section) ||
+					                    (a->section && b->section && strcmp(a->section, b->section) == 0);
+
+					if (same_section && strcmp(a->name, b->name) == 0)
+						fail_msg("%s.%s is declared twice", a->section ? a->section : "", a->name);
+				}
+		}
+	}
+	assert_true(n > 40);
+	clear_env();
+	unsetenv("CUTOVER_ADMIN_TOKEN");
+	unsetenv("CUTOVER_ADMIN_LISTEN");
+	cfg = config_load_text("min.json", text, strlen(text), &pr);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->listen, "127.0.0.1:8080");
+	assert_string_equal(cfg->admin.prefix, "/_cutover/");
+	assert_string_equal(cfg->jwt.user_id_claim, "user_id");
+	assert_int_equal(cfg->max_body_bytes, 1 << 20);
+	assert_int_equal(cfg->max_buffered_bytes, 64 << 20);
+	assert_int_equal(cfg->shadow.timeout_ms, 2000);
+	assert_int_equal(cfg->upstream.max_idle, 32);
+	assert_int_equal(cfg->cors.max_age, 600);
+	assert_true(cfg->metrics && cfg->rollback_copy && !cfg->listen_shared);
+	assert_int_equal(cfg->mode_id, MODE_LEGACY);
+	config_free(cfg);
+	config_problems_free(&pr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_env_overrides),
 		cmocka_unit_test(test_short_secret_and_missing_store),
 		cmocka_unit_test(test_upstream),
+		cmocka_unit_test(test_declared_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
