@@ -1,6 +1,9 @@
 /*
- * server.c — listeners, event loops, the pipeline run, graceful shutdown.
+ * server.c — listeners, event loops, store workers, graceful shutdown.
  *
+ * A request is read and answered by request.c, and who serves it is the
+ * router's (router.c); here it is handed to the store (inline, or on a
+ * worker and back through the loop's mailbox).
  * One libevent loop per core.  Each loop owns a listening socket bound to
  * the shared address with SO_REUSEPORT (the kernel spreads connections
  * across loops), an evhttp server, and its own legacy-store connection, so
@@ -8,7 +11,8 @@
  * calls run inline: they are local and answer in microseconds.
  *
  * SIGTERM/SIGINT: every loop stops accepting, finishes what it is serving,
- * and exits; idle keep-alive connections are closed.
+ * and exits; idle keep-alive connections are closed.  admin.listen is
+ * served by the first loop with an evhttp of its own.
  */
 #include <arpa/inet.h>
 #include <stddef.h>
