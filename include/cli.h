@@ -4,9 +4,15 @@
 #ifndef CUTOVER_CLI_H
 #define CUTOVER_CLI_H
 
+#include <stdbool.h>
+
 #include "config.h"
 
-/* `cutover mode [ROUTE [MODE]]`: argv[0] is "mode". */
-int cli_mode(const struct config *cfg, int argc, char **argv);
+/* `cutover mode [ROUTE [MODE]]`: argv[0] is "mode"; force passes the
+ * readiness gate. */
+int cli_mode(const struct config *cfg, int argc, char **argv, bool force);
+/* `cutover plan`: each route's next safe step, what stands in its way, and
+ * the command to take it. */
+int cli_plan(const struct config *cfg);
 
 #endif

@@ -204,6 +204,7 @@ struct config {
 	struct {
 		int min_comparisons;
 		int max_latency_ms;         /* secondary p99 bound */
+		int window_seconds;         /* no unexplained mismatch in this long */
 	} readiness;
 	int mismatch_capacity;          /* mismatches kept, newest first */
 	bool rollback_copy;             /* mongodb mode: keep the legacy store up, in the background */

@@ -39,9 +39,11 @@ int control_sample(const struct resource *r);
 /* Flip a route (r NULL: the global default).  mode: a mode, -1 for the
  * global one, -2 to keep it; sample -1 keeps it.  A flip that hands the
  * route to the other store while writes are pending for it waits until
- * they are in both stores (returns 1: control_tick completes it).  Takes
- * effect for requests arriving from now on; persisted by control_tick.
- * -1 with err when the mode's store is not configured. */
+ * they are in both stores (returns 1: control_tick completes it).  A
+ * global flip is set at once, but each route following it with writes
+ * pending keeps the old mode until they are in (returns 1 when one does).
+ * Takes effect for requests arriving from now on; persisted by
+ * control_tick.  -1 with err when the mode's store is not configured. */
 int control_set(const struct resource *r, int mode, int sample, struct error *err);
 /* fn is called when a flip starts waiting for the journal's entries: the
  * drain should take them up now (set once, before the loops start). */
@@ -97,6 +99,11 @@ void control_mismatch_paths(const struct resource *r, void (*each)(void *arg, co
                             void *arg, uint64_t *dropped);
 /* May r be handed to the other store (SPEC §12's readiness)? */
 bool control_ready(const struct resource *r);
+/* The readiness gate: may r (NULL: every route following the global mode)
+ * flip to mode now?  Flips that move reads to MongoDB, or stop the copies
+ * to the legacy store, need the route ready; others always may.  -1 with
+ * err saying which route is not ready for what, and the figures. */
+int control_gate(const struct resource *r, int mode, struct error *err);
 
 /* JSON for the admin API. */
 void control_routes_json(struct buf *b, const struct resource *only);

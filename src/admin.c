@@ -11,7 +11,8 @@
  *                                  the calls it makes do
  *   GET  routes                    every route: mode, counters, readiness
  *   GET  routes/NAME               one route
- *   PUT  routes/NAME               {"mode": …, "sample": …}; "mode": null follows the global mode
+ *   PUT  routes/NAME               {"mode": …, "sample": …, "force": …, "by": …}; "mode": null
+ *                                  follows the global mode; "force" passes the readiness gate
  *   PUT  mode                      {"mode": …}: the global mode
  *   GET  mismatches[?route=&limit=]  newest first, with both answers and the JSON Patch
  *   GET  journal[?limit=]          secondary writes not yet applied
@@ -58,17 +59,37 @@ static void reply(struct request *req, int status, struct buf *b)
 	buf_free(b);
 }
 
-/* {"mode": …, "sample": …} → control_set; replies on error.  1: the flip
- * waits for pending writes (202). */
+/* Who asked for a flip, for the log: the "by" the client gave (printable
+ * characters only, at most 64), and its address. */
+static const char *who(struct request *req, const struct json *body)
+{
+	const struct json *by = json_get(body, "by");
+	const char *s = by ? json_cstr(by) : NULL;
+	char name[65];
+	size_t n = 0;
+
+	for (; s && *s && n < sizeof(name) - 1; s++)
+		if (*s >= 0x20 && *s < 0x7f)
+			name[n++] = *s;
+	name[n] = '\0';
+	return n ? arena_printf(&req->arena, "%s from %s", name, req->remote)
+	         : arena_printf(&req->arena, "from %s", req->remote);
+}
+
+/* {"mode": …, "sample": …, "force": …, "by": …} → control_set; replies on
+ * error.  1: the flip waits for pending writes (202).  A flip the
+ * readiness gate refuses is 409 unless forced; a forced one is logged
+ * with who forced it and what it overrode. */
 static int apply_flip(struct request *req, const struct resource *r)
 {
 	char msg[128];
 	struct json *body = json_parse(&req->arena, req->body, req->body_len, msg, sizeof(msg), NULL);
-	const struct json *m, *smp;
+	const struct json *m, *smp, *f;
 	int mode = -2, sample = -1, rc;
 	int64_t pct;
 	const char *name;
 	struct error err;
+	bool force = false;
 
 	if (!body || body->type != JSON_OBJECT) {
 		req_reply_detail(req, 400, "Send a JSON object: {\"mode\": \"shadow\", \"sample\": 100}.");
@@ -94,18 +115,41 @@ static int apply_flip(struct request *req, const struct resource *r)
 		req_reply_detail(req, 400, "Nothing to change: give \"mode\" or \"sample\".");
 		return -1;
 	}
+	if ((f = json_get(body, "force"))) {
+		if (f->type != JSON_BOOL) {
+			req_reply_detail(req, 400, "\"force\" must be true or false.");
+			return -1;
+		}
+		force = f->u.b;
+	}
+	if (control_gate(r, mode, &err) < 0) {
+		if (!force) {
+			req_reply_detail(req, 409, arena_printf(&req->arena, "%s. Flip with \"force\": true to override.",
+			                                        err.msg));
+			return -1;
+		}
+		fprintf(stderr, "cutover: admin: readiness overridden (forced by %s): %s\n", who(req, body), err.msg);
+	}
 	if ((rc = control_set(r, mode, sample, &err)) < 0) {
 		req_reply_detail(req, 409, err.msg);
 		return -1;
 	}
-	if (rc == 1) {
-		fprintf(stderr, "cutover: admin: %s to %s once pending writes are in both stores (from %s)\n",
-		        r->name, mode >= 0 ? mode_name(mode) : "global", req->remote);
+	if (rc == 1 && !r) {
+		/* The global mode is set; the routes with writes pending follow it
+		 * once those are in both stores. */
+		fprintf(stderr, "cutover: admin: global mode %s; routes with writes pending follow once they are in "
+		        "both stores (%s)\n", mode_name(mode), who(req, body));
+		control_persist(NULL);
 		return 1;
 	}
-	fprintf(stderr, "cutover: admin: %s mode %s%s (from %s)\n", r ? r->name : "global",
+	if (rc == 1) {
+		fprintf(stderr, "cutover: admin: %s to %s once pending writes are in both stores (%s)\n",
+		        r->name, mode >= 0 ? mode_name(mode) : "global", who(req, body));
+		return 1;
+	}
+	fprintf(stderr, "cutover: admin: %s mode %s%s (%s)\n", r ? r->name : "global",
 	        r ? mode_name(control_mode(r)) : mode_name(mode), r && mode == -1 ? " (global)" : "",
-	        req->remote);
+	        who(req, body));
 	control_persist(r);
 	return 0;
 }
@@ -191,10 +235,12 @@ void admin_handle(struct request *req)
 		return reply(req, rc == 1 ? 202 : 200, &b);
 	}
 	if (strcmp(rest, "mode") == 0 && (get || put)) {
-		if (put && apply_flip(req, NULL) < 0)
+		int rc = 0;
+
+		if (put && (rc = apply_flip(req, NULL)) < 0)
 			return;
 		buf_printf(&b, "{\"mode\":\"%s\"}", mode_name(control_mode(NULL)));
-		return reply(req, 200, &b);
+		return reply(req, rc == 1 ? 202 : 200, &b);
 	}
 	if (strcmp(rest, "mismatches") == 0 && get) {
 		const struct resource *r = NULL;

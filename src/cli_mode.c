@@ -74,23 +74,32 @@ static void print_route(const struct json *r)
 	       str_of(r, "raced"), str_of(r, "readiness"));
 }
 
-int cli_mode(const struct config *cfg, int argc, char **argv)
+/* The admin API's address and token; NULL (said why) without a token. */
+static const char *admin_address(const struct config *cfg, const char *what, const char **token)
 {
-	const char *token = getenv("CUTOVER_ADMIN_TOKEN"), *addr = getenv("CUTOVER_ADMIN_URL");
+	const char *addr = getenv("CUTOVER_ADMIN_URL");
+
+	*token = getenv("CUTOVER_ADMIN_TOKEN");
+	if (!*token || !**token)
+		*token = cfg->admin.token;
+	if (!**token) {
+		fprintf(stderr, "cutover: %s needs the admin token: set CUTOVER_ADMIN_TOKEN\n", what);
+		return NULL;
+	}
+	return addr && *addr ? addr : *cfg->admin.listen ? cfg->admin.listen : cfg->listen;
+}
+
+int cli_mode(const struct config *cfg, int argc, char **argv, bool force)
+{
+	const char *token, *addr;
 	struct buf path = {0}, body = {0}, out = {0};
 	struct arena a;
 	struct json *doc;
 	char msg[128];
 	int status, rc = 1;
 
-	if (!token || !*token)
-		token = cfg->admin.token;
-	if (!*token) {
-		fprintf(stderr, "cutover: mode needs the admin token: set CUTOVER_ADMIN_TOKEN\n");
+	if (!(addr = admin_address(cfg, "mode", &token)))
 		return 1;
-	}
-	if (!addr || !*addr)
-		addr = *cfg->admin.listen ? cfg->admin.listen : cfg->listen;
 	buf_puts(&path, cfg->admin.prefix);
 	if (argc >= 2) {
 		bool global = strcmp(argv[1], "*") == 0 || strcmp(argv[1], "global") == 0;
@@ -104,6 +113,12 @@ int cli_mode(const struct config *cfg, int argc, char **argv)
 				buf_puts(&body, "null");
 			else
 				json_put_cstr(&body, argv[2]);
+			if (force) {
+				const char *user = getenv("USER");
+
+				buf_puts(&body, ",\"force\":true,\"by\":");
+				json_put_cstr(&body, user && *user ? user : "cutover mode");
+			}
 			buf_putc(&body, '}');
 		}
 	} else {
@@ -136,6 +151,82 @@ int cli_mode(const struct config *cfg, int argc, char **argv)
 	arena_reset(&a);
 	buf_free(&path);
 	buf_free(&body);
+	buf_free(&out);
+	return rc;
+}
+
+/* The stages a route goes through, each with what the next one needs. */
+static const char *const stages[] = {"legacy", "dual-write", "shadow", "live", "rampdown", "mongodb"};
+
+static void plan_route(const struct config *cfg, const struct json *r)
+{
+	const char *name = str_of(r, "route"), *mode = str_of(r, "mode"), *next = NULL;
+	const struct json *ready = json_get(r, "ready");
+	bool is_ready = ready && ready->type == JSON_BOOL && ready->u.b;
+	size_t i;
+
+	for (i = 0; i + 1 < ARRAY_LEN(stages); i++)
+		if (strcmp(mode, stages[i]) == 0)
+			next = stages[i + 1];
+	if (strcmp(mode, "passthrough") == 0) {
+		printf("%-16s passthrough: the application serves it\n%-16s to serve it here: cutover mode %s legacy\n",
+		       name, "", name);
+		return;
+	}
+	if (!next) {
+		printf("%-16s mongodb: the last stage%s\n", name, cfg->rollback_copy ?
+		       "; the legacy store still gets every write (rollback_copy), for a roll-back" : "");
+		return;
+	}
+	printf("%-16s %s -> %s   ", name, mode, next);
+	if (strcmp(mode, "legacy") == 0) {
+		printf("%s\n", *cfg->mongodb_uri ? "writes start reaching MongoDB" : "needs MongoDB: set mongodb_uri");
+		if (*cfg->mongodb_uri)
+			printf("%-16s cutover mode %s dual-write\n", "", name);
+	} else if (strcmp(mode, "dual-write") == 0) {
+		printf("copy the rows from before dual-write, and check them\n"
+		       "%-16s cutover migrate --resource %s && cutover verify --resource %s && cutover mode %s shadow\n",
+		       "", name, name, name);
+	} else if (strcmp(mode, "shadow") == 0 && !is_ready) {
+		printf("%s (%s)\n%-16s when it is ready: cutover mode %s live\n", str_of(r, "readiness"),
+		       str_of(r, "readiness_detail"), "", name);
+	} else {
+		printf("%s (%s)\n%-16s cutover mode %s %s\n", is_ready ? "ready" : str_of(r, "readiness"),
+		       str_of(r, "readiness_detail"), "", name, next);
+	}
+}
+
+int cli_plan(const struct config *cfg)
+{
+	const char *token, *addr;
+	struct buf out = {0};
+	struct arena a;
+	struct json *doc;
+	const struct json *routes;
+	char msg[128], path[300];
+	int status, rc = 1;
+	size_t i;
+
+	if (!(addr = admin_address(cfg, "plan", &token)))
+		return 1;
+	snprintf(path, sizeof(path), "%sroutes", cfg->admin.prefix);
+	status = http(addr, "GET", path, token, NULL, &out);
+	arena_init(&a, 4096);
+	if (status < 0)
+		fprintf(stderr, "cutover: cannot reach the gateway at %s\n", addr);
+	else if (status != 200)
+		fprintf(stderr, "cutover: %d %s\n", status, buf_cstr(&out));
+	else if (!(doc = json_parse(&a, out.p, out.len, msg, sizeof(msg), NULL)) ||
+	         !(routes = json_get(doc, "routes")) || routes->type != JSON_ARRAY)
+		fprintf(stderr, "cutover: unexpected answer: %s\n", buf_cstr(&out));
+	else {
+		rc = 0;
+		printf("global mode %s; the next safe step of each route, what stands in its way, and the command:\n",
+		       str_of(doc, "mode"));
+		for (i = 0; i < routes->u.a.n; i++)
+			plan_route(cfg, routes->u.a.v[i]);
+	}
+	arena_reset(&a);
 	buf_free(&out);
 	return rc;
 }

@@ -44,6 +44,7 @@ struct route {
 	 * records may change): begun deletes, and copies not yet applied. */
 	_Atomic uint64_t cascade_seq;
 	_Atomic int64_t cascade_pending;
+	_Atomic int64_t last_mismatch_us;       /* monotonic; 0: none */
 	struct path_count paths[MAX_PATHS];     /* under lock */
 	size_t npaths;
 	uint64_t paths_dropped;                 /* mismatches of paths past MAX_PATHS */
@@ -184,20 +185,59 @@ int control_sample(const struct resource *r)
 	return rt ? rt->sample : 0;
 }
 
+/* Does r's store hold writes the other store has not all got yet? */
+static bool writes_pending(const struct route *rt)
+{
+	return rt->writing[0] > 0 || rt->writing[1] > 0 || journal_pending_upto(rt->res->name, INT64_MAX) > 0;
+}
+
+/* The store taking over must hold every write that came before: the flip
+ * to target waits (in control_tick) for the writes running now and the
+ * journal entries made so far; later writes do not hold it up. */
+static void fence(struct route *rt, int target)
+{
+	rt->barrier_seq = journal_last_seq();
+	rt->target = target;
+	atomic_fetch_add(&rt->epoch, 1);
+}
+
+static int flip_waits(void)
+{
+	modes_changed();
+	control_wake();
+	if (C.on_flip_wait)
+		C.on_flip_wait();
+	return 1;
+}
+
 int control_set(const struct resource *r, int mode, int sample, struct error *err)
 {
 	struct route *rt = route_of(r);
 	const char *why = mode >= 0 ? mode_unavailable(C.cfg, mode) : NULL;
+	bool handover, waits = false;
+	size_t i;
 
 	if (why) {
 		error_set(err, 0, "mode %s %s", mode_name(mode), why);
 		return -1;
 	}
 	if (!r) {
+		/* The routes that follow the global mode change with it; one
+		 * with writes pending keeps the old mode until they are in both
+		 * stores, and then follows the global mode again. */
+		handover = mode >= 0 && *C.cfg->mongodb_uri && mode_mongo_first((enum mode)C.global) !=
+		           mode_mongo_first((enum mode)mode);
+		for (i = 0; handover && i < C.n; i++) {
+			rt = &C.routes[i];
+			if (rt->mode == -1 && rt->target == -2 && writes_pending(rt)) {
+				rt->mode = C.global;
+				fence(rt, -1);
+				waits = true;
+			}
+		}
 		if (mode >= 0)
 			C.global = mode;
-		modes_changed();
-		return 0;
+		return waits ? flip_waits() : (modes_changed(), 0);
 	}
 	if (!rt) {
 		error_set(err, 0, "no such route");
@@ -207,23 +247,11 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 		rt->sample = sample;
 	if (mode < -1)
 		return 0;
-	{
-		enum mode now = control_mode(r), next = mode >= 0 ? (enum mode)mode : (enum mode)C.global;
-
-		/* The store taking over must hold every write that came before:
-		 * the flip waits (in control_tick) for them; later writes
-		 * do not hold it up. */
-		if (mode_mongo_first(now) != mode_mongo_first(next) && *C.cfg->mongodb_uri &&
-		    (rt->writing[0] > 0 || rt->writing[1] > 0 || journal_pending_upto(r->name, INT64_MAX) > 0)) {
-			rt->barrier_seq = journal_last_seq();
-			rt->target = mode;
-			atomic_fetch_add(&rt->epoch, 1);
-			modes_changed();
-			control_wake();
-			if (C.on_flip_wait)
-				C.on_flip_wait();
-			return 1;
-		}
+	handover = mode_mongo_first(control_mode(r)) !=
+	           mode_mongo_first(mode >= 0 ? (enum mode)mode : (enum mode)C.global);
+	if (handover && *C.cfg->mongodb_uri && writes_pending(rt)) {
+		fence(rt, mode);
+		return flip_waits();
 	}
 	rt->mode = mode;
 	rt->target = -2;
@@ -406,6 +434,7 @@ void control_mismatch(const struct resource *r, const char *method, const char *
 	if (!rt)
 		return;
 	metrics_outcome(r, OUT_MISMATCHED);
+	rt->last_mismatch_us = now_mono_us();
 	pthread_mutex_lock(&C.mu);
 	m = &C.ring[C.head];
 	mismatch_free(m);
@@ -480,19 +509,44 @@ static uint64_t compared(const struct metrics_route *mr)
 	return mr->outcomes[OUT_MATCHED] + mr->outcomes[OUT_MISMATCHED] + mr->outcomes[OUT_RACED];
 }
 
-/* NULL when r may be handed to the other store, else why not. */
-static const char *verdict(const struct resource *r, const struct metrics_route *mr)
+/* NULL when r may be handed to the other store, else why not; detail
+ * (when given) gets the figures behind the verdict. */
+static const char *verdict(const struct resource *r, const struct metrics_route *mr, char *detail, size_t n)
 {
+	const struct route *rt = route_of(r);
 	enum which_store sec = mode_mongo_first(control_mode(r)) ? WS_LEGACY : WS_MONGO;
 	uint64_t hist[LAT_BUCKETS];
+	int64_t last = rt->last_mismatch_us, window = (int64_t)C.cfg->readiness.window_seconds * 1000000;
+	double p99;
+	char ignored[8];
 
+	if (!detail) {
+		detail = ignored;
+		n = sizeof(ignored);
+	}
 	store_calls(mr, sec, hist);
-	if (mr->outcomes[OUT_MISMATCHED])
+	p99 = quantile_ms(hist, 0.99);
+	if (last && now_mono_us() - last < window) {
+		snprintf(detail, n, "%llu unexplained mismatch%s, the last %.0f s ago; none may be in the last %d s",
+		         (unsigned long long)mr->outcomes[OUT_MISMATCHED], mr->outcomes[OUT_MISMATCHED] == 1 ? "" : "es",
+		         (double)(now_mono_us() - last) / 1e6, C.cfg->readiness.window_seconds);
 		return "not ready: unexplained mismatches";
-	if (compared(mr) < (uint64_t)C.cfg->readiness.min_comparisons)
+	}
+	if (compared(mr) < (uint64_t)C.cfg->readiness.min_comparisons) {
+		snprintf(detail, n, "%llu comparisons of %d needed", (unsigned long long)compared(mr),
+		         C.cfg->readiness.min_comparisons);
 		return "not ready: too few comparisons";
-	if (quantile_ms(hist, 0.99) > C.cfg->readiness.max_latency_ms)
+	}
+	if (rt->pending > 0) {
+		snprintf(detail, n, "%lld writes not yet in the secondary store", (long long)rt->pending);
+		return "not ready: writes not yet copied";
+	}
+	if (p99 > C.cfg->readiness.max_latency_ms) {
+		snprintf(detail, n, "secondary p99 %.1f ms, over %d ms", p99, C.cfg->readiness.max_latency_ms);
 		return "not ready: secondary latency over the bound";
+	}
+	snprintf(detail, n, "%llu comparisons, no unexplained mismatch in %d s, nothing to copy, secondary p99 "
+	         "%.1f ms", (unsigned long long)compared(mr), C.cfg->readiness.window_seconds, p99);
 	return NULL;
 }
 
@@ -501,7 +555,53 @@ bool control_ready(const struct resource *r)
 	struct metrics_route mr;
 
 	metrics_route(r->index, &mr);
-	return verdict(r, &mr) == NULL;
+	return verdict(r, &mr, NULL, 0) == NULL;
+}
+
+/* Does a flip from → to need the route to be ready?  Those that move its
+ * reads to MongoDB, and those that stop the copies to the legacy store. */
+static bool needs_readiness(enum mode from, enum mode to)
+{
+	return (!mode_mongo_first(from) && mode_mongo_first(to)) ||
+	       (to == MODE_MONGODB && from != MODE_MONGODB && !C.cfg->rollback_copy);
+}
+
+static int gate_route(struct route *rt, enum mode to, struct error *err, size_t *said)
+{
+	struct metrics_route mr;
+	const char *why;
+	char detail[200];
+
+	if (!needs_readiness(control_mode(rt->res), to))
+		return 0;
+	metrics_route(rt->res->index, &mr);
+	if (!(why = verdict(rt->res, &mr, detail, sizeof(detail))))
+		return 0;
+	*said += (size_t)snprintf(err->msg + *said, sizeof(err->msg) - *said, "%s%s is not ready for %s: %s (%s)",
+	                          *said ? "; " : "", rt->res->name, mode_name(to), why + strlen("not ready: "),
+	                          detail);
+	if (*said >= sizeof(err->msg))
+		*said = sizeof(err->msg) - 1;
+	return -1;
+}
+
+int control_gate(const struct resource *r, int mode, struct error *err)
+{
+	struct route *rt = route_of(r);
+	size_t i, said = 0;
+	int rc = 0;
+
+	err->code = 0;
+	err->msg[0] = '\0';
+	if (mode < -1 || (r && !rt))
+		return 0;
+	if (r)
+		return gate_route(rt, mode >= 0 ? (enum mode)mode : (enum mode)C.global, err, &said);
+	for (i = 0; i < C.n; i++)
+		if (C.routes[i].mode == -1 && C.routes[i].target == -2 && gate_route(&C.routes[i], (enum mode)mode,
+		                                                                     err, &said) < 0)
+			rc = -1;
+	return rc;
 }
 
 static const char *const outcome_names[OUT_COUNT] = {
@@ -514,11 +614,12 @@ static void route_json(struct buf *b, struct route *rt)
 	struct metrics_route mr;
 	uint64_t hist[WS_COUNT][LAT_BUCKETS], calls[WS_COUNT];
 	const char *why;
+	char detail[200];
 	size_t i;
 	int s;
 
 	metrics_route(rt->res->index, &mr);
-	why = verdict(rt->res, &mr);
+	why = verdict(rt->res, &mr, detail, sizeof(detail));
 	buf_puts(b, "{\"route\":");
 	json_put_cstr(b, rt->res->name);
 	buf_puts(b, ",\"path\":");
@@ -552,6 +653,8 @@ static void route_json(struct buf *b, struct route *rt)
 	pthread_mutex_unlock(&C.mu);
 	buf_printf(b, ",\"ready\":%s,\"readiness\":", why ? "false" : "true");
 	json_put_cstr(b, why ? why : "ready");
+	buf_puts(b, ",\"readiness_detail\":");
+	json_put_cstr(b, detail);
 	buf_putc(b, '}');
 }
 
@@ -775,6 +878,7 @@ static const struct config_key keys[] = {
 	{"readiness", "min_comparisons", CFG_INT, CFG_FIELD(readiness.min_comparisons), 0, 1L << 30, "100", NULL,
 	 NULL},
 	{"readiness", "max_latency_ms", CFG_INT, CFG_FIELD(readiness.max_latency_ms), 1, 600000, "250", NULL, NULL},
+	{"readiness", "window_seconds", CFG_INT, CFG_FIELD(readiness.window_seconds), 1, 1L << 30, "3600", NULL, NULL},
 	{NULL, "mismatch_capacity", CFG_INT, CFG_FIELD(mismatch_capacity), 1, 100000, "200", NULL, NULL},
 };
 

@@ -27,7 +27,7 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  serve [-c FILE]                      run the gateway\n"
-	"  check [-c FILE]                      validate a configuration, list every problem\n"
+	"  check [-c FILE] [--connect] | --keys validate a configuration, list every problem\n"
 	"  token --user-id N [--ttl S] [-c FILE]  mint a development access token\n"
 	"  migrate [-c FILE] [--resource R] [--batch N] [--rate ROWS/S] [--resume|--restart]\n"
 	"          [--state FILE] [--indexes-only]\n"
@@ -36,7 +36,9 @@ static const char usage[] =
 	"                                       compare every row with its document; exit 0 when identical\n"
 	"  repair [-c FILE] [--resource R] [--from-verify FILE | --journal]\n"
 	"                                       rewrite what differs from the legacy store, or drain the journal\n"
-	"  mode [-c FILE] [ROUTE [MODE]]        show routes, or flip ROUTE (or \"global\") to MODE\n"
+	"  mode [-c FILE] [ROUTE [MODE [--force]]]\n"
+	"                                       show routes, or flip ROUTE (or \"global\") to MODE\n"
+	"  plan [-c FILE]                       each route's next safe step and its command\n"
 	"\n"
 	"  cutover --help | --version | COMMAND --help\n"
 	"\n"
@@ -106,14 +108,24 @@ static const struct { const char *name, *text; } helps[] = {
 	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
 	 "exit: 0 repaired; 1 something could not be repaired (listed); 2 a store, the\n"
 	 "report or the options stopped it\n"},
+	{"plan",
+	 "usage: cutover plan [-c FILE]\n\n"
+	 "For every route of the running gateway: the next safe step of the migration\n"
+	 "(legacy, dual-write, shadow, live, rampdown, mongodb), what stands in its way\n"
+	 "(the readiness verdict with its figures), and the command that takes it.\n\n"
+	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
+	 "exit: 0 shown; 1 the gateway could not be reached; 2 usage\n"},
 	{"mode",
-	 "usage: cutover mode [-c FILE] [ROUTE [MODE]]\n\n"
+	 "usage: cutover mode [-c FILE] [ROUTE [MODE [--force]]]\n\n"
 	 "Without arguments, every route with its mode, comparisons and readiness; with\n"
 	 "ROUTE (a resource, or \"global\") and MODE, flip it.  Talks to the running\n"
-	 "gateway's admin API at the listen address (or CUTOVER_ADMIN_URL) with\n"
-	 "CUTOVER_ADMIN_TOKEN.\n\n"
+	 "gateway's admin API at admin.listen, else the listen address (or\n"
+	 "CUTOVER_ADMIN_URL), with CUTOVER_ADMIN_TOKEN.  A flip that moves reads to\n"
+	 "MongoDB, or stops the copies to the legacy store, is refused while the route\n"
+	 "is not ready, with the reason.\n\n"
 	 "  MODE                legacy, dual-write, shadow (dual), live, rampdown, mongodb,\n"
 	 "                      passthrough\n"
+	 "  --force             flip even when the route is not ready (logged, with $USER)\n"
 	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
 	 "exit: 0 done; 1 the gateway refused or could not be reached; 2 usage\n"},
 };
@@ -470,12 +482,36 @@ static int cmd_verify(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_plan(int argc, char **argv)
+{
+	struct opts o = {0};
+	struct config *cfg;
+	int rc;
+
+	if (!(cfg = setup(argc, argv, &o, 1, &rc)))
+		return rc;
+	rc = cli_plan(cfg);
+	config_free(cfg);
+	return rc;
+}
+
 static int cmd_mode(int argc, char **argv)
 {
 	const char *config = DEFAULT_CONFIG;
 	struct config *cfg;
-	int rc, skip = 0;
+	int rc, skip = 0, i;
+	bool force = false;
 
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0) {
+			force = true;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			break;
+		}
+	}
+	if (force && argc < 3)
+		return bad_usage("%s", "--force goes with a flip: cutover mode ROUTE MODE --force");
 	if (argc >= 3 && (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--config") == 0)) {
 		config = argv[2];
 		skip = 2;
@@ -488,7 +524,7 @@ static int cmd_mode(int argc, char **argv)
 	if (!(cfg = load(config)))
 		return 1;
 	argv[skip] = argv[0];
-	rc = cli_mode(cfg, argc - skip, argv + skip);
+	rc = cli_mode(cfg, argc - skip, argv + skip, force);
 	config_free(cfg);
 	return rc;
 }
@@ -498,7 +534,7 @@ int main(int argc, char **argv)
 	static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
 		{"serve", cmd_serve}, {"check", cmd_check}, {"token", cmd_token},
 		{"migrate", cmd_migrate},
-		{"mode", cmd_mode},
+		{"mode", cmd_mode}, {"plan", cmd_plan},
 		{"verify", cmd_verify},
 		{"repair", cmd_verify},
 	};

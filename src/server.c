@@ -439,7 +439,11 @@ static void reload(const struct config *cfg)
 		config_problems_free(&pr);
 		return;
 	}
-	if (control_set(NULL, fresh->mode_id, -1, &err) == 0)
+	/* A flip the readiness gate refuses is not made; the admin API can force it. */
+	if (control_gate(NULL, fresh->mode_id, &err) < 0)
+		fprintf(stderr, "cutover: reload: the global mode stays %s: %s\n", mode_name(control_mode(NULL)),
+		        err.msg);
+	else if (control_set(NULL, fresh->mode_id, -1, &err) >= 0)
 		control_persist(NULL);
 	for (i = 0; i < cfg->nresources; i++) {
 		for (k = 0; k < fresh->nresources; k++) {
@@ -447,7 +451,8 @@ static void reload(const struct config *cfg)
 
 			if (strcmp(n->name, cfg->resources[i]->name) != 0)
 				continue;
-			if (control_set(cfg->resources[i], n->mode, n->sample, &err) < 0)
+			if (control_gate(cfg->resources[i], n->mode, &err) < 0 ||
+			    control_set(cfg->resources[i], n->mode, n->sample, &err) < 0)
 				fprintf(stderr, "cutover: reload: %s: %s\n", n->name, err.msg);
 			else
 				control_persist(cfg->resources[i]);

@@ -192,8 +192,10 @@ function confirmFlip(title, readiness) {
   const d = $("confirm");
   $("confirm-title").textContent = title;
   $("confirm-readiness").textContent = readiness;
+  $("confirm-force").checked = false;
   return new Promise((resolve) => {
-    d.addEventListener("close", () => resolve(d.returnValue === "ok"), { once: true });
+    d.addEventListener("close", () => resolve(d.returnValue === "ok" &&
+      { force: $("confirm-force").checked }), { once: true });
     d.returnValue = "";
     d.showModal();
   });
@@ -201,17 +203,19 @@ function confirmFlip(title, readiness) {
 
 async function flip(route, mode) {
   const r = routes[route];
-  const readiness = r ? `Readiness of ${route}: ${r.readiness} (${r.compared} comparisons, ` +
-    `${r.mismatched} unexplained mismatches, ${r.writes_pending} writes pending).` : "";
-  if (!(await confirmFlip(`Flip ${route} from ${r ? r.mode : "?"} to ${mode}?`, readiness))) return;
-  await sendFlip("routes/" + encodeURIComponent(route), { mode: mode === "global" ? null : mode }, route);
+  const readiness = r ? `Readiness of ${route}: ${r.readiness} (${r.readiness_detail}).` : "";
+  const ok = await confirmFlip(`Flip ${route} from ${r ? r.mode : "?"} to ${mode}?`, readiness);
+  if (!ok) return;
+  await sendFlip("routes/" + encodeURIComponent(route),
+    { mode: mode === "global" ? null : mode, force: ok.force, by: "dashboard" }, route);
 }
 
 async function flipGlobal() {
   const g = $("global-mode");
-  if (!(await confirmFlip(`Flip the global mode from ${g.dataset.current} to ${g.value}?`,
-    "Every route that follows the global mode changes with it."))) return;
-  await sendFlip("mode", { mode: g.value }, "the global mode");
+  const ok = await confirmFlip(`Flip the global mode from ${g.dataset.current} to ${g.value}?`,
+    "Every route that follows the global mode changes with it; each must be ready for a flip to MongoDB.");
+  if (!ok) return;
+  await sendFlip("mode", { mode: g.value, force: ok.force, by: "dashboard" }, "the global mode");
 }
 
 async function sendFlip(path, body, what) {

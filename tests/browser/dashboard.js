@@ -64,14 +64,25 @@ function fail(msg) { throw new Error(msg); }
     await page.locator(mm).first().scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(env.SHOTS, "dashboard-mismatch.png"), fullPage: true });
 
-    // A flip asks first, showing readiness, and then takes effect.
+    // A flip asks first, showing readiness; the route is not ready (the
+    // mismatch), so the gate refuses and says why; forced, it is made.
     const row = `#routes tbody tr[data-route="${env.FLIP_ROUTE}"]`;
     await page.selectOption(`${row} select.flip-mode`, env.FLIP_TO);
     await page.click(`${row} button.flip`);
     await page.waitForSelector("#confirm[open]");
     const readiness = await page.textContent("#confirm-readiness");
-    if (!/Readiness of .*: (ready|not ready)/.test(readiness)) fail("the confirmation shows no readiness: " + readiness);
+    if (!/Readiness of .*: not ready: unexplained mismatches \(1 unexplained mismatch, the last/.test(readiness))
+      fail("the confirmation shows no readiness verdict: " + readiness);
     await page.screenshot({ path: path.join(env.SHOTS, "dashboard-confirm.png") });
+    await page.click("#confirm-ok");
+    await page.waitForSelector("#message.bad");
+    const gate = await page.textContent("#message");
+    if (!/refused: invoices is not ready for live: unexplained mismatches \(1 unexplained mismatch/.test(gate))
+      fail("the readiness gate's refusal shows: " + gate);
+    ok("a flip the route is not ready for is refused with the reason: " + gate.trim());
+    await page.click(`${row} button.flip`);
+    await page.waitForSelector("#confirm[open]");
+    await page.check("#confirm-force");
     await page.click("#confirm-ok");
     await page.waitForFunction(([r, m]) => {
       const e = document.querySelector(`#routes tbody tr[data-route="${r}"] .mode`);
@@ -82,8 +93,9 @@ function fail(msg) { throw new Error(msg); }
     if (!line || line.split(/\s+/)[1] !== env.FLIP_TO) fail("cutover mode shows:\n" + out);
     ok("a flip from the page is what cutover mode shows");
 
-    if (problems.length) fail("the page reported problems:\n" + problems.join("\n"));
-    // A refused flip says why (the browser logs the 409 it got).
+    const unexpected = problems.filter((p) => !/status of 409/.test(p));
+    if (unexpected.length) fail("the page reported problems:\n" + unexpected.join("\n"));
+    // A flip the gateway cannot make says why (the browser logs the 409 it got).
     await page.selectOption(`${row} select.flip-mode`, "passthrough");
     await page.click(`${row} button.flip`);
     await page.waitForSelector("#confirm[open]");

@@ -85,10 +85,10 @@ def test_unreachable_mongodb(binary):
 def test_help_per_command(binary):
     """Each command's --help: its usage line, every option it takes, its
     exit codes; exit 0.  The options listed are the ones it accepts."""
-    opts = {"serve": [], "check": [], "token": ["--user-id", "--ttl"],
+    opts = {"serve": [], "check": ["--connect", "--keys"], "token": ["--user-id", "--ttl"],
             "migrate": ["--resource", "--batch", "--rate", "--resume", "--restart", "--state", "--indexes-only"],
             "verify": ["--resource", "--sample", "--json"], "repair": ["--resource", "--from-verify", "--journal"],
-            "mode": []}
+            "mode": ["--force"], "plan": []}
     for cmd, want in opts.items():
         r = subprocess.run([binary, cmd, "--help"], capture_output=True, text=True, timeout=10)
         eq(r.returncode, 0, (cmd, r.stderr))

@@ -7,6 +7,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -104,7 +105,9 @@ def both_stores(gw):
 # --- every mode ---------------------------------------------------------------------
 
 def check_mode(gw, mode, n):
-    eq(gw.admin("PUT", "mode", {"mode": mode}), (200, {"mode": mode}))
+    # These suites are about what each mode does; the readiness gate has
+    # its own tests (test_readiness_gate), so their flips are forced.
+    eq(gw.admin("PUT", "mode", {"mode": mode, "force": True}), (200, {"mode": mode}))
     eq(route(gw)["mode"], mode)
     # which store is written
     got = create(gw, n)
@@ -156,7 +159,7 @@ def test_every_mode(gw):
 
 
 def test_route_override_and_admin_errors(gw):
-    eq(gw.admin("PUT", "routes/payments", {"mode": "live", "sample": 25})[0], 200)
+    eq(gw.admin("PUT", "routes/payments", {"mode": "live", "sample": 25, "force": True})[0], 200)
     p = route(gw, "payments")
     eq((p["mode"], p["mode_source"], p["sample"]), ("live", "route", 25))
     eq(route(gw)["mode_source"], "global")
@@ -206,7 +209,7 @@ def test_modes_persist_and_reach_other_instances(gw):
     other = Gateway(gw.binary, mongo=gw.mongo, mode="legacy", same_as=gw)
     try:
         eq(other.admin("GET", "routes/invoices")[1]["mode"], route(gw)["mode"])
-        eq(gw.admin("PUT", "routes/invoices", {"mode": "live"})[0], 200)
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "live", "force": True})[0], 200)
         deadline = time.time() + 2.0
         while time.time() < deadline and other.admin("GET", "routes/invoices")[1]["mode"] != "live":
             time.sleep(0.05)
@@ -291,8 +294,9 @@ def test_nothing_lost_when_mongodb_dies(binary, mongo):
 
 def flip(gw, name, mode, timeout=30):
     """Flip a route and wait until the flip has taken effect (a flip that
-    hands the route to the other store waits for pending writes)."""
-    st, body = gw.admin("PUT", "routes/" + name, {"mode": mode})
+    hands the route to the other store waits for pending writes).  Forced:
+    the load tests flip at once, ready or not (the gate has its own test)."""
+    st, body = gw.admin("PUT", "routes/" + name, {"mode": mode, "force": True})
     assert st in (200, 202), (st, body)
     deadline = time.time() + timeout
     while route(gw, name)["mode"] != mode:
@@ -305,11 +309,193 @@ def flip(gw, name, mode, timeout=30):
         time.sleep(0.02)
 
 
+def flip_global(gw, mode, timeout=30):
+    """Flip the global mode and wait until the routes that follow it are in
+    it (one with writes pending follows once they are in both stores)."""
+    st, body = gw.admin("PUT", "mode", {"mode": mode, "force": True})
+    assert st in (200, 202), (st, body)
+    eq(body["mode"], mode)
+    deadline = time.time() + timeout
+    while route(gw)["mode"] != mode:
+        assert time.time() < deadline, (route(gw), gw.admin("GET", "journal"))
+        time.sleep(0.02)
+
+
 def test_zero_downtime_flips_under_load(binary, mongo):
     """Readers and writers run without pause while the route goes legacy →
     dual-write → (migrate) → shadow → live → rampdown → mongodb → shadow,
     and back to legacy as they stop: no request fails, and the stores end
     up identical, record by record."""
+    flips_under_load(binary, mongo, lambda gw, mode: flip(gw, "invoices", mode))
+
+
+def test_zero_downtime_global_flips_under_load(binary, mongo):
+    """The same with the global mode flipped instead of the route's."""
+    flips_under_load(binary, mongo, flip_global)
+
+
+def test_global_flip_waits_for_pending_writes(binary, mongo):
+    """A global flip from shadow to live while a write's copy to MongoDB is
+    still pending: the global mode changes at once, the route keeps shadow
+    (answering from the legacy store, which has the write) until the copy is
+    in, and then reads MongoDB, which has it too."""
+    gw = Gateway(binary, mongo=mongo, mode="shadow", config={"shadow": {"timeout_ms": 300}})
+    try:
+        inv = create(gw, 700)
+        wait_journal_empty(gw)
+        os.kill(mongo.proc.pid, signal.SIGSTOP)
+        try:
+            r = gw.request("PATCH", "/api/invoices/%s/" % inv["id"], {"client_name": "Written while away"}, T1)
+            eq(r.status, 200, r.text)
+            eq(gw.admin("GET", "journal")[1]["depth"], 1)       # the copy waits in the journal
+            st, body = gw.admin("PUT", "mode", {"mode": "live", "force": True})
+            eq((st, body), (202, {"mode": "live"}))
+            rt = route(gw)
+            eq((rt["mode"], rt["pending_mode"]), ("shadow", "global"))
+            r = gw.request("GET", "/api/invoices/%s/" % inv["id"], token=T1)
+            eq(r.json()["client_name"], "Written while away")
+        finally:
+            os.kill(mongo.proc.pid, signal.SIGCONT)
+        deadline = time.time() + 30
+        while route(gw)["mode"] != "live":
+            assert time.time() < deadline, (route(gw), gw.admin("GET", "journal"))
+            time.sleep(0.05)
+        eq(route(gw)["mode_source"], "global")
+        r = gw.request("GET", "/api/invoices/%s/" % inv["id"], token=T1)
+        eq(r.json()["client_name"], "Written while away")
+        assert "global mode live; routes with writes pending follow" in gw.read_log()
+    finally:
+        problems, log = gw.stop()
+    eq(problems, [], log[-3000:])
+
+
+def test_readiness_gate(binary, mongo):
+    """shadow → live is refused for a route that is not ready, for each
+    reason in turn, and allowed once it is; the global mode too; --force
+    (API and CLI) passes the gate and is logged with who forced it; flips
+    back towards the legacy store are never refused."""
+    import subprocess
+    gw = Gateway(binary, mongo=mongo, mode="shadow",
+                 config={"readiness": {"min_comparisons": 5, "window_seconds": 3, "max_latency_ms": 250},
+                         "shadow": {"timeout_ms": 300}})
+
+    def to_live(**extra):
+        return gw.admin("PUT", "routes/invoices", dict({"mode": "live"}, **extra))
+
+    def refused(why):
+        st, body = to_live()
+        eq(st, 409, body)
+        assert body["detail"].startswith("invoices is not ready for live: " + why), body
+        assert body["detail"].endswith('Flip with "force": true to override.'), body
+        eq(route(gw)["mode"], "shadow")
+        return body["detail"]
+
+    def compared_at_least(n):
+        deadline = time.time() + 15
+        while route(gw)["compared"] < n:
+            assert time.time() < deadline, route(gw)
+            time.sleep(0.05)
+
+    def ready_again():
+        deadline = time.time() + 20
+        while not route(gw)["ready"]:
+            assert time.time() < deadline, route(gw)
+            gw.request("GET", "/api/invoices/%s/" % inv["id"], token=T1)
+            time.sleep(0.2)
+
+    try:
+        inv = create(gw, 800)
+        wait_journal_empty(gw)
+        def plan():
+            r = subprocess.run([binary, "plan", "-c", gw.cfg_path], capture_output=True, text=True, timeout=30,
+                               env=dict(gw.env, CUTOVER_ADMIN_URL="127.0.0.1:%d" % gw.port))
+            eq(r.returncode, 0, r.stderr)
+            return r.stdout
+
+        # too few comparisons; the global mode is gated route by route
+        assert "0 comparisons of 5 needed" in refused("too few comparisons")
+        out = plan()
+        assert re.search(r"^invoices +shadow -> live +not ready: too few comparisons \(0 comparisons of 5 "
+                         r"needed\)\n +when it is ready: cutover mode invoices live$", out, re.M), out
+        st, body = gw.admin("PUT", "mode", {"mode": "live"})
+        eq(st, 409, body)
+        assert "invoices is not ready for live" in body["detail"] and "payments is not ready for live" in \
+            body["detail"], body
+        eq(gw.admin("GET", "mode")[1]["mode"], "shadow")
+        for _ in range(6):
+            eq(gw.request("GET", "/api/invoices/%s/" % inv["id"], token=T1).status, 200)
+        compared_at_least(6)
+        eq(route(gw)["ready"], True)
+        # an unexplained mismatch, within the window
+        gw.docs("await db.collection('invoices').updateOne({_id: %s}, {$set: {client_name: 'Edited'}});"
+                % json.dumps(inv["id"]))
+        gw.request("GET", "/api/invoices/%s/" % inv["id"], token=T1)
+        compared_at_least(7)
+        assert "1 unexplained mismatch, the last" in refused("unexplained mismatches")
+        gw.docs("await db.collection('invoices').updateOne({_id: %s}, {$set: {client_name: %s}});"
+                % (json.dumps(inv["id"]), json.dumps(inv["client_name"])))
+        ready_again()                   # the window passed, the stores agree again
+        # a write not yet copied
+        os.kill(mongo.proc.pid, signal.SIGSTOP)
+        try:
+            eq(gw.request("PATCH", "/api/invoices/%s/" % inv["id"], {"notes": "away"}, T1).status, 200)
+            assert "1 writes not yet in the secondary store" in refused("writes not yet copied")
+        finally:
+            os.kill(mongo.proc.pid, signal.SIGCONT)
+        wait_journal_empty(gw)
+        ready_again()
+        # ready: the plan says so, and the flip is allowed
+        assert re.search(r"^invoices +shadow -> live +ready \(\d+ comparisons, no unexplained mismatch in 3 s, "
+                         r"nothing to copy, secondary p99 [\d.]+ ms\)\n +cutover mode invoices live$", plan(), re.M)
+        eq(to_live()[0], 200)
+        eq(route(gw)["mode"], "live")
+        assert re.search(r"^invoices +live -> rampdown", plan(), re.M)
+        # flips back are never refused, ready or not: an edit behind the
+        # gateway's back makes live's comparison (against the legacy store) differ
+        gw.sql("UPDATE invoices_invoice SET client_name='Edited in SQL' WHERE id=?", (inv["id"].replace("-", ""),))
+        gw.request("GET", "/api/invoices/%s/" % inv["id"], token=T1)
+        deadline = time.time() + 10
+        while route(gw)["ready"]:
+            assert time.time() < deadline, route(gw)
+            time.sleep(0.05)
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "shadow"})[0], 200)
+        # forced past the gate, through the API and the CLI, logged with who
+        refused("unexplained mismatches")
+        st, body = to_live(force=True, by="alice")
+        eq((st, body["mode"]), (200, "live"))
+        assert re.search(r"readiness overridden \(forced by alice from 127\.0\.0\.1\): invoices is not ready for "
+                         r"live: unexplained mismatches", gw.read_log()), gw.read_log()[-2000:]
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "legacy"})[0], 200)
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "shadow"})[0], 200)
+        env = dict(gw.env, USER="bob", CUTOVER_ADMIN_URL="127.0.0.1:%d" % gw.port)
+        r = subprocess.run([binary, "mode", "-c", gw.cfg_path, "invoices", "live"], env=env, capture_output=True,
+                           text=True, timeout=30)
+        eq(r.returncode, 1, r.stdout + r.stderr)
+        assert "invoices is not ready for live: unexplained mismatches" in r.stderr, r.stderr
+        r = subprocess.run([binary, "mode", "-c", gw.cfg_path, "invoices", "live", "--force"], env=env,
+                           capture_output=True, text=True, timeout=30)
+        eq(r.returncode, 0, r.stdout + r.stderr)
+        eq(route(gw)["mode"], "live")
+        assert "forced by bob from 127.0.0.1" in gw.read_log()
+        eq(gw.admin("PUT", "routes/invoices", {"mode": None})[0], 200)
+    finally:
+        problems, log = gw.stop()
+    eq(problems, [], log[-3000:])
+    # a slow secondary: its p99 over the bound
+    gw = Gateway(binary, mongo=mongo, mode="shadow", extra_env={"CUTOVER_TEST_SHADOW_DELAY_MS": "5"},
+                 config={"readiness": {"min_comparisons": 2, "max_latency_ms": 1}})
+    try:
+        inv = create(gw, 801)
+        for _ in range(3):
+            gw.request("GET", "/api/invoices/%s/" % inv["id"], token=T1)
+        compared_at_least(3)
+        assert re.search(r"\(secondary p99 \d+\.\d ms, over 1 ms\)", refused("secondary latency over the bound"))
+    finally:
+        problems, log = gw.stop()
+    eq(problems, [], log[-3000:])
+
+
+def flips_under_load(binary, mongo, flip_to):
     import subprocess
     gw = Gateway(binary, mongo=mongo, mode="legacy", config={"store_threads": 4})
     stop = threading.Event()
@@ -357,7 +543,7 @@ def test_zero_downtime_flips_under_load(binary, mongo):
         for t in threads:
             t.start()
         time.sleep(1)
-        flip(gw, "invoices", "dual-write")
+        flip_to(gw, "dual-write")
         time.sleep(0.5)
         # the rows written before dual-write reach MongoDB
         r = subprocess.run([binary, "migrate", "--resource", "invoices", "--state",
@@ -365,7 +551,7 @@ def test_zero_downtime_flips_under_load(binary, mongo):
                            env=gw.env, capture_output=True, text=True, timeout=300)
         eq(r.returncode, 0, r.stdout + r.stderr)
         for mode in ("shadow", "live", "rampdown", "mongodb", "shadow"):
-            flip(gw, "invoices", mode)
+            flip_to(gw, mode)
             time.sleep(1)
     finally:
         stop.set()
@@ -373,7 +559,7 @@ def test_zero_downtime_flips_under_load(binary, mongo):
             t.join(timeout=60)
     # Back to legacy as the load stops (writes in legacy mode go to the
     # legacy store only, by definition).
-    flip(gw, "invoices", "legacy")
+    flip_to(gw, "legacy")
     try:
         eq(failures, [])
         assert counts["reads"] > 50 and counts["writes"] > 50, counts
@@ -573,10 +759,11 @@ def suite(runner, binary, mongo):
     finally:
         runner.shutdown(gw)
     runner.run([test_idle_mongodb_costs_no_thread, test_zero_downtime_flips_under_load,
-                test_kill_between_commit_and_copy,
+                test_zero_downtime_global_flips_under_load, test_kill_between_commit_and_copy,
                 test_cascade_delete_reads_are_raced], binary, mongo)
-    if mongo.dir:       # a server of our own, so we may kill it
-        runner.run([test_nothing_lost_when_mongodb_dies], binary, mongo)
+    if mongo.dir:       # a server of our own, so we may stop and kill it
+        runner.run([test_readiness_gate, test_global_flip_waits_for_pending_writes, test_nothing_lost_when_mongodb_dies],
+                   binary, mongo)
 
 
 def main():

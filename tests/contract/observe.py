@@ -326,7 +326,7 @@ def test_readiness_follows_the_store_the_modes_need(binary, mongo):
             eq((ready().status, live().status), (200, 200), "MongoDB away in shadow mode")
             eq(gw.request("GET", "/api/invoices/", token=T1).status, 200)
             # Live answers from MongoDB: not ready, and says why.
-            eq(fetch(port, "/_cutover/mode", ADMIN_TOKEN, "PUT", {"mode": "live"}).status, 200)
+            eq(fetch(port, "/_cutover/mode", ADMIN_TOKEN, "PUT", {"mode": "live", "force": True}).status, 200)
             r = wait_for("readiness 503", lambda: ready().status == 503 and ready(), 15)
             assert "MongoDB server does not answer" in r.json()["reason"], r.json()
             eq(r.json()["status"], "unavailable")
@@ -427,9 +427,11 @@ def test_dashboard_in_chromium(binary, mongo):
                            capture_output=True, text=True, timeout=180)
         print(r.stdout, end="")
         assert r.returncode == 0, r.stdout + r.stderr
-        for step in ("every route listed", "diff", "cutover mode shows", "refused flip", "unreachable",
-                     "no console errors"):
+        for step in ("every route listed", "diff", "not ready for is refused", "cutover mode shows",
+                     "refused flip", "unreachable", "no console errors"):
             assert step in r.stdout, (step, r.stdout)
+        assert re.search(r"readiness overridden \(forced by dashboard from 127\.0\.0\.1\): invoices is not ready for "
+                         r"live: unexplained mismatches", gw.read_log()), gw.read_log()[-3000:]
         for shot in ("dashboard-routes.png", "dashboard-mismatch.png", "dashboard-unreachable.png"):
             assert os.path.getsize(os.path.join(ARTIFACTS, shot)) > 10000, shot
     finally:
