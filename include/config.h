@@ -206,6 +206,14 @@ struct config {
 		int max_latency_ms;         /* secondary p99 bound */
 		int window_seconds;         /* no unexplained mismatch in this long */
 	} readiness;
+	struct {
+		bool enabled;               /* live routes fall back to shadow when MongoDB fails them */
+		bool rampdown;              /* rampdown routes too */
+		int window_seconds;         /* the sliding window the rates are taken over */
+		int min_requests;           /* fewer in the window: no verdict on rates */
+		int max_error_percent, max_timeout_percent, max_mismatch_percent;
+		int max_p99_ms;
+	} fallback;
 	int mismatch_capacity;          /* mismatches kept, newest first */
 	bool rollback_copy;             /* mongodb mode: keep the legacy store up, in the background */
 	bool listen_shared;             /* share the port with other processes (SO_REUSEPORT) */

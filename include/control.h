@@ -105,6 +105,20 @@ bool control_ready(const struct resource *r);
  * err saying which route is not ready for what, and the figures. */
 int control_gate(const struct resource *r, int mode, struct error *err);
 
+/* Automatic fallback (SPEC §12).  What MongoDB did for a route served
+ * from it: an answer (status, the store error or 0, its time), and a
+ * comparison (mismatched or not). */
+void control_observe(const struct resource *r, enum mode m, int status, enum store_err e, int64_t us);
+void control_observe_comparison(const struct resource *r, enum mode m, bool mismatched);
+/* On the thread that watches the process, once a second: a route in live
+ * (and rampdown, if configured) whose MongoDB error, timeout, p99 or
+ * mismatch rate over the window crossed its bound, or whose MongoDB does
+ * not answer (down: why, from the health checks; NULL when it answers),
+ * flips itself to shadow, in the control store, and says why.  It stays
+ * there until a person flips it. */
+void control_fallback(const char *down);
+uint64_t control_fallbacks(const struct resource *r);
+
 /* JSON for the admin API. */
 void control_routes_json(struct buf *b, const struct resource *only);
 void control_mismatches_json(struct buf *b, const struct resource *only, int limit);

@@ -18,6 +18,13 @@
 #include "json.h"
 
 #define MAX_PATHS 128
+#define FALLBACK_SLOTS 64       /* seconds of history, at least fallback.window_seconds */
+
+/* One second of what MongoDB did for a route it serves. */
+struct second {
+	_Atomic int64_t sec;
+	_Atomic uint32_t requests, errors, timeouts, slow, compared, mismatched;
+};
 
 struct path_count {
 	char *path;
@@ -45,6 +52,10 @@ struct route {
 	_Atomic uint64_t cascade_seq;
 	_Atomic int64_t cascade_pending;
 	_Atomic int64_t last_mismatch_us;       /* monotonic; 0: none */
+	struct second window[FALLBACK_SLOTS];   /* automatic fallback */
+	_Atomic uint64_t fallbacks;
+	char fallback_why[256];                 /* the last, under C.mu; "" none */
+	int64_t fallback_at;                    /* wall clock, us */
 	struct path_count paths[MAX_PATHS];     /* under lock */
 	size_t npaths;
 	uint64_t paths_dropped;                 /* mismatches of paths past MAX_PATHS */
@@ -468,6 +479,144 @@ void control_mismatch(const struct resource *r, const char *method, const char *
 	pthread_mutex_unlock(&C.mu);
 }
 
+/* Automatic fallback --------------------------------------------------- */
+
+static bool falls_back(enum mode m)
+{
+	return C.cfg->fallback.enabled && (m == MODE_LIVE || (m == MODE_RAMPDOWN && C.cfg->fallback.rampdown));
+}
+
+/* This second's counters for r (reset when the slot held an older second;
+ * two threads resetting at once may lose a count: a rate, not a ledger). */
+static struct second *this_second(struct route *rt)
+{
+	int64_t now = now_mono_us() / 1000000;
+	struct second *sl = &rt->window[now % FALLBACK_SLOTS];
+	int64_t was = sl->sec;
+
+	if (was != now && atomic_compare_exchange_strong(&sl->sec, &was, now)) {
+		sl->requests = sl->errors = sl->timeouts = sl->slow = 0;
+		sl->compared = sl->mismatched = 0;
+	}
+	return sl;
+}
+
+void control_observe(const struct resource *r, enum mode m, int status, enum store_err e, int64_t us)
+{
+	struct route *rt = route_of(r);
+	struct second *sl;
+
+	if (!rt || !falls_back(m))
+		return;
+	sl = this_second(rt);
+	sl->requests++;
+	if (e == STORE_TIMEOUT)
+		sl->timeouts++;
+	else if (status >= 500)
+		sl->errors++;
+	if (us > (int64_t)C.cfg->fallback.max_p99_ms * 1000)
+		sl->slow++;
+}
+
+void control_observe_comparison(const struct resource *r, enum mode m, bool mismatched)
+{
+	struct route *rt = route_of(r);
+	struct second *sl;
+
+	if (!rt || !falls_back(m))
+		return;
+	sl = this_second(rt);
+	sl->compared++;
+	if (mismatched)
+		sl->mismatched++;
+}
+
+/* Why rt should fall back now, in why; false when it should not. */
+static bool failing(struct route *rt, const char *down, char *why, size_t n)
+{
+	int64_t now = now_mono_us() / 1000000;
+	uint64_t req = 0, err = 0, tmo = 0, slow = 0, cmp = 0, mis = 0;
+	const int w = C.cfg->fallback.window_seconds;
+	size_t i;
+
+	if (down) {
+		snprintf(why, n, "%s", down);
+		return true;
+	}
+	for (i = 0; i < FALLBACK_SLOTS; i++) {
+		struct second *sl = &rt->window[i];
+
+		if (sl->sec > now - w && sl->sec <= now) {
+			req += sl->requests;
+			err += sl->errors;
+			tmo += sl->timeouts;
+			slow += sl->slow;
+			cmp += sl->compared;
+			mis += sl->mismatched;
+		}
+	}
+	if (req >= (uint64_t)C.cfg->fallback.min_requests) {
+		if (err * 100 > req * (uint64_t)C.cfg->fallback.max_error_percent) {
+			snprintf(why, n, "MongoDB errors on %llu of %llu requests in %d s (over %d %%)",
+			         (unsigned long long)err, (unsigned long long)req, w, C.cfg->fallback.max_error_percent);
+			return true;
+		}
+		if (tmo * 100 > req * (uint64_t)C.cfg->fallback.max_timeout_percent) {
+			snprintf(why, n, "MongoDB timed out on %llu of %llu requests in %d s (over %d %%)",
+			         (unsigned long long)tmo, (unsigned long long)req, w, C.cfg->fallback.max_timeout_percent);
+			return true;
+		}
+		if (slow * 100 > req) {
+			snprintf(why, n, "MongoDB p99 over %d ms: %llu of %llu requests slower in %d s",
+			         C.cfg->fallback.max_p99_ms, (unsigned long long)slow, (unsigned long long)req, w);
+			return true;
+		}
+	}
+	if (cmp >= (uint64_t)C.cfg->fallback.min_requests &&
+	    mis * 100 > cmp * (uint64_t)C.cfg->fallback.max_mismatch_percent) {
+		snprintf(why, n, "%llu mismatches of %llu comparisons in %d s (over %d %%)", (unsigned long long)mis,
+		         (unsigned long long)cmp, w, C.cfg->fallback.max_mismatch_percent);
+		return true;
+	}
+	return false;
+}
+
+void control_fallback(const char *down)
+{
+	struct error err;
+	char why[256];
+	size_t i;
+
+	if (!C.cfg || !C.cfg->fallback.enabled)
+		return;
+	for (i = 0; i < C.n; i++) {
+		struct route *rt = &C.routes[i];
+		enum mode m = control_mode(rt->res);
+
+		if (!falls_back(m) || rt->target != -2 || !failing(rt, down, why, sizeof(why)))
+			continue;
+		if (control_set(rt->res, MODE_SHADOW, -1, &err) < 0) {
+			fprintf(stderr, "cutover: fallback of %s to shadow failed: %s\n", rt->res->name, err.msg);
+			continue;
+		}
+		control_persist(rt->res);
+		rt->fallbacks++;
+		pthread_mutex_lock(&C.mu);
+		snprintf(rt->fallback_why, sizeof(rt->fallback_why), "%s", why);
+		rt->fallback_at = now_wall_us();
+		pthread_mutex_unlock(&C.mu);
+		fprintf(stderr, "cutover: fallback: %s from %s to shadow, by itself: %s; it stays in shadow until it is "
+		        "flipped again\n", rt->res->name, mode_name(m), why);
+	}
+}
+
+uint64_t control_fallbacks(const struct resource *r)
+{
+	struct route *rt = route_of(r);
+
+	return rt ? rt->fallbacks : 0;
+}
+
 /* JSON ------------------------------------------------------------------ */
 
 /* The upper bound of the bucket holding the q-th fraction of the calls
@@ -655,6 +804,19 @@ static void route_json(struct buf *b, struct route *rt)
 	json_put_cstr(b, why ? why : "ready");
 	buf_puts(b, ",\"readiness_detail\":");
 	json_put_cstr(b, detail);
+	buf_printf(b, ",\"fallbacks\":%llu,\"fallback\":", (unsigned long long)rt->fallbacks);
+	pthread_mutex_lock(&C.mu);
+	if (rt->fallback_why[0]) {
+		char when[40];
+
+		datetime_format_api(rt->fallback_at, when);
+		buf_printf(b, "{\"at\":\"%s\",\"reason\":", when);
+		json_put_cstr(b, rt->fallback_why);
+		buf_putc(b, '}');
+	} else {
+		buf_puts(b, "null");
+	}
+	pthread_mutex_unlock(&C.mu);
 	buf_putc(b, '}');
 }
 
@@ -880,6 +1042,16 @@ static const struct config_key keys[] = {
 	{"readiness", "max_latency_ms", CFG_INT, CFG_FIELD(readiness.max_latency_ms), 1, 600000, "250", NULL, NULL},
 	{"readiness", "window_seconds", CFG_INT, CFG_FIELD(readiness.window_seconds), 1, 1L << 30, "3600", NULL, NULL},
 	{NULL, "mismatch_capacity", CFG_INT, CFG_FIELD(mismatch_capacity), 1, 100000, "200", NULL, NULL},
+	{"fallback", "enabled", CFG_BOOL, CFG_FIELD(fallback.enabled), 0, 0, "true", NULL, NULL},
+	{"fallback", "rampdown", CFG_BOOL, CFG_FIELD(fallback.rampdown), 0, 0, NULL, NULL, NULL},
+	{"fallback", "window_seconds", CFG_INT, CFG_FIELD(fallback.window_seconds), 1, FALLBACK_SLOTS - 2, "30", NULL,
+	 NULL},
+	{"fallback", "min_requests", CFG_INT, CFG_FIELD(fallback.min_requests), 1, 1 << 30, "20", NULL, NULL},
+	{"fallback", "max_error_percent", CFG_INT, CFG_FIELD(fallback.max_error_percent), 0, 100, "5", NULL, NULL},
+	{"fallback", "max_timeout_percent", CFG_INT, CFG_FIELD(fallback.max_timeout_percent), 0, 100, "5", NULL, NULL},
+	{"fallback", "max_mismatch_percent", CFG_INT, CFG_FIELD(fallback.max_mismatch_percent), 0, 100, "5", NULL,
+	 NULL},
+	{"fallback", "max_p99_ms", CFG_INT, CFG_FIELD(fallback.max_p99_ms), 1, 600000, "2000", NULL, NULL},
 };
 
 const struct config_module control_config = {"control", keys, ARRAY_LEN(keys), NULL};

@@ -186,6 +186,12 @@ static void modes(struct buf *b, const struct config *cfg)
 	family(b, "cutover_global_mode", "gauge", "1 for the global mode (routes without their own), 0 for the others.");
 	for (m = 0; m < MODE_COUNT; m++)
 		buf_printf(b, "cutover_global_mode{mode=\"%s\"} %d\n", mode_name((enum mode)m), m == (int)global);
+	family(b, "cutover_fallbacks_total", "counter",
+	       "Times the route flipped itself from live back to shadow because MongoDB failed it.");
+	for (i = 0; i < cfg->nresources; i++) {
+		route_label(b, "cutover_fallbacks_total", cfg->resources[i]->name);
+		sample_u(b, control_fallbacks(cfg->resources[i]));
+	}
 	family(b, "cutover_route_ready", "gauge",
 	       "1 when the route may be handed to the other store (readiness), else 0.");
 	for (i = 0; i < cfg->nresources; i++) {

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "control.h"
 #include "health.h"
@@ -17,6 +18,7 @@ static struct {
 	char *urls[WS_COUNT];               /* with the secondary time limit */
 	struct store *store[WS_COUNT];      /* kept open between looks */
 	_Atomic int up[WS_COUNT];
+	_Atomic int64_t looking[WS_COUNT];  /* when the look under way began (monotonic); 0: none */
 	char why[WS_COUNT][256];            /* under mu */
 	pthread_mutex_t mu;
 	int64_t next_us;
@@ -47,6 +49,15 @@ void health_start(const struct config *cfg)
 	H.next_us = 0;
 	for (s = 0; s < WS_COUNT; s++) {
 		H.urls[s] = urls[s] && *urls[s] ? shadow_url(urls[s], cfg->shadow.timeout_ms) : NULL;
+		/* A look that fails says so: the driver's one retry of a read
+		 * would double the time, and hide a server that stalls. */
+		if (H.urls[s] && s == WS_MONGO && !strstr(H.urls[s], "retryReads=")) {
+			char *u = H.urls[s];
+
+			H.urls[s] = xmalloc(strlen(u) + 20);
+			sprintf(H.urls[s], "%s%sretryReads=false", u, strchr(u, '?') ? "&" : "?");
+			free(u);
+		}
 		H.up[s] = -1;
 	}
 	health_tick();
@@ -74,9 +85,11 @@ static void look(enum which_store s)
 		answers = false;
 		snprintf(err.msg, sizeof(err.msg), "not configured");
 	} else {
+		H.looking[s] = now_mono_us();
 		if (!H.store[s])
 			H.store[s] = store_open(H.urls[s], H.cfg, &err);
 		answers = H.store[s] && store_answers(H.store[s], H.cfg, &err);
+		H.looking[s] = 0;
 		if (!answers) {
 			store_close(H.store[s]);            /* connect afresh next time */
 			H.store[s] = NULL;
@@ -117,6 +130,16 @@ int health_tick(void)
 	return (int)((H.next_us - now + 999) / 1000);
 }
 
+/* A look that has waited a second past the time limit (a store that does
+ * not answer fails the look within the limit): the store stalls, and the
+ * driver may wait for it longer than the limit says. */
+static int64_t stalled_ms(enum which_store s)
+{
+	int64_t began = H.looking[s], waited = began ? (now_mono_us() - began) / 1000 : 0;
+
+	return waited > H.cfg->shadow.timeout_ms + 1000 ? waited : 0;
+}
+
 bool health_ready(struct buf *reason)
 {
 	bool need[WS_COUNT], ready = true;
@@ -126,13 +149,19 @@ bool health_ready(struct buf *reason)
 		return false;
 	needed(need);
 	for (s = 0; s < WS_COUNT; s++) {
+		int64_t stalled = stalled_ms((enum which_store)s);
+
 		/* A store no look has seen yet (a flip just now) is given the
 		 * benefit of the doubt until the next look, a second at most. */
-		if (!need[s] || H.up[s] != 0)
+		if (!need[s] || (H.up[s] != 0 && !stalled))
 			continue;
 		pthread_mutex_lock(&H.mu);
-		buf_printf(reason, "%sthe %s does not answer (%s), and routes are served from it", ready ? "" : "; ",
-		           store_names[s], H.why[s]);
+		if (stalled)
+			buf_printf(reason, "%sthe %s has not answered a look for %lld ms, and routes are served from it",
+			           ready ? "" : "; ", store_names[s], (long long)stalled);
+		else
+			buf_printf(reason, "%sthe %s does not answer (%s), and routes are served from it", ready ? "" : "; ",
+			           store_names[s], H.why[s]);
 		pthread_mutex_unlock(&H.mu);
 		ready = false;
 	}
@@ -141,5 +170,5 @@ bool health_ready(struct buf *reason)
 
 int health_store_up(enum which_store s)
 {
-	return H.up[s];
+	return H.cfg && stalled_ms(s) ? 0 : H.up[s];
 }

@@ -89,9 +89,13 @@ static void handle(struct request *req, struct store *store)
 		req_reply_detail(req, 503, "The data store is unavailable. Try again shortly.");
 	else
 		resource_handle(req, req->resource);
-	if (store && req->status != 401)       /* refused before the store was asked */
+	if (store && req->status != 401) {      /* refused before the store was asked */
+		int64_t us = now_mono_us() - t0;
+
 		metrics_latency(req->resource, mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY,
-		                ROLE_AUTHORITATIVE, now_mono_us() - t0);
+		                ROLE_AUTHORITATIVE, us);
+		control_observe(req->resource, req->mode, req->status, req->store_err, us);
+	}
 }
 
 /* CUTOVER_TEST_KILL_AFTER_COMMIT=1: the process dies as a kill would, right
@@ -494,11 +498,14 @@ static int store_reachable(const struct config *cfg, const char *url, const char
 	return rc;
 }
 
-/* The control state's work and the stores' health checks; when to come
- * back, in ms (-1: when woken). */
+/* The control state's work, the stores' health checks and the automatic
+ * fallback they feed; when to come back, in ms (-1: when woken). */
 static int background_work(void)
 {
 	int a = control_tick(), b = health_tick();
+
+	control_fallback(health_store_up(WS_MONGO) == 0 ? "the MongoDB server does not answer the health checks"
+	                                                : NULL);
 
 	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }

@@ -245,6 +245,7 @@ static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 	struct compare_rules rules;
 	struct compare_result cr;
 	int64_t t0 = now_mono_us();
+	bool raced;
 
 	/* A slow secondary, as the tests make it: the delay counts as its time. */
 	if (S.read_delay_ms > 0)
@@ -281,9 +282,12 @@ static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 		rules.tolerance = j->res->compare_tolerance;
 		compare_responses(&rules, j->status, j->body, j->len, fake.status,
 		                  fake.out.p ? fake.out.p : "", fake.out.len, &cr);
+		raced = !cr.equal && control_raced(j->res, &j->mark);
+		if (!raced)
+			control_observe_comparison(j->res, j->mode, !cr.equal);
 		if (cr.equal)
 			metrics_outcome(j->res, OUT_MATCHED);
-		else if (control_raced(j->res, &j->mark))
+		else if (raced)
 			metrics_outcome(j->res, OUT_RACED);
 		else
 			control_mismatch(j->res, j->method, j->uri, j->principal, j->status, j->body, j->len,

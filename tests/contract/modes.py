@@ -15,7 +15,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Gateway, Runner, eq, make_token  # noqa: E402
+from harness import ADMIN_TOKEN, Gateway, Runner, eq, make_token  # noqa: E402
 from mongo import Mongo  # noqa: E402
 
 T1 = make_token(1)
@@ -495,6 +495,79 @@ def test_readiness_gate(binary, mongo):
     eq(problems, [], log[-3000:])
 
 
+def test_fallback_under_load(binary, mongo):
+    """A route in live on two instances sharing the control store, under
+    reads and writes; the MongoDB server stops (SIGSTOP) for a few seconds:
+    the route falls back to shadow by itself on both, says why, no client
+    request fails, and it stays in shadow afterwards."""
+    cfg = {"fallback": {"window_seconds": 5, "min_requests": 5}, "store_threads": 4}
+    gw = Gateway(binary, mongo=mongo, mode="live", config=cfg)
+    other = Gateway(binary, mongo=mongo, mode="live", same_as=gw, config=cfg)
+    stop = threading.Event()
+    failures, counts = [], {"requests": 0}
+    lock = threading.Lock()
+
+    def worker(k, g):
+        mine, n = [], 0
+        while not stop.is_set():
+            n += 1
+            try:
+                if n % 3 == 0 or not mine:
+                    r = g.request("POST", "/api/invoices/", invoice(20000 * (k + 1) + n), T1)
+                    ok = r.status == 201
+                    if ok:
+                        mine.append(r.json()["id"])
+                else:
+                    r = g.request("GET", "/api/invoices/%s/" % mine[-1], token=T1)
+                    ok = r.status == 200
+                with lock:
+                    counts["requests"] += 1
+                    if not ok:
+                        failures.append((r.status, r.text[:200]))
+            except Exception as e:      # noqa: BLE001 - a failed request, reported below
+                with lock:
+                    failures.append(("exception", repr(e)))
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=worker, args=(k, g)) for k, g in enumerate((gw, other, gw))]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(2)
+        eq((route(gw)["mode"], route(other)["mode"]), ("live", "live"))
+        os.kill(mongo.proc.pid, signal.SIGSTOP)
+        try:
+            time.sleep(4)
+        finally:
+            os.kill(mongo.proc.pid, signal.SIGCONT)
+        deadline = time.time() + 30
+        while route(gw)["mode"] != "shadow" or route(other)["mode"] != "shadow":
+            assert time.time() < deadline, (route(gw), route(other))
+            time.sleep(0.1)
+        time.sleep(3)                   # the load goes on, MongoDB answers again: it stays in shadow
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    try:
+        eq(failures, [])
+        assert counts["requests"] > 50, counts
+        print("     %(requests)d requests across the stall" % counts)
+        for g in (gw, other):
+            eq((route(g)["mode"], route(g)["mode_source"]), ("shadow", "route"))
+        fell = [g for g in (gw, other) if route(g)["fallback"]]
+        assert fell, (route(gw), route(other))
+        eq(route(fell[0])["fallbacks"], 1)
+        assert "MongoDB" in route(fell[0])["fallback"]["reason"], route(fell[0])
+        assert re.search(r"fallback: invoices from live to shadow, by itself: .*MongoDB", fell[0].read_log())
+        smp = gw.request("GET", "/_cutover/metrics", headers={"Authorization": "Bearer " + ADMIN_TOKEN}).text
+        assert re.search(r'^cutover_fallbacks_total\{route="invoices"\} %d$' % route(gw)["fallbacks"], smp, re.M)
+    finally:
+        p1, log1 = other.stop()
+        p2, log2 = gw.stop()
+    eq((p1, p2), ([], []), (log1[-2000:], log2[-2000:]))
+
+
 def flips_under_load(binary, mongo, flip_to):
     import subprocess
     gw = Gateway(binary, mongo=mongo, mode="legacy", config={"store_threads": 4})
@@ -762,8 +835,8 @@ def suite(runner, binary, mongo):
                 test_zero_downtime_global_flips_under_load, test_kill_between_commit_and_copy,
                 test_cascade_delete_reads_are_raced], binary, mongo)
     if mongo.dir:       # a server of our own, so we may stop and kill it
-        runner.run([test_readiness_gate, test_global_flip_waits_for_pending_writes, test_nothing_lost_when_mongodb_dies],
-                   binary, mongo)
+        runner.run([test_readiness_gate, test_global_flip_waits_for_pending_writes, test_fallback_under_load,
+                    test_nothing_lost_when_mongodb_dies], binary, mongo)
 
 
 def main():

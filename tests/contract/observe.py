@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -312,7 +313,9 @@ def test_metrics_off_stop_the_request_counters(binary, mongo):
 
 
 def test_readiness_follows_the_store_the_modes_need(binary, mongo):
-    gw = Gateway(binary, mongo=mongo, mode="shadow", config=admin_config())
+    # Without the automatic fallback, which would move the route off the
+    # store that went away (and so make the gateway ready again).
+    gw = Gateway(binary, mongo=mongo, mode="shadow", config=admin_config(fallback={"enabled": False}))
     try:
         port = admin_port(gw)
         ready = lambda: fetch(port, "/_cutover/ready")  # noqa: E731
@@ -328,9 +331,12 @@ def test_readiness_follows_the_store_the_modes_need(binary, mongo):
             # Live answers from MongoDB: not ready, and says why.
             eq(fetch(port, "/_cutover/mode", ADMIN_TOKEN, "PUT", {"mode": "live", "force": True}).status, 200)
             r = wait_for("readiness 503", lambda: ready().status == 503 and ready(), 15)
-            assert "MongoDB server does not answer" in r.json()["reason"], r.json()
+            # a look fails (refused), or waits past its limit first
+            assert re.search(r"the MongoDB server (does not answer|has not answered a look)", r.json()["reason"]), \
+                r.json()
             eq(r.json()["status"], "unavailable")
             eq(live().status, 200)
+            wait_for("a look that failed", lambda: "does not answer" in ready().json().get("reason", ""), 15)
             smp = samples(fetch(port, "/metrics", ADMIN_TOKEN).text)
             eq(total(smp, "cutover_store_up", store="mongodb"), 0)
         finally:
@@ -338,6 +344,16 @@ def test_readiness_follows_the_store_the_modes_need(binary, mongo):
         wait_for("readiness 200 again", lambda: ready().status == 200, 15)
         eq(live().status, 200)
         eq(gw.request("GET", "/api/invoices/", token=T1).status, 200)
+        # A server that stalls (SIGSTOP) rather than refuses: not ready once
+        # a look has waited past the time limit, ready when it answers.
+        os.kill(mongo.proc.pid, signal.SIGSTOP)
+        try:
+            r = wait_for("readiness 503 on a stall", lambda: ready().status == 503 and ready(), 15)
+            assert "MongoDB server has not answered a look for" in r.json()["reason"], r.json()
+            eq(live().status, 200)
+        finally:
+            os.kill(mongo.proc.pid, signal.SIGCONT)
+        wait_for("readiness 200 after the stall", lambda: ready().status == 200, 15)
         assert "MongoDB server does not answer" in gw.read_log() and "MongoDB server answers again" in gw.read_log()
     finally:
         problems, log = gw.stop()

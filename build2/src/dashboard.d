@@ -1,0 +1,2 @@
+build2/src/dashboard.o: src/dashboard.c include/dashboard.h
+include/dashboard.h:
