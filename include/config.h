@@ -215,6 +215,7 @@ struct config {
 		int max_p99_ms;
 	} fallback;
 	int mismatch_capacity;          /* mismatches kept, newest first */
+	int noise_sample;               /* % of compared reads whose authoritative answer is read again */
 	bool rollback_copy;             /* mongodb mode: keep the legacy store up, in the background */
 	bool listen_shared;             /* share the port with other processes (SO_REUSEPORT) */
 	struct {

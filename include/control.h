@@ -97,6 +97,14 @@ void control_mismatch(const struct resource *r, const char *method, const char *
  * first 128 kept. */
 void control_mismatch_paths(const struct resource *r, void (*each)(void *arg, const char *path, uint64_t n),
                             void *arg, uint64_t *dropped);
+/* The noise baseline: paths (one per line; NULL or "" when the two were
+ * equal) at which two reads of r's authoritative store differed.  Is every
+ * one of paths such a path?  A mismatch that is all noise is not one.
+ * each is called for every noisy path with its count, under a lock. */
+void control_noise(const struct resource *r, const char *paths);
+bool control_all_noise(const struct resource *r, const char *paths);
+void control_noise_paths(const struct resource *r, void (*each)(void *arg, const char *path, uint64_t n),
+                         void *arg);
 /* May r be handed to the other store (SPEC §12's readiness)? */
 bool control_ready(const struct resource *r);
 /* The readiness gate: may r (NULL: every route following the global mode)

@@ -18,7 +18,9 @@
 #include "config.h"
 #include "store.h"
 
-enum outcome { OUT_MATCHED, OUT_MISMATCHED, OUT_RACED, OUT_ERROR, OUT_TIMEOUT, OUT_DROPPED, OUT_COUNT };
+/* noise: every differing path is one that differs between two reads of
+ * the authoritative store too (control.h's noise baseline). */
+enum outcome { OUT_MATCHED, OUT_MISMATCHED, OUT_RACED, OUT_ERROR, OUT_TIMEOUT, OUT_DROPPED, OUT_NOISE, OUT_COUNT };
 
 #define LAT_BUCKETS 24          /* powers of two of microseconds, up to ~8 s */
 

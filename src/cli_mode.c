@@ -89,6 +89,37 @@ static const char *admin_address(const struct config *cfg, const char *what, con
 	return addr && *addr ? addr : *cfg->admin.listen ? cfg->admin.listen : cfg->listen;
 }
 
+/* The paths two reads of the authoritative store differ at, and the rule
+ * that would stop comparing them. */
+static void print_noise(const struct json *r)
+{
+	const struct json *nb = json_get(r, "noise_baseline"), *paths = nb ? json_get(nb, "paths") : NULL;
+	const struct json *rule = nb ? json_get(nb, "ignore_rule") : NULL;
+	struct buf b = {0};
+	size_t i;
+
+	if (!paths || paths->type != JSON_OBJECT || !paths->u.o.n)
+		return;
+	printf("%s: noise (two reads of its authoritative store differ, %s of %s):", str_of(r, "route"),
+	       str_of(nb, "differed"), str_of(nb, "reads"));
+	for (i = 0; i < paths->u.o.n; i++)
+		printf(" %s (%s)", paths->u.o.m[i].key, str_of(paths, paths->u.o.m[i].key));
+	if (rule && rule->type == JSON_OBJECT) {
+		const struct json *ign = json_get(json_get(rule, "compare"), "ignore");
+
+		buf_puts(&b, "{\"compare\": {\"ignore\": [");
+		for (i = 0; ign && ign->type == JSON_ARRAY && i < ign->u.a.n; i++) {
+			if (i)
+				buf_puts(&b, ", ");
+			json_put_cstr(&b, json_cstr(ign->u.a.v[i]));
+		}
+		buf_puts(&b, "]}}");
+		printf("\n  to stop comparing them, in the route: %s", buf_cstr(&b));
+	}
+	printf("\n");
+	buf_free(&b);
+}
+
 int cli_mode(const struct config *cfg, int argc, char **argv, bool force)
 {
 	const char *token, *addr;
@@ -147,6 +178,10 @@ int cli_mode(const struct config *cfg, int argc, char **argv, bool force)
 			print_route(routes->u.a.v[i]);
 		if (json_get(doc, "route"))
 			print_route(doc);
+		for (i = 0; routes && routes->type == JSON_ARRAY && i < routes->u.a.n; i++)
+			print_noise(routes->u.a.v[i]);
+		if (json_get(doc, "route"))
+			print_noise(doc);
 	}
 	arena_reset(&a);
 	buf_free(&path);

@@ -59,6 +59,9 @@ struct route {
 	struct path_count paths[MAX_PATHS];     /* under lock */
 	size_t npaths;
 	uint64_t paths_dropped;                 /* mismatches of paths past MAX_PATHS */
+	struct path_count noise[MAX_PATHS];     /* under lock: paths two authoritative reads differ at */
+	size_t nnoise;
+	uint64_t baselines, noisy_baselines;    /* under lock: second reads, and those that differed */
 };
 
 struct mismatch {
@@ -167,9 +170,12 @@ void control_fini(void)
 
 	for (i = 0; i < C.cap; i++)
 		mismatch_free(&C.ring[i]);
-	for (i = 0; i < C.n; i++)
+	for (i = 0; i < C.n; i++) {
 		for (k = 0; k < C.routes[i].npaths; k++)
 			free(C.routes[i].paths[k].path);
+		for (k = 0; k < C.routes[i].nnoise; k++)
+			free(C.routes[i].noise[k].path);
+	}
 	free(C.ring);
 	free(C.routes);
 	pthread_mutex_destroy(&C.mu);
@@ -433,6 +439,37 @@ static char *dupn(const char *s, size_t n)
 	return p;
 }
 
+/* Where path (n bytes) is in list, or n_list when it is not. */
+static size_t find_path(const struct path_count *list, size_t n_list, const char *path, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n_list; k++)
+		if (strlen(list[k].path) == n && memcmp(list[k].path, path, n) == 0)
+			break;
+	return k;
+}
+
+/* Count each of paths (one per line) in list; how many did not fit. */
+static uint64_t count_paths(struct path_count *list, size_t *n_list, const char *paths)
+{
+	const char *p;
+	uint64_t dropped = 0;
+
+	for (p = paths; p && *p;) {
+		size_t n = strcspn(p, "\n"), k = find_path(list, *n_list, p, n);
+
+		if (k == *n_list && k < MAX_PATHS)
+			list[(*n_list)++].path = dupn(p, n);
+		if (k < *n_list)
+			list[k].n++;
+		else
+			dropped++;
+		p += n + (p[n] == '\n');
+	}
+	return dropped;
+}
+
 void control_mismatch(const struct resource *r, const char *method, const char *uri, int64_t principal,
                       int status_a, const char *body_a, size_t len_a,
                       int status_b, const char *body_b, size_t len_b,
@@ -440,7 +477,6 @@ void control_mismatch(const struct resource *r, const char *method, const char *
 {
 	struct route *rt = route_of(r);
 	struct mismatch *m;
-	const char *p;
 
 	if (!rt)
 		return;
@@ -462,21 +498,42 @@ void control_mismatch(const struct resource *r, const char *method, const char *
 	C.head = (C.head + 1) % C.cap;
 	if (C.count < C.cap)
 		C.count++;
-	for (p = paths; p && *p;) {
-		size_t n = strcspn(p, "\n"), k;
+	rt->paths_dropped += count_paths(rt->paths, &rt->npaths, paths);
+	pthread_mutex_unlock(&C.mu);
+}
 
-		for (k = 0; k < rt->npaths; k++)
-			if (strlen(rt->paths[k].path) == n && memcmp(rt->paths[k].path, p, n) == 0)
-				break;
-		if (k == rt->npaths && k < MAX_PATHS)
-			rt->paths[rt->npaths++].path = dupn(p, n);
-		if (k < rt->npaths)
-			rt->paths[k].n++;
-		else
-			rt->paths_dropped++;
+void control_noise(const struct resource *r, const char *paths)
+{
+	struct route *rt = route_of(r);
+
+	if (!rt)
+		return;
+	pthread_mutex_lock(&C.mu);
+	rt->baselines++;
+	if (paths && *paths) {
+		rt->noisy_baselines++;
+		count_paths(rt->noise, &rt->nnoise, paths);
+	}
+	pthread_mutex_unlock(&C.mu);
+}
+
+bool control_all_noise(const struct resource *r, const char *paths)
+{
+	struct route *rt = route_of(r);
+	const char *p;
+	bool all = paths && *paths;
+
+	if (!rt || !all)
+		return false;
+	pthread_mutex_lock(&C.mu);
+	for (p = paths; all && *p;) {
+		size_t n = strcspn(p, "\n");
+
+		all = find_path(rt->noise, rt->nnoise, p, n) < rt->nnoise;
 		p += n + (p[n] == '\n');
 	}
 	pthread_mutex_unlock(&C.mu);
+	return all;
 }
 
 /* Automatic fallback --------------------------------------------------- */
@@ -617,6 +674,20 @@ uint64_t control_fallbacks(const struct resource *r)
 	return rt ? rt->fallbacks : 0;
 }
 
+void control_noise_paths(const struct resource *r, void (*each)(void *arg, const char *path, uint64_t n),
+                         void *arg)
+{
+	struct route *rt = route_of(r);
+	size_t i;
+
+	if (!rt)
+		return;
+	pthread_mutex_lock(&C.mu);
+	for (i = 0; i < rt->nnoise; i++)
+		each(arg, rt->noise[i].path, rt->noise[i].n);
+	pthread_mutex_unlock(&C.mu);
+}
+
 /* JSON ------------------------------------------------------------------ */
 
 /* The upper bound of the bucket holding the q-th fraction of the calls
@@ -655,7 +726,8 @@ static uint64_t store_calls(const struct metrics_route *mr, enum which_store s, 
 
 static uint64_t compared(const struct metrics_route *mr)
 {
-	return mr->outcomes[OUT_MATCHED] + mr->outcomes[OUT_MISMATCHED] + mr->outcomes[OUT_RACED];
+	return mr->outcomes[OUT_MATCHED] + mr->outcomes[OUT_MISMATCHED] + mr->outcomes[OUT_RACED] +
+	       mr->outcomes[OUT_NOISE];
 }
 
 /* NULL when r may be handed to the other store, else why not; detail
@@ -754,7 +826,7 @@ int control_gate(const struct resource *r, int mode, struct error *err)
 }
 
 static const char *const outcome_names[OUT_COUNT] = {
-	"matched", "mismatched", "raced", "secondary_errors", "secondary_timeouts", "dropped",
+	"matched", "mismatched", "raced", "secondary_errors", "secondary_timeouts", "dropped", "noise",
 };
 
 static void route_json(struct buf *b, struct route *rt)
@@ -799,6 +871,28 @@ static void route_json(struct buf *b, struct route *rt)
 		buf_printf(b, ":%llu", (unsigned long long)rt->paths[i].n);
 	}
 	buf_printf(b, "},\"mismatched_paths_dropped\":%llu", (unsigned long long)rt->paths_dropped);
+	buf_printf(b, ",\"noise_baseline\":{\"reads\":%llu,\"differed\":%llu,\"paths\":{",
+	           (unsigned long long)rt->baselines, (unsigned long long)rt->noisy_baselines);
+	for (i = 0; i < rt->nnoise; i++) {
+		if (i)
+			buf_putc(b, ',');
+		json_put_cstr(b, rt->noise[i].path);
+		buf_printf(b, ":%llu", (unsigned long long)rt->noise[i].n);
+	}
+	/* The rule that would silence them, ready for the route's configuration. */
+	buf_puts(b, "},\"ignore_rule\":");
+	if (rt->nnoise) {
+		buf_puts(b, "{\"compare\":{\"ignore\":[");
+		for (i = 0; i < rt->nnoise; i++) {
+			if (i)
+				buf_putc(b, ',');
+			json_put_cstr(b, rt->noise[i].path);
+		}
+		buf_puts(b, "]}}");
+	} else {
+		buf_puts(b, "null");
+	}
+	buf_putc(b, '}');
 	pthread_mutex_unlock(&C.mu);
 	buf_printf(b, ",\"ready\":%s,\"readiness\":", why ? "false" : "true");
 	json_put_cstr(b, why ? why : "ready");

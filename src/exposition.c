@@ -24,7 +24,7 @@
 static const char *const store_label[WS_COUNT + 1] = {"legacy", "mongodb", "none"};
 static const char *const role_label[ROLE_COUNT] = {"authoritative", "secondary"};
 static const char *const outcome_label[OUT_COUNT] = {"match", "mismatch", "raced", "error", "timeout",
-                                                     "dropped"};
+                                                     "dropped", "noise"};
 
 static void family(struct buf *b, const char *name, const char *type, const char *help)
 {
@@ -124,14 +124,14 @@ static void latency(struct buf *b, const struct config *cfg, const struct metric
 
 struct path_out {
 	struct buf *b;
-	const char *route;
+	const char *name, *route;
 };
 
 static void path_line(void *arg, const char *path, uint64_t n)
 {
 	struct path_out *o = arg;
 
-	route_label(o->b, "cutover_mismatched_paths_total", o->route);
+	route_label(o->b, o->name, o->route);
 	buf_puts(o->b, ",path=\"");
 	label_value(o->b, path);
 	buf_putc(o->b, '"');
@@ -155,9 +155,16 @@ static void comparisons(struct buf *b, const struct config *cfg, const struct me
 	family(b, "cutover_mismatched_paths_total", "counter",
 	       "Mismatches by the JSON path that differed (the first 128 paths of each route).");
 	for (i = 0; i < cfg->nresources; i++) {
-		struct path_out po = {b, cfg->resources[i]->name};
+		struct path_out po = {b, "cutover_mismatched_paths_total", cfg->resources[i]->name};
 
 		control_mismatch_paths(cfg->resources[i], path_line, &po, &dropped[i]);
+	}
+	family(b, "cutover_noisy_paths_total", "counter",
+	       "Paths at which two reads of the authoritative store differed (the noise baseline), by route.");
+	for (i = 0; i < cfg->nresources; i++) {
+		struct path_out po = {b, "cutover_noisy_paths_total", cfg->resources[i]->name};
+
+		control_noise_paths(cfg->resources[i], path_line, &po);
 	}
 	family(b, "cutover_mismatched_paths_dropped_total", "counter",
 	       "Differences at paths past the 128 kept per route, not counted by path.");

@@ -237,58 +237,108 @@ struct read_job {
 	size_t len;
 };
 
+/* The job's request, served by store s into fake (fake.out: the answer;
+ * free it with read_done). */
+static void read_again(const struct read_job *j, struct store *s, struct request *fake)
+{
+	memset(fake, 0, sizeof(*fake));
+	fake->cfg = S.cfg;
+	arena_init(&fake->arena, 8192);
+	fake->method = "GET";
+	fake->uri = j->uri;
+	fake->path = j->path;
+	fake->query = j->query;
+	fake->host = j->host;
+	fake->auth = AUTH_OK;
+	fake->principal = j->principal;
+	fake->resource = j->res;
+	fake->mode = j->mode;
+	fake->store = s;
+	if (!s)
+		fake->store_err = STORE_UNAVAILABLE;
+	else
+		resource_handle(fake, j->res);
+}
+
+static void read_done(struct request *fake)
+{
+	buf_free(&fake->out);
+	arena_reset(&fake->arena);
+}
+
+static bool answered(const struct request *fake)
+{
+	return fake->done && fake->store_err != STORE_TIMEOUT && fake->store_err != STORE_UNAVAILABLE &&
+	       fake->store_err != STORE_INVALID;
+}
+
+static void compare_with(const struct read_job *j, const struct request *fake, struct compare_result *cr)
+{
+	struct compare_rules rules;
+
+	compare_rules_default(&rules);
+	rules.ignore = j->res->compare_ignore;
+	rules.nignore = j->res->ncompare_ignore;
+	rules.sets = (const struct compare_set *)j->res->compare_sets;
+	rules.nsets = j->res->ncompare_sets;
+	rules.tolerance = j->res->compare_tolerance;
+	compare_responses(&rules, j->status, j->body, j->len, fake->status, fake->out.p ? fake->out.p : "",
+	                  fake->out.len, cr);
+}
+
+/* The noise baseline (SPEC §8): on a sample, the authoritative store is
+ * read a second time and its two answers compared as the stores' are:
+ * what differs between two reads of one store (clocks, random order,
+ * generated values) is the route's noise, not the secondary's fault. */
+static void baseline(const struct read_job *j, struct store *const stores[POOL_SLOTS])
+{
+	enum which_store auth = mode_mongo_first(j->mode) ? WS_MONGO : WS_LEGACY;
+	struct compare_result cr;
+	struct request again;
+	int pct = S.cfg->noise_sample;
+
+	if (pct <= 0 || (pct < 100 && (int)((unsigned)rand() % 100) >= pct))
+		return;
+	read_again(j, stores[auth], &again);
+	if (answered(&again)) {
+		compare_with(j, &again, &cr);
+		control_noise(j->res, cr.equal ? NULL : buf_cstr(&cr.paths));
+		compare_result_free(&cr);
+	}
+	read_done(&again);
+}
+
 static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS])
 {
 	struct read_job *j = (struct read_job *)job;
 	enum which_store sec = mode_mongo_first(j->mode) ? WS_LEGACY : WS_MONGO;
 	struct request fake;
-	struct compare_rules rules;
 	struct compare_result cr;
 	int64_t t0 = now_mono_us();
-	bool raced;
+	bool raced, noise;
 
 	/* A slow secondary, as the tests make it: the delay counts as its time. */
 	if (S.read_delay_ms > 0)
 		usleep((useconds_t)S.read_delay_ms * 1000);
-	memset(&fake, 0, sizeof(fake));
-	fake.cfg = S.cfg;
-	arena_init(&fake.arena, 8192);
-	fake.method = "GET";
-	fake.uri = j->uri;
-	fake.path = j->path;
-	fake.query = j->query;
-	fake.host = j->host;
-	fake.auth = AUTH_OK;
-	fake.principal = j->principal;
-	fake.resource = j->res;
-	fake.mode = j->mode;
-	fake.store = stores[sec];
-	if (!fake.store)
-		fake.store_err = STORE_UNAVAILABLE;
-	else
-		resource_handle(&fake, j->res);
+	read_again(j, stores[sec], &fake);
 	metrics_latency(j->res, sec, ROLE_SECONDARY, now_mono_us() - t0);
 	if (fake.store_err == STORE_TIMEOUT) {
 		metrics_outcome(j->res, OUT_TIMEOUT);
-	} else if (fake.store_err == STORE_UNAVAILABLE || fake.store_err == STORE_INVALID ||
-	           !fake.done) {
+	} else if (!answered(&fake)) {
 		metrics_outcome(j->res, OUT_ERROR);
 	} else {
-		compare_rules_default(&rules);
-		rules.ignore = j->res->compare_ignore;
-		rules.nignore = j->res->ncompare_ignore;
-		rules.sets = (const struct compare_set *)j->res->compare_sets;
-		rules.nsets = j->res->ncompare_sets;
-		rules.tolerance = j->res->compare_tolerance;
-		compare_responses(&rules, j->status, j->body, j->len, fake.status,
-		                  fake.out.p ? fake.out.p : "", fake.out.len, &cr);
+		baseline(j, stores);
+		compare_with(j, &fake, &cr);
 		raced = !cr.equal && control_raced(j->res, &j->mark);
+		noise = !cr.equal && !raced && control_all_noise(j->res, buf_cstr(&cr.paths));
 		if (!raced)
-			control_observe_comparison(j->res, j->mode, !cr.equal);
+			control_observe_comparison(j->res, j->mode, !cr.equal && !noise);
 		if (cr.equal)
 			metrics_outcome(j->res, OUT_MATCHED);
 		else if (raced)
 			metrics_outcome(j->res, OUT_RACED);
+		else if (noise)
+			metrics_outcome(j->res, OUT_NOISE);
 		else
 			control_mismatch(j->res, j->method, j->uri, j->principal, j->status, j->body, j->len,
 			                 fake.status, fake.out.p ? fake.out.p : "", fake.out.len,
@@ -296,8 +346,7 @@ static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 			                 buf_cstr(&cr.paths));
 		compare_result_free(&cr);
 	}
-	buf_free(&fake.out);
-	arena_reset(&fake.arena);
+	read_done(&fake);
 }
 
 static void read_free(struct pool_job *job)
@@ -524,6 +573,7 @@ static const struct config_key keys[] = {
 	{"shadow", "threads", CFG_INT, CFG_FIELD(shadow.threads), 1, 256, "4", NULL, NULL},
 	{"shadow", "queue", CFG_INT, CFG_FIELD(shadow.queue), 1, 1 << 20, "4096", NULL, NULL},
 	{"shadow", "timeout_ms", CFG_INT, CFG_FIELD(shadow.timeout_ms), 1, 600000, "2000", NULL, NULL},
+	{"shadow", "noise_sample", CFG_INT, CFG_FIELD(noise_sample), 0, 100, "10", NULL, NULL},
 	{NULL, "rollback_copy", CFG_BOOL, CFG_FIELD(rollback_copy), 0, 0, "true", NULL, NULL},
 };
 

@@ -91,7 +91,10 @@ function renderRoutes(doc) {
     c[2].textContent = r.compared; c[2].className = "num";
     c[3].textContent = pct(r.matched, r.compared); c[3].className = "num";
     c[4].textContent = r.mismatched; c[4].className = "num";
-    c[5].textContent = r.raced; c[5].className = "num";
+    c[5].textContent = `${r.raced} · ${r.noise}`; c[5].className = "num";
+    c[5].title = r.noise_baseline && r.noise_baseline.ignore_rule ?
+      "noise at " + Object.keys(r.noise_baseline.paths).join(", ") + "; to ignore: " +
+      JSON.stringify(r.noise_baseline.ignore_rule) : "";
     c[6].textContent = `${r.secondary_errors} · ${r.secondary_timeouts} · ${r.dropped}`; c[6].className = "num";
     c[7].textContent = auth.calls ? `${ms(auth.p50)} / ${ms(auth.p99)}` : "–"; c[7].className = "num";
     c[8].textContent = sec.calls ? `${ms(sec.p50)} / ${ms(sec.p99)}` : "–"; c[8].className = "num";

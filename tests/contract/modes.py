@@ -568,6 +568,73 @@ def test_fallback_under_load(binary, mongo):
     eq((p1, p2), ([], []), (log1[-2000:], log2[-2000:]))
 
 
+NOISY = {"name": "clocks", "path": "/api/clocks/", "table": "noisy_view", "collection": "clocks",
+         "owner_column": "user_id",
+         "fields": [{"name": "id", "type": "uuid", "primary_key": True, "auto": "uuid4"},
+                    {"name": "name", "type": "string", "max_length": 50, "required": True},
+                    {"name": "nonce", "type": "integer", "min": 0, "max": 2000000000, "default": 0}]}
+
+
+def test_noise_baseline(binary, mongo):
+    """A route whose legacy answers carry a value that changes on every read
+    (a view with a random number, as a server clock would): the baseline
+    finds that path noisy, its differences are classed noise, not mismatch,
+    readiness is not held up by them, the admin API and cutover mode give
+    the rule that would ignore it; a real difference in the same route is
+    still a mismatch."""
+    import subprocess
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "etc", "examples", "hisabpro",
+                           "cutover.json")) as f:
+        resources = json.load(f)["resources"] + [NOISY]
+    gw = Gateway(binary, mongo=mongo, mode="shadow",
+                 config={"resources": resources, "shadow": {"noise_sample": 100},
+                         "readiness": {"min_comparisons": 5}})
+    try:
+        gw.sql("CREATE TABLE noisy_base (id char(32) PRIMARY KEY, user_id integer NOT NULL, name varchar(50) NOT NULL)")
+        gw.sql("CREATE VIEW noisy_view AS SELECT id, user_id, name, abs(random()) % 1000000000 AS nonce FROM noisy_base")
+        ids = [uuid.uuid4() for _ in range(3)]
+        for k, i in enumerate(ids):
+            gw.sql("INSERT INTO noisy_base VALUES (?,?,?)", (i.hex, 1, "clock %d" % k))
+        r = subprocess.run([binary, "migrate", "--resource", "clocks", "-c", gw.cfg_path], env=gw.env,
+                           capture_output=True, text=True, timeout=120)
+        eq(r.returncode, 0, r.stdout + r.stderr)
+        for _ in range(3):
+            for i in ids:
+                r = gw.request("GET", "/api/clocks/%s/" % i, token=T1)
+                eq(r.status, 200, r.text)
+        deadline = time.time() + 15
+        while route(gw, "clocks")["noise"] < 9:
+            assert time.time() < deadline, route(gw, "clocks")
+            time.sleep(0.05)
+        rt = route(gw, "clocks")
+        eq((rt["noise"], rt["mismatched"], rt["ready"]), (9, 0, True), rt)
+        eq(rt["noise_baseline"]["paths"], {"/nonce": 9})
+        eq(rt["noise_baseline"]["ignore_rule"], {"compare": {"ignore": ["/nonce"]}})
+        eq(gw.admin("PUT", "routes/clocks", {"mode": "live"})[0], 200)     # noise does not hold it up
+        eq(gw.admin("PUT", "routes/clocks", {"mode": "shadow"})[0], 200)
+        env = dict(gw.env, CUTOVER_ADMIN_URL="127.0.0.1:%d" % gw.port)
+        out = subprocess.run([binary, "mode", "-c", gw.cfg_path], env=env, capture_output=True, text=True,
+                             timeout=30).stdout
+        assert 'clocks: noise (two reads of its authoritative store differ, 9 of 9): /nonce (9)\n' \
+               '  to stop comparing them, in the route: {"compare": {"ignore": ["/nonce"]}}' in out, out
+        smp = gw.request("GET", "/_cutover/metrics", headers={"Authorization": "Bearer " + ADMIN_TOKEN}).text
+        assert 'cutover_comparisons_total{route="clocks",outcome="noise"} 9' in smp
+        assert 'cutover_noisy_paths_total{route="clocks",path="/nonce"} 9' in smp
+        # a real difference beside the noise is a mismatch
+        gw.docs("await db.collection('clocks').updateOne({_id: %s}, {$set: {name: 'renamed'}});"
+                % json.dumps(str(ids[0])))
+        gw.request("GET", "/api/clocks/%s/" % ids[0], token=T1)
+        deadline = time.time() + 15
+        while route(gw, "clocks")["mismatched"] < 1:
+            assert time.time() < deadline, route(gw, "clocks")
+            time.sleep(0.05)
+        rt = route(gw, "clocks")
+        eq((rt["mismatched"], rt["ready"], rt["mismatched_paths"]), (1, False, {"/name": 1, "/nonce": 1}))
+    finally:
+        problems, log = gw.stop()
+    eq(problems, [], log[-3000:])
+
+
 def flips_under_load(binary, mongo, flip_to):
     import subprocess
     gw = Gateway(binary, mongo=mongo, mode="legacy", config={"store_threads": 4})
@@ -831,7 +898,7 @@ def suite(runner, binary, mongo):
                     test_modes_persist_and_reach_other_instances, test_sighup_reloads_modes], gw)
     finally:
         runner.shutdown(gw)
-    runner.run([test_idle_mongodb_costs_no_thread, test_zero_downtime_flips_under_load,
+    runner.run([test_noise_baseline, test_idle_mongodb_costs_no_thread, test_zero_downtime_flips_under_load,
                 test_zero_downtime_global_flips_under_load, test_kill_between_commit_and_copy,
                 test_cascade_delete_reads_are_raced], binary, mongo)
     if mongo.dir:       # a server of our own, so we may stop and kill it
