@@ -216,6 +216,7 @@ struct config {
 	} fallback;
 	int mismatch_capacity;          /* mismatches kept, newest first */
 	int noise_sample;               /* % of compared reads whose authoritative answer is read again */
+	const char *control_store;      /* "legacy" (its cutover_routes table) or "mongodb" (the collection) */
 	bool rollback_copy;             /* mongodb mode: keep the legacy store up, in the background */
 	bool listen_shared;             /* share the port with other processes (SO_REUSEPORT) */
 	struct {

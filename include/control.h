@@ -57,6 +57,11 @@ void control_persist(const struct resource *r);
  * once now (modes persisted earlier win over the file) and then by
  * control_tick, which also writes the flips made here. */
 int control_store_start(const struct config *cfg);
+/* `cutover mode --control-store mongodb`: copy every route's mode from the
+ * legacy store's cutover_routes to MongoDB's, then mark the legacy table
+ * handed over; running gateways move to MongoDB at their next look, and
+ * start there.  0, or 1 with a message. */
+int control_store_hand_over(const struct config *cfg);
 void control_store_stop(void);
 /* The background work of the control state, on the thread that watches
  * the process (never a loop): completes the flips whose writes are in,
@@ -92,19 +97,17 @@ void control_mismatch(const struct resource *r, const char *method, const char *
                       int status_b, const char *body_b, size_t len_b,
                       const char *patch, size_t patch_len, const char *paths);
 
-/* The mismatched paths of r and how often each differed, under a lock
- * (each must not call back here); dropped: differences of paths past the
- * first 128 kept. */
-void control_mismatch_paths(const struct resource *r, void (*each)(void *arg, const char *path, uint64_t n),
-                            void *arg, uint64_t *dropped);
+/* The mismatched paths of r, or its noisy ones, and how often each
+ * differed, under a lock (each must not call back here); dropped (may be
+ * NULL): mismatches at paths past the first 128 kept. */
+enum path_kind { PATHS_MISMATCHED, PATHS_NOISY };
+void control_paths(const struct resource *r, enum path_kind kind,
+                   void (*each)(void *arg, const char *path, uint64_t n), void *arg, uint64_t *dropped);
 /* The noise baseline: paths (one per line; NULL or "" when the two were
  * equal) at which two reads of r's authoritative store differed.  Is every
- * one of paths such a path?  A mismatch that is all noise is not one.
- * each is called for every noisy path with its count, under a lock. */
+ * one of paths such a path?  A mismatch that is all noise is not one. */
 void control_noise(const struct resource *r, const char *paths);
 bool control_all_noise(const struct resource *r, const char *paths);
-void control_noise_paths(const struct resource *r, void (*each)(void *arg, const char *path, uint64_t n),
-                         void *arg);
 /* May r be handed to the other store (SPEC §12's readiness)? */
 bool control_ready(const struct resource *r);
 /* The readiness gate: may r (NULL: every route following the global mode)

@@ -93,7 +93,12 @@ static struct {
 	bool *pending;                  /* per route, and [n] for the global mode */
 	int64_t *seen;                  /* the version last applied, likewise */
 	struct store *store;
+	bool in_mongo;                  /* the modes are in MongoDB's cutover_routes */
+	bool handed_over;               /* the legacy store says so: switch at the end of this poll */
 } CS = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1};
+
+/* The row of the legacy control store that says the modes moved to MongoDB. */
+#define HANDED_OVER "@control"
 
 static struct route *route_of(const struct resource *r)
 {
@@ -674,19 +679,6 @@ uint64_t control_fallbacks(const struct resource *r)
 	return rt ? rt->fallbacks : 0;
 }
 
-void control_noise_paths(const struct resource *r, void (*each)(void *arg, const char *path, uint64_t n),
-                         void *arg)
-{
-	struct route *rt = route_of(r);
-	size_t i;
-
-	if (!rt)
-		return;
-	pthread_mutex_lock(&C.mu);
-	for (i = 0; i < rt->nnoise; i++)
-		each(arg, rt->noise[i].path, rt->noise[i].n);
-	pthread_mutex_unlock(&C.mu);
-}
 
 /* JSON ------------------------------------------------------------------ */
 
@@ -914,19 +906,24 @@ static void route_json(struct buf *b, struct route *rt)
 	buf_putc(b, '}');
 }
 
-void control_mismatch_paths(const struct resource *r, void (*each)(void *arg, const char *path, uint64_t n),
-                            void *arg, uint64_t *dropped)
+void control_paths(const struct resource *r, enum path_kind kind,
+                   void (*each)(void *arg, const char *path, uint64_t n), void *arg, uint64_t *dropped)
 {
 	struct route *rt = route_of(r);
-	size_t i;
+	const struct path_count *list;
+	size_t i, n;
 
-	*dropped = 0;
+	if (dropped)
+		*dropped = 0;
 	if (!rt)
 		return;
 	pthread_mutex_lock(&C.mu);
-	for (i = 0; i < rt->npaths; i++)
-		each(arg, rt->paths[i].path, rt->paths[i].n);
-	*dropped = rt->paths_dropped;
+	list = kind == PATHS_NOISY ? rt->noise : rt->paths;
+	n = kind == PATHS_NOISY ? rt->nnoise : rt->npaths;
+	for (i = 0; i < n; i++)
+		each(arg, list[i].path, list[i].n);
+	if (dropped && kind == PATHS_MISMATCHED)
+		*dropped = rt->paths_dropped;
 	pthread_mutex_unlock(&C.mu);
 }
 
@@ -1060,6 +1057,8 @@ static int poll_store(void)
 		size_t k = slot_of(rows[i].route);
 		int mode = *rows[i].mode ? mode_parse(rows[i].mode) : -1;
 
+		if (!CS.in_mongo && strcmp(rows[i].route, HANDED_OVER) == 0 && strcmp(rows[i].mode, "mongodb") == 0)
+			CS.handed_over = true;
 		if (k == (size_t)-1 || rows[i].version <= CS.seen[k])
 			continue;
 		CS.seen[k] = rows[i].version;
@@ -1079,6 +1078,26 @@ static int poll_store(void)
 	return slot >= 0 ? 1 : 0;
 }
 
+/* From now on the modes are read from and written to MongoDB: every
+ * version there is new to this instance. */
+static void use_mongo(void)
+{
+	struct store_error err;
+	struct store *m = store_open(C.cfg->mongodb_uri, C.cfg, &err);
+
+	CS.handed_over = false;
+	if (!m) {
+		fprintf(stderr, "cutover: control store: cannot move to MongoDB: %s\n", err.msg);
+		return;
+	}
+	store_close(CS.store);
+	CS.store = m;
+	CS.in_mongo = true;
+	memset(CS.seen, 0, (C.n + 1) * sizeof(*CS.seen));
+	fprintf(stderr, "cutover: control store: the modes are in MongoDB (cutover_routes) from now on\n");
+	poll_store();
+}
+
 int control_tick(void)
 {
 	uint64_t n;
@@ -1091,14 +1110,63 @@ int control_tick(void)
 	if (CS.store)
 		while (poll_store() > 0)
 			;
+	if (CS.handed_over)
+		use_mongo();
 	return waiting ? 20 : CS.store ? 1000 : -1;
+}
+
+int control_store_hand_over(const struct config *cfg)
+{
+	struct store_error err;
+	struct store *legacy = NULL, *mongo = NULL;
+	struct route_row *rows, marker = {HANDED_OVER, "mongodb", 0, 0};
+	struct arena a;
+	size_t n, i, copied = 0;
+	int rc = 1;
+
+	arena_init(&a, 1024);
+	if (!*cfg->mongodb_uri)
+		fprintf(stderr, "cutover: the control store can move to MongoDB only with mongodb_uri set\n");
+	else if (!(legacy = store_open(cfg->database_url, cfg, &err)) || !(mongo = store_open(cfg->mongodb_uri, cfg, &err)))
+		fprintf(stderr, "cutover: control store: %s\n", err.msg);
+	else if (store_routes(legacy, NULL, &a, &rows, &n, &err) < 0)
+		fprintf(stderr, "cutover: control store: the legacy store: %s\n", err.msg);
+	else {
+		rc = 0;
+		for (i = 0; rc == 0 && i < n; i++) {
+			struct route_row *got;
+			size_t m;
+
+			if (strcmp(rows[i].route, HANDED_OVER) == 0)
+				continue;
+			if (store_routes(mongo, &rows[i], &a, &got, &m, &err) < 0) {
+				fprintf(stderr, "cutover: control store: MongoDB: %s\n", err.msg);
+				rc = 1;
+			}
+			copied++;
+		}
+		/* Last: the instances switch when they read it. */
+		if (rc == 0 && store_routes(legacy, &marker, &a, &rows, &n, &err) < 0) {
+			fprintf(stderr, "cutover: control store: the legacy store: %s\n", err.msg);
+			rc = 1;
+		}
+		if (rc == 0)
+			printf("the modes of %zu routes are in MongoDB's cutover_routes now; every gateway moves there at its "
+			       "next look (within a second), and reads them there when it starts\n", copied);
+	}
+	store_close(legacy);
+	store_close(mongo);
+	arena_reset(&a);
+	return rc;
 }
 
 int control_store_start(const struct config *cfg)
 {
 	struct store_error err;
+	bool mongo = strcmp(cfg->control_store, "mongodb") == 0;
 
-	if (!(CS.store = store_open(cfg->database_url, cfg, &err))) {
+	CS.in_mongo = mongo;
+	if (!(CS.store = store_open(mongo ? cfg->mongodb_uri : cfg->database_url, cfg, &err))) {
 		fprintf(stderr, "cutover: control store: %s\n", err.msg);
 		return -1;
 	}
@@ -1111,6 +1179,8 @@ int control_store_start(const struct config *cfg)
 	CS.seen = xcalloc(C.n + 1, sizeof(*CS.seen));
 	/* Modes persisted earlier win over the file, before the first request. */
 	poll_store();
+	if (CS.handed_over)
+		use_mongo();
 	return 0;
 }
 
@@ -1136,6 +1206,7 @@ static const struct config_key keys[] = {
 	{"readiness", "max_latency_ms", CFG_INT, CFG_FIELD(readiness.max_latency_ms), 1, 600000, "250", NULL, NULL},
 	{"readiness", "window_seconds", CFG_INT, CFG_FIELD(readiness.window_seconds), 1, 1L << 30, "3600", NULL, NULL},
 	{NULL, "mismatch_capacity", CFG_INT, CFG_FIELD(mismatch_capacity), 1, 100000, "200", NULL, NULL},
+	{NULL, "control_store", CFG_STRING, CFG_FIELD(control_store), 0, 0, "legacy", NULL, NULL},
 	{"fallback", "enabled", CFG_BOOL, CFG_FIELD(fallback.enabled), 0, 0, "true", NULL, NULL},
 	{"fallback", "rampdown", CFG_BOOL, CFG_FIELD(fallback.rampdown), 0, 0, NULL, NULL, NULL},
 	{"fallback", "window_seconds", CFG_INT, CFG_FIELD(fallback.window_seconds), 1, FALLBACK_SLOTS - 2, "30", NULL,
@@ -1148,4 +1219,14 @@ static const struct config_key keys[] = {
 	{"fallback", "max_p99_ms", CFG_INT, CFG_FIELD(fallback.max_p99_ms), 1, 600000, "2000", NULL, NULL},
 };
 
-const struct config_module control_config = {"control", keys, ARRAY_LEN(keys), NULL};
+static void check_control_store(struct config_loader *l)
+{
+	const struct config *cfg = config_of(l);
+
+	if (strcmp(cfg->control_store, "legacy") != 0 && strcmp(cfg->control_store, "mongodb") != 0)
+		config_problem(l, NULL, "control_store \"%s\" must be legacy or mongodb", cfg->control_store);
+	else if (strcmp(cfg->control_store, "mongodb") == 0 && !*cfg->mongodb_uri)
+		config_problem(l, NULL, "control_store \"mongodb\" needs MongoDB: set \"mongodb_uri\" or MONGODB_URI");
+}
+
+const struct config_module control_config = {"control", keys, ARRAY_LEN(keys), check_control_store};

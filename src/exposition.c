@@ -157,14 +157,14 @@ static void comparisons(struct buf *b, const struct config *cfg, const struct me
 	for (i = 0; i < cfg->nresources; i++) {
 		struct path_out po = {b, "cutover_mismatched_paths_total", cfg->resources[i]->name};
 
-		control_mismatch_paths(cfg->resources[i], path_line, &po, &dropped[i]);
+		control_paths(cfg->resources[i], PATHS_MISMATCHED, path_line, &po, &dropped[i]);
 	}
 	family(b, "cutover_noisy_paths_total", "counter",
 	       "Paths at which two reads of the authoritative store differed (the noise baseline), by route.");
 	for (i = 0; i < cfg->nresources; i++) {
 		struct path_out po = {b, "cutover_noisy_paths_total", cfg->resources[i]->name};
 
-		control_noise_paths(cfg->resources[i], path_line, &po);
+		control_paths(cfg->resources[i], PATHS_NOISY, path_line, &po, NULL);
 	}
 	family(b, "cutover_mismatched_paths_dropped_total", "counter",
 	       "Differences at paths past the 128 kept per route, not counted by path.");

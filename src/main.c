@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "control.h"
 #include "jwt.h"
 #include "migrate.h"
 #include "server.h"
@@ -116,7 +117,8 @@ static const struct { const char *name, *text; } helps[] = {
 	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
 	 "exit: 0 shown; 1 the gateway could not be reached; 2 usage\n"},
 	{"mode",
-	 "usage: cutover mode [-c FILE] [ROUTE [MODE [--force]]]\n\n"
+	 "usage: cutover mode [-c FILE] [ROUTE [MODE [--force]]]\n"
+	 "       cutover mode [-c FILE] --control-store mongodb\n\n"
 	 "Without arguments, every route with its mode, comparisons and readiness; with\n"
 	 "ROUTE (a resource, or \"global\") and MODE, flip it.  Talks to the running\n"
 	 "gateway's admin API at admin.listen, else the listen address (or\n"
@@ -126,6 +128,10 @@ static const struct { const char *name, *text; } helps[] = {
 	 "  MODE                legacy, dual-write, shadow (dual), live, rampdown, mongodb,\n"
 	 "                      passthrough\n"
 	 "  --force             flip even when the route is not ready (logged, with $USER)\n"
+	 "  --control-store mongodb\n"
+	 "                      move the modes from the legacy store's cutover_routes table\n"
+	 "                      to MongoDB's collection (the last phase then needs no SQL\n"
+	 "                      database for them); running gateways follow within a second\n"
 	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
 	 "exit: 0 done; 1 the gateway refused or could not be reached; 2 usage\n"},
 };
@@ -314,7 +320,8 @@ static struct config *setup(int argc, char **argv, struct opts *o, int fail_rc, 
 	return cfg;
 }
 
-static int cmd_serve(int argc, char **argv)
+/* A command that takes only -c: fn on the configuration; 1 when it fails. */
+static int with_config(int argc, char **argv, int (*fn)(const struct config *cfg))
 {
 	struct opts o = {0};
 	struct config *cfg;
@@ -322,9 +329,14 @@ static int cmd_serve(int argc, char **argv)
 
 	if (!(cfg = setup(argc, argv, &o, 1, &rc)))
 		return rc;
-	rc = server_run(cfg);
+	rc = fn(cfg);
 	config_free(cfg);
 	return rc == 0 ? 0 : 1;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	return with_config(argc, argv, server_run);
 }
 
 /* A TCP connection to host:port within timeout_ms; NULL, or why not. */
@@ -484,15 +496,7 @@ static int cmd_verify(int argc, char **argv)
 
 static int cmd_plan(int argc, char **argv)
 {
-	struct opts o = {0};
-	struct config *cfg;
-	int rc;
-
-	if (!(cfg = setup(argc, argv, &o, 1, &rc)))
-		return rc;
-	rc = cli_plan(cfg);
-	config_free(cfg);
-	return rc;
+	return with_config(argc, argv, cli_plan);
 }
 
 static int cmd_mode(int argc, char **argv)
@@ -502,6 +506,20 @@ static int cmd_mode(int argc, char **argv)
 	int rc, skip = 0, i;
 	bool force = false;
 
+	for (i = 1; i + 1 < argc; i++) {
+		if (strcmp(argv[i], "--control-store") == 0) {
+			if (strcmp(argv[i + 1], "mongodb") != 0)
+				return bad_usage("--control-store takes mongodb, not '%s'", argv[i + 1]);
+			if (argc != 3 && !(argc == 5 && i == 3 && (strcmp(argv[1], "-c") == 0 ||
+			                                          strcmp(argv[1], "--config") == 0)))
+				return bad_usage("%s", "usage: cutover mode [-c FILE] --control-store mongodb");
+			if (!(cfg = load(i == 3 ? argv[2] : config)))
+				return 1;
+			rc = control_store_hand_over(cfg);
+			config_free(cfg);
+			return rc;
+		}
+	}
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--force") == 0) {
 			force = true;

@@ -635,6 +635,56 @@ def test_noise_baseline(binary, mongo):
     eq(problems, [], log[-3000:])
 
 
+def test_control_store_moves_to_mongodb(binary, mongo):
+    """cutover mode --control-store mongodb: the modes move from the legacy
+    store's cutover_routes table to MongoDB's collection; both running
+    instances follow, later flips reach the other instance through MongoDB
+    alone, and a gateway started afterwards reads them there."""
+    import subprocess
+    gw = Gateway(binary, mongo=mongo, mode="shadow")
+    other = Gateway(binary, mongo=mongo, mode="shadow", same_as=gw)
+    third = None
+
+    def follows(g, mode):
+        deadline = time.time() + 15
+        while route(g)["mode"] != mode:
+            assert time.time() < deadline, route(g)
+            time.sleep(0.05)
+
+    try:
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "dual-write"})[0], 200)
+        follows(other, "dual-write")
+        r = subprocess.run([binary, "mode", "-c", gw.cfg_path, "--control-store", "mongodb"], env=gw.env,
+                           capture_output=True, text=True, timeout=60)
+        eq(r.returncode, 0, r.stdout + r.stderr)
+        assert "are in MongoDB's cutover_routes now" in r.stdout, r.stdout
+        for g in (gw, other):
+            deadline = time.time() + 15
+            while "the modes are in MongoDB (cutover_routes) from now on" not in g.read_log():
+                assert time.time() < deadline, g.read_log()[-2000:]
+                time.sleep(0.05)
+        eq(route(gw)["mode"], "dual-write")
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "legacy"})[0], 200)
+        follows(other, "legacy")
+        # the flip went to MongoDB only: the legacy table still holds the old mode
+        docs = gw.docs("return await db.collection('cutover_routes').find({_id: 'invoices'}).toArray();")
+        eq(docs[0]["mode"], "legacy")
+        eq(gw.sql("SELECT mode FROM cutover_routes WHERE route='invoices'"), [("dual-write",)])
+        # a gateway started now reads the modes in MongoDB
+        third = Gateway(binary, mongo=mongo, mode="shadow", same_as=gw)
+        eq(route(third)["mode"], "legacy")
+        assert "the modes are in MongoDB (cutover_routes) from now on" in third.read_log()
+        r = subprocess.run([binary, "mode", "--control-store", "sqlite"], capture_output=True, text=True, timeout=30)
+        eq(r.returncode, 2, r.stderr)
+    finally:
+        problems = []
+        for g in (third, other, gw):
+            if g:
+                p, log = g.stop()
+                problems += p
+    eq(problems, [])
+
+
 def flips_under_load(binary, mongo, flip_to):
     import subprocess
     gw = Gateway(binary, mongo=mongo, mode="legacy", config={"store_threads": 4})
@@ -898,7 +948,8 @@ def suite(runner, binary, mongo):
                     test_modes_persist_and_reach_other_instances, test_sighup_reloads_modes], gw)
     finally:
         runner.shutdown(gw)
-    runner.run([test_noise_baseline, test_idle_mongodb_costs_no_thread, test_zero_downtime_flips_under_load,
+    runner.run([test_noise_baseline, test_control_store_moves_to_mongodb, test_idle_mongodb_costs_no_thread,
+                test_zero_downtime_flips_under_load,
                 test_zero_downtime_global_flips_under_load, test_kill_between_commit_and_copy,
                 test_cascade_delete_reads_are_raced], binary, mongo)
     if mongo.dir:       # a server of our own, so we may stop and kill it

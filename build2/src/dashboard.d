@@ -1,2 +1,0 @@
-build2/src/dashboard.o: src/dashboard.c include/dashboard.h
-include/dashboard.h:
