@@ -25,7 +25,7 @@ function fail(msg) { throw new Error(msg); }
   });
   const problems = [];
   try {
-    const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+    const page = await browser.newPage({ viewport: { width: 1760, height: 1000 } });
     page.on("console", (m) => { if (m.type() === "error") problems.push("console: " + m.text()); });
     page.on("pageerror", (e) => problems.push("page error: " + e.message));
     page.on("requestfailed", (r) => problems.push("request failed: " + r.url()));
