@@ -193,6 +193,23 @@ int cli_mode(const struct config *cfg, int argc, char **argv, bool force)
 /* The stages a route goes through, each with what the next one needs. */
 static const char *const stages[] = {"legacy", "dual-write", "shadow", "live", "rampdown", "mongodb"};
 
+/* "comparisons: ok (312 of 100 needed); mismatches: NO (…); …" */
+static void print_checks(const struct json *r)
+{
+	const struct json *checks = json_get(r, "readiness_checks"), *ok;
+	size_t i;
+
+	if (!checks || checks->type != JSON_ARRAY)
+		return;
+	printf("%-16s checks:", "");
+	for (i = 0; i < checks->u.a.n; i++) {
+		ok = json_get(checks->u.a.v[i], "ok");
+		printf("%s %s %s (%s)", i ? ";" : "", str_of(checks->u.a.v[i], "check"),
+		       ok && ok->type == JSON_BOOL && ok->u.b ? "ok" : "NOT", str_of(checks->u.a.v[i], "detail"));
+	}
+	printf("\n");
+}
+
 static void plan_route(const struct config *cfg, const struct json *r)
 {
 	const char *name = str_of(r, "route"), *mode = str_of(r, "mode"), *next = NULL;
@@ -225,9 +242,11 @@ static void plan_route(const struct config *cfg, const struct json *r)
 	} else if (strcmp(mode, "shadow") == 0 && !is_ready) {
 		printf("%s (%s)\n%-16s when it is ready: cutover mode %s live\n", str_of(r, "readiness"),
 		       str_of(r, "readiness_detail"), "", name);
+		print_checks(r);
 	} else {
 		printf("%s (%s)\n%-16s cutover mode %s %s\n", is_ready ? "ready" : str_of(r, "readiness"),
 		       str_of(r, "readiness_detail"), "", name, next);
+		print_checks(r);
 	}
 }
 

@@ -763,6 +763,42 @@ static const char *verdict(const struct resource *r, const struct metrics_route 
 	return NULL;
 }
 
+/* Every readiness check with its figures, passed or not, for the admin
+ * API (and so `cutover plan`): [{"check", "ok", "detail"}…]. */
+static void checks_json(struct buf *b, const struct route *rt, const struct metrics_route *mr)
+{
+	enum which_store sec = mode_mongo_first(control_mode(rt->res)) ? WS_LEGACY : WS_MONGO;
+	uint64_t hist[LAT_BUCKETS];
+	int64_t last = rt->last_mismatch_us;
+	bool recent = last && now_mono_us() - last < (int64_t)C.cfg->readiness.window_seconds * 1000000;
+	double p99;
+	char d[160];
+
+	store_calls(mr, sec, hist);
+	p99 = quantile_ms(hist, 0.99);
+	buf_puts(b, ",\"readiness_checks\":[");
+	snprintf(d, sizeof(d), "%llu of %d needed", (unsigned long long)compared(mr), C.cfg->readiness.min_comparisons);
+	buf_printf(b, "{\"check\":\"comparisons\",\"ok\":%s,\"detail\":",
+	           compared(mr) >= (uint64_t)C.cfg->readiness.min_comparisons ? "true" : "false");
+	json_put_cstr(b, d);
+	if (recent)
+		snprintf(d, sizeof(d), "%llu unexplained, the last %.0f s ago (the window is %d s)",
+		         (unsigned long long)mr->outcomes[OUT_MISMATCHED], (double)(now_mono_us() - last) / 1e6,
+		         C.cfg->readiness.window_seconds);
+	else
+		snprintf(d, sizeof(d), "none unexplained in the last %d s", C.cfg->readiness.window_seconds);
+	buf_printf(b, "},{\"check\":\"mismatches\",\"ok\":%s,\"detail\":", recent ? "false" : "true");
+	json_put_cstr(b, d);
+	snprintf(d, sizeof(d), "%lld writes waiting to be copied", (long long)rt->pending);
+	buf_printf(b, "},{\"check\":\"copies\",\"ok\":%s,\"detail\":", rt->pending > 0 ? "false" : "true");
+	json_put_cstr(b, d);
+	snprintf(d, sizeof(d), "%.1f ms, the bound %d ms", p99, C.cfg->readiness.max_latency_ms);
+	buf_printf(b, "},{\"check\":\"secondary_p99\",\"ok\":%s,\"detail\":",
+	           p99 > C.cfg->readiness.max_latency_ms ? "false" : "true");
+	json_put_cstr(b, d);
+	buf_puts(b, "}]");
+}
+
 bool control_ready(const struct resource *r)
 {
 	struct metrics_route mr;
@@ -890,6 +926,7 @@ static void route_json(struct buf *b, struct route *rt)
 	json_put_cstr(b, why ? why : "ready");
 	buf_puts(b, ",\"readiness_detail\":");
 	json_put_cstr(b, detail);
+	checks_json(b, rt, &mr);
 	buf_printf(b, ",\"fallbacks\":%llu,\"fallback\":", (unsigned long long)rt->fallbacks);
 	pthread_mutex_lock(&C.mu);
 	if (rt->fallback_why[0]) {

@@ -99,7 +99,8 @@ function renderRoutes(doc) {
     c[7].textContent = auth.calls ? `${ms(auth.p50)} / ${ms(auth.p99)}` : "–"; c[7].className = "num";
     c[8].textContent = sec.calls ? `${ms(sec.p50)} / ${ms(sec.p99)}` : "–"; c[8].className = "num";
     c[9].textContent = r.readiness; c[9].className = r.ready ? "ready" : "notready";
-    c[9].title = r.readiness_detail || "";
+    c[9].title = (r.readiness_checks || []).map((k) => `${k.check}: ${k.ok ? "ok" : "NOT"} (${k.detail})`)
+      .join("\n");
     if (r.fallback)
       c[1].append(el("div", { class: "fallback", text: `fell back to shadow by itself at ${r.fallback.at}: ` +
                               r.fallback.reason }));

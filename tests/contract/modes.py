@@ -416,7 +416,10 @@ def test_readiness_gate(binary, mongo):
         assert "0 comparisons of 5 needed" in refused("too few comparisons")
         out = plan()
         assert re.search(r"^invoices +shadow -> live +not ready: too few comparisons \(0 comparisons of 5 "
-                         r"needed\)\n +when it is ready: cutover mode invoices live$", out, re.M), out
+                         r"needed\)\n +when it is ready: cutover mode invoices live\n +checks: comparisons NOT "
+                         r"\(0 of 5 needed\); mismatches ok \(none unexplained in the last 3 s\); copies ok "
+                         r"\(0 writes waiting to be copied\); secondary_p99 ok \(0\.0 ms, the bound 250 ms\)$",
+                         out, re.M), out
         st, body = gw.admin("PUT", "mode", {"mode": "live"})
         eq(st, 409, body)
         assert "invoices is not ready for live" in body["detail"] and "payments is not ready for live" in \
