@@ -269,6 +269,10 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 		rt->sample = sample;
 	if (mode < -1)
 		return 0;
+	/* A route flipped (by a person, or by the fallback) is judged on what
+	 * MongoDB does from now on, not on what made it fall back before. */
+	for (i = 0; i < FALLBACK_SLOTS; i++)
+		rt->window[i].sec = 0;
 	handover = mode_mongo_first(control_mode(r)) !=
 	           mode_mongo_first(mode >= 0 ? (enum mode)mode : (enum mode)C.global);
 	if (handover && *C.cfg->mongodb_uri && writes_pending(rt)) {

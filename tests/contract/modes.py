@@ -503,7 +503,7 @@ def test_fallback_under_load(binary, mongo):
     reads and writes; the MongoDB server stops (SIGSTOP) for a few seconds:
     the route falls back to shadow by itself on both, says why, no client
     request fails, and it stays in shadow afterwards."""
-    cfg = {"fallback": {"window_seconds": 5, "min_requests": 5}, "store_threads": 4}
+    cfg = {"fallback": {"window_seconds": 20, "min_requests": 5}, "store_threads": 4}
     gw = Gateway(binary, mongo=mongo, mode="live", config=cfg)
     other = Gateway(binary, mongo=mongo, mode="live", same_as=gw, config=cfg)
     stop = threading.Event()
@@ -548,6 +548,17 @@ def test_fallback_under_load(binary, mongo):
             assert time.time() < deadline, (route(gw), route(other))
             time.sleep(0.1)
         time.sleep(3)                   # the load goes on, MongoDB answers again: it stays in shadow
+        eq((route(gw)["mode"], route(other)["mode"]), ("shadow", "shadow"))
+        # A person flips it back: it is judged on MongoDB from then on, not
+        # on the stall that is still in the window.
+        assert gw.admin("PUT", "routes/invoices", {"mode": "live", "force": True})[0] in (200, 202)
+        follow = time.time() + 15
+        while route(gw)["mode"] != "live" or route(other)["mode"] != "live":
+            assert time.time() < follow, (route(gw), route(other))
+            time.sleep(0.05)
+        time.sleep(2)
+        eq((route(gw)["mode"], route(other)["mode"]), ("live", "live"))
+        assert gw.admin("PUT", "routes/invoices", {"mode": "shadow"})[0] in (200, 202)
     finally:
         stop.set()
         for t in threads:
@@ -557,7 +568,11 @@ def test_fallback_under_load(binary, mongo):
         assert counts["requests"] > 50, counts
         print("     %(requests)d requests across the stall" % counts)
         for g in (gw, other):
-            eq((route(g)["mode"], route(g)["mode_source"]), ("shadow", "route"))
+            deadline = time.time() + 15
+            while route(g)["mode"] != "shadow":
+                assert time.time() < deadline, route(g)
+                time.sleep(0.05)
+            eq(route(g)["mode_source"], "route")
         fell = [g for g in (gw, other) if route(g)["fallback"]]
         assert fell, (route(gw), route(other))
         eq(route(fell[0])["fallbacks"], 1)
