@@ -505,7 +505,20 @@ def test_fallback_under_load(binary, mongo):
     request fails, and it stays in shadow afterwards."""
     cfg = {"fallback": {"window_seconds": 20, "min_requests": 5}, "store_threads": 4}
     gw = Gateway(binary, mongo=mongo, mode="live", config=cfg)
-    other = Gateway(binary, mongo=mongo, mode="live", same_as=gw, config=cfg)
+    other = None
+    try:
+        other = Gateway(binary, mongo=mongo, mode="live", same_as=gw, config=cfg)
+        fallback_under_load(gw, other, mongo)
+    finally:
+        problems = []
+        for g in (other, gw):
+            if g:
+                p, log = g.stop()
+                problems += [(x, log[-2000:]) for x in p]
+    eq(problems, [])
+
+
+def fallback_under_load(gw, other, mongo):
     stop = threading.Event()
     failures, counts = [], {"requests": 0}
     lock = threading.Lock()
@@ -563,27 +576,22 @@ def test_fallback_under_load(binary, mongo):
         stop.set()
         for t in threads:
             t.join(timeout=60)
-    try:
-        eq(failures, [])
-        assert counts["requests"] > 50, counts
-        print("     %(requests)d requests across the stall" % counts)
-        for g in (gw, other):
-            deadline = time.time() + 15
-            while route(g)["mode"] != "shadow":
-                assert time.time() < deadline, route(g)
-                time.sleep(0.05)
-            eq(route(g)["mode_source"], "route")
-        fell = [g for g in (gw, other) if route(g)["fallback"]]
-        assert fell, (route(gw), route(other))
-        eq(route(fell[0])["fallbacks"], 1)
-        assert "MongoDB" in route(fell[0])["fallback"]["reason"], route(fell[0])
-        assert re.search(r"fallback: invoices from live to shadow, by itself: .*MongoDB", fell[0].read_log())
-        smp = gw.request("GET", "/_cutover/metrics", headers={"Authorization": "Bearer " + ADMIN_TOKEN}).text
-        assert re.search(r'^cutover_fallbacks_total\{route="invoices"\} %d$' % route(gw)["fallbacks"], smp, re.M)
-    finally:
-        p1, log1 = other.stop()
-        p2, log2 = gw.stop()
-    eq((p1, p2), ([], []), (log1[-2000:], log2[-2000:]))
+    eq(failures, [])
+    assert counts["requests"] > 50, counts
+    print("     %(requests)d requests across the stall" % counts)
+    for g in (gw, other):
+        deadline = time.time() + 15
+        while route(g)["mode"] != "shadow":
+            assert time.time() < deadline, route(g)
+            time.sleep(0.05)
+        eq(route(g)["mode_source"], "route")
+    fell = [g for g in (gw, other) if route(g)["fallback"]]
+    assert fell, (route(gw), route(other))
+    eq(route(fell[0])["fallbacks"], 1)
+    assert "MongoDB" in route(fell[0])["fallback"]["reason"], route(fell[0])
+    assert re.search(r"fallback: invoices from live to shadow, by itself: .*MongoDB", fell[0].read_log())
+    smp = gw.request("GET", "/_cutover/metrics", headers={"Authorization": "Bearer " + ADMIN_TOKEN}).text
+    assert re.search(r'^cutover_fallbacks_total\{route="invoices"\} %d$' % route(gw)["fallbacks"], smp, re.M)
 
 
 NOISY = {"name": "clocks", "path": "/api/clocks/", "table": "noisy_view", "collection": "clocks",
