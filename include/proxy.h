@@ -47,8 +47,8 @@ void proxy_replied(struct evhttp_request *ev);
 /* {"requests":…,"bad_gateway":…,…} */
 void proxy_stats_json(struct buf *b);
 struct proxy_stats {
-	uint64_t requests, bytes_up, bytes_down, opened, reused;        /* passthrough */
-	int64_t connections, max_connections;                           /* client connections */
+	uint64_t requests, bad_gateway, timeouts, bytes_up, bytes_down, opened, reused;   /* passthrough */
+	int64_t connections, max_connections, held_bytes;               /* client connections, bodies held */
 	uint64_t refused_heads, request_timeouts, over_budget, accept_pauses;
 };
 void proxy_stats(struct proxy_stats *st);

@@ -726,89 +726,108 @@ static uint64_t compared(const struct metrics_route *mr)
 	       mr->outcomes[OUT_NOISE];
 }
 
-/* NULL when r may be handed to the other store, else why not; detail
- * (when given) gets the figures behind the verdict. */
-static const char *verdict(const struct resource *r, const struct metrics_route *mr, char *detail, size_t n)
+/* The figures readiness is judged on, taken once. */
+struct readiness {
+	uint64_t compared, mismatched;
+	bool recent;                    /* an unexplained mismatch within the window */
+	double since_s;                 /* its age */
+	int64_t pending;                /* writes not yet in the secondary store */
+	double p99;                     /* the secondary's, ms */
+};
+
+static void assess(const struct route *rt, const struct metrics_route *mr, struct readiness *a)
 {
-	const struct route *rt = route_of(r);
-	enum which_store sec = mode_mongo_first(control_mode(r)) ? WS_LEGACY : WS_MONGO;
+	enum which_store sec = mode_mongo_first(control_mode(rt->res)) ? WS_LEGACY : WS_MONGO;
 	uint64_t hist[LAT_BUCKETS];
-	int64_t last = rt->last_mismatch_us, window = (int64_t)C.cfg->readiness.window_seconds * 1000000;
-	double p99;
+	int64_t last = rt->last_mismatch_us, now = now_mono_us();
+
+	store_calls(mr, sec, hist);
+	a->p99 = quantile_ms(hist, 0.99);
+	a->compared = compared(mr);
+	a->mismatched = mr->outcomes[OUT_MISMATCHED];
+	a->recent = last && now - last < (int64_t)C.cfg->readiness.window_seconds * 1000000;
+	a->since_s = last ? (double)(now - last) / 1e6 : 0;
+	a->pending = rt->pending;
+}
+
+/* NULL when the route may be handed to the other store, else why not;
+ * detail (when given) gets the figures behind the verdict. */
+static const char *verdict(const struct readiness *a, char *detail, size_t n)
+{
 	char ignored[8];
 
 	if (!detail) {
 		detail = ignored;
 		n = sizeof(ignored);
 	}
-	store_calls(mr, sec, hist);
-	p99 = quantile_ms(hist, 0.99);
-	if (last && now_mono_us() - last < window) {
+	if (a->recent) {
 		snprintf(detail, n, "%llu unexplained mismatch%s, the last %.0f s ago; none may be in the last %d s",
-		         (unsigned long long)mr->outcomes[OUT_MISMATCHED], mr->outcomes[OUT_MISMATCHED] == 1 ? "" : "es",
-		         (double)(now_mono_us() - last) / 1e6, C.cfg->readiness.window_seconds);
+		         (unsigned long long)a->mismatched, a->mismatched == 1 ? "" : "es", a->since_s,
+		         C.cfg->readiness.window_seconds);
 		return "not ready: unexplained mismatches";
 	}
-	if (compared(mr) < (uint64_t)C.cfg->readiness.min_comparisons) {
-		snprintf(detail, n, "%llu comparisons of %d needed", (unsigned long long)compared(mr),
+	if (a->compared < (uint64_t)C.cfg->readiness.min_comparisons) {
+		snprintf(detail, n, "%llu comparisons of %d needed", (unsigned long long)a->compared,
 		         C.cfg->readiness.min_comparisons);
 		return "not ready: too few comparisons";
 	}
-	if (rt->pending > 0) {
-		snprintf(detail, n, "%lld writes not yet in the secondary store", (long long)rt->pending);
+	if (a->pending > 0) {
+		snprintf(detail, n, "%lld writes not yet in the secondary store", (long long)a->pending);
 		return "not ready: writes not yet copied";
 	}
-	if (p99 > C.cfg->readiness.max_latency_ms) {
-		snprintf(detail, n, "secondary p99 %.1f ms, over %d ms", p99, C.cfg->readiness.max_latency_ms);
+	if (a->p99 > C.cfg->readiness.max_latency_ms) {
+		snprintf(detail, n, "secondary p99 %.1f ms, over %d ms", a->p99, C.cfg->readiness.max_latency_ms);
 		return "not ready: secondary latency over the bound";
 	}
 	snprintf(detail, n, "%llu comparisons, no unexplained mismatch in %d s, nothing to copy, secondary p99 "
-	         "%.1f ms", (unsigned long long)compared(mr), C.cfg->readiness.window_seconds, p99);
+	         "%.1f ms", (unsigned long long)a->compared, C.cfg->readiness.window_seconds, a->p99);
 	return NULL;
+}
+
+/* The verdict on r now. */
+static const char *judge(const struct route *rt, char *detail, size_t n)
+{
+	struct metrics_route mr;
+	struct readiness a;
+
+	metrics_route(rt->res->index, &mr);
+	assess(rt, &mr, &a);
+	return verdict(&a, detail, n);
+}
+
+static void check_json(struct buf *b, bool first, const char *check, bool ok, const char *detail)
+{
+	buf_printf(b, "%s{\"check\":\"%s\",\"ok\":%s,\"detail\":", first ? "" : ",", check,
+	           ok ? "true" : "false");
+	json_put_cstr(b, detail);
+	buf_putc(b, '}');
 }
 
 /* Every readiness check with its figures, passed or not, for the admin
  * API (and so `cutover plan`): [{"check", "ok", "detail"}…]. */
-static void checks_json(struct buf *b, const struct route *rt, const struct metrics_route *mr)
+static void checks_json(struct buf *b, const struct readiness *a)
 {
-	enum which_store sec = mode_mongo_first(control_mode(rt->res)) ? WS_LEGACY : WS_MONGO;
-	uint64_t hist[LAT_BUCKETS];
-	int64_t last = rt->last_mismatch_us;
-	bool recent = last && now_mono_us() - last < (int64_t)C.cfg->readiness.window_seconds * 1000000;
-	double p99;
 	char d[160];
 
-	store_calls(mr, sec, hist);
-	p99 = quantile_ms(hist, 0.99);
 	buf_puts(b, ",\"readiness_checks\":[");
-	snprintf(d, sizeof(d), "%llu of %d needed", (unsigned long long)compared(mr), C.cfg->readiness.min_comparisons);
-	buf_printf(b, "{\"check\":\"comparisons\",\"ok\":%s,\"detail\":",
-	           compared(mr) >= (uint64_t)C.cfg->readiness.min_comparisons ? "true" : "false");
-	json_put_cstr(b, d);
-	if (recent)
+	snprintf(d, sizeof(d), "%llu of %d needed", (unsigned long long)a->compared, C.cfg->readiness.min_comparisons);
+	check_json(b, true, "comparisons", a->compared >= (uint64_t)C.cfg->readiness.min_comparisons, d);
+	if (a->recent)
 		snprintf(d, sizeof(d), "%llu unexplained, the last %.0f s ago (the window is %d s)",
-		         (unsigned long long)mr->outcomes[OUT_MISMATCHED], (double)(now_mono_us() - last) / 1e6,
-		         C.cfg->readiness.window_seconds);
+		         (unsigned long long)a->mismatched, a->since_s, C.cfg->readiness.window_seconds);
 	else
 		snprintf(d, sizeof(d), "none unexplained in the last %d s", C.cfg->readiness.window_seconds);
-	buf_printf(b, "},{\"check\":\"mismatches\",\"ok\":%s,\"detail\":", recent ? "false" : "true");
-	json_put_cstr(b, d);
-	snprintf(d, sizeof(d), "%lld writes waiting to be copied", (long long)rt->pending);
-	buf_printf(b, "},{\"check\":\"copies\",\"ok\":%s,\"detail\":", rt->pending > 0 ? "false" : "true");
-	json_put_cstr(b, d);
-	snprintf(d, sizeof(d), "%.1f ms, the bound %d ms", p99, C.cfg->readiness.max_latency_ms);
-	buf_printf(b, "},{\"check\":\"secondary_p99\",\"ok\":%s,\"detail\":",
-	           p99 > C.cfg->readiness.max_latency_ms ? "false" : "true");
-	json_put_cstr(b, d);
-	buf_puts(b, "}]");
+	check_json(b, false, "mismatches", !a->recent, d);
+	snprintf(d, sizeof(d), "%lld writes waiting to be copied", (long long)a->pending);
+	check_json(b, false, "copies", a->pending <= 0, d);
+	snprintf(d, sizeof(d), "%.1f ms, the bound %d ms", a->p99, C.cfg->readiness.max_latency_ms);
+	check_json(b, false, "secondary_p99", a->p99 <= C.cfg->readiness.max_latency_ms, d);
+	buf_putc(b, ']');
 }
 
 bool control_ready(const struct resource *r)
 {
-	struct metrics_route mr;
-
-	metrics_route(r->index, &mr);
-	return verdict(r, &mr, NULL, 0) == NULL;
+	return judge(route_of(r), NULL, 0) == NULL;
 }
 
 /* Does a flip from → to need the route to be ready?  Those that move its
@@ -821,14 +840,10 @@ static bool needs_readiness(enum mode from, enum mode to)
 
 static int gate_route(struct route *rt, enum mode to, struct error *err, size_t *said)
 {
-	struct metrics_route mr;
 	const char *why;
 	char detail[200];
 
-	if (!needs_readiness(control_mode(rt->res), to))
-		return 0;
-	metrics_route(rt->res->index, &mr);
-	if (!(why = verdict(rt->res, &mr, detail, sizeof(detail))))
+	if (!needs_readiness(control_mode(rt->res), to) || !(why = judge(rt, detail, sizeof(detail))))
 		return 0;
 	*said += (size_t)snprintf(err->msg + *said, sizeof(err->msg) - *said, "%s%s is not ready for %s: %s (%s)",
 	                          *said ? "; " : "", rt->res->name, mode_name(to), why + strlen("not ready: "),
@@ -861,10 +876,26 @@ static const char *const outcome_names[OUT_COUNT] = {
 	"matched", "mismatched", "raced", "secondary_errors", "secondary_timeouts", "dropped", "noise",
 };
 
+/* {"path": count, …} (caller holds C.mu). */
+static void paths_json(struct buf *b, const struct path_count *list, size_t n)
+{
+	size_t i;
+
+	buf_putc(b, '{');
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_putc(b, ',');
+		json_put_cstr(b, list[i].path);
+		buf_printf(b, ":%llu", (unsigned long long)list[i].n);
+	}
+	buf_putc(b, '}');
+}
+
 static void route_json(struct buf *b, struct route *rt)
 {
 	enum mode m = control_mode(rt->res);
 	struct metrics_route mr;
+	struct readiness a;
 	uint64_t hist[WS_COUNT][LAT_BUCKETS], calls[WS_COUNT];
 	const char *why;
 	char detail[200];
@@ -872,7 +903,8 @@ static void route_json(struct buf *b, struct route *rt)
 	int s;
 
 	metrics_route(rt->res->index, &mr);
-	why = verdict(rt->res, &mr, detail, sizeof(detail));
+	assess(rt, &mr, &a);
+	why = verdict(&a, detail, sizeof(detail));
 	buf_puts(b, "{\"route\":");
 	json_put_cstr(b, rt->res->name);
 	buf_puts(b, ",\"path\":");
@@ -895,24 +927,14 @@ static void route_json(struct buf *b, struct route *rt)
 	           quantile_ms(hist[WS_LEGACY], 0.99), (unsigned long long)calls[WS_MONGO],
 	           quantile_ms(hist[WS_MONGO], 0.5), quantile_ms(hist[WS_MONGO], 0.99));
 	pthread_mutex_lock(&C.mu);
-	buf_puts(b, ",\"mismatched_paths\":{");
-	for (i = 0; i < rt->npaths; i++) {
-		if (i)
-			buf_putc(b, ',');
-		json_put_cstr(b, rt->paths[i].path);
-		buf_printf(b, ":%llu", (unsigned long long)rt->paths[i].n);
-	}
-	buf_printf(b, "},\"mismatched_paths_dropped\":%llu", (unsigned long long)rt->paths_dropped);
-	buf_printf(b, ",\"noise_baseline\":{\"reads\":%llu,\"differed\":%llu,\"paths\":{",
+	buf_puts(b, ",\"mismatched_paths\":");
+	paths_json(b, rt->paths, rt->npaths);
+	buf_printf(b, ",\"mismatched_paths_dropped\":%llu", (unsigned long long)rt->paths_dropped);
+	buf_printf(b, ",\"noise_baseline\":{\"reads\":%llu,\"differed\":%llu,\"paths\":",
 	           (unsigned long long)rt->baselines, (unsigned long long)rt->noisy_baselines);
-	for (i = 0; i < rt->nnoise; i++) {
-		if (i)
-			buf_putc(b, ',');
-		json_put_cstr(b, rt->noise[i].path);
-		buf_printf(b, ":%llu", (unsigned long long)rt->noise[i].n);
-	}
+	paths_json(b, rt->noise, rt->nnoise);
 	/* The rule that would silence them, ready for the route's configuration. */
-	buf_puts(b, "},\"ignore_rule\":");
+	buf_puts(b, ",\"ignore_rule\":");
 	if (rt->nnoise) {
 		buf_puts(b, "{\"compare\":{\"ignore\":[");
 		for (i = 0; i < rt->nnoise; i++) {
@@ -930,7 +952,7 @@ static void route_json(struct buf *b, struct route *rt)
 	json_put_cstr(b, why ? why : "ready");
 	buf_puts(b, ",\"readiness_detail\":");
 	json_put_cstr(b, detail);
-	checks_json(b, rt, &mr);
+	checks_json(b, &a);
 	buf_printf(b, ",\"fallbacks\":%llu,\"fallback\":", (unsigned long long)rt->fallbacks);
 	pthread_mutex_lock(&C.mu);
 	if (rt->fallback_why[0]) {

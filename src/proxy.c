@@ -1329,9 +1329,10 @@ void proxy_free(struct proxy *px)
 void proxy_stats(struct proxy_stats *st)
 {
 	*st = (struct proxy_stats){
-		.requests = stats.requests, .bytes_up = stats.bytes_up, .bytes_down = stats.bytes_down,
-		.opened = stats.opened, .reused = stats.reused, .connections = atomic_load(&connections),
-		.max_connections = conn_cap, .refused_heads = stats.refused_heads,
+		.requests = stats.requests, .bad_gateway = stats.bad_gateway, .timeouts = stats.timeouts,
+		.bytes_up = stats.bytes_up, .bytes_down = stats.bytes_down, .opened = stats.opened,
+		.reused = stats.reused, .connections = atomic_load(&connections), .max_connections = conn_cap,
+		.held_bytes = atomic_load(&held_bytes), .refused_heads = stats.refused_heads,
 		.request_timeouts = stats.request_timeouts, .over_budget = stats.over_budget,
 		.accept_pauses = stats.accept_pauses,
 	};
@@ -1339,24 +1340,29 @@ void proxy_stats(struct proxy_stats *st)
 
 void proxy_stats_json(struct buf *b)
 {
+	struct proxy_stats st;
+
+	proxy_stats(&st);
 	buf_printf(b, "{\"requests\":%llu,\"bad_gateway\":%llu,\"gateway_timeout\":%llu,"
 	           "\"bytes_up\":%llu,\"bytes_down\":%llu,\"connections_opened\":%llu,"
 	           "\"connections_reused\":%llu}",
-	           (unsigned long long)stats.requests, (unsigned long long)stats.bad_gateway,
-	           (unsigned long long)stats.timeouts, (unsigned long long)stats.bytes_up,
-	           (unsigned long long)stats.bytes_down, (unsigned long long)stats.opened,
-	           (unsigned long long)stats.reused);
+	           (unsigned long long)st.requests, (unsigned long long)st.bad_gateway,
+	           (unsigned long long)st.timeouts, (unsigned long long)st.bytes_up,
+	           (unsigned long long)st.bytes_down, (unsigned long long)st.opened,
+	           (unsigned long long)st.reused);
 }
 
 void proxy_guard_json(struct buf *b)
 {
+	struct proxy_stats st;
+
+	proxy_stats(&st);
 	buf_printf(b, "{\"connections\":%lld,\"max_connections\":%lld,\"held_body_bytes\":%lld,"
 	           "\"refused_heads\":%llu,\"request_timeouts\":%llu,\"over_budget\":%llu,"
 	           "\"accept_pauses\":%llu}",
-	           (long long)atomic_load(&connections), (long long)conn_cap,
-	           (long long)atomic_load(&held_bytes), (unsigned long long)stats.refused_heads,
-	           (unsigned long long)stats.request_timeouts, (unsigned long long)stats.over_budget,
-	           (unsigned long long)stats.accept_pauses);
+	           (long long)st.connections, (long long)st.max_connections, (long long)st.held_bytes,
+	           (unsigned long long)st.refused_heads, (unsigned long long)st.request_timeouts,
+	           (unsigned long long)st.over_budget, (unsigned long long)st.accept_pauses);
 }
 
 /* Configuration ------------------------------------------------------ */
