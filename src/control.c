@@ -207,6 +207,27 @@ int control_sample(const struct resource *r)
 	return rt ? rt->sample : 0;
 }
 
+/* A route flipped (by a person, by the fallback, here or on another
+ * instance) is judged on what MongoDB does from now on, not on what made
+ * it fall back before. */
+static void afresh(struct route *rt)
+{
+	size_t i;
+
+	for (i = 0; i < FALLBACK_SLOTS; i++)
+		rt->window[i].sec = 0;
+}
+
+/* The global mode changed: so did every route that follows it. */
+static void followers_afresh(void)
+{
+	size_t i;
+
+	for (i = 0; i < C.n; i++)
+		if (C.routes[i].mode == -1)
+			afresh(&C.routes[i]);
+}
+
 /* Does r's store hold writes the other store has not all got yet? */
 static bool writes_pending(const struct route *rt)
 {
@@ -257,6 +278,8 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 				waits = true;
 			}
 		}
+		if (mode >= 0 && mode != C.global)
+			followers_afresh();
 		if (mode >= 0)
 			C.global = mode;
 		return waits ? flip_waits() : (modes_changed(), 0);
@@ -269,10 +292,8 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 		rt->sample = sample;
 	if (mode < -1)
 		return 0;
-	/* A route flipped (by a person, or by the fallback) is judged on what
-	 * MongoDB does from now on, not on what made it fall back before. */
-	for (i = 0; i < FALLBACK_SLOTS; i++)
-		rt->window[i].sec = 0;
+	if (mode != rt->mode)
+		afresh(rt);
 	handover = mode_mongo_first(control_mode(r)) !=
 	           mode_mongo_first(mode >= 0 ? (enum mode)mode : (enum mode)C.global);
 	if (handover && *C.cfg->mongodb_uri && writes_pending(rt)) {
@@ -302,6 +323,8 @@ static bool complete_flips(void)
 			waiting = true;
 			continue;
 		}
+		if (rt->mode != t)
+			afresh(rt);
 		rt->mode = t;
 		rt->target = -2;
 		modes_changed();
@@ -317,9 +340,13 @@ void control_apply(const char *route, int mode, int sample)
 	struct route *rt;
 
 	if (strcmp(route, "*") == 0) {
+		if (mode >= 0 && mode != C.global)
+			followers_afresh();
 		if (mode >= 0)
 			C.global = mode;
 	} else if ((rt = route_of(config_resource(C.cfg, route, strlen(route))))) {
+		if (rt->mode != mode)
+			afresh(rt);
 		rt->mode = mode;
 		if (sample >= 0)
 			rt->sample = sample;
