@@ -117,6 +117,7 @@ test-contract: $(BUILD)/cutover
 	$(Q)python3 tests/contract/migrate.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/passthrough.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/hostile.py --binary $(BUILD)/cutover
+	$(Q)python3 tests/contract/security.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/config_check.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/cli.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/observe.py --binary $(BUILD)/cutover

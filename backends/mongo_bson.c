@@ -438,7 +438,8 @@ static void append_owner_and_conds(bson_t *f, const struct query *q)
 {
 	size_t i;
 
-	append_int(f, q->res->owner_column, q->owner);
+	if (q->owner != OWNER_ANY)      /* a role reads every owner's documents */
+		append_int(f, q->res->owner_column, q->owner);
 	for (i = 0; i < q->nconds; i++) {
 		int k = q->conds[i].field;
 
@@ -604,7 +605,8 @@ void mg_id_filter(const struct resource *r, int64_t owner, const unsigned char i
 	bson_init(filter);
 	uuid_format(id, tmp);
 	bson_append_utf8(filter, "_id", 3, tmp, UUID_STR_LEN);
-	append_int(filter, r->owner_column, owner);
+	if (owner != OWNER_ANY)
+		append_int(filter, r->owner_column, owner);
 }
 
 void mg_unique_filter(const struct resource *r, const struct unique *u, int64_t owner,

@@ -337,8 +337,10 @@ static int mg_get(struct store *base, const struct resource *r, int64_t owner,
 	return rc;
 }
 
+/* Is there a document with this id (owned by owner, unless OWNER_ANY)?
+ * Its owner goes to *whose when given. */
 static int exists(struct mg_store *s, mongoc_client_t *c, const struct resource *r, int64_t owner,
-                  const unsigned char id[16], bool *found, struct store_error *err)
+                  const unsigned char id[16], bool *found, int64_t *whose, struct store_error *err)
 {
 	bson_t filter, opts = BSON_INITIALIZER, proj;
 	int attempt, rc = -1;
@@ -347,6 +349,8 @@ static int exists(struct mg_store *s, mongoc_client_t *c, const struct resource 
 	BSON_APPEND_INT64(&opts, "limit", 1);
 	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
 	BSON_APPEND_INT32(&proj, "_id", 1);
+	if (whose)
+		BSON_APPEND_INT32(&proj, r->owner_column, 1);
 	bson_append_document_end(&opts, &proj);
 	for (attempt = 0; attempt < 2 && rc < 0; attempt++) {
 		mongoc_collection_t *col = coll(s, c, r);
@@ -355,6 +359,11 @@ static int exists(struct mg_store *s, mongoc_client_t *c, const struct resource 
 		bson_error_t e;
 
 		*found = mongoc_cursor_next(cur, &doc);
+		if (*found && whose) {
+			bson_iter_t it;
+
+			*whose = bson_iter_init_find(&it, doc, r->owner_column) ? bson_iter_as_int64(&it) : 0;
+		}
 		if (mongoc_cursor_error(cur, &e))
 			fail(&e, err, "find");
 		else
@@ -378,8 +387,27 @@ static int mg_exists(struct store *base, const struct resource *r, int64_t owner
 
 	if (!(c = borrow(s, err)))
 		return -1;
-	rc = exists(s, c, r, owner, id, found, err);
+	rc = exists(s, c, r, owner, id, found, NULL, err);
 	give_back(s, c);
+	return rc;
+}
+
+static int mg_owner_of(struct store *base, const struct resource *r, const unsigned char id[16],
+                       int64_t *owner, struct store_error *err)
+{
+	struct mg_store *s = (struct mg_store *)base;
+	mongoc_client_t *c;
+	bool found = false;
+	int rc;
+
+	if (!(c = borrow(s, err)))
+		return -1;
+	rc = exists(s, c, r, OWNER_ANY, id, &found, owner, err);
+	give_back(s, c);
+	if (rc == 0 && !found) {
+		store_error_set(err, STORE_NOT_FOUND, "not found");
+		rc = -1;
+	}
 	return rc;
 }
 
@@ -572,7 +600,7 @@ static int mg_remove(struct store *base, const struct resource *r, int64_t owner
 
 	if (!(c = borrow(s, err)))
 		return -1;
-	rc = exists(s, c, r, owner, id, &found, err);
+	rc = exists(s, c, r, owner, id, &found, NULL, err);
 	if (rc == 0 && !found) {
 		store_error_set(err, STORE_NOT_FOUND, "not found");
 		rc = -1;
@@ -1188,6 +1216,7 @@ const struct store_ops store_mongodb_ops = {
 	.list = mg_list,
 	.get = mg_get,
 	.exists = mg_exists,
+	.owner_of = mg_owner_of,
 	.create = mg_create,        /* one document, items embedded: atomic */
 	.replace = mg_replace,      /* $set by id and owner: atomic */
 	.remove = mg_remove,        /* referencing documents first, then the document */

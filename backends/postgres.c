@@ -396,6 +396,32 @@ static int pg_exists(struct store *base, const struct resource *r, int64_t owner
 	return exists((struct pg_store *)base, r, owner, id, true, found, err);
 }
 
+static int pg_owner_of(struct store *base, const struct resource *r, const unsigned char id[16],
+                       int64_t *owner, struct store_error *err)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	struct value v = {.null = false};
+	struct sql q;
+	PGresult *res;
+	int rc = 0;
+
+	memcpy(v.u.uuid, id, 16);
+	sql_init(&q, &dialect, NULL);
+	sql_owner_of(&q, r, &v);
+	res = query_once(s, &q, err);
+	sql_free(&q);
+	if (!res)
+		return -1;
+	if (PQntuples(res) > 0) {
+		*owner = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	} else {
+		store_error_set(err, STORE_NOT_FOUND, "not found");
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* A statement that changes rows; *changed gets how many. */
 static int change(struct pg_store *s, struct sql *q, long *changed, struct store_error *err)
 {
@@ -624,6 +650,7 @@ const struct store_ops store_postgres_ops = {
 	.list = pg_list,            /* rows and children in one REPEATABLE READ snapshot */
 	.get = pg_get,
 	.exists = pg_exists,
+	.owner_of = pg_owner_of,
 	.create = pg_create,        /* row and children in one transaction */
 	.replace = pg_replace,
 	.remove = pg_remove,

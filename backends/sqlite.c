@@ -421,6 +421,31 @@ static int sqlite_exists(struct store *base, const struct resource *r, int64_t o
 	return rc;
 }
 
+static int sqlite_owner_of(struct store *base, const struct resource *r, const unsigned char id[16],
+                           int64_t *owner, struct store_error *err)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	struct value v = {.null = false};
+	sqlite3_stmt *st;
+	struct sql q;
+	int rc = -1;
+
+	memcpy(v.u.uuid, id, 16);
+	sql_init(&q, &dialect, NULL);
+	sql_owner_of(&q, r, &v);
+	if ((st = statement(s, &q, err))) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*owner = sqlite3_column_int64(st, 0);
+		release(s, st);
+		if (rc == SQLITE_DONE)
+			store_error_set(err, STORE_NOT_FOUND, "not found");
+		rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -1 : fail_db(s, err, "owner");
+	}
+	sql_free(&q);
+	return rc;
+}
+
 /* The shared write sequence (sql.c) on this connection. */
 static int w_begin(void *ctx, struct store_error *err)
 {
@@ -685,6 +710,7 @@ const struct store_ops store_sqlite_ops = {
 	.list = sqlite_list,        /* page of rows, children per row */
 	.get = sqlite_get,          /* one row by id within the owner's scope */
 	.exists = sqlite_exists,    /* reference checks */
+	.owner_of = sqlite_owner_of,
 	.create = sqlite_create,    /* row and children in one transaction */
 	.replace = sqlite_replace,  /* UPDATE, children replaced when given */
 	.remove = sqlite_remove,    /* row, children, cascading rows */

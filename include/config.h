@@ -145,6 +145,9 @@ struct resource {
 	/* Other resources whose rows referencing this one are deleted with it. */
 	struct { struct resource *res; int field; } *cascades;
 	size_t ncascades;
+	/* Roles that lift owner scoping (bits of config->roles): reading every
+	 * owner's records, updating and deleting them. */
+	uint32_t role_read, role_update, role_delete;
 	int index;                  /* position in config->resources */
 	int mode;                   /* the route's own mode, or -1: the global one */
 	int sample;                 /* % of reads compared in shadow and live */
@@ -167,11 +170,21 @@ struct config {
 	const char *mode;
 	enum mode mode_id;
 	struct {
+		unsigned algorithms;            /* JWT_ALG_BIT()s (jwt.h) */
 		const char *secret;
+		const char *public_key;         /* a PEM file, for RS256/ES256 */
+		const char *jwks;               /* a JWKS file, for RS256/ES256 */
 		const char *user_id_claim;
 		const char *issuer, *audience;
+		const char **required_claims;
+		size_t nrequired_claims;
+		const char *role_claim;         /* "": roles are off */
 		int leeway;
 	} jwt;
+	/* Role names the resources grant operations to (resource.roles), in
+	 * the order of their bits. */
+	const char *roles[32];
+	size_t nroles;
 	size_t max_body_bytes;
 	size_t max_header_bytes;
 	int request_timeout;            /* seconds */

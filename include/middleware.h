@@ -43,6 +43,10 @@ extern const struct middleware mw_cors;
 extern const struct middleware mw_auth;
 extern const struct middleware mw_access_log;
 
+/* SIGHUP: the token keys (jwt.public_key, jwt.jwks) read again; the old
+ * ones stay in use when the files are unusable.  -1 then. */
+int auth_reload_keys(const struct config *cfg);
+
 /* The request id: the client's n bytes when short and printable, else a random one. */
 void request_id_choose(const char *given, size_t n, char out[72]);
 

@@ -60,6 +60,10 @@ struct request {
 	char request_id[72];
 	enum auth_state auth;
 	int64_t principal;
+	uint32_t roles;             /* bits of cfg->roles the token grants */
+	/* Whose records the request may touch: the principal's, unless a role
+	 * lifts the scope (OWNER_ANY for a list, the record's owner for one). */
+	int64_t owner;
 	const char *route;          /* "invoices.list" … for logs and metrics */
 
 	/* Modes (captured on arrival) and what the engine did. */

@@ -51,6 +51,8 @@ void sql_list(struct sql *q, const struct query *qy);
 /* SELECT columns (or "SELECT 1" when exists) of one owned row by id. */
 void sql_by_id(struct sql *q, const struct resource *r, int64_t owner, const struct value *id,
                bool exists);
+/* SELECT the owner of the row with this id. */
+void sql_owner_of(struct sql *q, const struct resource *r, const struct value *id);
 /* The children of n parent rows in one statement: the child's columns and
  * then its parent key, ordered by parent key and then the child's order. */
 void sql_children(struct sql *q, const struct resource *parent, const struct resource *child,

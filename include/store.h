@@ -49,7 +49,10 @@ struct cond {
 	struct value val;
 };
 
-/* A read: owner scope, exact filters, search terms (every term must match
+/* The owner scope of a read that a role lifts: every owner's records. */
+#define OWNER_ANY INT64_MIN
+
+/* A read: owner scope (OWNER_ANY: none), exact filters, search terms (every term must match
  * one of the search fields, case-insensitive contains), ordering, window. */
 struct query {
 	const struct resource *res;
@@ -123,6 +126,9 @@ struct store_ops {
 	/* Is there a row with this id owned by owner? */
 	int (*exists)(struct store *s, const struct resource *r, int64_t owner,
 	              const unsigned char id[16], bool *found, struct store_error *err);
+	/* Who owns the row with this id (STORE_NOT_FOUND: nobody)? */
+	int (*owner_of)(struct store *s, const struct resource *r, const unsigned char id[16], int64_t *owner,
+	                struct store_error *err);
 	/* Insert a record and its children in one transaction. */
 	int (*create)(struct store *s, const struct resource *r, int64_t owner,
 	              const struct record *rec, struct store_error *err);
@@ -218,6 +224,12 @@ static inline int store_exists(struct store *s, const struct resource *r, int64_
                                const unsigned char id[16], bool *found, struct store_error *err)
 {
 	return s->ops->exists(s, r, owner, id, found, err);
+}
+
+static inline int store_owner_of(struct store *s, const struct resource *r, const unsigned char id[16],
+                                 int64_t *owner, struct store_error *err)
+{
+	return s->ops->owner_of(s, r, id, owner, err);
 }
 
 static inline int store_create(struct store *s, const struct resource *r, int64_t owner,

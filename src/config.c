@@ -740,13 +740,55 @@ static void parse_route_settings(struct config_loader *l, struct resource *r, co
 	}
 }
 
+/* "roles": {"admin": ["read", "update", "delete"]}: what each role may do
+ * to every owner's records.  Role names are numbered across resources. */
+static void parse_roles(struct config_loader *l, struct resource *r, const struct json *v)
+{
+	struct config *cfg = config_of(l);
+	size_t i, k, b;
+
+	if (!config_want_type(l, v, JSON_OBJECT, "roles"))
+		return;
+	for (i = 0; i < v->u.o.n; i++) {
+		const char *name = v->u.o.m[i].key;
+		const struct json *ops = v->u.o.m[i].val;
+
+		for (b = 0; b < cfg->nroles && strcmp(cfg->roles[b], name) != 0; b++)
+			;
+		if (b == ARRAY_LEN(cfg->roles)) {
+			config_problem(l, ops, "resource %s: roles: more than %zu role names in the configuration",
+			               r->name, ARRAY_LEN(cfg->roles));
+			return;
+		}
+		if (b == cfg->nroles)
+			cfg->roles[cfg->nroles++] = name;
+		if (!*name)
+			config_problem(l, ops, "resource %s: roles: a role needs a name", r->name);
+		if (!config_want_type(l, ops, JSON_ARRAY, "roles"))
+			continue;
+		for (k = 0; k < ops->u.a.n; k++) {
+			const char *op = config_want_str(l, ops->u.a.v[k], "roles");
+
+			if (op && strcmp(op, "read") == 0)
+				r->role_read |= 1u << b;
+			else if (op && strcmp(op, "update") == 0)
+				r->role_update |= 1u << b;
+			else if (op && strcmp(op, "delete") == 0)
+				r->role_delete |= 1u << b;
+			else if (op)
+				config_problem(l, ops->u.a.v[k], "resource %s: roles: \"%s\" is not one of read, update, "
+				               "delete", r->name, op);
+		}
+	}
+}
+
 static struct resource *parse_resource(struct config_loader *l, const struct json *obj,
                                        struct resource *parent)
 {
 	static const char *scalar_keys[] = {
 		"name", "path", "table", "collection", "owner_column", "fk_column", "fields",
 		"page_size", "operations", "filters", "search", "ordering_fields", "ordering",
-		"unique", "views", "children", "cascade", "after", "mode", "sample", "compare",
+		"unique", "views", "children", "cascade", "after", "mode", "sample", "compare", "roles",
 	};
 	struct resource *r;
 	const struct json *v;
@@ -780,6 +822,12 @@ static struct resource *parse_resource(struct config_loader *l, const struct jso
 	if ((v = json_get(obj, "collection")))
 		set_str(l, v, "collection", &r->collection);
 	parse_route_settings(l, r, obj);
+	if ((v = json_get(obj, "roles"))) {
+		if (parent)
+			config_problem(l, v, "child %s: roles belong to the resource it is embedded in", r->name);
+		else
+			parse_roles(l, r, v);
+	}
 	if (parent) {
 		if ((v = json_get(obj, "fk_column")))
 			r->fk_column = want_ident(l, v, "fk_column");

@@ -52,7 +52,7 @@ static const struct { const char *name, *text; } helps[] = {
 	{"serve",
 	 "usage: cutover serve [-c FILE]\n\n"
 	 "Run the gateway: the API from the stores in each route's mode, the admin API,\n"
-	 "passthrough to the upstream.  SIGHUP reloads modes and samples; SIGTERM drains.\n\n"
+	 "passthrough to the upstream.  SIGHUP reloads modes, samples and token keys; SIGTERM drains.\n\n"
 	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
 	 "exit: 0 stopped by a signal; 1 the configuration, the listen address or the\n"
 	 "legacy store stopped the start; 2 usage\n"},

@@ -182,7 +182,7 @@ static int build_query(struct request *req, const struct resource *r, const stru
 
 	memset(q, 0, sizeof(*q));
 	q->res = r;
-	q->owner = req->principal;
+	q->owner = req->owner;
 	verrors_init(&req->arena, r, &ve);
 	for (i = 0; i < r->nfilters; i++) {
 		const struct field *f = &r->fields[r->filters[i]];
@@ -340,7 +340,7 @@ static void op_retrieve(struct request *req, const struct resource *r, const uns
 	struct store_error err;
 	struct buf b = {0};
 
-	if (store_get(req_store(req), r, req->principal, id, &req->arena, &rec, &err) < 0)
+	if (store_get(req_store(req), r, req->owner, id, &req->arena, &rec, &err) < 0)
 		return reply_store_error(req, &err);
 	drf_render_record(&b, r, &rec);
 	reply_buf(req, 200, &b);
@@ -349,7 +349,7 @@ static void op_retrieve(struct request *req, const struct resource *r, const uns
 static void view_summary(struct request *req, const struct resource *r, const struct view *v)
 {
 	const struct field *gf = &r->fields[v->group_field], *sf = &r->fields[v->sum_field];
-	struct query q = {.res = r, .owner = req->principal};
+	struct query q = {.res = r, .owner = req->owner};
 	struct store_error err;
 	struct agg_row *rows;
 	size_t n, i;
@@ -379,7 +379,7 @@ static void view_summary(struct request *req, const struct resource *r, const st
 
 static void view_recent(struct request *req, const struct resource *r, const struct view *v)
 {
-	struct query q = {.res = r, .owner = req->principal, .order = &v->order, .norder = 1,
+	struct query q = {.res = r, .owner = req->owner, .order = &v->order, .norder = 1,
 	                  .limit = v->limit};
 	struct store_error err;
 	struct record *rows;
@@ -395,7 +395,7 @@ static void view_recent(struct request *req, const struct resource *r, const str
 static void view_search(struct request *req, const struct resource *r, const struct view *v)
 {
 	struct qparams qp;
-	struct query q = {.res = r, .owner = req->principal, .search_fields = r->search,
+	struct query q = {.res = r, .owner = req->owner, .search_fields = r->search,
 	                  .nsearch = r->nsearch};
 	const char *text;
 
@@ -426,7 +426,7 @@ static int check_refs(struct request *req, const struct resource *r, const struc
 		struct store_error err;
 		bool found;
 
-		if (store_exists(req_store(req), f->ref, req->principal, rec->vals[refs[i].field].u.uuid,
+		if (store_exists(req_store(req), f->ref, req->owner, rec->vals[refs[i].field].u.uuid,
 		                 &found, &err) < 0) {
 			reply_store_error(req, &err);
 			return -1;
@@ -487,7 +487,7 @@ static void op_create(struct request *req, const struct resource *r)
 		return;
 	drf_fill_auto(r, rec, DRF_CREATE, now_wall_us());
 	req_before_write(req, rec->vals[r->pk].u.uuid);
-	if (store_create(req_store(req), r, req->principal, rec, &err) < 0)
+	if (store_create(req_store(req), r, req->owner, rec, &err) < 0)
 		return reply_write_error(req, r, &err);
 	req->wrote = req->has_id = true;
 	memcpy(req->id, rec->vals[r->pk].u.uuid, 16);
@@ -506,7 +506,7 @@ static void op_update(struct request *req, const struct resource *r, const unsig
 	size_t c;
 
 	/* The record is looked up before the body is read: a 404 wins over a 400. */
-	if (store_get(req_store(req), r, req->principal, id, &req->arena, &rec, &err) < 0)
+	if (store_get(req_store(req), r, req->owner, id, &req->arena, &rec, &err) < 0)
 		return reply_store_error(req, &err);
 	for (c = 0; c < r->nchildren; c++)
 		rec.children[c].given = false;
@@ -521,7 +521,7 @@ static void op_update(struct request *req, const struct resource *r, const unsig
 			return;
 		drf_fill_auto(r, &rec, mode, now_wall_us());
 		req_before_write(req, id);
-		if (store_replace(req_store(req), r, req->principal, &rec, &err) < 0)
+		if (store_replace(req_store(req), r, req->owner, &rec, &err) < 0)
 			return reply_write_error(req, r, &err);
 		req->wrote = true;
 		for (c = 0; c < r->nchildren; c++)
@@ -538,7 +538,7 @@ static void op_destroy(struct request *req, const struct resource *r, const unsi
 	struct store_error err;
 
 	req_before_write(req, id);
-	if (store_remove(req_store(req), r, req->principal, id, &err) < 0)
+	if (store_remove(req_store(req), r, req->owner, id, &err) < 0)
 		return reply_store_error(req, &err);
 	req->wrote = true;
 	req->status = 204;
@@ -584,6 +584,11 @@ void resource_handle(struct request *req, const struct resource *r)
 	}
 	if (strcmp(m, "OPTIONS") == 0)
 		return req_reply_json(req, 200, "{}", 2);
+	req->owner = req->principal;
+	/* A role that lifts the scope: lists and views read every owner's
+	 * records; one record is addressed as its owner would address it. */
+	if (t.kind != T_DETAIL && get && (req->roles & r->role_read))
+		req->owner = OWNER_ANY;
 	switch (t.kind) {
 	case T_COLLECTION:
 		need = get ? OP_LIST : strcmp(m, "POST") == 0 ? OP_CREATE : 0;
@@ -609,6 +614,13 @@ void resource_handle(struct request *req, const struct resource *r)
 		return reply_method_not_allowed(req);
 	if (t.bad_id)
 		return req_reply_detail(req, 404, NOT_FOUND);
+	if (t.kind == T_DETAIL && (req->roles & (need == OP_RETRIEVE ? r->role_read : need == OP_DESTROY ?
+	                                         r->role_delete : r->role_update))) {
+		struct store_error err;
+
+		if (store_owner_of(req_store(req), r, t.id, &req->owner, &err) < 0)
+			return reply_store_error(req, &err);
+	}
 	switch (need) {
 	case OP_LIST: return op_list(req, r);
 	case OP_CREATE: return op_create(req, r);

@@ -530,6 +530,7 @@ static int watch(const struct config *cfg, const sigset_t *signals)
 			if (si.ssi_signo != SIGHUP)
 				break;
 			reload(cfg);
+			auth_reload_keys(cfg);
 		}
 		wait_ms = background_work();
 	}

@@ -157,7 +157,7 @@ static void keep_due(struct request *req, int64_t seq, enum which_store source, 
 {
 	if (journal_failed(seq, why))
 		return;
-	if ((seq = journal_append(req->resource->name, req->principal, req->id, source)) <= 0)
+	if ((seq = journal_append(req->resource->name, req->owner, req->id, source)) <= 0)
 		return;
 	drainer_ensure();
 	control_sync_pending(req->resource, req->id, +1);
@@ -176,7 +176,7 @@ void shadow_before_write(struct request *req, const unsigned char id[16])
 	/* On disk before the commit: from here the write cannot be lost, even
 	 * to a crash right after it.  The entry names the record, so applying
 	 * it when the write did not happen copies what is there: harmless. */
-	if ((seq = journal_append(r->name, req->principal, id, source)) <= 0)
+	if ((seq = journal_append(r->name, req->owner, id, source)) <= 0)
 		return;
 	drainer_ensure();
 	memcpy(req->id, id, 16);
@@ -211,7 +211,7 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
 		return keep_due(req, seq, source, "the secondary store is failing: left to the journal drain");
 	pair[source] = stores[source];
 	pair[target] = stores[QUICK(target)];
-	if (shadow_sync(pair, r, req->principal, req->id, source, &err) == 0) {
+	if (shadow_sync(pair, r, req->owner, req->id, source, &err) == 0) {
 		if (journal_done(seq))
 			control_sync_pending(r, req->id, -1);
 		req->journal_pending = 0;
@@ -231,6 +231,7 @@ struct read_job {
 	enum mode mode;
 	const char *method, *uri, *path, *query, *host;
 	int64_t principal;
+	uint32_t roles;
 	struct read_mark mark;
 	int status;
 	const char *body;
@@ -251,6 +252,7 @@ static void read_again(const struct read_job *j, struct store *s, struct request
 	fake->host = j->host;
 	fake->auth = AUTH_OK;
 	fake->principal = j->principal;
+	fake->roles = j->roles;
 	fake->resource = j->res;
 	fake->mode = j->mode;
 	fake->store = s;
@@ -381,7 +383,7 @@ void shadow_after_answer(struct request *req)
 		j->job.run = sync_run;
 		j->job.done = job_free;
 		j->res = r;
-		j->owner = req->principal;
+		j->owner = req->owner;
 		j->seq = req->journal_seq;
 		memcpy(j->id, req->id, 16);
 		j->source = mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY;
@@ -407,6 +409,7 @@ void shadow_after_answer(struct request *req)
 		j->query = req->query ? arena_strdup(&j->arena, req->query) : NULL;
 		j->host = arena_strdup(&j->arena, req->host);
 		j->principal = req->principal;
+		j->roles = req->roles;
 		j->mark = req->mark;
 		j->status = req->status;
 		j->len = req->out.len;

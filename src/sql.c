@@ -98,9 +98,13 @@ static void where(struct sql *q, const struct query *qy)
 	size_t i, j;
 
 	buf_puts(&q->text, " WHERE ");
-	ident(q, r->owner_column);
-	buf_putc(&q->text, '=');
-	param_int(q, qy->owner);
+	if (qy->owner == OWNER_ANY) {
+		buf_puts(&q->text, "1=1");      /* a role reads every owner's rows */
+	} else {
+		ident(q, r->owner_column);
+		buf_putc(&q->text, '=');
+		param_int(q, qy->owner);
+	}
 	for (i = 0; i < qy->nconds; i++) {
 		buf_puts(&q->text, " AND ");
 		ident(q, r->fields[qy->conds[i].field].column);
@@ -205,6 +209,19 @@ void sql_by_id(struct sql *q, const struct resource *r, int64_t owner, const str
 	ident(q, r->owner_column);
 	buf_putc(&q->text, '=');
 	param_int(q, owner);
+}
+
+void sql_owner_of(struct sql *q, const struct resource *r, const struct value *id)
+{
+	sql_reset(q);
+	buf_puts(&q->text, "SELECT ");
+	ident(q, r->owner_column);
+	buf_puts(&q->text, " FROM ");
+	ident(q, r->table);
+	buf_puts(&q->text, " WHERE ");
+	ident(q, r->fields[r->pk].column);
+	buf_putc(&q->text, '=');
+	param_value(q, &r->fields[r->pk], id);
 }
 
 void sql_children(struct sql *q, const struct resource *parent, const struct resource *child,

@@ -1,0 +1,443 @@
+#!/usr/bin/env python3
+"""Security suite: tokens signed with public keys (RS256, ES256, a JWKS
+file), every way a token can be forged or bent, roles that lift owner
+scoping, and key files reloaded on SIGHUP.
+
+Keys are made with the openssl command line and tokens signed with it,
+independently of the gateway's own code."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import CONFIG, SECRET, Gateway, Runner, b64, binary_arg, eq, make_token, stop_clean  # noqa: E402
+from mongo import Mongo  # noqa: E402
+from pg import Postgres  # noqa: E402
+
+ISSUER, AUDIENCE = "hisabpro-auth", "hisabpro-api"
+
+
+def refused(why):
+    """simplejwt's 401 body for an access token it refuses."""
+    return (b'{"detail":"Given token not valid for any token type","code":"token_not_valid",'
+            b'"messages":[{"token_class":"AccessToken","token_type":"access","message":"%s"}]}' % why.encode())
+
+
+INVALID = refused("Token is invalid or expired")
+NO_USER = b'{"detail":"Token contained no recognizable user identification","code":"token_not_valid"}'
+
+
+def openssl(*args, data=None):
+    r = subprocess.run(["openssl"] + list(args), input=data, capture_output=True)
+    if r.returncode != 0:
+        raise RuntimeError("openssl %s: %s" % (" ".join(args), r.stderr.decode()))
+    return r.stdout
+
+
+class Key:
+    """A private key in a throwaway file, and its public half."""
+
+    def __init__(self, d, name, kind):
+        self.path = os.path.join(d, name + ".pem")
+        self.pub = os.path.join(d, name + ".pub.pem")
+        if kind == "rsa":
+            openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", self.path)
+        else:
+            openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", self.path)
+        openssl("pkey", "-in", self.path, "-pubout", "-out", self.pub)
+        self.kind = kind
+
+    def sign(self, data):
+        sig = openssl("dgst", "-sha256", "-sign", self.path, data=data)
+        return sig if self.kind == "rsa" else der_to_raw(sig)
+
+    def jwk(self, kid):
+        if self.kind == "rsa":
+            n = int(openssl("rsa", "-in", self.path, "-noout", "-modulus").decode().split("=")[1], 16)
+            return {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
+                    "n": b64(n.to_bytes((n.bit_length() + 7) // 8, "big")), "e": b64((65537).to_bytes(3, "big"))}
+        point = openssl("pkey", "-in", self.path, "-pubout", "-outform", "DER")[-65:]
+        return {"kty": "EC", "kid": kid, "crv": "P-256", "x": b64(point[1:33]), "y": b64(point[33:])}
+
+
+def der_to_raw(der):
+    """An ECDSA signature in DER (SEQUENCE of two INTEGERs) as JWS's r || s."""
+    assert der[0] == 0x30
+    i = 2 if der[1] < 0x80 else 3
+    out = b""
+    for _ in range(2):
+        assert der[i] == 0x02
+        n = der[i + 1]
+        out += der[i + 2:i + 2 + n].lstrip(b"\0").rjust(32, b"\0")
+        i += 2 + n
+    return out
+
+
+def der_signed(key, header, payload):
+    """An ES256 token carrying OpenSSL's DER signature instead of r || s."""
+    head = token(header, payload).rsplit(".", 1)[0]
+    return head + "." + b64(openssl("dgst", "-sha256", "-sign", key.path, data=head.encode()))
+
+
+def claims(user_id=1, **over):
+    now = int(time.time())
+    c = {"token_type": "access", "exp": now + 3600, "iat": now - 5, "nbf": now - 5, "jti": "j1",
+         "user_id": user_id, "iss": ISSUER, "aud": AUDIENCE}
+    c.update(over)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def token(header, payload, key=None, secret=None, digest=hashlib.sha256):
+    """header and payload as given (dicts are JSON-encoded), signed by key
+    (asymmetric), with secret (HMAC), or not at all."""
+    h = header if isinstance(header, str) else b64(json.dumps(header).encode())
+    p = payload if isinstance(payload, str) else b64(json.dumps(payload).encode())
+    data = (h + "." + p).encode()
+    if key:
+        sig = key.sign(data)
+    elif secret is not None:
+        sig = hmac.new(secret if isinstance(secret, bytes) else secret.encode(), data, digest).digest()
+    else:
+        sig = b""
+    return h + "." + p + "." + b64(sig)
+
+
+def config_with(d, jwt, resources_edit=None, **top):
+    """The example's configuration with jwt settings (and resources) changed."""
+    with open(CONFIG) as f:
+        doc = json.load(f)
+    doc["jwt"].update(jwt)
+    if resources_edit:
+        resources_edit(doc["resources"])
+    doc.update(top)
+    return doc
+
+
+def get(gw, tok, path="/api/invoices/"):
+    return gw.request("GET", path, token=tok)
+
+
+# --- the attack suite ---------------------------------------------------------------
+
+def attack_cases(rsa, ec, other):
+    """(what, token, the body it must get)."""
+    hs = {"alg": "HS256", "typ": "JWT"}
+    rs = {"alg": "RS256", "kid": "r1"}
+    es = {"alg": "ES256", "kid": "e1"}
+    c = claims()
+    now = int(time.time())
+    with open(rsa.pub, "rb") as f:
+        pem = f.read()
+    cases = []
+    for alg in ("none", "None", "NONE", "nOnE", "NoNe"):
+        cases.append(("alg %s, no signature" % alg, token({"alg": alg, "typ": "JWT"}, c), INVALID))
+        cases.append(("alg %s, HMAC signature" % alg, token({"alg": alg}, c, secret=SECRET), INVALID))
+    cases += [
+        ("alg missing", token({"typ": "JWT"}, c, secret=SECRET), INVALID),
+        ("alg hs256 (case)", token({"alg": "hs256"}, c, secret=SECRET), INVALID),
+        ("alg HS384, not allowed", token({"alg": "HS384"}, c, secret=SECRET, digest=hashlib.sha384), INVALID),
+        ("alg HS512, not allowed", token({"alg": "HS512"}, c, secret=SECRET, digest=hashlib.sha512), INVALID),
+        ("alg RS512", token({"alg": "RS512", "kid": "r1"}, c, key=rsa), INVALID),
+        ("alg as an array", token({"alg": ["HS256"]}, c, secret=SECRET), INVALID),
+        ("RS/HS confusion: HS256 keyed with the RSA public key", token(hs, c, secret=pem), INVALID),
+        ("RS/HS confusion with the kid", token({"alg": "HS256", "kid": "r1"}, c, secret=pem), INVALID),
+        ("RS256 signed by another key", token(rs, c, key=other), INVALID),
+        ("RS256 with an EC key's kid", token({"alg": "RS256", "kid": "e1"}, c, key=rsa), INVALID),
+        ("ES256 with an RSA key's kid", token({"alg": "ES256", "kid": "r1"}, c, key=ec), INVALID),
+        ("ES256 signature in DER", der_signed(ec, es, c), INVALID),
+        ("kid path traversal", token({"alg": "RS256", "kid": "../../../../etc/passwd"}, c, key=rsa), INVALID),
+        ("kid SQL", token({"alg": "RS256", "kid": "r1' OR '1'='1"}, c, key=rsa), INVALID),
+        ("kid with a NUL", token({"alg": "RS256", "kid": "r1\u0000"}, c, key=rsa), INVALID),
+        ("kid a number", token({"alg": "RS256", "kid": 1}, c, key=rsa), INVALID),
+        ("kid 5000 bytes", token({"alg": "RS256", "kid": "r" * 5000}, c, key=rsa), INVALID),
+        ("crit header", token({"alg": "RS256", "kid": "r1", "crit": ["exp"], "exp": 1}, c, key=rsa), INVALID),
+        ("no nbf", token(rs, claims(nbf=None), key=rsa), INVALID),
+        ("no iat", token(rs, claims(iat=None), key=rsa), INVALID),
+        ("nbf in the future", token(rs, claims(nbf=now + 600), key=rsa), INVALID),
+        ("iat in the future", token(rs, claims(iat=now + 600), key=rsa), INVALID),
+        ("nbf a string", token(rs, claims(nbf=str(now)), key=rsa), INVALID),
+        ("iat null", token(rs, claims() | {"iat": None}, key=rsa), INVALID),
+        ("exp a string", token(rs, claims(exp=str(now + 600)), key=rsa), INVALID),
+        ("expired", token(rs, claims(exp=now - 60), key=rsa), INVALID),
+        ("exp far out of range", token(rs, claims(exp=10 ** 400), key=rsa), INVALID),
+        ("no exp", token(rs, claims(exp=None), key=rsa), refused("Token has no 'exp' claim")),
+        ("refresh token", token(rs, claims(token_type="refresh"), key=rsa), refused("Token has wrong type")),
+        ("token_type a number", token(rs, claims(token_type=1), key=rsa), refused("Token has wrong type")),
+        ("wrong issuer", token(rs, claims(iss="someone-else"), key=rsa), INVALID),
+        ("no issuer", token(rs, claims(iss=None), key=rsa), INVALID),
+        ("issuer in an array", token(rs, claims(iss=[ISSUER]), key=rsa), INVALID),
+        ("wrong audience", token(rs, claims(aud="another-api"), key=rsa), INVALID),
+        ("audience list without ours", token(rs, claims(aud=["a", "b"]), key=rsa), INVALID),
+        ("no audience", token(rs, claims(aud=None), key=rsa), INVALID),
+    ]
+    for bad in (True, 1.5, {"id": 1}, [1], "abc", "-1", "1e3", "", 10 ** 30):
+        cases.append(("user id %r" % (bad,), token(rs, claims(user_id=bad), key=rsa), NO_USER))
+    cases.append(("user id null", token(rs, claims() | {"user_id": None}, key=rsa), NO_USER))
+    good = token(rs, c, key=rsa)
+    h, p, s = good.split(".")
+    cases += [
+        ("oversized token (9 KiB, validly signed)", token(rs, claims(pad="x" * 9000), key=rsa), INVALID),
+        ("padding after the header", h + "=." + p + "." + s, INVALID),
+        ("padding in the signature", h + "." + p + "." + s + "=", INVALID),
+        ("standard base64 alphabet", h + "." + p + "." + s.replace("-", "+").replace("_", "/") + "+/", INVALID),
+        ("a space in the token", h + "." + p[:10] + " " + p[10:] + "." + s,
+         b'{"detail":"Authorization header must contain two space-delimited values",'
+         b'"code":"bad_authorization_header"}'),
+        ("a tab in the payload", h + "." + p[:10] + "\t" + p[10:] + "." + s,
+         b'{"detail":"Authorization header must contain two space-delimited values",'
+         b'"code":"bad_authorization_header"}'),
+        ("non-canonical trailing bits", h + "." + p + "." + s[:-1] + chr(ord(s[-1]) ^ 1), INVALID),
+        ("a bit flipped in the payload", h + "." + p[:-2] + ("A" if p[-2] != "A" else "B") + p[-1] + "." + s,
+         INVALID),
+        ("two segments", h + "." + p, INVALID),
+        ("four segments", good + ".x", INVALID),
+        ("empty segments", "..", INVALID),
+        ("header not JSON", b64(b"alg=RS256") + "." + p + "." + s, INVALID),
+        ("header a JSON array", b64(b'["RS256"]') + "." + p + "." + s, INVALID),
+        ("payload a JSON string", token(rs, b64(b'"user_id"'), key=rsa), INVALID),
+        ("payload with invalid UTF-8", token(rs, b64(b'{"user_id":1,"x":"\xff"}'), key=rsa), INVALID),
+        ("empty signature", h + "." + p + ".", INVALID),
+        ("HS256 signed with the wrong secret", token(hs, c, secret="another-secret-entirely-000"), INVALID),
+    ]
+    return cases
+
+
+def test_jwt_attacks(gw, rsa, ec, other):
+    """Every case 401 with simplejwt's body, and the genuine tokens of each
+    algorithm served, so that the refusals mean something."""
+    c = claims()
+    for what, tok in [("HS256", token({"alg": "HS256", "typ": "JWT"}, c, secret=SECRET)),
+                      ("RS256 with its kid", token({"alg": "RS256", "kid": "r1"}, c, key=rsa)),
+                      ("RS256 without a kid", token({"alg": "RS256"}, c, key=rsa)),
+                      ("ES256", token({"alg": "ES256", "kid": "e1"}, c, key=ec))]:
+        r = get(gw, tok)
+        eq(r.status, 200, "%s: %s" % (what, r.text))
+    failures = []
+    cases = attack_cases(rsa, ec, other)
+    for what, tok, body in cases:
+        r = get(gw, tok)
+        if (r.status, r.body) != (401, body):
+            failures.append("%s: %d %s" % (what, r.status, r.text[:200]))
+        elif r.headers.get("www-authenticate") != 'Bearer realm="api"':
+            failures.append("%s: WWW-Authenticate %r" % (what, r.headers.get("www-authenticate")))
+    assert not failures, "\n".join(failures)
+    assert len(cases) >= 60, len(cases)
+    # Beyond the header limit the filter refuses the request unread.
+    r = get(gw, token({"alg": "RS256", "kid": "r1"}, claims(pad="x" * 20000), key=rsa))
+    eq(r.status, 431, r.text)
+
+
+def test_rs256_only_refuses_hmac(binary, d, rsa):
+    """With RS256 alone, no HMAC token passes: not with the secret, not with
+    the public key as one."""
+    with open(rsa.pub, "rb") as f:
+        pem = f.read()
+    gw = Gateway(binary, config=config_with(d, {"algorithms": ["RS256"], "public_key": rsa.pub}))
+    try:
+        c = claims()
+        eq(get(gw, token({"alg": "RS256"}, c, key=rsa)).status, 200)
+        for tok in (make_token(1), token({"alg": "HS256"}, c, secret=pem),
+                    token({"alg": "HS256"}, c, secret=pem.strip())):
+            r = get(gw, tok)
+            eq((r.status, r.body), (401, INVALID))
+    finally:
+        stop_clean(gw)
+
+
+def test_keys_reload_on_sighup(binary, d, rsa, other):
+    """The PEM file replaced and SIGHUP: the new key's tokens are served, the
+    old key's refused; an unusable file keeps the keys in use."""
+    pub = os.path.join(d, "reloaded.pub.pem")
+    with open(rsa.pub, "rb") as f, open(pub, "wb") as g:
+        g.write(f.read())
+    gw = Gateway(binary, config=config_with(d, {"algorithms": ["RS256"], "public_key": pub}))
+    try:
+        c = claims(iss=None, aud=None)
+        old, new = token({"alg": "RS256"}, c, key=rsa), token({"alg": "RS256"}, c, key=other)
+        eq((get(gw, old).status, get(gw, new).status), (200, 401))
+
+        def reload_and_wait(count):
+            gw.proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while gw.read_log().count("reload") < count and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.1)
+
+        with open(other.pub, "rb") as f, open(pub, "wb") as g:
+            g.write(f.read())
+        reload_and_wait(2)
+        assert "reloaded the token keys (1)" in gw.read_log(), gw.read_log()[-2000:]
+        eq((get(gw, old).status, get(gw, new).status), (401, 200))
+        with open(pub, "w") as g:
+            g.write("not a key\n")
+        reload_and_wait(4)
+        assert "the token keys stay as they were" in gw.read_log(), gw.read_log()[-2000:]
+        eq((get(gw, old).status, get(gw, new).status), (401, 200))
+    finally:
+        stop_clean(gw)
+
+
+def test_config_refuses_bad_key_settings(binary, d, rsa):
+    def check(jwt, want):
+        path = os.path.join(d, "bad.json")
+        with open(path, "w") as f:
+            json.dump(config_with(d, jwt), f)
+        r = subprocess.run([binary, "check", "-c", path], capture_output=True, text=True,
+                           env=dict(os.environ, JWT_SECRET=SECRET, DATABASE_URL="sqlite::memory:"))
+        assert r.returncode != 0 and want in r.stderr + r.stdout, (jwt, r.returncode, r.stdout, r.stderr)
+
+    check({"algorithms": ["RS256"]}, 'set "jwt.public_key"')
+    check({"algorithms": ["RS256"], "public_key": os.path.join(d, "missing.pem")}, "missing.pem")
+    check({"algorithms": ["HS257"]}, '"HS257" is not one of')
+    check({"algorithms": ["RS256"], "jwks": rsa.pub}, "not a JWK set")
+
+
+# --- roles ----------------------------------------------------------------------------
+
+def with_roles(resources):
+    for r in resources:
+        if r["name"] == "invoices":
+            r["roles"] = {"admin": ["read", "update"], "auditor": ["read"]}
+
+
+def invoice(n, **over):
+    inp = {"invoice_number": "INV-%d" % n, "client_name": "Client %d" % n, "issue_date": "2025-11-01",
+           "status": "sent", "subtotal": "100.00", "tax_amount": "0.00", "total_amount": "100.00",
+           "items": [{"description": "Work", "quantity": "1.00", "unit_price": "100.00", "amount": "100.00"}]}
+    inp.update(over)
+    return inp
+
+
+def test_roles(gw):
+    """An admin reads and edits another user's record; a plain token still
+    gets 404; roles grant only what the resource lists."""
+    t1, t2 = make_token(1), make_token(2)
+    admin, auditor = make_token(3, role="admin"), make_token(3, role=["staff", "auditor"])
+    fake = make_token(3, role="root")
+    a = gw.request("POST", "/api/invoices/", invoice(1), t1).json()
+    a2 = gw.request("POST", "/api/invoices/", invoice(2), t1).json()
+    b = gw.request("POST", "/api/invoices/", invoice(1), t2).json()
+    own = gw.request("POST", "/api/invoices/", invoice(9), admin)
+    eq(own.status, 201, own.text)
+    detail = "/api/invoices/%s/" % a["id"]
+
+    eq(gw.request("GET", detail, token=t2).status, 404)
+    eq(gw.request("PATCH", detail, {"notes": "x"}, t2).status, 404)
+    eq(gw.request("GET", detail, token=fake).status, 404)
+    r = gw.request("GET", detail, token=admin)
+    eq((r.status, r.json()), (200, gw.request("GET", detail, token=t1).json()))
+    eq(gw.request("GET", detail, token=auditor).status, 200)
+    # Lists: every owner's records for the roles that read, the own for the rest.
+    ids = lambda tok: sorted(x["id"] for x in gw.request("GET", "/api/invoices/", token=tok).json()["results"])  # noqa
+    everyone = sorted([a["id"], a2["id"], b["id"], own.json()["id"]])
+    eq(ids(admin), everyone)
+    eq(ids(auditor), everyone)
+    eq(ids(fake), [own.json()["id"]])
+    eq(ids(t2), [b["id"]])
+    eq(gw.request("GET", "/api/invoices/summary/", token=admin).json()["count"], 4)
+    # Edits keep the owner; the unique check is the record owner's.
+    r = gw.request("PATCH", detail, {"notes": "checked by an admin"}, admin)
+    eq((r.status, r.json()["notes"]), (200, "checked by an admin"), r.text)
+    eq(gw.request("GET", detail, token=t1).json()["notes"], "checked by an admin")
+    eq(gw.sql("SELECT user_id FROM invoices_invoice WHERE id=?", (a["id"].replace("-", ""),)), [(1,)])
+    r = gw.request("PATCH", detail, {"invoice_number": "INV-2"}, admin)     # user 1 has INV-2
+    eq(r.status, 400, r.text)
+    assert b"unique" in r.body, r.text
+    r = gw.request("PATCH", detail, {"invoice_number": "INV-9"}, admin)     # only user 3 has INV-9
+    eq(r.status, 200, r.text)
+    # Not granted: the auditor's edit and the admin's delete are as a plain user's.
+    eq(gw.request("PATCH", detail, {"notes": "y"}, auditor).status, 404)
+    eq(gw.request("DELETE", detail, token=admin).status, 404)
+    eq(gw.request("GET", detail, token=t1).status, 200)
+    # Payments grant no role: scoped as ever.
+    p = gw.request("POST", "/api/payments/", {"invoice": a["id"], "amount": "10.00", "method": "cash",
+                                               "paid_at": "2025-11-02T10:00:00Z"}, t1)
+    eq(p.status, 201, p.text)
+    eq(gw.request("GET", "/api/payments/%s/" % p.json()["id"], token=admin).status, 404)
+    eq(gw.request("GET", "/api/payments/", token=admin).json()["count"], 0)
+    return a["id"]
+
+
+def test_roles_in_shadow(binary, mongo, d):
+    """Roles with both stores: the admin's edit reaches MongoDB under the
+    record's owner, and the admin's reads compare equal."""
+    gw = Gateway(binary, mongo=mongo, mode="shadow",
+                 config=config_with(d, {"role_claim": "role"}, with_roles))
+    try:
+        inv = test_roles(gw)
+        deadline = time.time() + 20
+        while time.time() < deadline and gw.admin("GET", "journal")[1]["depth"]:
+            time.sleep(0.1)
+        doc = gw.docs("return await db.collection('invoices').findOne({_id: %s});" % json.dumps(inv))
+        eq((doc["user_id"], doc["notes"], doc["invoice_number"]), (1, "checked by an admin", "INV-9"))
+        admin = make_token(3, role="admin")
+        for _ in range(3):
+            eq(gw.request("GET", "/api/invoices/", token=admin).status, 200)
+            eq(gw.request("GET", "/api/invoices/%s/" % inv, token=admin).status, 200)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            rt = gw.admin("GET", "routes/invoices")[1]
+            if rt["compared"] >= 6:
+                break
+            time.sleep(0.1)
+        eq((rt["mismatched"], rt["compared"] >= 6), (0, True), rt)
+        # And served from MongoDB alone, the same answers.
+        eq(gw.admin("PUT", "mode", {"mode": "mongodb", "force": True})[0], 200)
+        eq(gw.request("GET", "/api/invoices/%s/" % inv, token=make_token(2)).status, 404)
+        r = gw.request("PATCH", "/api/invoices/%s/" % inv, {"notes": "from mongodb"}, admin)
+        eq((r.status, r.json()["notes"]), (200, "from mongodb"), r.text)
+        eq(gw.request("GET", "/api/invoices/", token=admin).json()["count"], 4)
+        eq(gw.request("DELETE", "/api/invoices/%s/" % inv, token=admin).status, 404)
+    finally:
+        stop_clean(gw)
+
+
+def main():
+    binary = binary_arg()
+    runner = Runner()
+    d = tempfile.mkdtemp(prefix="cutover-security-")
+    rsa, ec, other = Key(d, "rsa", "rsa"), Key(d, "ec", "ec"), Key(d, "other", "rsa")
+    jwks = os.path.join(d, "jwks.json")
+    with open(jwks, "w") as f:
+        json.dump({"keys": [rsa.jwk("r1"), ec.jwk("e1")]}, f)
+    gw = Gateway(binary, config=config_with(
+        d, {"algorithms": ["HS256", "RS256", "ES256"], "jwks": jwks, "issuer": ISSUER, "audience": AUDIENCE,
+            "required_claims": ["iat", "nbf"]}))
+    print("== security", flush=True)
+    try:
+        runner.run([test_jwt_attacks], gw, rsa, ec, other)
+    finally:
+        runner.shutdown(gw)
+    gw = Gateway(binary, config=config_with(d, {"role_claim": "role"}, with_roles))
+    try:
+        runner.run([test_roles], gw)
+    finally:
+        runner.shutdown(gw)
+    pg = Postgres()
+    try:
+        gw = Gateway(binary, pg=pg, config=config_with(d, {"role_claim": "role"}, with_roles))
+        try:
+            runner.run([test_roles], gw)
+        finally:
+            runner.shutdown(gw)
+    finally:
+        pg.close()
+    runner.run([test_rs256_only_refuses_hmac, test_config_refuses_bad_key_settings], binary, d, rsa)
+    runner.run([test_keys_reload_on_sighup], binary, d, rsa, other)
+    mongo = Mongo()
+    try:
+        runner.run([test_roles_in_shadow], binary, mongo, d)
+    finally:
+        mongo.close()
+    return runner.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
