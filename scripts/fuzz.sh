@@ -5,9 +5,17 @@
 # land in build-fuzz/crashes/; copy one into tests/fuzz/corpus/TARGET to make
 # it a regression test that `make test` replays.
 #   scripts/fuzz.sh SECONDS TARGET...
+#   scripts/fuzz.sh --runs N TARGET...   N executions each, from the seeds
+#                                        only, growing nothing (make test)
 set -eu
-seconds=$1
-shift
+runs=""
+if [ "$1" = --runs ]; then
+	runs=$2
+	shift 2
+else
+	seconds=$1
+	shift
+fi
 { command -v clang >/dev/null 2>&1 && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; } || {
 	echo "fuzz: installing clang (libFuzzer)" >&2
 	SUDO=""
@@ -31,10 +39,22 @@ for src in src/*.c backends/*.c middleware/*.c migrate/*.c; do
 	objs="$objs $obj"
 done
 for t in "$@"; do
+	bin="$out/fuzz_$t"
+	if [ ! -f "$bin" ] || [ -n "$(find "tests/fuzz/fuzz_$t.c" $objs -newer "$bin" 2>/dev/null | head -1)" ]; then
+		# shellcheck disable=SC2086
+		clang $flags -fsanitize=fuzzer $cflags -o "$bin" "tests/fuzz/fuzz_$t.c" $objs $libs
+	fi
+	if [ -n "$runs" ]; then
+		echo "== fuzz $t: $runs executions" >&2
+		scratch=$(mktemp -d)
+		"$bin" -runs="$runs" -seed=1 -artifact_prefix="$out/crashes/$t-" "$scratch" "tests/fuzz/corpus/$t" \
+			2>"$scratch.log" || { tail -40 "$scratch.log" >&2; rm -rf "$scratch" "$scratch.log"; exit 1; }
+		grep -E "^Done|DONE" "$scratch.log" >&2 || true
+		rm -rf "$scratch" "$scratch.log"
+		continue
+	fi
 	echo "== fuzz $t: $seconds s" >&2
-	# shellcheck disable=SC2086
-	clang $flags -fsanitize=fuzzer $cflags -o "$out/fuzz_$t" "tests/fuzz/fuzz_$t.c" $objs $libs
 	mkdir -p "$out/corpus/$t"
-	"$out/fuzz_$t" -max_total_time="$seconds" -artifact_prefix="$out/crashes/$t-" -print_final_stats=1 \
+	"$bin" -max_total_time="$seconds" -artifact_prefix="$out/crashes/$t-" -print_final_stats=1 \
 		"$out/corpus/$t" "tests/fuzz/corpus/$t"
 done

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Targets that need set-up (keys, a configuration) define it. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static int run_file(const char *path)
 {
@@ -41,6 +43,9 @@ static int run_file(const char *path)
 int main(int argc, char **argv)
 {
 	int i, files = 0, failed = 0;
+
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 
 	for (i = 1; i < argc; i++) {
 		struct stat st;
