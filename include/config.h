@@ -196,6 +196,10 @@ struct config {
 		size_t norigins;
 		int max_age;
 	} cors;
+	struct {
+		const char *cert_file, *key_file;       /* PEM; "": plain HTTP */
+		const char *admin_client_ca;            /* admin listener: client certificates it signed */
+	} tls;
 	const char *access_log;         /* "-" for stderr, "" for none, or a path */
 	int drain_seconds;
 	int store_threads;              /* store workers; 0: inline when the store allows */
@@ -239,6 +243,7 @@ struct config {
 		int connect_timeout_ms;
 		int timeout_ms;             /* the longest wait for the application's next bytes */
 		int max_idle;               /* kept-alive connections per event loop */
+		const char *ca_file;        /* https: the authorities its certificate is checked against; "": the system's */
 	} upstream;
 };
 

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -178,6 +180,25 @@ static int keyset_add(struct jwt_keyset *ks, EVP_PKEY *k, const char *kid, size_
 	return 0;
 }
 
+/* A key file: a regular file of at most 1 MiB (not a device or a pipe a
+ * mistyped path could name), whole; caller frees. */
+#define KEY_FILE_MAX (1 << 20)
+
+static char *key_file(const char *path, const char *what, size_t *len, struct error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		error_set(err, 0, "%s %s: cannot read it: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > KEY_FILE_MAX) {
+		error_set(err, 0, "%s %s: not a regular file of at most 1 MiB", what, path);
+		return NULL;
+	}
+	return read_file(path, len, err);
+}
+
 /* A JWK member holding base64url bytes, decoded into arena a. */
 static unsigned char *jwk_bytes(struct arena *a, const struct json *jwk, const char *name, size_t *n)
 {
@@ -244,7 +265,7 @@ static int load_jwks(struct jwt_keyset *ks, const char *path, struct error *err)
 {
 	struct arena a;
 	size_t len, i;
-	char *text = read_file(path, &len, err), msg[200];
+	char *text = key_file(path, "jwks", &len, err), msg[200];
 	const struct json *doc, *keys;
 	int rc = -1;
 
@@ -301,15 +322,20 @@ struct jwt_keyset *jwt_keyset_load(const char *pem_path, const char *jwks_path, 
 	struct jwt_keyset *ks = xcalloc(1, sizeof(*ks));
 
 	if (pem_path && *pem_path) {
-		FILE *f = fopen(pem_path, "r");
-		EVP_PKEY *k = f ? PEM_read_PUBKEY(f, NULL, NULL, NULL) : NULL;
-		char where[300];
+		size_t len;
+		char *text = key_file(pem_path, "public_key", &len, err), where[300];
+		BIO *bio;
+		EVP_PKEY *k;
 
-		if (f)
-			fclose(f);
+		if (!text)
+			goto fail;
+		bio = BIO_new_mem_buf(text, (int)len);
+		k = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+		free(text);
 		snprintf(where, sizeof(where), "public_key %s", pem_path);
 		if (!k) {
-			error_set(err, 0, "%s: %s", where, f ? "no PEM public key (BEGIN PUBLIC KEY) in it" : "cannot read it");
+			error_set(err, 0, "%s: no PEM public key (BEGIN PUBLIC KEY) in it", where);
 			goto fail;
 		}
 		if (keyset_add(ks, k, NULL, 0, where, err) < 0)

@@ -45,9 +45,12 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "metrics.h"
 #include "http1.h"
@@ -57,6 +60,7 @@
 #include "request.h"
 #include "resource.h"
 #include "router.h"
+#include "tls.h"
 
 #define HIGH_WATER (1 << 20)            /* bytes queued toward a side before its feeder pauses */
 #define LOW_WATER (256 << 10)           /* … and resumes */
@@ -77,6 +81,8 @@ static struct {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char hostport[300];
+	SSL_CTX *tls;                   /* an https:// upstream's, or NULL */
+	const char *host;               /* … the name its certificate must carry */
 } up_addr;
 
 /* Connections by fd, so evhttp's answer can release a request waiting behind it.
@@ -119,6 +125,8 @@ struct conn {
 	struct proxy *px;
 	struct bufferevent *filter;     /* evhttp's */
 	struct bufferevent *client;     /* the socket beneath; one reference is ours */
+	SSL *tls;                       /* a TLS client's, owned by client; NULL for plain HTTP */
+	size_t tls_retry;               /* bytes an SSL_write must be retried with, or 0 */
 	int fd;                         /* -1 until the first bytes */
 	char remote[INET6_ADDRSTRLEN];
 	enum in_state in;
@@ -243,7 +251,24 @@ static struct bufferevent *upstream_take(struct proxy *px, bool fresh, bool *reu
 		atomic_fetch_add(&stats.reused, 1);
 		return px->idle[--px->nidle];
 	}
-	bev = bufferevent_socket_new(px->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (up_addr.tls) {
+		SSL *ssl = SSL_new(up_addr.tls);
+
+		if (!ssl)
+			return NULL;
+		/* The name is sent (SNI) and checked against the certificate. */
+		SSL_set_tlsext_host_name(ssl, up_addr.host);
+		if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), up_addr.host))
+			SSL_set1_host(ssl, up_addr.host);
+		if (!(bev = bufferevent_openssl_socket_new(px->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+		                                           BEV_OPT_CLOSE_ON_FREE))) {
+			SSL_free(ssl);
+			return NULL;
+		}
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	} else {
+		bev = bufferevent_socket_new(px->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
 	if (!bev)
 		return NULL;
 	set_timeout(bev, 0, px->cfg->upstream.connect_timeout_ms);
@@ -543,7 +568,7 @@ static void build_head(struct exchange *ex, const struct head *h)
 		buf_printf(b, "X-Forwarded-For: %.*s, %s\r\n", (int)h->xff->vlen, h->xff->value, c->remote);
 	else
 		buf_printf(b, "X-Forwarded-For: %s\r\n", c->remote);
-	buf_puts(b, "X-Forwarded-Proto: http\r\n");
+	buf_puts(b, c->tls ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
 	if (h->host)
 		buf_printf(b, "X-Forwarded-Host: %.*s\r\n", (int)h->host->vlen, h->host->value);
 	buf_printf(b, "X-Request-Id: %s\r\n", ex->log.request_id);
@@ -915,6 +940,8 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	if (c->in == IN_CLOSING) {
 		refusal_send(c);
 		if (!c->ex && !c->refusing && !c->shut && evbuffer_get_length(out) == 0) {
+			if (c->tls)
+				SSL_shutdown(c->tls);   /* close_notify first */
 			shutdown(c->fd, SHUT_WR);   /* the client closes; evhttp then lets go */
 			c->shut = true;
 		}
@@ -979,6 +1006,34 @@ static ssize_t send_now(int fd, struct evbuffer *src)
 	return w;
 }
 
+/* The same through TLS: records written now, as many as the socket takes.
+ * A write the socket refused must be retried with the same bytes. */
+static ssize_t tls_send_now(struct conn *c, struct evbuffer *src)
+{
+	ssize_t sent = 0;
+
+	while (evbuffer_get_length(src) > 0) {
+		size_t n = c->tls_retry ? c->tls_retry : evbuffer_get_length(src) < 16384 ? evbuffer_get_length(src) :
+		           16384;
+		int w;
+
+		ERR_clear_error();
+		w = SSL_write(c->tls, evbuffer_pullup(src, (ev_ssize_t)n), (int)n);
+		if (w <= 0) {
+			int e = SSL_get_error(c->tls, w);
+
+			if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
+				return -1;
+			c->tls_retry = n;
+			return sent;
+		}
+		c->tls_retry = 0;
+		evbuffer_drain(src, (size_t)w);
+		sent += w;
+	}
+	return sent;
+}
+
 /*
  * evhttp's bytes on their way to the socket.  evhttp takes an answer as
  * sent once the filter has passed it on, and may then shut the socket
@@ -1003,6 +1058,23 @@ static enum bufferevent_filter_result on_output(struct evbuffer *src, struct evb
 			c->flush_out = true;
 			kick_later(c);
 		}
+		return BEV_NEED_MORE;
+	}
+	if (c->tls) {
+		/* All of it goes through SSL_write here, once the records queued
+		 * beneath are out: only then is it in the kernel. */
+		if (evbuffer_get_length(dst) > 0)
+			return BEV_NEED_MORE;           /* back here when dst has drained */
+		if (tls_send_now(c, src) < 0) {
+			evbuffer_drain(src, evbuffer_get_length(src));  /* the client is gone */
+			return BEV_OK;
+		}
+		if (evbuffer_get_length(src) == 0)
+			return BEV_OK;
+		if (!c->writable)
+			c->writable = event_new(c->px->base, c->fd, EV_WRITE, on_writable, c);
+		if (c->writable)
+			event_add(c->writable, NULL);
 		return BEV_NEED_MORE;
 	}
 	if (evbuffer_get_length(dst) == 0 && evbuffer_get_length(src) > 0) {
@@ -1176,7 +1248,16 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 
 	c->px = px;
 	c->fd = -1;
-	c->client = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if ((c->tls = tls_accept_new(false))) {
+		c->client = bufferevent_openssl_socket_new(base, -1, c->tls, BUFFEREVENT_SSL_ACCEPTING,
+		                                           BEV_OPT_CLOSE_ON_FREE);
+		if (!c->client)
+			SSL_free(c->tls);
+		else            /* clients that close without close_notify are no error */
+			bufferevent_openssl_set_allow_dirty_shutdown(c->client, 1);
+	} else {
+		c->client = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
 	c->kick = event_new(base, -1, 0, on_kick, c);
 	c->deadline = evtimer_new(base, on_deadline, c);
 	if (!c->client || !c->kick || !c->deadline)
@@ -1250,6 +1331,24 @@ static void descriptors(const struct config *cfg)
 	           (int64_t)have > 128 ? ((int64_t)have - 64) / (*cfg->upstream.url ? 2 : 1) : 32;
 }
 
+/* An https:// upstream: TLS 1.2 and later, its certificate checked against
+ * upstream.ca_file, or the system's authorities. */
+static SSL_CTX *upstream_tls(const struct config *cfg, struct error *err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	const char *ca = cfg->upstream.ca_file;
+
+	if (ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
+	    (*ca ? SSL_CTX_load_verify_locations(ctx, ca, NULL) : SSL_CTX_set_default_verify_paths(ctx)) == 1) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		return ctx;
+	}
+	error_set(err, 0, "upstream %s: cannot load the certificate authorities%s%s", cfg->upstream.url,
+	          *ca ? " of " : "", ca);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
 int proxy_init(const struct config *cfg, struct error *err)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -1276,11 +1375,18 @@ int proxy_init(const struct config *cfg, struct error *err)
 	freeaddrinfo(res);
 	snprintf(up_addr.hostport, sizeof(up_addr.hostport), strchr(cfg->upstream.host, ':') ?
 	         "[%s]:%d" : "%s:%d", cfg->upstream.host, cfg->upstream.port);
+	if (strncmp(cfg->upstream.url, "https://", 8) == 0 && !(up_addr.tls = upstream_tls(cfg, err))) {
+		proxy_fini();
+		return -1;
+	}
+	up_addr.host = cfg->upstream.host;
 	return 0;
 }
 
 void proxy_fini(void)
 {
+	SSL_CTX_free(up_addr.tls);
+	up_addr.tls = NULL;
 	free((void *)by_fd);
 	by_fd = NULL;
 	nby_fd = 0;
@@ -1381,22 +1487,25 @@ static void parse_upstream(struct config_loader *l, const struct json *v)
 	}
 }
 
-/* http://host[:port][/] → host and port; other schemes and paths are refused. */
+/* http(s)://host[:port][/] → host and port; other schemes and paths are refused. */
 static void check_upstream(struct config_loader *l)
 {
 	struct config *cfg = config_of(l);
 	const char *u = cfg->upstream.url, *h, *end, *colon;
 	long port = 80;
+	bool https = u && strncmp(u, "https://", 8) == 0;
 
 	if (!u || !*u) {
 		cfg->upstream.url = "";
 		return;
 	}
-	if (strncmp(u, "http://", 7) != 0) {
-		config_problem(l, NULL, "upstream \"%s\" must be an http:// URL", u);
+	if (strncmp(u, "http://", 7) != 0 && !https) {
+		config_problem(l, NULL, "upstream \"%s\" must be an http:// or https:// URL", u);
 		return;
 	}
-	h = u + 7;
+	h = u + (https ? 8 : 7);
+	if (https)
+		port = 443;
 	end = h + strcspn(h, "/");
 	if (*end && strcmp(end, "/") != 0) {
 		config_problem(l, NULL, "upstream \"%s\": a path is not supported; requests keep their own", u);
@@ -1419,7 +1528,7 @@ static void check_upstream(struct config_loader *l)
 			port = -1;
 	}
 	if (!cfg->upstream.host || !*cfg->upstream.host || port < 0)
-		config_problem(l, NULL, "upstream \"%s\" is not http://host:port", u);
+		config_problem(l, NULL, "upstream \"%s\" is not http(s)://host:port", u);
 	cfg->upstream.port = (int)port;
 }
 
@@ -1436,6 +1545,7 @@ static const struct config_key keys[] = {
 	 NULL},
 	{"upstream", "timeout_ms", CFG_INT, CFG_FIELD(upstream.timeout_ms), 1, 3600000, "60000", NULL, NULL},
 	{"upstream", "max_idle", CFG_INT, CFG_FIELD(upstream.max_idle), 0, 4096, "32", NULL, NULL},
+	{"upstream", "ca_file", CFG_STRING, CFG_FIELD(upstream.ca_file), 0, 0, "", NULL, NULL},
 };
 
 const struct config_module proxy_config = {"proxy", keys, ARRAY_LEN(keys), check_upstream};

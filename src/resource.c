@@ -15,6 +15,7 @@
 #include "json.h"
 #include "query.h"
 #include "resource.h"
+#include "tls.h"
 #include "store.h"
 
 #define NOT_FOUND "Not found."
@@ -306,7 +307,8 @@ static void serve_page(struct request *req, struct query *q, const struct qparam
 		return reply_store_error(req, &err);
 	/* Links name the configured public address, or the Host the client
 	 * used (checked as a host name before the request got here). */
-	origin = *req->cfg->public_url ? req->cfg->public_url : arena_printf(&req->arena, "http://%s", req->host);
+	origin = *req->cfg->public_url ? req->cfg->public_url :
+	         arena_printf(&req->arena, "%s://%s", tls_on() ? "https" : "http", req->host);
 	buf_printf(&b, "{\"count\":%lld,\"next\":", (long long)count);
 	if (page < pages)
 		json_put_cstr(&b, query_page_url(&req->arena, origin, req->path, qp, page + 1));

@@ -32,10 +32,12 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
+#include <openssl/ssl.h>
 
 #include "admin.h"
 #include "control.h"
@@ -50,6 +52,7 @@
 #include "server.h"
 #include "shadow.h"
 #include "store.h"
+#include "tls.h"
 
 struct loop {
 	pthread_t thread;
@@ -368,6 +371,22 @@ static void split_address(const char *addr, char *host, size_t size, int *port)
 	*port = atoi(colon + 1);
 }
 
+/* A TLS admin listener's connections (client certificates when asked). */
+static struct bufferevent *admin_tls_conn(struct event_base *base, void *arg)
+{
+	SSL *ssl = tls_accept_new(true);
+	struct bufferevent *bev;
+
+	(void)arg;
+	if (!ssl)
+		return NULL;
+	if (!(bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)))
+		SSL_free(ssl);
+	else
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
 /* admin.listen, served by the first loop with an evhttp of its own. */
 static int admin_listen(struct loop *loop, const struct config *cfg)
 {
@@ -387,12 +406,15 @@ static int admin_listen(struct loop *loop, const struct config *cfg)
 	evhttp_set_max_headers_size(loop->admin_http, (ev_ssize_t)cfg->max_header_bytes);
 	evhttp_set_timeout(loop->admin_http, proxy_idle_timeout(cfg));
 	evhttp_set_gencb(loop->admin_http, on_admin_request, loop);
+	if (tls_on())
+		evhttp_set_bevcb(loop->admin_http, admin_tls_conn, NULL);
 	if (!(loop->admin_sock = evhttp_accept_socket_with_handle(loop->admin_http, fd))) {
 		close(fd);
 		return -1;
 	}
-	fprintf(stderr, "cutover: admin API, metrics, probes and dashboard on http://%s:%d%s\n", host, port,
-	        cfg->admin.prefix);
+	fprintf(stderr, "cutover: admin API, metrics, probes and dashboard on %s://%s:%d%s%s\n",
+	        tls_on() ? "https" : "http", host, port, cfg->admin.prefix,
+	        *cfg->tls.admin_client_ca ? " (client certificates required)" : "");
 	return 0;
 }
 
@@ -531,6 +553,7 @@ static int watch(const struct config *cfg, const sigset_t *signals)
 				break;
 			reload(cfg);
 			auth_reload_keys(cfg);
+			tls_reload(cfg);
 		}
 		wait_ms = background_work();
 	}
@@ -608,11 +631,18 @@ int server_run(const struct config *cfg)
 		metrics_fini();
 		goto unmask;
 	}
-	if (request_pipeline_init(cfg) < 0)
+	if (tls_init(cfg, &jerr) < 0) {
+		fprintf(stderr, "cutover: %s\n", jerr.msg);
 		goto unmask;
+	}
+	if (request_pipeline_init(cfg) < 0) {
+		tls_fini();
+		goto unmask;
+	}
 	if (proxy_init(cfg, &jerr) < 0) {
 		fprintf(stderr, "cutover: %s\n", jerr.msg);
 		request_pipeline_fini();
+		tls_fini();
 		goto unmask;
 	}
 	/* Stores that may block are called from workers, never from a loop. */
@@ -653,8 +683,8 @@ int server_run(const struct config *cfg)
 			break;
 		started++;
 	}
-	fprintf(stderr, "cutover %s: listening on http://%s (%d loops, mode %s, legacy store %s %s%s)\n",
-	        CUTOVER_VERSION, listen_host, nloops, mode_name(cfg->mode_id), ops->name,
+	fprintf(stderr, "cutover %s: listening on %s://%s (%d loops, mode %s, legacy store %s %s%s)\n",
+	        CUTOVER_VERSION, tls_on() ? "https" : "http", listen_host, nloops, mode_name(cfg->mode_id), ops->name,
 	        pool ? "on store workers" : "inline", both ? ", mongodb on store workers while a mode needs it" : "");
 	if (started == nloops) {
 		fprintf(stderr, "cutover: signal %d, draining\n", watch(cfg, &signals));
@@ -684,6 +714,7 @@ out:
 	free(loops);
 	proxy_fini();
 	request_pipeline_fini();
+	tls_fini();
 	metrics_fini();
 	if (rc == 0) {
 		/* Signals stay blocked: another SIGTERM while draining, or now,

@@ -10,6 +10,7 @@ import re
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,44 @@ def make_token(user_id=1, secret=SECRET, ttl=3600, header=None, **claims):
     return head + "." + body + "." + b64(sig)
 
 
+def openssl(*args, data=None):
+    r = subprocess.run(["openssl"] + list(args), input=data, capture_output=True)
+    if r.returncode != 0:
+        raise RuntimeError("openssl %s: %s" % (" ".join(args), r.stderr.decode()))
+    return r.stdout
+
+
+class Certs:
+    """A throwaway certificate authority in directory d, and certificates it
+    signs: cert(name, sans) → (certificate, key) file paths."""
+
+    def __init__(self, d, name="ca"):
+        self.dir = d
+        self.ca = os.path.join(d, name + ".pem")
+        self.ca_key = os.path.join(d, name + ".key")
+        self.serial = int(time.time() * 1000) % 10 ** 9
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                "-subj", "/CN=cutover test %s" % name, "-keyout", self.ca_key, "-out", self.ca)
+
+    def cert(self, name, sans="IP:127.0.0.1,DNS:localhost", client=False):
+        key, csr, crt = (os.path.join(self.dir, name + ext) for ext in (".key", ".csr", ".pem"))
+        ext = os.path.join(self.dir, name + ".ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=%s\nextendedKeyUsage=%s\n" % (sans, "clientAuth" if client else "serverAuth"))
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=" + name,
+                "-keyout", key, "-out", csr)
+        self.serial += 1
+        openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key, "-set_serial", str(self.serial),
+                "-days", "2", "-extfile", ext, "-out", crt)
+        return crt, key
+
+    def client_context(self, cert=None):
+        ctx = ssl.create_default_context(cafile=self.ca)
+        if cert:
+            ctx.load_cert_chain(*cert)
+        return ctx
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status, self.headers, self.body = status, headers, body
@@ -57,17 +96,23 @@ class Response:
 class Gateway:
     """The real binary, serving a database created from the example schema."""
 
-    def __init__(self, binary, extra_env=None, config=None, pg=None, mongo=None, mode=None, same_as=None):
+    def __init__(self, binary, extra_env=None, config=None, pg=None, mongo=None, mode=None, same_as=None,
+                 tls=None, links_as_http=False):
         """mongo alone: everything from MongoDB.  mongo and mode: the legacy
         store (SQLite, or pg) and MongoDB both, in that mode, with the admin
         API on.  same_as: another Gateway whose stores and journal to use
-        (a restart, or a second instance)."""
+        (a restart, or a second instance).  tls: a Certs whose "server"
+        certificate the listeners serve (every request then goes over TLS);
+        links_as_http: page links in bodies read as http:// (so suites
+        written for plain HTTP compare)."""
         self.dir = same_as.dir if same_as else tempfile.mkdtemp(prefix="cutover-test-")
         self.pg = pg
         self.mongo = mongo
         self.binary = binary
         self.config = config or {}
         self.check = None       # called with (method, path, response) after each request
+        self.tls = tls
+        self.links_as_http = links_as_http
         cfg_path = CONFIG
         if config:
             with open(CONFIG) as f:
@@ -115,6 +160,11 @@ class Gateway:
                                capture_output=True, text=True)
             if r.returncode != 0 or "indexes created" not in r.stdout:
                 raise RuntimeError("cutover migrate --indexes-only failed:\n" + r.stdout + r.stderr)
+        if tls:
+            self.tls_cert, self.tls_key = os.path.join(tls.dir, "server.pem"), os.path.join(tls.dir, "server.key")
+            if not os.path.exists(self.tls_cert):
+                tls.cert("server")
+            env.update({"CUTOVER_TLS_CERT": self.tls_cert, "CUTOVER_TLS_KEY": self.tls_key})
         self.env = env
         env.update(extra_env or {})
         self.proc = subprocess.Popen([binary, "serve", "-c", cfg_path], env=env,
@@ -125,21 +175,34 @@ class Gateway:
             if self.proc.poll() is not None:
                 raise RuntimeError("gateway exited at start:\n" + self.read_log())
             for line in self.read_log().splitlines():
-                if "listening on http://" in line:
-                    self.port = int(line.split("listening on http://")[1].split()[0].rsplit(":", 1)[1])
+                m = re.search(r"listening on https?://(\S+)", line)
+                if m:
+                    self.port = int(m.group(1).rsplit(":", 1)[1])
             time.sleep(0.05)
         if self.port is None:
             raise RuntimeError("gateway did not start:\n" + self.read_log())
         # admin.listen: the admin API has a port of its own.
-        m = re.search(r"dashboard on http://[^ ]*:(\d+)/", self.read_log())
+        m = re.search(r"dashboard on https?://[^ ]*:(\d+)/", self.read_log())
         self.admin_port = int(m.group(1)) if m else self.port
 
     def read_log(self):
         with open(self.log, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def connection(self, port=None, timeout=30, context=None):
+        """An HTTP client connection to the gateway (over TLS when it serves TLS)."""
+        if self.tls:
+            return http.client.HTTPSConnection("127.0.0.1", port or self.port, timeout=timeout,
+                                               context=context or self.tls.client_context())
+        return http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
+
+    def connect(self, timeout=10, port=None):
+        """A raw socket to the gateway (TLS-wrapped when it serves TLS)."""
+        s = socket.create_connection(("127.0.0.1", port or self.port), timeout=timeout)
+        return self.tls.client_context().wrap_socket(s, server_hostname="127.0.0.1") if self.tls else s
+
     def request(self, method, path, body=None, token=None, headers=None, raw=None, host=None, port=None):
-        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=30)
+        conn = self.connection(port)
         h = {}
         if token:
             h["Authorization"] = "Bearer " + token
@@ -154,6 +217,8 @@ class Gateway:
         r = conn.getresponse()
         resp = Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
         conn.close()
+        if self.links_as_http:
+            resp.body = resp.body.replace(b'"https://', b'"http://')
         if self.check:
             self.check(method, path, resp)
         return resp

@@ -28,11 +28,15 @@ class Mongo:
     # FerretDB 1.x cannot store Decimal128 (SPEC §5 allows int64 minor units).
     DECIMAL = "int64"
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: a harness.Certs; the server then listens with TLS only, on
+        localhost, with a certificate for that name (a server of our own)."""
         self.proc = None
         self.dir = None
+        self.tls = tls
+        self.query = ""
         self.node_path = _script("mongo_driver.sh")
-        given = os.environ.get("MONGODB_URI", "")
+        given = os.environ.get("MONGODB_URI", "") if not tls else ""
         if given:
             self.base = given.split("?")[0].rstrip("/")
             if self.base.count("/") > 2:
@@ -42,16 +46,23 @@ class Mongo:
             self.dir = tempfile.mkdtemp(prefix="cutover-ferretdb-")
             self.port = free_port()
             self.base = "mongodb://127.0.0.1:%d" % self.port
+            if tls:
+                self.tls_files = tls.cert("ferretdb", "DNS:localhost")
+                self.base = "mongodb://localhost:%d" % self.port
+                self.query = "?tls=true&tlsCAFile=" + tls.ca
             self.start()
         self.serial = 0
         self.used = []
 
     def start(self):
         log = open(os.path.join(self.dir, "ferretdb.log"), "ab")
+        listen = ["--listen-addr=127.0.0.1:%d" % self.port]
+        if self.tls:
+            listen = ["--listen-addr=", "--listen-tls=127.0.0.1:%d" % self.port,
+                      "--listen-tls-cert-file=%s" % self.tls_files[0], "--listen-tls-key-file=%s" % self.tls_files[1]]
         self.proc = subprocess.Popen(
-            [self.binary, "--handler=sqlite", "--sqlite-url=file:%s/" % self.dir,
-             "--listen-addr=127.0.0.1:%d" % self.port, "--debug-addr=127.0.0.1:0", "--telemetry=disable",
-             "--log-level=error", "--state-dir=%s" % self.dir],
+            [self.binary, "--handler=sqlite", "--sqlite-url=file:%s/" % self.dir] + listen +
+            ["--debug-addr=127.0.0.1:0", "--telemetry=disable", "--log-level=error", "--state-dir=%s" % self.dir],
             stdout=log, stderr=log)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -77,7 +88,7 @@ class Mongo:
     def fresh_url(self, prefix="cutover_test"):
         """The URI of a database no test has used."""
         self.serial += 1
-        url = "%s/%s_%d_%d" % (self.base, prefix, os.getpid(), self.serial)
+        url = "%s/%s_%d_%d%s" % (self.base, prefix, os.getpid(), self.serial, self.query)
         self.used.append(url)
         return url
 

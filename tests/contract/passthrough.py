@@ -32,13 +32,15 @@ GROWTH_LIMIT_KB = 48 * 1024         # far below one 100 MB body
 class Upstream:
     """upstream.py on a free port."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (certificate, key) for localhost: the application serves https."""
         self.port = free_port()
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "upstream.py"), "--port", str(self.port),
-                                      "--secret", SECRET], stdout=subprocess.PIPE, text=True)
+                                      "--secret", SECRET] + (["--tls"] + list(tls) if tls else []),
+                                     stdout=subprocess.PIPE, text=True)
         if self.proc.stdout.readline().strip() != "ready":
             raise RuntimeError("the stand-in application did not start")
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = ("https://localhost:%d" if tls else "http://127.0.0.1:%d") % self.port
 
     def close(self):
         self.proc.kill()

@@ -1,7 +1,8 @@
 """A real PostgreSQL for the tests: Debian's server started on a free port in
 a throwaway directory (initdb as the `postgres` user when running as root),
 with the example schema loaded into a fresh database.  When DATABASE_URL
-names a PostgreSQL server, a fresh database is created there instead."""
+names a PostgreSQL server, a fresh database is created there instead (but
+for a server with TLS, which is always our own)."""
 import glob
 import os
 import re
@@ -40,10 +41,12 @@ def schema_sql():
 
 
 class Postgres:
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (certificate, key) files the server serves TLS with."""
         self.dir = None
+        self.tls = tls
         given = os.environ.get("DATABASE_URL", "")
-        if given.startswith(("postgres://", "postgresql://")):
+        if given.startswith(("postgres://", "postgresql://")) and not tls:
             self.admin_url = given
         else:
             self._start_server()
@@ -65,6 +68,17 @@ class Postgres:
         self.port = free_port()
         self.bindir = bindir
         self.data = data
+        self.ssl_opts = ""
+        if self.tls:
+            # The server reads its key only when the server's user alone may.
+            for src, name in zip(self.tls, ("server.crt", "server.key")):
+                dst = os.path.join(self.dir, name)
+                shutil.copy(src, dst)
+                os.chmod(dst, 0o600)
+                if os.geteuid() == 0:
+                    shutil.chown(dst, "postgres")
+            self.ssl_opts = " -c ssl=on -c ssl_cert_file=%s/server.crt -c ssl_key_file=%s/server.key" % (
+                self.dir, self.dir)
         self.start()
         self.admin_url = "postgres://cutover@127.0.0.1:%d/postgres" % self.port
 
@@ -72,7 +86,7 @@ class Postgres:
         _as_server_user([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-l",
                          os.path.join(self.dir, "server.log"), "-w", "-t", "60", "-o",
                          "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off "
-                         "-c max_connections=100" % (self.port, self.dir), "start"])
+                         "-c max_connections=100%s" % (self.port, self.dir, self.ssl_opts), "start"])
 
     def stop(self, mode="fast"):
         _as_server_user([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop"])

@@ -12,13 +12,14 @@ import re
 import signal
 import socket
 import sys
+import tempfile
 import time
 import urllib.parse
 import uuid
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import JSON_NULL, free_port, Gateway, Runner, eq, make_token  # noqa: E402
+from harness import JSON_NULL, Certs, free_port, Gateway, Runner, eq, make_token  # noqa: E402
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}000)?Z$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -835,7 +836,7 @@ await db.collection('payments').insertOne({_id: %(pay)s, invoice_id: %(inv)s, am
 # --- limits and hostile input ------------------------------------------------------
 
 def raw_exchange(gw, data, timeout=10):
-    s = socket.create_connection(("127.0.0.1", gw.port), timeout=timeout)
+    s = gw.connect(timeout)
     s.sendall(data)
     out = b""
     try:
@@ -979,9 +980,10 @@ def test_allow_on_every_view(gw):
     eq(gw.request("DELETE", "/api/invoices/%s/" % inv["id"], token=T1).status, 204)
 
 
-def suite(runner, binary, label, config=None, pg=None, mongo=None):
-    """The whole contract against one gateway configuration."""
-    gw = Gateway(binary, config=config, pg=pg, mongo=mongo)
+def suite(runner, binary, label, config=None, pg=None, mongo=None, tls=None):
+    """The whole contract against one gateway configuration (tls: over TLS,
+    every answer the same but for the scheme of its page links)."""
+    gw = Gateway(binary, config=config, pg=pg, mongo=mongo, tls=tls, links_as_http=tls is not None)
     gw.check = view_headers
     print("== %s (%s)" % (label, gw.read_log().strip().splitlines()[-1]), flush=True)
     if pg:
@@ -1020,7 +1022,7 @@ def test_pg_client_leaves_mid_request(gw):
                                "SELECT pg_sleep(1.5); COMMIT;"], stdout=subprocess.DEVNULL)
     time.sleep(0.4)
     for _ in range(3):
-        s = socket.create_connection(("127.0.0.1", gw.port))
+        s = gw.connect()
         s.sendall(("GET /api/invoices/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % T1).encode())
         s.close()
     waiting = []
@@ -1126,6 +1128,9 @@ def main():
         # is configured (and down), and every route here is the gateway's.
         suite(runner, binary, "sqlite on store workers, behind the passthrough filter",
               {"store_threads": 3, "store_queue": 64, "upstream": "http://127.0.0.1:%d" % free_port()})
+        # Over TLS, through the same filter.
+        suite(runner, binary, "sqlite over TLS", {"upstream": "http://127.0.0.1:%d" % free_port()},
+              tls=Certs(tempfile.mkdtemp(prefix="cutover-tls-")))
     if a.store in ("postgres", "all"):
         from pg import Postgres
         pg = Postgres()

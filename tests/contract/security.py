@@ -10,14 +10,20 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 
+warnings.filterwarnings("ignore", "ssl.TLSVersion.TLSv1", DeprecationWarning)
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import CONFIG, SECRET, Gateway, Runner, b64, binary_arg, eq, make_token, stop_clean  # noqa: E402
+from harness import (ADMIN_TOKEN, CONFIG, SECRET, Certs, Gateway, Runner, b64, binary_arg, eq,  # noqa: E402
+                     make_token, read_to_close, stop_clean)
 from mongo import Mongo  # noqa: E402
 from pg import Postgres  # noqa: E402
 
@@ -34,11 +40,7 @@ INVALID = refused("Token is invalid or expired")
 NO_USER = b'{"detail":"Token contained no recognizable user identification","code":"token_not_valid"}'
 
 
-def openssl(*args, data=None):
-    r = subprocess.run(["openssl"] + list(args), input=data, capture_output=True)
-    if r.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (" ".join(args), r.stderr.decode()))
-    return r.stdout
+from harness import openssl  # noqa: E402
 
 
 class Key:
@@ -399,6 +401,214 @@ def test_roles_in_shadow(binary, mongo, d):
         stop_clean(gw)
 
 
+# --- TLS ------------------------------------------------------------------------------
+
+def handshake(gw, ctx, port=None):
+    """A TLS connection to the gateway with ctx: the server's certificate
+    (DER), or the error that refused it."""
+    s = socket.create_connection(("127.0.0.1", port or gw.port), timeout=10)
+    try:
+        t = ctx.wrap_socket(s, server_hostname="127.0.0.1")
+        try:
+            # The admin listener's refusal of a missing client certificate
+            # comes after the handshake in TLS 1.3: ask, and read.
+            t.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            got = t.recv(100)
+            if not got:
+                return "closed"
+            return t.getpeercert(binary_form=True)
+        finally:
+            t.close()
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as e:
+        return "refused: %s" % e
+    finally:
+        s.close()
+
+
+def test_tls_versions_and_plain_http(gw):
+    """TLS 1.2 and 1.3 are served; 1.0 and 1.1 are refused, and so is plain
+    HTTP on the TLS port (no HTTP answer, the connection closed)."""
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = gw.tls.client_context()
+        ctx.minimum_version = ctx.maximum_version = version
+        assert isinstance(handshake(gw, ctx), bytes), version
+    for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+        ctx = gw.tls.client_context()
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")      # the client offers the old versions
+        ctx.minimum_version = ctx.maximum_version = version
+        got = handshake(gw, ctx)
+        assert isinstance(got, str) and got.startswith("refused"), (version, got)
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    s.sendall(b"GET /api/invoices/ HTTP/1.1\r\nHost: x\r\n\r\n")
+    data, closed = read_to_close(s)
+    s.close()
+    assert closed and b"HTTP/1." not in data, data[:200]
+    # A client that trusts another authority refuses the gateway.
+    other = Certs(tempfile.mkdtemp(prefix="cutover-other-ca-"), "other")
+    got = handshake(gw, other.client_context())
+    assert isinstance(got, str) and "CERTIFICATE_VERIFY_FAILED" in got, got
+    assert gw.alive()
+
+
+def test_tls_certificate_reload(gw):
+    """A renewed certificate is served after SIGHUP to new connections; a
+    connection open across the reload goes on being served."""
+    before = handshake(gw, gw.tls.client_context())
+    conn = gw.connection()
+    conn.request("GET", "/api/invoices/", headers={"Authorization": "Bearer " + make_token(1)})
+    r = conn.getresponse()
+    eq(r.status, 200)
+    r.read()
+    sock = conn.sock
+    crt, key = gw.tls.cert("renewed")
+    os.replace(crt, gw.tls_cert)
+    os.replace(key, gw.tls_key)
+    gw.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while "reloaded the TLS certificate" not in gw.read_log() and time.time() < deadline:
+        time.sleep(0.05)
+    assert "reloaded the TLS certificate" in gw.read_log(), gw.read_log()[-2000:]
+    after = handshake(gw, gw.tls.client_context())
+    with open(gw.tls_cert) as f:
+        want = ssl.PEM_cert_to_DER_cert(f.read())
+    assert isinstance(after, bytes) and after != before and after == want
+    conn.request("GET", "/api/invoices/", headers={"Authorization": "Bearer " + make_token(1)})
+    r = conn.getresponse()
+    eq((r.status, conn.sock is sock), (200, True))
+    r.read()
+    conn.close()
+    # Files that do not make a certificate: the one in use stays.
+    with open(gw.tls_key, "w") as f:
+        f.write("not a key\n")
+    gw.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while "the TLS certificate stays as it was" not in gw.read_log() and time.time() < deadline:
+        time.sleep(0.05)
+    assert "the TLS certificate stays as it was" in gw.read_log(), gw.read_log()[-2000:]
+    eq(handshake(gw, gw.tls.client_context()), want)
+
+
+def test_tls_admin_client_certificates(binary, d):
+    """admin.listen over TLS with tls.admin_client_ca: no client certificate,
+    or one another authority signed, is refused; the authority's own is served."""
+    certs = Certs(tempfile.mkdtemp(prefix="cutover-tls-admin-"))
+    clients = Certs(tempfile.mkdtemp(prefix="cutover-tls-clients-"), "clients")
+    strangers = Certs(tempfile.mkdtemp(prefix="cutover-tls-strangers-"), "strangers")
+    gw = Gateway(binary, tls=certs, config=config_with(d, {}, admin={
+        "prefix": "/_cutover/", "token": ADMIN_TOKEN, "listen": "127.0.0.1:0"},
+        tls={"admin_client_ca": clients.ca}))
+    try:
+        assert gw.admin_port != gw.port
+        assert "(client certificates required)" in gw.read_log()
+        ok = certs.client_context(clients.cert("ops", "DNS:ops", client=True))
+        bad = certs.client_context(strangers.cert("mallory", "DNS:mallory", client=True))
+        assert isinstance(handshake(gw, ok, gw.admin_port), bytes)
+        for ctx in (certs.client_context(), bad):
+            got = handshake(gw, ctx, gw.admin_port)
+            assert isinstance(got, str), got
+        conn = gw.connection(gw.admin_port, context=ok)
+        conn.request("GET", "/_cutover/routes", headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+        r = conn.getresponse()
+        eq(r.status, 200, r.read())
+        conn.close()
+        # The client listener asks for no certificate.
+        eq(gw.request("GET", "/api/invoices/", token=make_token(1)).status, 200)
+    finally:
+        stop_clean(gw)
+
+
+def test_postgres_over_tls(binary, d):
+    """The legacy store over TLS with sslmode=verify-full: served when the
+    host name is the certificate's; refused at start when it is not."""
+    certs = Certs(tempfile.mkdtemp(prefix="cutover-pg-tls-"))
+    pg = Postgres(tls=certs.cert("postgres", "DNS:localhost"))
+    try:
+        base = pg.url.replace("127.0.0.1", "localhost")
+        good = base + ("&" if "?" in base else "?") + "sslmode=verify-full&sslrootcert=" + certs.ca
+        gw = Gateway(binary, pg=pg, extra_env={"DATABASE_URL": good})
+        try:
+            r = gw.request("POST", "/api/invoices/", invoice(1), make_token(1))
+            eq(r.status, 201, r.text)
+            eq(gw.request("GET", "/api/invoices/%s/" % r.json()["id"], token=make_token(1)).json(), r.json())
+            rows = pg.sql("SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+                          "WHERE s.ssl AND a.datname = current_database() AND a.pid <> pg_backend_pid()")
+            assert rows[0][0] >= 1, rows
+        finally:
+            stop_clean(gw)
+        wrong = pg.url + ("&" if "?" in pg.url else "?") + "sslmode=verify-full&sslrootcert=" + certs.ca
+        try:
+            Gateway(binary, pg=pg, extra_env={"DATABASE_URL": wrong}).kill()
+            raise AssertionError("the gateway started with a certificate for another host")
+        except RuntimeError as e:
+            assert 'does not match host name "127.0.0.1"' in str(e), str(e)[-2000:]
+    finally:
+        pg.close()
+
+
+def test_mongodb_over_tls(binary, d):
+    """MongoDB over TLS (tls=true, the certificate checked against the
+    authority and the host name): served; the same server under a name its
+    certificate does not carry is refused, and the routes that need it
+    answer 503."""
+    certs = Certs(tempfile.mkdtemp(prefix="cutover-mongo-tls-"))
+    mongo = Mongo(tls=certs)
+    try:
+        gw = Gateway(binary, mongo=mongo)
+        try:
+            r = gw.request("POST", "/api/invoices/", invoice(1), make_token(1))
+            eq(r.status, 201, r.text)
+            eq(gw.request("GET", "/api/invoices/%s/" % r.json()["id"], token=make_token(1)).json(), r.json())
+            eq(gw.docs("return await db.collection('invoices').countDocuments({});"), 1)
+        finally:
+            stop_clean(gw)
+        wrong = mongo.fresh_url().replace("mongodb://localhost:", "mongodb://127.0.0.1:")
+        gw = Gateway(binary, mongo=mongo, extra_env={"MONGODB_URI": wrong})
+        try:
+            r = gw.request("GET", "/api/invoices/", token=make_token(1))
+            eq(r.status, 503, r.text)
+            assert "certificate verify failed" in gw.read_log(), gw.read_log()[-2000:]
+        finally:
+            stop_clean(gw)
+    finally:
+        mongo.close()
+
+
+def test_https_upstream(binary, d):
+    """Passthrough to an https:// application, with clients on TLS too:
+    heads and bodies both ways, the certificate checked; an application
+    whose certificate another authority signed is a 502."""
+    from passthrough import Upstream
+    certs = Certs(tempfile.mkdtemp(prefix="cutover-up-tls-"))
+    up = Upstream(tls=certs.cert("app", "DNS:localhost"))
+    try:
+        gw = Gateway(binary, tls=certs, config=config_with(d, {}, upstream={"url": up.url, "ca_file": certs.ca}))
+        try:
+            r = gw.request("GET", "/app/page?x=1")
+            eq(r.status, 200, r.text)
+            echo = r.json()
+            headers = {k.lower(): v for k, v in echo["headers"]}
+            eq((echo["target"], headers["x-forwarded-proto"]), ("/app/page?x=1", "https"))
+            body = os.urandom(3 << 20)
+            r = gw.request("POST", "/app/upload", raw=body)
+            eq((r.status, r.json()["body_len"], r.json()["body_sha256"]),
+               (200, len(body), hashlib.sha256(body).hexdigest()))
+            r = gw.request("GET", "/big?n=%d" % (5 << 20))
+            eq((r.status, len(r.body)), (200, 5 << 20))
+            eq(r.body[:512], bytes(range(256)) * 2)
+            # The gateway's own routes are still its own.
+            eq(gw.request("GET", "/api/invoices/", token=make_token(1)).status, 200)
+        finally:
+            stop_clean(gw)
+        strangers = Certs(tempfile.mkdtemp(prefix="cutover-up-strangers-"), "strangers")
+        gw = Gateway(binary, config=config_with(d, {}, upstream={"url": up.url, "ca_file": strangers.ca}))
+        try:
+            eq(gw.request("GET", "/app/page").status, 502)
+        finally:
+            stop_clean(gw)
+    finally:
+        up.close()
+
+
 def main():
     binary = binary_arg()
     runner = Runner()
@@ -431,6 +641,13 @@ def main():
         pg.close()
     runner.run([test_rs256_only_refuses_hmac, test_config_refuses_bad_key_settings], binary, d, rsa)
     runner.run([test_keys_reload_on_sighup], binary, d, rsa, other)
+    gw = Gateway(binary, tls=Certs(tempfile.mkdtemp(prefix="cutover-tls-")))
+    try:
+        runner.run([test_tls_versions_and_plain_http, test_tls_certificate_reload], gw)
+    finally:
+        runner.shutdown(gw)
+    runner.run([test_tls_admin_client_certificates, test_postgres_over_tls, test_mongodb_over_tls,
+                test_https_upstream], binary, d)
     mongo = Mongo()
     try:
         runner.run([test_roles_in_shadow], binary, mongo, d)

@@ -4,7 +4,8 @@ tests: it echoes what reached it (bodies hashed as they stream, never held
 whole), streams large answers, answers late on request, and serves the
 application's login and token refresh (HS256 tokens, as simplejwt makes).
 
-    upstream.py --port N --secret S      prints "ready" once listening
+    upstream.py --port N --secret S [--tls CERT KEY]
+                                         prints "ready" once listening
 """
 import argparse
 import hashlib
@@ -150,9 +151,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--secret", required=True)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     a = ap.parse_args()
     LoginApp.secret = a.secret
     srv = Server(("127.0.0.1", a.port), LoginApp)
+    if a.tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*a.tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print("ready", flush=True)
     srv.serve_forever()
 

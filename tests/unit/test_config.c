@@ -178,12 +178,17 @@ static void test_upstream(void **state)
 	assert_int_equal(cfg->upstream.max_idle, 0);
 	config_free(cfg);
 	/* Every problem: scheme, path, port, and passthrough without an upstream. */
-	assert_null(load_text(BASE_HEAD "  \"upstream\": \"https://app\"\n}", &pr));
-	assert_non_null(strstr(pr.text.p, "must be an http:// URL"));
+	cfg = load_text(BASE_HEAD "  \"upstream\": \"https://app\"\n}", &pr);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->upstream.host, "app");
+	assert_int_equal(cfg->upstream.port, 443);
+	config_free(cfg);
+	assert_null(load_text(BASE_HEAD "  \"upstream\": \"ftp://app\"\n}", &pr));
+	assert_non_null(strstr(pr.text.p, "must be an http:// or https:// URL"));
 	assert_null(load_text(BASE_HEAD "  \"upstream\": \"http://app/prefix/\"\n}", &pr));
 	assert_non_null(strstr(pr.text.p, "a path is not supported"));
 	assert_null(load_text(BASE_HEAD "  \"upstream\": \"http://app:0\"\n}", &pr));
-	assert_non_null(strstr(pr.text.p, "is not http://host:port"));
+	assert_non_null(strstr(pr.text.p, "is not http(s)://host:port"));
 	assert_null(load_text(BASE_HEAD "  \"mode\": \"passthrough\"\n}", &pr));
 	assert_non_null(strstr(pr.text.p, "needs the application"));
 	config_problems_free(&pr);
