@@ -36,7 +36,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all run lint test test-unit test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
+.PHONY: all run lint test test-unit test-fuzz test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
         install clean demo
 all: $(BUILD)/cutover
 
@@ -107,6 +107,12 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	$(Q)scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAME)
 
+# Part of make test: every target under libFuzzer, ASan and UBSan for a
+# fixed number of executions from its seeds (a fixed seed, so a run repeats).
+FUZZ_RUNS ?= 50000
+test-fuzz:
+	$(Q)scripts/fuzz.sh --runs $(FUZZ_RUNS) $(FUZZ_NAME)
+
 test-conformance: $(BUILD)/tests/test_conformance $(BUILD)/cutover
 	$(Q)python3 tests/conformance/run.py --binary $(BUILD)/tests/test_conformance
 
@@ -137,7 +143,7 @@ test-asan:
 lint:
 	$(Q)python3 scripts/include_cycles.py --self-test
 
-test: lint test-unit test-conformance test-contract test-big test-asan
+test: lint test-unit test-fuzz test-conformance test-contract test-big test-asan
 
 bench: $(BUILD)/cutover $(BUILD)/bare-server $(BUILD)/mongo-loop
 	$(Q)scripts/bench.sh $(BUILD)/cutover $(BUILD)/bare-server

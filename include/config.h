@@ -189,6 +189,9 @@ struct config {
 	size_t max_header_bytes;
 	int request_timeout;            /* seconds */
 	int64_t max_connections;        /* open client connections; 0: what descriptors allow */
+	int64_t max_connections_per_address;    /* 0: no cap */
+	int64_t rate_per_address;       /* requests a second from one address; 0: no limit */
+	int64_t burst;                  /* … that may come at once; 0: one second's worth */
 	size_t max_buffered_bytes;      /* request bodies held for the gateway's routes, in total */
 	const char *public_url;         /* scheme://host[:port] for links; "" uses the Host header */
 	struct {

@@ -50,9 +50,10 @@ struct proxy_stats {
 	uint64_t requests, bad_gateway, timeouts, bytes_up, bytes_down, opened, reused;   /* passthrough */
 	int64_t connections, max_connections, held_bytes;               /* client connections, bodies held */
 	uint64_t refused_heads, request_timeouts, over_budget, accept_pauses;
+	uint64_t throttled, refused_connections;    /* the per-address limits (429, connections shut) */
 };
 void proxy_stats(struct proxy_stats *st);
-/* {"connections":…,"max_connections":…,"held_body_bytes":…,"refused_heads":…,…} */
+/* {"connections":…,"max_connections":…,"held_body_bytes":…,"refused_heads":…,…,"throttled":…} */
 void proxy_guard_json(struct buf *b);
 
 #endif

@@ -29,10 +29,13 @@ flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefine
 cflags="-std=c11 -D_GNU_SOURCE -DCUTOVER_VERSION=\"fuzz\" -Iinclude $(pkg-config --cflags libevent yajl libbson-1.0)"
 libs="$(pkg-config --libs libevent libevent_pthreads libevent_openssl libmongoc-1.0 libbson-1.0 libpq sqlite3 yajl openssl) -lpthread -lm"
 objs=""
+# The newest header: an object older than it is built again (any source may
+# include any header; a struct that grew must not meet old code).
+newest=$(ls -t include/*.h | head -1)
 for src in src/*.c backends/*.c middleware/*.c migrate/*.c; do
 	[ "$src" = src/main.c ] && continue
 	obj="$out/obj/$(echo "$src" | tr / _).o"
-	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then
+	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$newest" -nt "$obj" ]; then
 		# shellcheck disable=SC2086
 		clang $flags $cflags $(pkg-config --cflags libmongoc-1.0 libpq sqlite3 openssl) -c "$src" -o "$obj"
 	fi
@@ -40,7 +43,7 @@ for src in src/*.c backends/*.c middleware/*.c migrate/*.c; do
 done
 for t in "$@"; do
 	bin="$out/fuzz_$t"
-	if [ ! -f "$bin" ] || [ -n "$(find "tests/fuzz/fuzz_$t.c" $objs -newer "$bin" 2>/dev/null | head -1)" ]; then
+	if [ ! -f "$bin" ] || [ -n "$(find "tests/fuzz/fuzz_$t.c" include $objs -newer "$bin" 2>/dev/null | head -1)" ]; then
 		# shellcheck disable=SC2086
 		clang $flags -fsanitize=fuzzer $cflags -o "$bin" "tests/fuzz/fuzz_$t.c" $objs $libs
 	fi

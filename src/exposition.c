@@ -8,6 +8,7 @@
  * and readiness are there for every route from the start.  README lists
  * each family.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,12 +301,23 @@ static void passthrough(struct buf *b)
 	       "Client requests refused by the connection guard, by reason.");
 	buf_printf(b, "cutover_client_refusals_total{reason=\"bad_head\"} %llu\n"
 	           "cutover_client_refusals_total{reason=\"request_timeout\"} %llu\n"
-	           "cutover_client_refusals_total{reason=\"over_budget\"} %llu\n",
+	           "cutover_client_refusals_total{reason=\"over_budget\"} %llu\n"
+	           "cutover_client_refusals_total{reason=\"throttled\"} %llu\n"
+	           "cutover_client_refusals_total{reason=\"address_connections\"} %llu\n",
 	           (unsigned long long)st.refused_heads, (unsigned long long)st.request_timeouts,
-	           (unsigned long long)st.over_budget);
+	           (unsigned long long)st.over_budget, (unsigned long long)st.throttled,
+	           (unsigned long long)st.refused_connections);
 	family(b, "cutover_accept_pauses_total", "counter",
 	       "Times the listeners stopped accepting because the connection cap was reached.");
 	buf_printf(b, "cutover_accept_pauses_total %llu\n", (unsigned long long)st.accept_pauses);
+	{
+		/* What the process holds on its heap, and what it keeps free for reuse. */
+		struct mallinfo2 mi = mallinfo2();
+
+		family(b, "cutover_heap_bytes", "gauge", "Heap memory in use, and free but kept for reuse.");
+		buf_printf(b, "cutover_heap_bytes{state=\"in_use\"} %zu\ncutover_heap_bytes{state=\"free\"} %zu\n",
+		           mi.uordblks + mi.hblkhd, mi.fordblks);
+	}
 }
 
 void exposition_write(struct buf *b, const struct config *cfg)

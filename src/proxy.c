@@ -59,6 +59,7 @@
 #include "proxy.h"
 #include "request.h"
 #include "resource.h"
+#include "clients.h"
 #include "router.h"
 #include "tls.h"
 
@@ -129,6 +130,9 @@ struct conn {
 	size_t tls_retry;               /* bytes an SSL_write must be retried with, or 0 */
 	int fd;                         /* -1 until the first bytes */
 	char remote[INET6_ADDRSTRLEN];
+	struct client_addr addr;        /* for the per-address limits */
+	bool counted;                   /* … in its address's connections */
+	char throttle_text[96];         /* a 429's detail */
 	enum in_state in;
 	struct framer body;             /* the current request's body */
 	int evhttp_pending;             /* requests given to evhttp and not answered yet */
@@ -139,7 +143,8 @@ struct conn {
 	bool partial_head;              /* some of a head is here, not all */
 	bool refusing;                  /* a refusal waits for evhttp's earlier answers */
 	bool fed_broken;                /* … and evhttp has the head of a body that broke */
-	struct head_refusal { int status; const char *reason, *detail; } refusal;
+	struct head_refusal { int status, retry_after; const char *reason, *detail; } refusal;
+	bool admitted;                  /* the per-address cap was asked */
 	int64_t held;                   /* body bytes handed to evhttp, counted in held_bytes */
 	struct exchange *ex;
 	struct event *kick;
@@ -193,8 +198,11 @@ static void reply_detail(struct conn *c, int status, const char *reason, const c
 	json_put_cstr(&body, detail);
 	buf_putc(&body, '}');
 	buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-	           "X-Request-Id: %s\r\n%s\r\n", status, reason, body.len, request_id,
+	           "X-Request-Id: %s\r\n%s", status, reason, body.len, request_id,
 	           close ? "Connection: close\r\n" : "");
+	if (status == 429)
+		buf_printf(&b, "Retry-After: %d\r\n", c->refusal.retry_after);
+	buf_puts(&b, "\r\n");
 	buf_put(&b, body.p, body.len);
 	bufferevent_write(c->client, b.p, b.len);
 	buf_free(&body);
@@ -736,11 +744,30 @@ static void conn_register(struct conn *c)
 		atomic_store_explicit(&by_fd[c->fd], c, memory_order_relaxed);
 	strcpy(c->remote, "-");
 	if (c->fd >= 0 && getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+		client_addr_of((struct sockaddr *)&ss, &c->addr);
 		if (ss.ss_family == AF_INET)
 			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->remote, sizeof(c->remote));
 		else if (ss.ss_family == AF_INET6)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->remote, sizeof(c->remote));
 	}
+}
+
+/* The per-address cap, asked once the connection's socket is known: false
+ * (and the connection shut, unread and unanswered) when its address has
+ * its fill of connections already. */
+static bool conn_admit(struct conn *c)
+{
+	if (c->admitted || !clients_limited())
+		return true;
+	c->admitted = true;
+	if (c->fd < 0)
+		conn_register(c);
+	if (c->fd < 0 || (c->counted = clients_connect(&c->addr)))
+		return true;
+	c->in = IN_CLOSING;
+	c->shut = true;
+	shutdown(c->fd, SHUT_RDWR);
+	return false;
 }
 
 /* A head the filter will not pass on, counted; true (the state changed). */
@@ -779,6 +806,13 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 	if (!head_parse(h, (const char *)evbuffer_pullup(src, (ev_ssize_t)n), n, true))
 		return refuse_head(c, 400, "Bad Request", h->why);
 	c->partial_head = false;
+	if (clients_limited() && (c->refusal.retry_after = clients_request(&c->addr, now_mono_us())) > 0) {
+		/* DRF's throttled answer; the connection closes after it. */
+		snprintf(c->throttle_text, sizeof(c->throttle_text), "Request was throttled. Expected available in %d "
+		         "second%s.", c->refusal.retry_after, c->refusal.retry_after == 1 ? "" : "s");
+		conn_refuse(c, 429, "Too Many Requests", c->throttle_text, false);
+		return true;
+	}
 	/* The path of the target, absolute-form included. */
 	t = h->target;
 	plen = h->tlen;
@@ -863,6 +897,10 @@ static enum bufferevent_filter_result on_input(struct evbuffer *src, struct evbu
 	(void)mode;
 	if (c->fd < 0)
 		conn_register(c);
+	if (!conn_admit(c)) {
+		evbuffer_drain(src, evbuffer_get_length(src));
+		return BEV_OK;
+	}
 	while (evbuffer_get_length(src) > 0) {
 		switch (c->in) {
 		case IN_CLOSING:
@@ -922,7 +960,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!conn_alive(c))
+	if (!conn_alive(c) || !conn_admit(c))
 		return;
 	if (c->flush_out) {
 		c->flush_out = false;
@@ -1113,6 +1151,8 @@ static void conn_free(void *arg)
 		atomic_compare_exchange_strong(&by_fd[c->fd], &mine, NULL);
 	}
 	held_release(c);
+	if (c->counted)
+		clients_disconnect(&c->addr);
 	atomic_fetch_sub(&connections, 1);
 	evbuffer_remove_cb_entry(bufferevent_get_output(c->client), c->client_out_cb);
 	event_free(c->kick);
@@ -1274,6 +1314,8 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	evbuffer_add_cb(bufferevent_get_output(c->filter), on_filter_out, c);
 	if (atomic_fetch_add(&connections, 1) + 1 >= conn_cap)
 		cap_reached(px);
+	if (clients_limited())
+		kick_later(c);          /* once evhttp has given it the socket: the per-address cap */
 	return c->filter;
 fail:
 	if (c->client)
@@ -1361,6 +1403,7 @@ int proxy_init(const struct config *cfg, struct error *err)
 	 * mapped and unmapped, never left behind in the heap. */
 	mallopt(M_MMAP_THRESHOLD, 256 << 10);
 	descriptors(cfg);
+	clients_init(cfg);
 	if (!*cfg->upstream.url)
 		return 0;
 	snprintf(port, sizeof(port), "%d", cfg->upstream.port);
@@ -1385,6 +1428,7 @@ int proxy_init(const struct config *cfg, struct error *err)
 
 void proxy_fini(void)
 {
+	clients_fini();
 	SSL_CTX_free(up_addr.tls);
 	up_addr.tls = NULL;
 	free((void *)by_fd);
@@ -1434,13 +1478,17 @@ void proxy_free(struct proxy *px)
 
 void proxy_stats(struct proxy_stats *st)
 {
+	struct clients_stats cs;
+
+	clients_stats(&cs);
 	*st = (struct proxy_stats){
 		.requests = stats.requests, .bad_gateway = stats.bad_gateway, .timeouts = stats.timeouts,
 		.bytes_up = stats.bytes_up, .bytes_down = stats.bytes_down, .opened = stats.opened,
 		.reused = stats.reused, .connections = atomic_load(&connections), .max_connections = conn_cap,
 		.held_bytes = atomic_load(&held_bytes), .refused_heads = stats.refused_heads,
 		.request_timeouts = stats.request_timeouts, .over_budget = stats.over_budget,
-		.accept_pauses = stats.accept_pauses,
+		.accept_pauses = stats.accept_pauses, .throttled = cs.throttled,
+		.refused_connections = cs.refused_connections,
 	};
 }
 
@@ -1465,10 +1513,11 @@ void proxy_guard_json(struct buf *b)
 	proxy_stats(&st);
 	buf_printf(b, "{\"connections\":%lld,\"max_connections\":%lld,\"held_body_bytes\":%lld,"
 	           "\"refused_heads\":%llu,\"request_timeouts\":%llu,\"over_budget\":%llu,"
-	           "\"accept_pauses\":%llu}",
+	           "\"accept_pauses\":%llu,\"throttled\":%llu,\"refused_connections\":%llu}",
 	           (long long)st.connections, (long long)st.max_connections, (long long)st.held_bytes,
 	           (unsigned long long)st.refused_heads, (unsigned long long)st.request_timeouts,
-	           (unsigned long long)st.over_budget, (unsigned long long)st.accept_pauses);
+	           (unsigned long long)st.over_budget, (unsigned long long)st.accept_pauses,
+	           (unsigned long long)st.throttled, (unsigned long long)st.refused_connections);
 }
 
 /* Configuration ------------------------------------------------------ */
@@ -1537,6 +1586,10 @@ static const struct config_key keys[] = {
 	{"limits", "max_header_bytes", CFG_INT, CFG_FIELD(max_header_bytes), 1024, 1L << 20, "16384", NULL, NULL},
 	{"limits", "request_timeout", CFG_INT, CFG_FIELD(request_timeout), 1, 3600, "30", NULL, NULL},
 	{"limits", "max_connections", CFG_INT, CFG_FIELD(max_connections), 0, 1 << 20, NULL, NULL, NULL},
+	{"limits", "max_connections_per_address", CFG_INT, CFG_FIELD(max_connections_per_address), 0, 1 << 20, NULL,
+	 NULL, NULL},
+	{"limits", "rate_per_address", CFG_INT, CFG_FIELD(rate_per_address), 0, 1000000, NULL, NULL, NULL},
+	{"limits", "burst", CFG_INT, CFG_FIELD(burst), 0, 10000000, NULL, NULL, NULL},
 	{"limits", "max_buffered_bytes", CFG_INT, CFG_FIELD(max_buffered_bytes), 1 << 20, 1L << 40, "67108864", NULL,
 	 NULL},
 	{NULL, "upstream", CFG_CUSTOM, CFG_FIELD(upstream), 0, 0, NULL, NULL, parse_upstream},

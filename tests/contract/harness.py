@@ -295,6 +295,13 @@ def exchange_to_close(gw, raw, timeout=10):
     return data
 
 
+def sanitized(binary):
+    """Is binary built with AddressSanitizer (whose allocator keeps freed
+    memory in quarantine, so memory figures mean nothing)?"""
+    with open(binary, "rb") as f:
+        return b"AddressSanitizer" in f.read()
+
+
 def stop_clean(gw):
     """Stop a gateway a test started; fail the test on an unclean stop."""
     problems, log = gw.stop()
