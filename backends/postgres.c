@@ -355,7 +355,7 @@ static int pg_get(struct store *base, const struct resource *r, int64_t owner,
 	if (begin(s, true, err) < 0)
 		return -1;
 	sql_init(&q, &dialect, a);
-	sql_by_id(&q, r, owner, &v, false);
+	sql_by_id(&q, r, owner, &v, SQL_COLUMNS);
 	rc = read_rows(s, &q, r, a, &rows, &n, NULL, NULL, err);
 	sql_free(&q);
 	if (rc == 0 && n == 0) {
@@ -369,10 +369,12 @@ static int pg_get(struct store *base, const struct resource *r, int64_t owner,
 	return finish(s, rc, err);
 }
 
-/* standalone: the call's only statement, so a broken idle connection may be
- * retried on a fresh one; inside a transaction it must not be. */
-static int exists(struct pg_store *s, const struct resource *r, int64_t owner,
-                  const unsigned char id[16], bool standalone, bool *found, struct store_error *err)
+/* Is there a row with this id (owned by owner, unless OWNER_ANY)?  Its
+ * owner goes to *whose when given.  standalone: the call's only statement,
+ * so a broken idle connection may be retried on a fresh one; inside a
+ * transaction it must not be. */
+static int exists(struct pg_store *s, const struct resource *r, int64_t owner, const unsigned char id[16],
+                  bool standalone, bool *found, int64_t *whose, struct store_error *err)
 {
 	struct value v = {.null = false};
 	struct sql q;
@@ -380,12 +382,14 @@ static int exists(struct pg_store *s, const struct resource *r, int64_t owner,
 
 	memcpy(v.u.uuid, id, 16);
 	sql_init(&q, &dialect, NULL);
-	sql_by_id(&q, r, owner, &v, true);
+	sql_by_id(&q, r, owner, &v, whose ? SQL_OWNER : SQL_ONE);
 	res = standalone ? query_once(s, &q, err) : run(s, &q, err);
 	sql_free(&q);
 	if (!res)
 		return -1;
 	*found = PQntuples(res) > 0;
+	if (*found && whose)
+		*whose = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return 0;
 }
@@ -393,33 +397,19 @@ static int exists(struct pg_store *s, const struct resource *r, int64_t owner,
 static int pg_exists(struct store *base, const struct resource *r, int64_t owner,
                      const unsigned char id[16], bool *found, struct store_error *err)
 {
-	return exists((struct pg_store *)base, r, owner, id, true, found, err);
+	return exists((struct pg_store *)base, r, owner, id, true, found, NULL, err);
 }
 
 static int pg_owner_of(struct store *base, const struct resource *r, const unsigned char id[16],
                        int64_t *owner, struct store_error *err)
 {
-	struct pg_store *s = (struct pg_store *)base;
-	struct value v = {.null = false};
-	struct sql q;
-	PGresult *res;
-	int rc = 0;
+	bool found = false;
 
-	memcpy(v.u.uuid, id, 16);
-	sql_init(&q, &dialect, NULL);
-	sql_owner_of(&q, r, &v);
-	res = query_once(s, &q, err);
-	sql_free(&q);
-	if (!res)
+	if (exists((struct pg_store *)base, r, OWNER_ANY, id, true, &found, owner, err) < 0)
 		return -1;
-	if (PQntuples(res) > 0) {
-		*owner = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	} else {
+	if (!found)
 		store_error_set(err, STORE_NOT_FOUND, "not found");
-		rc = -1;
-	}
-	PQclear(res);
-	return rc;
+	return found ? 0 : -1;
 }
 
 /* A statement that changes rows; *changed gets how many. */
@@ -454,7 +444,7 @@ static int w_finish(void *ctx, int rc, struct store_error *err)
 static int w_exists(void *ctx, const struct resource *r, int64_t owner, const unsigned char id[16], bool *found,
                     struct store_error *err)
 {
-	return exists(ctx, r, owner, id, false, found, err);
+	return exists(ctx, r, owner, id, false, found, NULL, err);
 }
 
 static const struct sql_writer writer = {&dialect, w_begin, w_exec, w_finish, w_exists};

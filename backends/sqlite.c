@@ -385,7 +385,7 @@ static int sqlite_get(struct store *base, const struct resource *r, int64_t owne
 	if (begin_read(s, err) < 0)
 		return -1;
 	sql_init(&q, &dialect, a);
-	sql_by_id(&q, r, owner, &v, false);
+	sql_by_id(&q, r, owner, &v, SQL_COLUMNS);
 	rc = read_rows(s, &q, r, a, &rows, &n, NULL, err);
 	sql_free(&q);
 	if (rc == 0 && n == 0) {
@@ -399,10 +399,11 @@ static int sqlite_get(struct store *base, const struct resource *r, int64_t owne
 	return end_read(s, rc);
 }
 
-static int sqlite_exists(struct store *base, const struct resource *r, int64_t owner,
-                         const unsigned char id[16], bool *found, struct store_error *err)
+/* Is there a row with this id (owned by owner, unless OWNER_ANY)?  Its
+ * owner goes to *whose when given. */
+static int row_by_id(struct sqlite_store *s, const struct resource *r, int64_t owner, const unsigned char id[16],
+                     bool *found, int64_t *whose, struct store_error *err)
 {
-	struct sqlite_store *s = (struct sqlite_store *)base;
 	struct value v = {.null = false};
 	sqlite3_stmt *st;
 	struct sql q;
@@ -410,40 +411,35 @@ static int sqlite_exists(struct store *base, const struct resource *r, int64_t o
 
 	memcpy(v.u.uuid, id, 16);
 	sql_init(&q, &dialect, NULL);
-	sql_by_id(&q, r, owner, &v, true);
+	sql_by_id(&q, r, owner, &v, whose ? SQL_OWNER : SQL_ONE);
 	if ((st = statement(s, &q, err))) {
 		rc = sqlite3_step(st);
-		release(s, st);
 		*found = rc == SQLITE_ROW;
+		if (*found && whose)
+			*whose = sqlite3_column_int64(st, 0);
+		release(s, st);
 		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail_db(s, err, "exists");
 	}
 	sql_free(&q);
 	return rc;
 }
 
+static int sqlite_exists(struct store *base, const struct resource *r, int64_t owner,
+                         const unsigned char id[16], bool *found, struct store_error *err)
+{
+	return row_by_id((struct sqlite_store *)base, r, owner, id, found, NULL, err);
+}
+
 static int sqlite_owner_of(struct store *base, const struct resource *r, const unsigned char id[16],
                            int64_t *owner, struct store_error *err)
 {
-	struct sqlite_store *s = (struct sqlite_store *)base;
-	struct value v = {.null = false};
-	sqlite3_stmt *st;
-	struct sql q;
-	int rc = -1;
+	bool found = false;
 
-	memcpy(v.u.uuid, id, 16);
-	sql_init(&q, &dialect, NULL);
-	sql_owner_of(&q, r, &v);
-	if ((st = statement(s, &q, err))) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			*owner = sqlite3_column_int64(st, 0);
-		release(s, st);
-		if (rc == SQLITE_DONE)
-			store_error_set(err, STORE_NOT_FOUND, "not found");
-		rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -1 : fail_db(s, err, "owner");
-	}
-	sql_free(&q);
-	return rc;
+	if (row_by_id((struct sqlite_store *)base, r, OWNER_ANY, id, &found, owner, err) < 0)
+		return -1;
+	if (!found)
+		store_error_set(err, STORE_NOT_FOUND, "not found");
+	return found ? 0 : -1;
 }
 
 /* The shared write sequence (sql.c) on this connection. */

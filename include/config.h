@@ -187,7 +187,8 @@ struct config {
 	size_t nroles;
 	size_t max_body_bytes;
 	size_t max_header_bytes;
-	int request_timeout;            /* seconds */
+	int request_timeout;            /* seconds: a request's whole time, from its first byte */
+	int header_timeout;             /* seconds for its head; 0 (or more than request_timeout): request_timeout */
 	int64_t max_connections;        /* open client connections; 0: what descriptors allow */
 	int64_t max_connections_per_address;    /* 0: no cap */
 	int64_t rate_per_address;       /* requests a second from one address; 0: no limit */

@@ -48,11 +48,11 @@ const char *sql_text(struct sql *q);
 /* Statements.  Each resets q first. */
 void sql_count(struct sql *q, const struct query *qy);
 void sql_list(struct sql *q, const struct query *qy);
-/* SELECT columns (or "SELECT 1" when exists) of one owned row by id. */
+/* One row by id, owned by owner (OWNER_ANY: by anyone): its columns, 1
+ * (does it exist?), or its owner. */
+enum sql_select { SQL_COLUMNS, SQL_ONE, SQL_OWNER };
 void sql_by_id(struct sql *q, const struct resource *r, int64_t owner, const struct value *id,
-               bool exists);
-/* SELECT the owner of the row with this id. */
-void sql_owner_of(struct sql *q, const struct resource *r, const struct value *id);
+               enum sql_select what);
 /* The children of n parent rows in one statement: the child's columns and
  * then its parent key, ordered by parent key and then the child's order. */
 void sql_children(struct sql *q, const struct resource *parent, const struct resource *child,

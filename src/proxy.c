@@ -150,6 +150,8 @@ struct conn {
 	struct event *kick;
 	struct event *deadline;         /* the request's whole time, or the close's grace */
 	bool deadline_armed;
+	bool head_timed;                /* … and it is the head's (limits.header_timeout) */
+	int64_t started_us;             /* the current request's first byte */
 	struct event *writable;         /* the socket has room for evhttp's last byte */
 	struct evbuffer_cb_entry *client_out_cb;
 };
@@ -637,13 +639,14 @@ static void deadline_set(struct conn *c, int seconds)
 
 	event_add(c->deadline, &tv);
 	c->deadline_armed = true;
+	c->head_timed = false;
 }
 
 static void deadline_stop(struct conn *c)
 {
 	if (c->deadline_armed)
 		event_del(c->deadline);
-	c->deadline_armed = false;
+	c->deadline_armed = c->head_timed = false;
 }
 
 /* Body bytes evhttp held for this connection are let go.  glibc keeps
@@ -935,10 +938,25 @@ static enum bufferevent_filter_result on_input(struct evbuffer *src, struct evbu
 	}
 	c->partial_head = false;
 out:
-	/* A request has request_timeout from its first byte to its last
-	 * (the head, and the body when evhttp is to hold it). */
-	if (!c->deadline_armed && (c->in == IN_TO_EVHTTP || (c->in == IN_HEAD && c->partial_head && !c->ex)))
-		deadline_set(c, c->px->cfg->request_timeout);
+	/* A request's head has header_timeout from its first byte, and the
+	 * whole request (the body too, when evhttp is to hold it)
+	 * request_timeout. */
+	if (!c->deadline_armed && c->in == IN_HEAD && c->partial_head && !c->ex) {
+		const struct config *cfg = c->px->cfg;
+
+		deadline_set(c, cfg->header_timeout > 0 && cfg->header_timeout < cfg->request_timeout ?
+		                cfg->header_timeout : cfg->request_timeout);
+		c->head_timed = true;
+		c->started_us = now_mono_us();
+	} else if (c->in == IN_TO_EVHTTP && (!c->deadline_armed || c->head_timed)) {
+		int64_t left = (int64_t)c->px->cfg->request_timeout * 1000000 -
+		               (c->deadline_armed ? now_mono_us() - c->started_us : 0);
+		struct timeval tv = {left > 0 ? left / 1000000 : 0, left > 0 ? left % 1000000 : 0};
+
+		event_add(c->deadline, &tv);
+		c->deadline_armed = true;
+		c->head_timed = false;
+	}
 	return evbuffer_get_length(src) < before ? BEV_OK : BEV_NEED_MORE;
 }
 
@@ -1585,6 +1603,7 @@ static const struct config_key keys[] = {
 	{"limits", "max_body_bytes", CFG_INT, CFG_FIELD(max_body_bytes), 1024, 1L << 30, "1048576", NULL, NULL},
 	{"limits", "max_header_bytes", CFG_INT, CFG_FIELD(max_header_bytes), 1024, 1L << 20, "16384", NULL, NULL},
 	{"limits", "request_timeout", CFG_INT, CFG_FIELD(request_timeout), 1, 3600, "30", NULL, NULL},
+	{"limits", "header_timeout", CFG_INT, CFG_FIELD(header_timeout), 0, 3600, NULL, NULL, NULL},
 	{"limits", "max_connections", CFG_INT, CFG_FIELD(max_connections), 0, 1 << 20, NULL, NULL, NULL},
 	{"limits", "max_connections_per_address", CFG_INT, CFG_FIELD(max_connections_per_address), 0, 1 << 20, NULL,
 	 NULL, NULL},

@@ -190,38 +190,28 @@ void sql_list(struct sql *q, const struct query *qy)
 }
 
 void sql_by_id(struct sql *q, const struct resource *r, int64_t owner, const struct value *id,
-               bool exists)
-{
-	sql_reset(q);
-	if (exists) {
-		buf_puts(&q->text, "SELECT 1");
-	} else {
-		buf_puts(&q->text, "SELECT ");
-		columns(q, r);
-	}
-	buf_puts(&q->text, " FROM ");
-	ident(q, r->table);
-	buf_puts(&q->text, " WHERE ");
-	ident(q, r->fields[r->pk].column);
-	buf_putc(&q->text, '=');
-	param_value(q, &r->fields[r->pk], id);
-	buf_puts(&q->text, " AND ");
-	ident(q, r->owner_column);
-	buf_putc(&q->text, '=');
-	param_int(q, owner);
-}
-
-void sql_owner_of(struct sql *q, const struct resource *r, const struct value *id)
+               enum sql_select what)
 {
 	sql_reset(q);
 	buf_puts(&q->text, "SELECT ");
-	ident(q, r->owner_column);
+	if (what == SQL_ONE)
+		buf_putc(&q->text, '1');
+	else if (what == SQL_OWNER)
+		ident(q, r->owner_column);
+	else
+		columns(q, r);
 	buf_puts(&q->text, " FROM ");
 	ident(q, r->table);
 	buf_puts(&q->text, " WHERE ");
 	ident(q, r->fields[r->pk].column);
 	buf_putc(&q->text, '=');
 	param_value(q, &r->fields[r->pk], id);
+	if (owner != OWNER_ANY) {
+		buf_puts(&q->text, " AND ");
+		ident(q, r->owner_column);
+		buf_putc(&q->text, '=');
+		param_int(q, owner);
+	}
 }
 
 void sql_children(struct sql *q, const struct resource *parent, const struct resource *child,
