@@ -86,6 +86,10 @@ enum jwt_status jwt_verify_cached(const struct jwt_params *p, const char *token,
 
 /* Mint an access token like simplejwt's; caller frees. */
 char *jwt_mint(const char *secret, int64_t user_id, int64_t now, int64_t ttl);
+/* The same signed with a private key's PEM file (RSA: RS256, P-256:
+ * ES256), naming kid when given; NULL with err. */
+char *jwt_mint_key(const char *pem_path, const char *kid, int64_t user_id, int64_t now, int64_t ttl,
+                   struct error *err);
 
 /* base64url without padding; out_len returned.  Decode returns -1 on bad input. */
 size_t b64url_encode(const unsigned char *in, size_t n, char *out);

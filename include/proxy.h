@@ -27,9 +27,11 @@ int proxy_init(const struct config *cfg, struct error *err);
 void proxy_fini(void);
 
 /* Per event loop: takes over the connections of http.  idle(arg) runs
- * whenever the last exchange in flight ends. */
+ * whenever the last exchange in flight ends.  admin: http is the admin
+ * listener's (nothing passes through, its own TLS context, no per-address
+ * limits: a flood on the API does not lock its operators out). */
 struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const struct config *cfg,
-                        void (*idle)(void *), void *arg);
+                        void (*idle)(void *), void *arg, bool admin);
 /* The loop's listening socket, whose accepting the filter pauses; NULL
  * before the socket is closed. */
 void proxy_listen(struct proxy *px, struct evhttp_bound_socket *sock);

@@ -670,12 +670,12 @@ enum jwt_status jwt_verify_cached(const struct jwt_params *p, const char *token,
 	return st;
 }
 
-char *jwt_mint(const char *secret, int64_t user_id, int64_t now, int64_t ttl)
+/* header.payload of an access token for user_id, base64url, into b. */
+static void unsigned_token(struct buf *b, const char *header, size_t hlen, int64_t user_id, int64_t now,
+                           int64_t ttl)
 {
-	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-	unsigned char jti[16], mac[32];
+	unsigned char jti[16];
 	char jtihex[33], payload[256], seg[512];
-	struct buf b = {0};
 	int n;
 
 	random_bytes(jti, sizeof(jti));
@@ -683,15 +683,91 @@ char *jwt_mint(const char *secret, int64_t user_id, int64_t now, int64_t ttl)
 	n = snprintf(payload, sizeof(payload),
 	             "{\"token_type\":\"access\",\"exp\":%lld,\"iat\":%lld,\"jti\":\"%s\",\"user_id\":%lld}",
 	             (long long)(now + ttl), (long long)now, jtihex, (long long)user_id);
-	b64url_encode((const unsigned char *)header, sizeof(header) - 1, seg);
-	buf_puts(&b, seg);
-	buf_putc(&b, '.');
+	b64url_encode((const unsigned char *)header, hlen, seg);
+	buf_puts(b, seg);
+	buf_putc(b, '.');
 	b64url_encode((const unsigned char *)payload, (size_t)n, seg);
-	buf_puts(&b, seg);
+	buf_puts(b, seg);
+}
+
+char *jwt_mint(const char *secret, int64_t user_id, int64_t now, int64_t ttl)
+{
+	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	unsigned char mac[32];
+	char seg[64];
+	struct buf b = {0};
+
+	unsigned_token(&b, header, sizeof(header) - 1, user_id, now, ttl);
 	hs256(secret, b.p, b.len, mac);
 	b64url_encode(mac, sizeof(mac), seg);
 	buf_putc(&b, '.');
 	buf_puts(&b, seg);
 	buf_cstr(&b);
 	return b.p;
+}
+
+char *jwt_mint_key(const char *pem_path, const char *kid, int64_t user_id, int64_t now, int64_t ttl,
+                   struct error *err)
+{
+	size_t len, siglen = 0, i;
+	char *text = key_file(pem_path, "key", &len, err), header[400], seg[1400];
+	BIO *bio;
+	EVP_PKEY *k;
+	EVP_MD_CTX *md = NULL;
+	unsigned char sig[1100], raw[64];
+	struct buf b = {0};
+	int alg = -1;
+
+	if (!text)
+		return NULL;
+	bio = BIO_new_mem_buf(text, (int)len);
+	k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	free(text);
+	if (!k || (alg = key_alg(k, pem_path, err)) < 0) {
+		if (!k)
+			error_set(err, 0, "%s: no PEM private key in it", pem_path);
+		goto fail;
+	}
+	for (i = 0; kid && kid[i]; i++) {
+		if (i == KID_MAX || kid[i] < 0x20 || kid[i] > 0x7e || kid[i] == '"' || kid[i] == '\\') {
+			error_set(err, 0, "--kid: at most %d printable characters, neither \" nor \\", KID_MAX);
+			goto fail;
+		}
+	}
+	snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"JWT\"%s%s%s}", alg_names[alg],
+	         kid ? ",\"kid\":\"" : "", kid ? kid : "", kid ? "\"" : "");
+	unsigned_token(&b, header, strlen(header), user_id, now, ttl);
+	siglen = sizeof(sig);
+	if (!(md = EVP_MD_CTX_new()) || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) != 1 ||
+	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)b.p, b.len) != 1) {
+		error_set(err, 0, "%s: cannot sign with it", pem_path);
+		goto fail;
+	}
+	if (alg == JWT_ES256) {         /* DER → r || s */
+		const unsigned char *p = sig;
+		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)siglen);
+
+		if (!es) {
+			error_set(err, 0, "%s: cannot sign with it", pem_path);
+			goto fail;
+		}
+		BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32);
+		BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32);
+		ECDSA_SIG_free(es);
+		memcpy(sig, raw, 64);
+		siglen = 64;
+	}
+	b64url_encode(sig, siglen, seg);
+	buf_putc(&b, '.');
+	buf_puts(&b, seg);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(k);
+	buf_cstr(&b);
+	return b.p;
+fail:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(k);
+	buf_free(&b);
+	return NULL;
 }

@@ -29,7 +29,8 @@ static const char usage[] =
 	"commands:\n"
 	"  serve [-c FILE]                      run the gateway\n"
 	"  check [-c FILE] [--connect] | --keys validate a configuration, list every problem\n"
-	"  token --user-id N [--ttl S] [-c FILE]  mint a development access token\n"
+	"  token --user-id N [--ttl S] [--key PEM [--kid K]] [-c FILE]\n"
+	"                                         mint a development access token\n"
 	"  migrate [-c FILE] [--resource R] [--batch N] [--rate ROWS/S] [--resume|--restart]\n"
 	"          [--state FILE] [--indexes-only]\n"
 	"                                       copy the legacy rows into MongoDB (indexes first)\n"
@@ -68,11 +69,13 @@ static const struct { const char *name, *text; } helps[] = {
 	 "exit: 0 valid (and, with --connect, everything reached); 1 problems found or\n"
 	 "something not reached; 2 usage\n"},
 	{"token",
-	 "usage: cutover token --user-id N [--ttl SECONDS] [-c FILE]\n\n"
-	 "Mint an HS256 access token like the application's, signed with the JWT secret\n"
-	 "(development and tests).\n\n"
+	 "usage: cutover token --user-id N [--ttl SECONDS] [--key PEM [--kid K]] [-c FILE]\n\n"
+	 "Mint an access token like the application's (development and tests): HS256\n"
+	 "signed with the JWT secret, or RS256/ES256 signed with a private key.\n\n"
 	 "  --user-id N         the user the token names (required)\n"
 	 "  --ttl SECONDS       lifetime (default 3600)\n"
+	 "  --key PEM           a private key file (RSA: RS256; P-256: ES256)\n"
+	 "  --kid K             the key id the token names in its header\n"
 	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
 	 "exit: 0 printed; 1 the configuration; 2 usage\n"},
 	{"migrate",
@@ -170,11 +173,12 @@ struct opts {
 	bool journal;
 	bool connect;
 	bool keys;
+	const char *key, *kid;      /* token: a private key and its id */
 };
 
 /* Which subcommands take an option (by its short code). */
 static const struct { int code; const char *cmds; } option_owners[] = {
-	{'u', " token "}, {'t', " token "}, {'i', " migrate "}, {'r', " migrate verify repair "},
+	{'u', " token "}, {'t', " token "}, {'k', " token "}, {'d', " token "}, {'i', " migrate "}, {'r', " migrate verify repair "},
 	{'b', " migrate "}, {'R', " migrate "}, {'S', " migrate "}, {'X', " migrate "}, {'s', " migrate "},
 	{'p', " verify "}, {'j', " verify "}, {'f', " repair "}, {'J', " repair "}, {'C', " check "},
 	{'K', " check "},
@@ -219,6 +223,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"journal", no_argument, NULL, 'J'},
 		{"connect", no_argument, NULL, 'C'},
 		{"keys", no_argument, NULL, 'K'},
+		{"key", required_argument, NULL, 'k'},
+		{"kid", required_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -282,6 +288,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				o->connect = true;
 			else if (c == 'K')
 				o->keys = true;
+			break;
+		case 'k':
+		case 'd':
+			if (!option_for(c, argv[0]))
+				return bad_usage("option %s is only for 'token'", argv[optind - 1]), -1;
+			*(c == 'k' ? &o->key : &o->kid) = optarg;
 			break;
 		case 'u':
 		case 't':
@@ -445,6 +457,19 @@ static int cmd_token(int argc, char **argv)
 		return 2;
 	if (!o.have_user)
 		return bad_usage("%s", "token needs --user-id N");
+	if (o.kid && !o.key)
+		return bad_usage("%s", "--kid needs --key");
+	if (o.key) {
+		struct error err = {0};
+
+		if (!(tok = jwt_mint_key(o.key, o.kid, o.user_id, (int64_t)time(NULL), o.ttl, &err))) {
+			fprintf(stderr, "cutover: token: %s\n", err.msg);
+			return 1;
+		}
+		printf("%s\n", tok);
+		free(tok);
+		return 0;
+	}
 	if (!secret || !*secret) {
 		if (!(cfg = load(o.config)))
 			return 1;

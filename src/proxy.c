@@ -99,6 +99,7 @@ struct proxy {
 	struct event_base *base;
 	const struct config *cfg;
 	bool upstream;                  /* an application to pass unowned paths to */
+	bool admin;                     /* the admin listener's */
 	_Atomic(struct evconnlistener *) listener;     /* read by other loops' error callbacks */
 	struct event *resume;           /* accepting again after a pause */
 	struct event *pause;            /* the cap, reached on another loop */
@@ -760,7 +761,7 @@ static void conn_register(struct conn *c)
  * its fill of connections already. */
 static bool conn_admit(struct conn *c)
 {
-	if (c->admitted || !clients_limited())
+	if (c->admitted || !clients_limited() || c->px->admin)
 		return true;
 	c->admitted = true;
 	if (c->fd < 0)
@@ -809,7 +810,8 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 	if (!head_parse(h, (const char *)evbuffer_pullup(src, (ev_ssize_t)n), n, true))
 		return refuse_head(c, 400, "Bad Request", h->why);
 	c->partial_head = false;
-	if (clients_limited() && (c->refusal.retry_after = clients_request(&c->addr, now_mono_us())) > 0) {
+	if (clients_limited() && !c->px->admin &&
+	    (c->refusal.retry_after = clients_request(&c->addr, now_mono_us())) > 0) {
 		/* DRF's throttled answer; the connection closes after it. */
 		snprintf(c->throttle_text, sizeof(c->throttle_text), "Request was throttled. Expected available in %d "
 		         "second%s.", c->refusal.retry_after, c->refusal.retry_after == 1 ? "" : "s");
@@ -1306,7 +1308,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 
 	c->px = px;
 	c->fd = -1;
-	if ((c->tls = tls_accept_new(false))) {
+	if ((c->tls = tls_accept_new(px->admin))) {
 		c->client = bufferevent_openssl_socket_new(base, -1, c->tls, BUFFEREVENT_SSL_ACCEPTING,
 		                                           BEV_OPT_CLOSE_ON_FREE);
 		if (!c->client)
@@ -1332,7 +1334,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	evbuffer_add_cb(bufferevent_get_output(c->filter), on_filter_out, c);
 	if (atomic_fetch_add(&connections, 1) + 1 >= conn_cap)
 		cap_reached(px);
-	if (clients_limited())
+	if (clients_limited() && !px->admin)
 		kick_later(c);          /* once evhttp has given it the socket: the per-address cap */
 	return c->filter;
 fail:
@@ -1455,13 +1457,14 @@ void proxy_fini(void)
 }
 
 struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const struct config *cfg,
-                        void (*idle)(void *), void *arg)
+                        void (*idle)(void *), void *arg, bool admin)
 {
 	struct proxy *px = xcalloc(1, sizeof(*px));
 
 	px->base = base;
 	px->cfg = cfg;
-	px->upstream = *cfg->upstream.url != '\0';
+	px->admin = admin;
+	px->upstream = !admin && *cfg->upstream.url != '\0';
 	px->resume = evtimer_new(base, on_resume, px);
 	px->pause = event_new(base, -1, 0, on_pause, px);
 	px->idle = xcalloc((size_t)cfg->upstream.max_idle + 1, sizeof(*px->idle));

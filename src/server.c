@@ -32,12 +32,10 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
-#include <openssl/ssl.h>
 
 #include "admin.h"
 #include "control.h"
@@ -67,6 +65,7 @@ struct loop {
 	struct event *drain_ev;
 	struct proxy *proxy;        /* the connection filter, and passthrough */
 	struct evhttp *admin_http;  /* admin.listen's server (the first loop's) */
+	struct proxy *admin_proxy;  /* … and its connection filter */
 	struct evhttp_bound_socket *admin_sock;
 	const struct config *cfg;
 	const char *listen_host;
@@ -353,7 +352,7 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 	evhttp_set_max_headers_size(loop->http, (ev_ssize_t)cfg->max_header_bytes);
 	evhttp_set_timeout(loop->http, proxy_idle_timeout(cfg));
 	evhttp_set_gencb(loop->http, on_request, loop);
-	loop->proxy = proxy_new(loop->base, loop->http, cfg, on_proxy_idle, loop);
+	loop->proxy = proxy_new(loop->base, loop->http, cfg, on_proxy_idle, loop, false);
 	loop->sock = evhttp_accept_socket_with_handle(loop->http, fd);
 	proxy_listen(loop->proxy, loop->sock);
 	loop->stop_ev = event_new(loop->base, -1, 0, on_stop, loop);
@@ -369,22 +368,6 @@ static void split_address(const char *addr, char *host, size_t size, int *port)
 	if (host[0] == '[')
 		memmove(host, host + 1, strlen(host)), host[strlen(host) - 1] = '\0';
 	*port = atoi(colon + 1);
-}
-
-/* A TLS admin listener's connections (client certificates when asked). */
-static struct bufferevent *admin_tls_conn(struct event_base *base, void *arg)
-{
-	SSL *ssl = tls_accept_new(true);
-	struct bufferevent *bev;
-
-	(void)arg;
-	if (!ssl)
-		return NULL;
-	if (!(bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)))
-		SSL_free(ssl);
-	else
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
 }
 
 /* admin.listen, served by the first loop with an evhttp of its own. */
@@ -406,8 +389,9 @@ static int admin_listen(struct loop *loop, const struct config *cfg)
 	evhttp_set_max_headers_size(loop->admin_http, (ev_ssize_t)cfg->max_header_bytes);
 	evhttp_set_timeout(loop->admin_http, proxy_idle_timeout(cfg));
 	evhttp_set_gencb(loop->admin_http, on_admin_request, loop);
-	if (tls_on())
-		evhttp_set_bevcb(loop->admin_http, admin_tls_conn, NULL);
+	/* Its connections run through the filter too: heads checked, time
+	 * limits, TLS (with client certificates when asked). */
+	loop->admin_proxy = proxy_new(loop->base, loop->admin_http, cfg, on_proxy_idle, loop, true);
 	if (!(loop->admin_sock = evhttp_accept_socket_with_handle(loop->admin_http, fd))) {
 		close(fd);
 		return -1;
@@ -432,7 +416,8 @@ static void loop_free(struct loop *loop)
 	if (loop->base)
 		event_base_loop(loop->base, EVLOOP_NONBLOCK);
 	proxy_free(loop->proxy);
-	loop->proxy = NULL;
+	proxy_free(loop->admin_proxy);
+	loop->proxy = loop->admin_proxy = NULL;
 	if (loop->stop_ev)
 		event_free(loop->stop_ev);
 	if (loop->drain_ev)

@@ -250,6 +250,15 @@ def test_rs256_only_refuses_hmac(binary, d, rsa):
     try:
         c = claims()
         eq(get(gw, token({"alg": "RS256"}, c, key=rsa)).status, 200)
+        # cutover token signs with a private key too.
+        minted = subprocess.run([binary, "token", "--user-id", "1", "--key", rsa.path, "--kid", "r1"],
+                                capture_output=True, text=True)
+        eq(minted.returncode, 0, minted.stderr)
+        head = json.loads(base64.urlsafe_b64decode(minted.stdout.split(".")[0] + "=="))
+        eq((head, get(gw, minted.stdout.strip()).status), ({"alg": "RS256", "typ": "JWT", "kid": "r1"}, 200))
+        bad = subprocess.run([binary, "token", "--user-id", "1", "--key", rsa.path, "--kid", 'a"b'],
+                             capture_output=True, text=True)
+        assert bad.returncode == 1 and "--kid" in bad.stderr, (bad.returncode, bad.stderr)
         for tok in (make_token(1), token({"alg": "HS256"}, c, secret=pem),
                     token({"alg": "HS256"}, c, secret=pem.strip())):
             r = get(gw, tok)
@@ -734,6 +743,35 @@ def test_connection_cap_per_address(binary, d):
         stop_clean(gw)
 
 
+def test_admin_listener_filtered(binary, d):
+    """admin.listen's connections run through the same filter: a malformed
+    head is refused, a dribbled one cut at header_timeout; the per-address
+    rate is the API's, not the operators'."""
+    gw = Gateway(binary, extra_env={"CUTOVER_ADMIN_TOKEN": ADMIN_TOKEN, "CUTOVER_ADMIN_LISTEN": "127.0.0.1:0"},
+                 config=config_with(d, {}, limits={"header_timeout": 2, "rate_per_address": 1, "burst": 1}))
+    try:
+        assert gw.admin_port != gw.port, gw.read_log()
+        for _ in range(5):
+            eq(gw.admin("GET", "routes")[0], 200)
+        s = socket.create_connection(("127.0.0.1", gw.admin_port), timeout=10)
+        s.sendall(b"GET /_cutover/routes HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n")
+        data, closed = read_to_close(s)
+        s.close()
+        assert closed and data.startswith(b"HTTP/1.1 400 "), data[:200]
+        t0 = time.monotonic()
+        s = socket.create_connection(("127.0.0.1", gw.admin_port), timeout=10)
+        s.sendall(b"GET /_cutover/routes HTTP/1.1\r\nHost: x\r\n")
+        data = s.recv(100)
+        s.close()
+        assert data.startswith(b"HTTP/1.1 408 ") and 1.5 < time.monotonic() - t0 < 3.9, data[:100]
+        # The API's clients are held to the rate.
+        codes = [from_address(gw, "127.0.0.1", token=make_token(1))[0] for _ in range(3)]
+        eq(codes[0], 200)
+        assert 429 in codes, codes
+    finally:
+        stop_clean(gw)
+
+
 def test_idle_and_dribbling_clients(binary, d):
     """2,000 idle connections and clients dribbling their heads (or bodies)
     a byte at a time: a normal client is still served at once, the head
@@ -853,7 +891,8 @@ def main():
         pg.close()
     runner.run([test_rs256_only_refuses_hmac, test_config_refuses_bad_key_settings], binary, d, rsa)
     runner.run([test_keys_reload_on_sighup], binary, d, rsa, other)
-    runner.run([test_flood_throttled, test_connection_cap_per_address, test_idle_and_dribbling_clients], binary, d)
+    runner.run([test_flood_throttled, test_connection_cap_per_address, test_admin_listener_filtered,
+                test_idle_and_dribbling_clients], binary, d)
     gw = Gateway(binary, tls=Certs(tempfile.mkdtemp(prefix="cutover-tls-")))
     try:
         runner.run([test_tls_versions_and_plain_http, test_tls_certificate_reload], gw)

@@ -409,6 +409,43 @@ static void test_jwks_kid(void **state)
 	jwt_keyset_free(ks);
 }
 
+/* cutover token --key: minted with each private key, verified with its
+ * public half; a kid is named in the header. */
+static void test_mint_with_keys(void **state)
+{
+	EVP_PKEY *keys[] = {rsa_key, ec_key};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		char priv[256];
+		FILE *f;
+		struct error err = {0};
+		struct jwt_keyset *ks = jwt_keyset_load(pem_file(keys[i], "mint"), NULL, &err);
+		struct jwt_params p = params;
+		char *t;
+		int64_t uid = 0;
+
+		snprintf(priv, sizeof(priv), "%s/cutover-test-%d-priv.pem", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		         (int)getpid());
+		f = fopen(priv, "w");
+		assert_non_null(f);
+		assert_int_equal(PEM_write_PrivateKey(f, keys[i], NULL, NULL, 0, NULL, NULL), 1);
+		fclose(f);
+		t = jwt_mint_key(priv, "k1", 9, NOW, 60, &err);
+		assert_non_null(t);
+		p.algs = JWT_KEY_ALGS;
+		p.keys = ks;
+		assert_int_equal(verify_with(&p, t, NOW, &uid), JWT_OK);
+		assert_int_equal(uid, 9);
+		assert_int_equal(verify_with(&p, t, NOW + 60, &uid), JWT_INVALID);
+		assert_null(jwt_mint_key(priv, "a\"b", 9, NOW, 60, &err));
+		free(t);
+		jwt_keyset_free(ks);
+		unlink(priv);
+	}
+}
+
 static void test_unusable_keys(void **state)
 {
 	struct error err = {0};
@@ -492,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_algorithm_confusion),
 		cmocka_unit_test(test_jwks_kid),
 		cmocka_unit_test(test_unusable_keys),
+		cmocka_unit_test(test_mint_with_keys),
 		cmocka_unit_test(test_hs384_hs512_when_allowed),
 		cmocka_unit_test(test_roles_and_required_claims),
 	};
