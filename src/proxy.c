@@ -129,6 +129,8 @@ struct conn {
 	struct bufferevent *client;     /* the socket beneath; one reference is ours */
 	SSL *tls;                       /* a TLS client's, owned by client; NULL for plain HTTP */
 	size_t tls_retry;               /* bytes an SSL_write must be retried with, or 0 */
+	bool tls_wants_read;            /* … once the socket is readable (not writable) */
+	struct event *tls_readable;     /* … for which it waits then */
 	int fd;                         /* -1 until the first bytes */
 	char remote[INET6_ADDRSTRLEN];
 	struct client_addr addr;        /* for the per-address limits */
@@ -1083,6 +1085,7 @@ static ssize_t tls_send_now(struct conn *c, struct evbuffer *src)
 			if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
 				return -1;
 			c->tls_retry = n;
+			c->tls_wants_read = e == SSL_ERROR_WANT_READ;
 			return sent;
 		}
 		c->tls_retry = 0;
@@ -1129,10 +1132,16 @@ static enum bufferevent_filter_result on_output(struct evbuffer *src, struct evb
 		}
 		if (evbuffer_get_length(src) == 0)
 			return BEV_OK;
-		if (!c->writable)
-			c->writable = event_new(c->px->base, c->fd, EV_WRITE, on_writable, c);
-		if (c->writable)
-			event_add(c->writable, NULL);
+		/* The retry waits for what the record layer asked for (a read
+		 * only around a TLS 1.3 key update). */
+		{
+			struct event **ev = c->tls_wants_read ? &c->tls_readable : &c->writable;
+
+			if (!*ev)
+				*ev = event_new(c->px->base, c->fd, c->tls_wants_read ? EV_READ : EV_WRITE, on_writable, c);
+			if (*ev)
+				event_add(*ev, NULL);
+		}
 		return BEV_NEED_MORE;
 	}
 	if (evbuffer_get_length(dst) == 0 && evbuffer_get_length(src) > 0) {
@@ -1179,6 +1188,8 @@ static void conn_free(void *arg)
 	event_free(c->deadline);
 	if (c->writable)
 		event_free(c->writable);
+	if (c->tls_readable)
+		event_free(c->tls_readable);
 	bufferevent_decref(c->client);
 	free(c);
 }

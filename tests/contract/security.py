@@ -464,6 +464,37 @@ def test_tls_versions_and_plain_http(gw):
     assert gw.alive()
 
 
+def test_tls_large_answer_to_slow_reader(gw):
+    """A 6 MB answer of the gateway's own to a client that reads it a few
+    KiB at a time: TLS records wait for the socket and go out whole and in
+    order (every byte compared with the same answer read at once)."""
+    import random
+    t = make_token(3)
+    rnd = random.Random(7)
+    for n in range(10):                 # more than the socket's send buffer can grow to (4 MiB)
+        notes = "".join(rnd.choice("abcdefghij") for _ in range(600000))
+        eq(gw.request("POST", "/api/invoices/", invoice(100 + n, notes=notes), t).status, 201)
+    whole = gw.request("GET", "/api/invoices/", token=t)
+    eq(whole.status, 200)
+    assert len(whole.body) > 6000000, len(whole.body)
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(30)
+    raw.connect(("127.0.0.1", gw.port))
+    s = gw.tls.client_context().wrap_socket(raw, server_hostname="127.0.0.1")
+    s.sendall(("GET /api/invoices/ HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n\r\n"
+               % (gw.port, t)).encode())
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + len(whole.body):
+        chunk = s.recv(4096)
+        assert chunk, data[:300]
+        data += chunk
+        time.sleep(0.0005)
+    s.close()
+    body = data[data.index(b"\r\n\r\n") + 4:]
+    eq(body == whole.body.replace(b'"http://', b'"https://') or body == whole.body, True)
+
+
 def test_tls_certificate_reload(gw):
     """A renewed certificate is served after SIGHUP to new connections; a
     connection open across the reload goes on being served."""
@@ -895,7 +926,8 @@ def main():
                 test_idle_and_dribbling_clients], binary, d)
     gw = Gateway(binary, tls=Certs(tempfile.mkdtemp(prefix="cutover-tls-")))
     try:
-        runner.run([test_tls_versions_and_plain_http, test_tls_certificate_reload], gw)
+        runner.run([test_tls_versions_and_plain_http, test_tls_large_answer_to_slow_reader,
+                    test_tls_certificate_reload], gw)
     finally:
         runner.shutdown(gw)
     runner.run([test_tls_admin_client_certificates, test_postgres_over_tls, test_mongodb_over_tls,
