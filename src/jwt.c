@@ -199,6 +199,28 @@ static char *key_file(const char *path, const char *what, size_t *len, struct er
 	return read_file(path, len, err);
 }
 
+/* The key in a PEM file: a public one (BEGIN PUBLIC KEY) or a private one;
+ * NULL with err. */
+static EVP_PKEY *pem_key(const char *path, bool private, struct error *err)
+{
+	size_t len;
+	char *text = key_file(path, private ? "key" : "public_key", &len, err);
+	BIO *bio;
+	EVP_PKEY *k;
+
+	if (!text)
+		return NULL;
+	bio = BIO_new_mem_buf(text, (int)len);
+	k = !bio ? NULL : private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) :
+	    PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	free(text);
+	if (!k)
+		error_set(err, 0, "%s %s: no PEM %s key in it", private ? "key" : "public_key", path,
+		          private ? "private" : "public (BEGIN PUBLIC KEY)");
+	return k;
+}
+
 /* A JWK member holding base64url bytes, decoded into arena a. */
 static unsigned char *jwk_bytes(struct arena *a, const struct json *jwk, const char *name, size_t *n)
 {
@@ -322,23 +344,11 @@ struct jwt_keyset *jwt_keyset_load(const char *pem_path, const char *jwks_path, 
 	struct jwt_keyset *ks = xcalloc(1, sizeof(*ks));
 
 	if (pem_path && *pem_path) {
-		size_t len;
-		char *text = key_file(pem_path, "public_key", &len, err), where[300];
-		BIO *bio;
-		EVP_PKEY *k;
+		EVP_PKEY *k = pem_key(pem_path, false, err);
+		char where[300];
 
-		if (!text)
-			goto fail;
-		bio = BIO_new_mem_buf(text, (int)len);
-		k = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-		BIO_free(bio);
-		free(text);
 		snprintf(where, sizeof(where), "public_key %s", pem_path);
-		if (!k) {
-			error_set(err, 0, "%s: no PEM public key (BEGIN PUBLIC KEY) in it", where);
-			goto fail;
-		}
-		if (keyset_add(ks, k, NULL, 0, where, err) < 0)
+		if (!k || keyset_add(ks, k, NULL, 0, where, err) < 0)
 			goto fail;
 	}
 	if (jwks_path && *jwks_path && load_jwks(ks, jwks_path, err) < 0)
@@ -709,26 +719,16 @@ char *jwt_mint(const char *secret, int64_t user_id, int64_t now, int64_t ttl)
 char *jwt_mint_key(const char *pem_path, const char *kid, int64_t user_id, int64_t now, int64_t ttl,
                    struct error *err)
 {
-	size_t len, siglen = 0, i;
-	char *text = key_file(pem_path, "key", &len, err), header[400], seg[1400];
-	BIO *bio;
-	EVP_PKEY *k;
+	size_t siglen = 0, i;
+	char header[400], seg[1400];
+	EVP_PKEY *k = pem_key(pem_path, true, err);
 	EVP_MD_CTX *md = NULL;
 	unsigned char sig[1100], raw[64];
 	struct buf b = {0};
 	int alg = -1;
 
-	if (!text)
-		return NULL;
-	bio = BIO_new_mem_buf(text, (int)len);
-	k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
-	free(text);
-	if (!k || (alg = key_alg(k, pem_path, err)) < 0) {
-		if (!k)
-			error_set(err, 0, "%s: no PEM private key in it", pem_path);
+	if (!k || (alg = key_alg(k, pem_path, err)) < 0)
 		goto fail;
-	}
 	for (i = 0; kid && kid[i]; i++) {
 		if (i == KID_MAX || kid[i] < 0x20 || kid[i] > 0x7e || kid[i] == '"' || kid[i] == '\\') {
 			error_set(err, 0, "--kid: at most %d printable characters, neither \" nor \\", KID_MAX);
