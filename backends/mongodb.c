@@ -379,7 +379,7 @@ static int exists(struct mg_store *s, mongoc_client_t *c, const struct resource 
 }
 
 static int mg_exists(struct store *base, const struct resource *r, int64_t owner,
-                     const unsigned char id[16], bool *found, struct store_error *err)
+                     const unsigned char id[16], bool *found, int64_t *whose, struct store_error *err)
 {
 	struct mg_store *s = (struct mg_store *)base;
 	mongoc_client_t *c;
@@ -387,27 +387,8 @@ static int mg_exists(struct store *base, const struct resource *r, int64_t owner
 
 	if (!(c = borrow(s, err)))
 		return -1;
-	rc = exists(s, c, r, owner, id, found, NULL, err);
+	rc = exists(s, c, r, owner, id, found, whose, err);
 	give_back(s, c);
-	return rc;
-}
-
-static int mg_owner_of(struct store *base, const struct resource *r, const unsigned char id[16],
-                       int64_t *owner, struct store_error *err)
-{
-	struct mg_store *s = (struct mg_store *)base;
-	mongoc_client_t *c;
-	bool found = false;
-	int rc;
-
-	if (!(c = borrow(s, err)))
-		return -1;
-	rc = exists(s, c, r, OWNER_ANY, id, &found, owner, err);
-	give_back(s, c);
-	if (rc == 0 && !found) {
-		store_error_set(err, STORE_NOT_FOUND, "not found");
-		rc = -1;
-	}
 	return rc;
 }
 
@@ -1216,7 +1197,6 @@ const struct store_ops store_mongodb_ops = {
 	.list = mg_list,
 	.get = mg_get,
 	.exists = mg_exists,
-	.owner_of = mg_owner_of,
 	.create = mg_create,        /* one document, items embedded: atomic */
 	.replace = mg_replace,      /* $set by id and owner: atomic */
 	.remove = mg_remove,        /* referencing documents first, then the document */

@@ -395,21 +395,9 @@ static int exists(struct pg_store *s, const struct resource *r, int64_t owner, c
 }
 
 static int pg_exists(struct store *base, const struct resource *r, int64_t owner,
-                     const unsigned char id[16], bool *found, struct store_error *err)
+                     const unsigned char id[16], bool *found, int64_t *whose, struct store_error *err)
 {
-	return exists((struct pg_store *)base, r, owner, id, true, found, NULL, err);
-}
-
-static int pg_owner_of(struct store *base, const struct resource *r, const unsigned char id[16],
-                       int64_t *owner, struct store_error *err)
-{
-	bool found = false;
-
-	if (exists((struct pg_store *)base, r, OWNER_ANY, id, true, &found, owner, err) < 0)
-		return -1;
-	if (!found)
-		store_error_set(err, STORE_NOT_FOUND, "not found");
-	return found ? 0 : -1;
+	return exists((struct pg_store *)base, r, owner, id, true, found, whose, err);
 }
 
 /* A statement that changes rows; *changed gets how many. */
@@ -640,7 +628,6 @@ const struct store_ops store_postgres_ops = {
 	.list = pg_list,            /* rows and children in one REPEATABLE READ snapshot */
 	.get = pg_get,
 	.exists = pg_exists,
-	.owner_of = pg_owner_of,
 	.create = pg_create,        /* row and children in one transaction */
 	.replace = pg_replace,
 	.remove = pg_remove,

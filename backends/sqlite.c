@@ -399,11 +399,10 @@ static int sqlite_get(struct store *base, const struct resource *r, int64_t owne
 	return end_read(s, rc);
 }
 
-/* Is there a row with this id (owned by owner, unless OWNER_ANY)?  Its
- * owner goes to *whose when given. */
-static int row_by_id(struct sqlite_store *s, const struct resource *r, int64_t owner, const unsigned char id[16],
-                     bool *found, int64_t *whose, struct store_error *err)
+static int sqlite_exists(struct store *base, const struct resource *r, int64_t owner,
+                         const unsigned char id[16], bool *found, int64_t *whose, struct store_error *err)
 {
+	struct sqlite_store *s = (struct sqlite_store *)base;
 	struct value v = {.null = false};
 	sqlite3_stmt *st;
 	struct sql q;
@@ -422,24 +421,6 @@ static int row_by_id(struct sqlite_store *s, const struct resource *r, int64_t o
 	}
 	sql_free(&q);
 	return rc;
-}
-
-static int sqlite_exists(struct store *base, const struct resource *r, int64_t owner,
-                         const unsigned char id[16], bool *found, struct store_error *err)
-{
-	return row_by_id((struct sqlite_store *)base, r, owner, id, found, NULL, err);
-}
-
-static int sqlite_owner_of(struct store *base, const struct resource *r, const unsigned char id[16],
-                           int64_t *owner, struct store_error *err)
-{
-	bool found = false;
-
-	if (row_by_id((struct sqlite_store *)base, r, OWNER_ANY, id, &found, owner, err) < 0)
-		return -1;
-	if (!found)
-		store_error_set(err, STORE_NOT_FOUND, "not found");
-	return found ? 0 : -1;
 }
 
 /* The shared write sequence (sql.c) on this connection. */
@@ -466,7 +447,7 @@ static int w_finish(void *ctx, int rc, struct store_error *err)
 static int w_exists(void *ctx, const struct resource *r, int64_t owner, const unsigned char id[16], bool *found,
                     struct store_error *err)
 {
-	return sqlite_exists(ctx, r, owner, id, found, err);
+	return sqlite_exists(ctx, r, owner, id, found, NULL, err);
 }
 
 static const struct sql_writer writer = {&dialect, w_begin, w_exec, w_finish, w_exists};
@@ -705,8 +686,7 @@ const struct store_ops store_sqlite_ops = {
 	.count = sqlite_count,      /* SELECT COUNT(*) with the query's WHERE */
 	.list = sqlite_list,        /* page of rows, children per row */
 	.get = sqlite_get,          /* one row by id within the owner's scope */
-	.exists = sqlite_exists,    /* reference checks */
-	.owner_of = sqlite_owner_of,
+	.exists = sqlite_exists,    /* reference checks, and the owner for roles */
 	.create = sqlite_create,    /* row and children in one transaction */
 	.replace = sqlite_replace,  /* UPDATE, children replaced when given */
 	.remove = sqlite_remove,    /* row, children, cascading rows */

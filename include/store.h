@@ -123,12 +123,10 @@ struct store_ops {
 	int (*get)(struct store *s, const struct resource *r, int64_t owner,
 	           const unsigned char id[16], struct arena *arena, struct record *out,
 	           struct store_error *err);
-	/* Is there a row with this id owned by owner? */
+	/* Is there a row with this id owned by owner (OWNER_ANY: by anyone)?
+	 * Its owner goes to *whose when given and found. */
 	int (*exists)(struct store *s, const struct resource *r, int64_t owner,
-	              const unsigned char id[16], bool *found, struct store_error *err);
-	/* Who owns the row with this id (STORE_NOT_FOUND: nobody)? */
-	int (*owner_of)(struct store *s, const struct resource *r, const unsigned char id[16], int64_t *owner,
-	                struct store_error *err);
+	              const unsigned char id[16], bool *found, int64_t *whose, struct store_error *err);
 	/* Insert a record and its children in one transaction. */
 	int (*create)(struct store *s, const struct resource *r, int64_t owner,
 	              const struct record *rec, struct store_error *err);
@@ -221,15 +219,9 @@ static inline int store_get(struct store *s, const struct resource *r, int64_t o
 }
 
 static inline int store_exists(struct store *s, const struct resource *r, int64_t owner,
-                               const unsigned char id[16], bool *found, struct store_error *err)
+                               const unsigned char id[16], bool *found, int64_t *whose, struct store_error *err)
 {
-	return s->ops->exists(s, r, owner, id, found, err);
-}
-
-static inline int store_owner_of(struct store *s, const struct resource *r, const unsigned char id[16],
-                                 int64_t *owner, struct store_error *err)
-{
-	return s->ops->owner_of(s, r, id, owner, err);
+	return s->ops->exists(s, r, owner, id, found, whose, err);
 }
 
 static inline int store_create(struct store *s, const struct resource *r, int64_t owner,

@@ -429,7 +429,7 @@ static int check_refs(struct request *req, const struct resource *r, const struc
 		bool found;
 
 		if (store_exists(req_store(req), f->ref, req->owner, rec->vals[refs[i].field].u.uuid,
-		                 &found, &err) < 0) {
+		                 &found, NULL, &err) < 0) {
 			reply_store_error(req, &err);
 			return -1;
 		}
@@ -619,9 +619,12 @@ void resource_handle(struct request *req, const struct resource *r)
 	if (t.kind == T_DETAIL && (req->roles & (need == OP_RETRIEVE ? r->role_read : need == OP_DESTROY ?
 	                                         r->role_delete : r->role_update))) {
 		struct store_error err;
+		bool found;
 
-		if (store_owner_of(req_store(req), r, t.id, &req->owner, &err) < 0)
+		if (store_exists(req_store(req), r, OWNER_ANY, t.id, &found, &req->owner, &err) < 0)
 			return reply_store_error(req, &err);
+		if (!found)
+			return req_reply_detail(req, 404, NOT_FOUND);
 	}
 	switch (need) {
 	case OP_LIST: return op_list(req, r);

@@ -480,10 +480,18 @@ static void test_remove_cascades(void **state)
 	assert_int_equal(store_get(st, pay, OWNER, p.vals[pay->pk].u.uuid, &A, &got, &err), 0);
 	assert_same(pay, &p, &got);
 	emit("payment", pay, &got);
-	assert_int_equal(store_exists(st, inv, OWNER, id, &found, &err), 0);
+	assert_int_equal(store_exists(st, inv, OWNER, id, &found, NULL, &err), 0);
 	assert_true(found);
-	assert_int_equal(store_exists(st, inv, OTHER, id, &found, &err), 0);
+	assert_int_equal(store_exists(st, inv, OTHER, id, &found, NULL, &err), 0);
 	assert_false(found);
+	{
+		/* By anyone, with the owner it has (a role's lookup). */
+		int64_t whose = 0;
+
+		assert_int_equal(store_exists(st, inv, OWNER_ANY, id, &found, &whose, &err), 0);
+		assert_true(found);
+		assert_int_equal(whose, OWNER);
+	}
 	assert_int_equal(store_remove(st, inv, OTHER, id, &err), -1);
 	assert_int_equal(err.code, STORE_NOT_FOUND);
 	assert_int_equal(store_remove(st, inv, OWNER, id, &err), 0);
