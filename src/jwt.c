@@ -83,14 +83,20 @@ int b64url_decode(const char *in, size_t n, unsigned char *out, size_t *out_len)
 
 static const char *const alg_names[JWT_ALG_COUNT] = {"HS256", "HS384", "HS512", "RS256", "ES256"};
 
-int jwt_alg_parse(const char *name)
+/* The algorithm n bytes at p name, spelled exactly; -1 when none. */
+static int alg_of(const char *p, size_t n)
 {
 	int i;
 
 	for (i = 0; i < JWT_ALG_COUNT; i++)
-		if (strcmp(name, alg_names[i]) == 0)
+		if (str_eq(p, n, alg_names[i]))
 			return i;
 	return -1;
+}
+
+int jwt_alg_parse(const char *name)
+{
+	return alg_of(name, strlen(name));
 }
 
 static const EVP_MD *alg_md(enum jwt_alg a)
@@ -582,9 +588,7 @@ static enum jwt_status verify_full(const struct jwt_params *p, const char *token
 		goto done;
 	/* The configuration fixes the algorithms; the token only picks one of
 	 * them, spelled exactly ("none", "hs256" and the rest are no algorithm). */
-	for (id = 0; id < JWT_ALG_COUNT && !str_eq(alg->u.s.p, alg->u.s.n, alg_names[id]); id++)
-		;
-	if (id == JWT_ALG_COUNT || !(p->algs & JWT_ALG_BIT(id)))
+	if ((id = alg_of(alg->u.s.p, alg->u.s.n)) < 0 || !(p->algs & JWT_ALG_BIT(id)))
 		goto done;
 	/* Extensions the token says must be understood: none are. */
 	if (json_get(hdr, "crit"))
@@ -720,10 +724,10 @@ char *jwt_mint_key(const char *pem_path, const char *kid, int64_t user_id, int64
                    struct error *err)
 {
 	size_t siglen = 0, i;
-	char header[400], seg[1400];
+	unsigned char sig[SIG_MAX], raw[64];
+	char header[400], seg[(sizeof(sig) * 4 + 2) / 3 + 1];
 	EVP_PKEY *k = pem_key(pem_path, true, err);
 	EVP_MD_CTX *md = NULL;
-	unsigned char sig[1100], raw[64];
 	struct buf b = {0};
 	int alg = -1;
 
