@@ -636,13 +636,18 @@ static void exchange_start(struct conn *c, const struct head *h, const struct re
 #define MSG_BUDGET "The gateway holds too many request bodies. Try again shortly."
 
 
-static void deadline_set(struct conn *c, int seconds)
+static void deadline_set_us(struct conn *c, int64_t us)
 {
-	struct timeval tv = {seconds, 0};
+	struct timeval tv = {us > 0 ? us / 1000000 : 0, us > 0 ? us % 1000000 : 0};
 
 	event_add(c->deadline, &tv);
 	c->deadline_armed = true;
 	c->head_timed = false;
+}
+
+static void deadline_set(struct conn *c, int seconds)
+{
+	deadline_set_us(c, seconds * 1000000LL);
 }
 
 static void deadline_stop(struct conn *c)
@@ -953,13 +958,9 @@ out:
 		c->head_timed = true;
 		c->started_us = now_mono_us();
 	} else if (c->in == IN_TO_EVHTTP && (!c->deadline_armed || c->head_timed)) {
-		int64_t left = (int64_t)c->px->cfg->request_timeout * 1000000 -
-		               (c->deadline_armed ? now_mono_us() - c->started_us : 0);
-		struct timeval tv = {left > 0 ? left / 1000000 : 0, left > 0 ? left % 1000000 : 0};
-
-		event_add(c->deadline, &tv);
-		c->deadline_armed = true;
-		c->head_timed = false;
+		/* The body has what is left of request_timeout. */
+		deadline_set_us(c, c->px->cfg->request_timeout * 1000000LL -
+		                   (c->deadline_armed ? now_mono_us() - c->started_us : 0));
 	}
 	return evbuffer_get_length(src) < before ? BEV_OK : BEV_NEED_MORE;
 }
