@@ -28,42 +28,28 @@ struct generation {
 
 static _Atomic(struct generation *) current;
 
-static void params_from(struct jwt_params *p, const struct config *cfg)
+/* A generation from cfg's settings and key files; -1 with err when the
+ * files are unusable. */
+static int generation_start(const struct config *cfg, struct error *err)
 {
-	*p = (struct jwt_params){
-		.algs = cfg->jwt.algorithms, .secret = cfg->jwt.secret,
+	bool keyed = cfg->jwt.algorithms & JWT_KEY_ALGS;
+	struct jwt_keyset *keys = keyed ? jwt_keyset_load(cfg->jwt.public_key, cfg->jwt.jwks, err) : NULL;
+	struct generation *g;
+
+	if (keyed && !keys)
+		return -1;
+	g = xcalloc(1, sizeof(*g));
+	g->keys = keys;
+	g->params = (struct jwt_params){
+		.algs = cfg->jwt.algorithms, .secret = cfg->jwt.secret, .keys = keys,
 		.user_id_claim = cfg->jwt.user_id_claim, .issuer = cfg->jwt.issuer,
 		.audience = cfg->jwt.audience, .required = cfg->jwt.required_claims,
 		.nrequired = cfg->jwt.nrequired_claims, .role_claim = cfg->jwt.role_claim,
 		.roles = cfg->roles, .nroles = cfg->nroles, .leeway = cfg->jwt.leeway,
 	};
-}
-
-static struct jwt_keyset *keys_load(const struct config *cfg, struct error *err)
-{
-	if (!(cfg->jwt.algorithms & JWT_KEY_ALGS))
-		return NULL;
-	return jwt_keyset_load(cfg->jwt.public_key, cfg->jwt.jwks, err);
-}
-
-static int generation_start(const struct config *cfg, struct error *err)
-{
-	struct generation *g = xcalloc(1, sizeof(*g));
-
-	params_from(&g->params, cfg);
-	if (!(g->keys = keys_load(cfg, err)) && (cfg->jwt.algorithms & JWT_KEY_ALGS)) {
-		free(g);
-		return -1;
-	}
-	g->params.keys = g->keys;
 	g->older = atomic_load(&current);
 	atomic_store(&current, g);
 	return 0;
-}
-
-static int auth_init(const struct config *cfg, struct error *err)
-{
-	return generation_start(cfg, err);
 }
 
 int auth_reload_keys(const struct config *cfg)
@@ -136,7 +122,7 @@ static int auth_on_request(struct request *req)
 
 const struct middleware mw_auth = {
 	.name = "auth",
-	.init = auth_init,
+	.init = generation_start,
 	.on_request = auth_on_request,
 	.fini = auth_fini,
 };
