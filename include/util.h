@@ -66,6 +66,18 @@ void hex_encode(const unsigned char *in, size_t n, char *out);
 /* Read a whole file; NULL with err set on failure.  Caller frees. */
 char *read_file(const char *path, size_t *len, struct error *err);
 
+/* FNV-1a of n bytes, its start moved by seed (0: plain FNV-1a). */
+static inline uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
+{
+	const unsigned char *b = p;
+	uint64_t h = 1469598103934665603ULL ^ seed;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
 /* Compare a counted string with a C string. */
 static inline bool str_eq(const char *p, size_t n, const char *s)
 {

@@ -86,11 +86,8 @@ void client_addr_of(const struct sockaddr *sa, struct client_addr *out)
 
 static struct chain *chain_of(const struct client_addr *a)
 {
-	uint64_t h = 1469598103934665603ULL ^ L.seed;
-	size_t i;
+	uint64_t h = hash_bytes(a->b, sizeof(a->b), L.seed);
 
-	for (i = 0; i < sizeof(a->b); i++)
-		h = (h ^ a->b[i]) * 1099511628211ULL;
 	return &chains[(h ^ (h >> 29)) % CHAINS];
 }
 

@@ -654,16 +654,12 @@ enum jwt_status jwt_verify_cached(const struct jwt_params *p, const char *token,
                                   int64_t now, struct jwt_principal *who)
 {
 	struct jwt_cache_slot *slot;
-	uint64_t h = 1469598103934665603ULL;
 	enum jwt_status st;
 	int64_t nbf, exp;
-	size_t i;
 
 	if (len > JWT_CACHE_TOKEN_MAX)
 		return jwt_verify(p, token, len, now, who);
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)token[i]) * 1099511628211ULL;
-	slot = &thread_cache()[h % JWT_CACHE_SLOTS];
+	slot = &thread_cache()[hash_bytes(token, len, 0) % JWT_CACHE_SLOTS];
 	if (slot->params == p && slot->keys == p->keys && slot->len == len &&
 	    CRYPTO_memcmp(slot->token, token, len) == 0) {
 		if (now < slot->nbf || now >= slot->exp)
