@@ -131,16 +131,14 @@ int tls_init(const struct config *cfg, struct error *err)
 
 int tls_reload(const struct config *cfg)
 {
-	SSL_CTX *client, *admin;
 	struct error err = {0};
 
 	if (!*cfg->tls.cert_file)
 		return 0;
-	if (contexts(cfg, &client, &admin, &err) < 0) {
+	if (tls_init(cfg, &err) < 0) {
 		fprintf(stderr, "cutover: reload: the TLS certificate stays as it was: %s\n", err.msg);
 		return -1;
 	}
-	swap_in(client, admin);
 	fprintf(stderr, "cutover: reloaded the TLS certificate %s\n", cfg->tls.cert_file);
 	return 0;
 }
