@@ -2,7 +2,8 @@
  * json.h — JSON documents as arena-owned trees, and JSON text output.
  *
  * Parsing is yajl's (strict: no comments, no trailing garbage, UTF-8
- * validated).  Every node remembers the byte offset where it ends, so a
+ * validated; configuration files alone may hold // and block comments).
+ * Every node remembers the byte offset where it ends, so a
  * configuration error can name its line and column.  Numbers keep their
  * source text: decimals are never routed through a binary float.
  */
@@ -51,6 +52,9 @@ struct json_member {
  */
 struct json *json_parse(struct arena *arena, const char *text, size_t len,
                         char *errmsg, size_t errlen, size_t *erroff);
+/* The same, with // and block comments allowed (configuration files). */
+struct json *json_parse_commented(struct arena *arena, const char *text, size_t len,
+                                  char *errmsg, size_t errlen, size_t *erroff);
 
 /* Object member lookup; the last one wins on duplicate keys. NULL if absent. */
 struct json *json_get(const struct json *obj, const char *key);

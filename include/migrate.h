@@ -39,6 +39,22 @@ int verify_run(const struct config *cfg, const struct verify_opts *o);
  * the journal's entries.  0 when nothing is left to repair. */
 int repair_run(const struct config *cfg, const struct verify_opts *o, const char *from, bool journal);
 
+struct init_opts {
+	const char *from;           /* the legacy store's URL */
+	const char *out;            /* the draft's file; NULL: stdout */
+	bool force;                 /* overwrite out */
+	const char *tables;         /* "a,b": only these tables; NULL: every one */
+	const char **owners;        /* "TABLE=COLUMN": a table's owner column */
+	size_t nowners;
+	const char *owner_column;   /* the owner column of every table that has it */
+	const char *users_table;    /* the table of users; NULL: found by its name */
+	const char *prefix;         /* URL prefix of the resources, "/api/" */
+};
+
+/* `cutover init`: a configuration draft from the live schema, every guess
+ * said on stderr and in the draft.  0 when written. */
+int init_run(const struct init_opts *o);
+
 /* Progress on stderr (migrate/progress.c): "VERB: NAME done/total UNIT
  * (pct), rate UNIT/s, ETA"; on a terminal a bar.  done0: what an earlier
  * run did already (not counted in the rate). */

@@ -11,7 +11,7 @@ yajl:libyajl-dev openssl:libssl-dev cmocka:libcmocka-dev"
 # Go builds the MongoDB-compatible test server (scripts/ferretdb.sh); Node.js
 # reads documents back with the official driver (scripts/mongo_driver.sh).
 cmds="pkg-config:pkg-config sqlite3:sqlite3 curl:curl wrk:wrk python3:python3 \
-node:nodejs npm:npm go:golang-go"
+node:nodejs npm:npm go:golang-go patch:patch"
 
 need=""
 command -v pkg-config >/dev/null 2>&1 || need="pkg-config"

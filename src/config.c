@@ -1268,7 +1268,7 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 	cfg->path = arena_strdup(&cfg->arena, name);
 	cfg->mongodb_decimal = MD_DECIMAL128;
 	set_defaults(cfg);
-	root = json_parse(&cfg->arena, text, len, msg, sizeof(msg), &off);
+	root = json_parse_commented(&cfg->arena, text, len, msg, sizeof(msg), &off);
 	if (!root) {
 		int line, col;
 

@@ -244,13 +244,15 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = cb_end,
 };
 
-struct json *json_parse(struct arena *arena, const char *text, size_t len,
-                        char *errmsg, size_t errlen, size_t *erroff)
+static struct json *parse(struct arena *arena, const char *text, size_t len, bool comments,
+                          char *errmsg, size_t errlen, size_t *erroff)
 {
 	struct builder b = {.text = text, .arena = arena};
 	yajl_status st;
 
 	b.h = yajl_alloc(&callbacks, NULL, &b);
+	if (comments)
+		yajl_config(b.h, yajl_allow_comments, 1);
 	st = yajl_parse(b.h, (const unsigned char *)text, len);
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(b.h);
@@ -279,6 +281,18 @@ struct json *json_parse(struct arena *arena, const char *text, size_t len,
 	}
 	yajl_free(b.h);
 	return b.root;
+}
+
+struct json *json_parse(struct arena *arena, const char *text, size_t len,
+                        char *errmsg, size_t errlen, size_t *erroff)
+{
+	return parse(arena, text, len, false, errmsg, errlen, erroff);
+}
+
+struct json *json_parse_commented(struct arena *arena, const char *text, size_t len,
+                                  char *errmsg, size_t errlen, size_t *erroff)
+{
+	return parse(arena, text, len, true, errmsg, errlen, erroff);
 }
 
 struct json *json_get(const struct json *obj, const char *key)

@@ -41,6 +41,9 @@ static const char usage[] =
 	"  mode [-c FILE] [ROUTE [MODE [--force]]]\n"
 	"                                       show routes, or flip ROUTE (or \"global\") to MODE\n"
 	"  plan [-c FILE]                       each route's next safe step and its command\n"
+	"  init --from URL [-o FILE] [--tables T,…] [--owner TABLE=COLUMN]… [--owner-column C]\n"
+	"       [--users-table T] [--prefix /api/] [--force]\n"
+	"                                       draft a configuration from a live schema\n"
 	"\n"
 	"  cutover --help | --version | COMMAND --help\n"
 	"\n"
@@ -119,6 +122,27 @@ static const struct { const char *name, *text; } helps[] = {
 	 "(the readiness verdict with its figures), and the command that takes it.\n\n"
 	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n\n"
 	 "exit: 0 shown; 1 the gateway could not be reached; 2 usage\n"},
+	{"init",
+	 "usage: cutover init --from URL [-o FILE] [--force] [--tables T,...]\n"
+	 "                    [--owner TABLE=COLUMN]... [--owner-column C] [--users-table T]\n"
+	 "                    [--prefix /api/]\n\n"
+	 "Read a live SQLite or PostgreSQL schema and write a commented configuration\n"
+	 "draft: a resource per table keyed by a uuid and owned by a user, tables with no\n"
+	 "life of their own embedded in their parent, references, filters and ordering\n"
+	 "from the indexes, unique constraints with DRF's messages, cascades.  Every\n"
+	 "guess is printed on stderr and written beside what it made.\n\n"
+	 "  --from URL          sqlite:///path/to/db.sqlite3 or postgres://...\n"
+	 "  -o, --out FILE      write the draft there (default: stdout); an existing file\n"
+	 "                      is kept unless --force\n"
+	 "  --tables T,...      only these tables\n"
+	 "  --owner TABLE=COLUMN\n"
+	 "                      the column that ties TABLE's rows to their user (repeat it)\n"
+	 "  --owner-column C    the owner column of every table that has one named C\n"
+	 "  --users-table T     the table of users (default: auth_user, users, user,\n"
+	 "                      accounts_user or accounts, the first that exists)\n"
+	 "  --prefix P          URL prefix of the resources (default /api/)\n\n"
+	 "exit: 0 written; 1 the store could not be read, nothing could be served, or the\n"
+	 "file could not be written; 2 usage\n"},
 	{"mode",
 	 "usage: cutover mode [-c FILE] [ROUTE [MODE [--force]]]\n"
 	 "       cutover mode [-c FILE] --control-store mongodb\n\n"
@@ -524,6 +548,52 @@ static int cmd_plan(int argc, char **argv)
 	return with_config(argc, argv, cli_plan);
 }
 
+static int cmd_init(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{"from", required_argument, NULL, 'f'}, {"out", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'F'}, {"tables", required_argument, NULL, 't'},
+		{"owner", required_argument, NULL, 'w'}, {"owner-column", required_argument, NULL, 'W'},
+		{"users-table", required_argument, NULL, 'u'}, {"prefix", required_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
+	};
+	struct init_opts o = {.prefix = "/api/"};
+	int c;
+
+	o.owners = calloc((size_t)argc, sizeof(*o.owners));
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:", longs, NULL)) != -1) {
+		switch (c) {
+		case 'f': o.from = optarg; break;
+		case 'o': o.out = optarg; break;
+		case 'F': o.force = true; break;
+		case 't': o.tables = optarg; break;
+		case 'W': o.owner_column = optarg; break;
+		case 'u': o.users_table = optarg; break;
+		case 'p': o.prefix = optarg; break;
+		case 'w':
+			if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1]) {
+				free(o.owners);
+				return bad_usage("--owner takes TABLE=COLUMN, not '%s'", optarg);
+			}
+			o.owners[o.nowners++] = optarg;
+			break;
+		default:
+			free(o.owners);
+			return bad_usage("unknown or incomplete option %s for init", argv[optind - 1]);
+		}
+	}
+	if (!o.from || optind != argc || o.prefix[0] != '/' || o.prefix[strlen(o.prefix) - 1] != '/') {
+		free(o.owners);
+		return bad_usage("%s", o.from ? "init takes no arguments but options, and --prefix starts and "
+		                                "ends with /" : "init needs --from URL");
+	}
+	c = init_run(&o);
+	free(o.owners);
+	return c;
+}
+
 static int cmd_mode(int argc, char **argv)
 {
 	const char *config = DEFAULT_CONFIG;
@@ -577,7 +647,7 @@ int main(int argc, char **argv)
 	static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
 		{"serve", cmd_serve}, {"check", cmd_check}, {"token", cmd_token},
 		{"migrate", cmd_migrate},
-		{"mode", cmd_mode}, {"plan", cmd_plan},
+		{"mode", cmd_mode}, {"plan", cmd_plan}, {"init", cmd_init},
 		{"verify", cmd_verify},
 		{"repair", cmd_verify},
 	};
