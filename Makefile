@@ -127,6 +127,7 @@ test-contract: $(BUILD)/cutover
 	$(Q)python3 tests/contract/config_check.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/cli.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/init.py --binary $(BUILD)/cutover
+	$(Q)python3 tests/contract/profiles.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/observe.py --binary $(BUILD)/cutover
 
 # The migration at full size; not repeated under the sanitizers (the suites

@@ -56,6 +56,7 @@ enum field_auto {
 };
 
 struct resource;
+struct profile;
 
 /* How a decimal is kept in MongoDB (SPEC §5): Decimal128 by default, or
  * its text ("118.00"), or an int64 count of minor units (11800). */
@@ -100,6 +101,7 @@ struct view {
 	const char *param;      /* search: query parameter with the terms */
 	struct order_term order;
 	int limit;              /* recent: how many */
+	const char *by_key;     /* summary: the groups' key, "by_status" (as the profile names it) */
 };
 
 struct unique {
@@ -148,6 +150,8 @@ struct resource {
 	/* Roles that lift owner scoping (bits of config->roles): reading every
 	 * owner's records, updating and deleting them. */
 	uint32_t role_read, role_update, role_delete;
+	const char *profile_name;   /* its own "profile", or NULL: the configuration's */
+	const struct profile *profile;      /* the shape of its answers (profile.h) */
 	int index;                  /* position in config->resources */
 	int mode;                   /* the route's own mode, or -1: the global one */
 	int sample;                 /* % of reads compared in shadow and live */
@@ -210,6 +214,10 @@ struct config {
 	int store_queue;                /* requests waiting for a store worker, at most */
 	struct resource **resources;
 	size_t nresources;
+	const char *profile;            /* the resources' response profile, "drf" by default */
+	const struct json *profiles_json;       /* the configuration's own "profiles" */
+	struct profile *profiles;       /* built-in first, then the configuration's (profile.h) */
+	size_t nprofiles;
 	struct {
 		const char *prefix;         /* "/_cutover/" */
 		const char *token;          /* bearer token; "" disables the admin API */

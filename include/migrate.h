@@ -49,6 +49,7 @@ struct init_opts {
 	const char *owner_column;   /* the owner column of every table that has it */
 	const char *users_table;    /* the table of users; NULL: found by its name */
 	const char *prefix;         /* URL prefix of the resources, "/api/" */
+	const char *profile;        /* the response profile to name; NULL: none (drf) */
 };
 
 /* `cutover init`: a configuration draft from the live schema, every guess

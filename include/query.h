@@ -1,7 +1,7 @@
 /*
  * query.h — URL query strings: parsing as the legacy application's
  * framework does (Python's parse_qsl with blank values kept), and the
- * absolute page links of DRF's page-number pagination.
+ * absolute page links of DRF's pagination.
  */
 #ifndef CUTOVER_QUERY_H
 #define CUTOVER_QUERY_H
@@ -27,12 +27,12 @@ void query_parse(struct arena *a, const char *qs, struct qparams *out);
 const char *query_get(const struct qparams *q, const char *key);
 
 /*
- * ORIGIN/PATH?QUERY (origin: "http://host:port") with `page` set to page
- * (or removed when page is 0), the parameters sorted by name and
- * form-encoded: DRF's replace_query_param and remove_query_param.
+ * ORIGIN/PATH?QUERY (origin: "http://host:port") with each parameter of set
+ * given its value (or removed, for a NULL value), the parameters sorted by
+ * name and form-encoded: DRF's replace_query_param and remove_query_param.
  * Allocated from a.
  */
-const char *query_page_url(struct arena *a, const char *origin, const char *path,
-                           const struct qparams *q, int64_t page);
+const char *query_link(struct arena *a, const char *origin, const char *path, const struct qparams *q,
+                       const struct qparam *set, size_t nset);
 
 #endif

@@ -114,7 +114,8 @@ void req_add_header(struct request *req, const char *name, const char *value);
 void req_reply_json(struct request *req, int status, const char *json, size_t len);
 /* Set the response: status, a body of the given Content-Type (copied). */
 void req_reply(struct request *req, int status, const char *type, const char *body, size_t len);
-/* Set a {"detail": "..."} response. */
+/* Set an error response: {"detail": "..."}, or on a resource's path the
+ * error shape of its profile. */
 void req_reply_detail(struct request *req, int status, const char *detail);
 /* The authoritative store is about to write record id: in a mode that
  * copies writes, the secondary copy is journaled first, so a crash between

@@ -118,6 +118,8 @@ static const char *plural(struct arena *a, const char *s)
 {
 	size_t n = strlen(s);
 
+	if (n > 2 && strcmp(s + n - 2, "ia") == 0)
+		return s;               /* media, criteria */
 	if (n > 1 && s[n - 1] == 'y' && !strchr("aeiou", s[n - 2]))
 		return arena_printf(a, "%.*sies", (int)n - 1, s);
 	if ((n && (s[n - 1] == 's' || s[n - 1] == 'x' || s[n - 1] == 'z')) ||
@@ -263,6 +265,20 @@ static struct plan *find_parent(struct init *in, struct plan *p, const char **fk
 	return parent;
 }
 
+/* A child's model without its parent's name in front: the whole name, or
+ * the parent's last word. */
+static const char *strip_parent(const char *child, const char *parent)
+{
+	const char *last = strrchr(parent, '_');
+	size_t m = strlen(parent);
+
+	if (strncmp(child, parent, m) == 0 && child[m])
+		return child + m + (child[m] == '_');
+	if (last && (m = strlen(last + 1)) && strncmp(child, last + 1, m) == 0 && child[m] == '_' && child[m + 1])
+		return child + m + 1;
+	return child;
+}
+
 static void assign_roles(struct init *in)
 {
 	size_t i, k;
@@ -290,7 +306,6 @@ static void assign_roles(struct init *in)
 	}
 	for (i = 0; i < in->n; i++) {
 		struct plan *p = &in->plans[i];
-		size_t m = 0;
 
 		if (p->role != ROLE_SKIP || p->why)
 			continue;
@@ -299,10 +314,9 @@ static void assign_roles(struct init *in)
 			continue;
 		}
 		p->role = ROLE_CHILD;
-		/* invoiceitem in invoice: item; order_lines in order: lines. */
-		m = strlen(p->parent->model);
-		p->model = strncmp(p->model, p->parent->model, m) == 0 && p->model[m] ?
-		           p->model + m + (p->model[m] == '_') : p->model;
+		/* invoiceitem in invoice: item; order_line in order: line;
+		 * ticket_message in support_ticket: message. */
+		p->model = strip_parent(p->model, p->parent->model);
 		p->name = plural(in->a, p->model);
 		note(in, p, "embedded in %s as \"%s\": no owner of its own, its one foreign key %s leads there "
 		     "and no other table refers to it", p->parent->name, p->name, p->fk);
@@ -423,16 +437,16 @@ static void analyze(struct init *in, struct plan *p)
 				g->ref = NULL, note(in, p, "%s refers to %s, which is not served here: a plain value",
 				                    c->name, fk->ref_table);
 		}
-		if (strcmp(g->type, "datetime") == 0 &&
-		    (name_in(c->name, created_names) ||
-		     (c->def && (strcasestr(c->def, "now()") || strcasestr(c->def, "current_timestamp")))))
-			g->autoset = "now_on_create";
-		else if (strcmp(g->type, "datetime") == 0 && name_in(c->name, updated_names))
+		if (strcmp(g->type, "datetime") == 0 && name_in(c->name, updated_names))
 			g->autoset = "now";
+		else if (strcmp(g->type, "datetime") == 0 &&
+		         (name_in(c->name, created_names) ||
+		          (c->def && (strcasestr(c->def, "now()") || strcasestr(c->def, "current_timestamp")))))
+			g->autoset = "now_on_create";
 		if (g->autoset)
-			note(in, p, "%s: set by the gateway %s, as Django's %s does", c->name,
-			     strcmp(g->autoset, "now") == 0 ? "on every write" : "on create",
-			     strcmp(g->autoset, "now") == 0 ? "auto_now" : "auto_now_add");
+			note(in, p, "%s: the gateway sets it %s", c->name,
+			     strcmp(g->autoset, "now") == 0 ? "on every write (an updated time)" :
+			     "on create (a creation time)");
 	}
 }
 
@@ -905,8 +919,13 @@ static void write_draft(struct init *in, struct buf *b)
 	            "  \"journal\": \"${CUTOVER_JOURNAL:-cutover-journal.sqlite3}\",\n"
 	            "  // Paths no resource owns go to the application.\n"
 	            "  \"upstream\": {\"url\": \"${CUTOVER_UPSTREAM:-}\"},\n"
-	            "  \"admin\": {\"token\": \"${CUTOVER_ADMIN_TOKEN:-}\"},\n"
-	            "  \"resources\": [");
+	            "  \"admin\": {\"token\": \"${CUTOVER_ADMIN_TOKEN:-}\"},\n");
+	if (in->o->profile) {
+		buf_puts(b, "  // The shape of the API's answers (drf, express, or one of \"profiles\").\n  \"profile\": ");
+		json_put_cstr(b, in->o->profile);
+		buf_puts(b, ",\n");
+	}
+	buf_puts(b, "  \"resources\": [");
 	for (i = 0; i < in->n; i++) {
 		if (in->plans[i].role != ROLE_RESOURCE)
 			continue;

@@ -789,6 +789,7 @@ static struct resource *parse_resource(struct config_loader *l, const struct jso
 		"name", "path", "table", "collection", "owner_column", "fk_column", "fields",
 		"page_size", "operations", "filters", "search", "ordering_fields", "ordering",
 		"unique", "views", "children", "cascade", "after", "mode", "sample", "compare", "roles",
+		"profile",
 	};
 	struct resource *r;
 	const struct json *v;
@@ -822,6 +823,12 @@ static struct resource *parse_resource(struct config_loader *l, const struct jso
 	if ((v = json_get(obj, "collection")))
 		set_str(l, v, "collection", &r->collection);
 	parse_route_settings(l, r, obj);
+	if ((v = json_get(obj, "profile"))) {
+		if (parent)
+			config_problem(l, v, "child %s: its profile is the resource's it is embedded in", r->name);
+		else
+			set_str(l, v, "profile", &r->profile_name);
+	}
 	if ((v = json_get(obj, "roles"))) {
 		if (parent)
 			config_problem(l, v, "child %s: roles belong to the resource it is embedded in", r->name);

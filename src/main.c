@@ -42,7 +42,7 @@ static const char usage[] =
 	"                                       show routes, or flip ROUTE (or \"global\") to MODE\n"
 	"  plan [-c FILE]                       each route's next safe step and its command\n"
 	"  init --from URL [-o FILE] [--tables T,…] [--owner TABLE=COLUMN]… [--owner-column C]\n"
-	"       [--users-table T] [--prefix /api/] [--force]\n"
+	"       [--users-table T] [--prefix /api/] [--profile NAME] [--force]\n"
 	"                                       draft a configuration from a live schema\n"
 	"\n"
 	"  cutover --help | --version | COMMAND --help\n"
@@ -125,7 +125,7 @@ static const struct { const char *name, *text; } helps[] = {
 	{"init",
 	 "usage: cutover init --from URL [-o FILE] [--force] [--tables T,...]\n"
 	 "                    [--owner TABLE=COLUMN]... [--owner-column C] [--users-table T]\n"
-	 "                    [--prefix /api/]\n\n"
+	 "                    [--prefix /api/] [--profile NAME]\n\n"
 	 "Read a live SQLite or PostgreSQL schema and write a commented configuration\n"
 	 "draft: a resource per table keyed by a uuid and owned by a user, tables with no\n"
 	 "life of their own embedded in their parent, references, filters and ordering\n"
@@ -140,7 +140,9 @@ static const struct { const char *name, *text; } helps[] = {
 	 "  --owner-column C    the owner column of every table that has one named C\n"
 	 "  --users-table T     the table of users (default: auth_user, users, user,\n"
 	 "                      accounts_user or accounts, the first that exists)\n"
-	 "  --prefix P          URL prefix of the resources (default /api/)\n\n"
+	 "  --prefix P          URL prefix of the resources (default /api/)\n"
+	 "  --profile NAME      the response profile the draft names (drf, the default, or\n"
+	 "                      express)\n\n"
 	 "exit: 0 written; 1 the store could not be read, nothing could be served, or the\n"
 	 "file could not be written; 2 usage\n"},
 	{"mode",
@@ -555,7 +557,7 @@ static int cmd_init(int argc, char **argv)
 		{"force", no_argument, NULL, 'F'}, {"tables", required_argument, NULL, 't'},
 		{"owner", required_argument, NULL, 'w'}, {"owner-column", required_argument, NULL, 'W'},
 		{"users-table", required_argument, NULL, 'u'}, {"prefix", required_argument, NULL, 'p'},
-		{NULL, 0, NULL, 0},
+		{"profile", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0},
 	};
 	struct init_opts o = {.prefix = "/api/"};
 	int c;
@@ -572,6 +574,7 @@ static int cmd_init(int argc, char **argv)
 		case 'W': o.owner_column = optarg; break;
 		case 'u': o.users_table = optarg; break;
 		case 'p': o.prefix = optarg; break;
+		case 'P': o.profile = optarg; break;
 		case 'w':
 			if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1]) {
 				free(o.owners);

@@ -126,31 +126,27 @@ static int cmp_param(const void *x, const void *y)
 	return c ? c : (a < b ? -1 : a > b);
 }
 
-const char *query_page_url(struct arena *a, const char *origin, const char *path,
-                           const struct qparams *q, int64_t page)
+const char *query_link(struct arena *a, const char *origin, const char *path, const struct qparams *q,
+                       const struct qparam *set, size_t nset)
 {
-	const struct qparam **sorted = ARENA_ARRAY(a, const struct qparam *, q->n + 1);
-	struct qparam pg;
-	char num[24];
+	const struct qparam **sorted = ARENA_ARRAY(a, const struct qparam *, q->n + nset + 1);
 	struct buf b = {0};
 	const char *res;
-	size_t i, n = 0;
-	bool first = true;
+	size_t i, k, n = 0;
 
-	for (i = 0; i < q->n; i++)
-		if (strcmp(q->v[i].key, "page") != 0)
+	for (i = 0; i < q->n; i++) {
+		for (k = 0; k < nset && strcmp(q->v[i].key, set[k].key) != 0; k++)
+			;
+		if (k == nset)
 			sorted[n++] = &q->v[i];
-	if (page > 0) {
-		snprintf(num, sizeof(num), "%lld", (long long)page);
-		pg.key = "page";
-		pg.val = num;
-		sorted[n++] = &pg;
 	}
+	for (k = 0; k < nset; k++)
+		if (set[k].val)
+			sorted[n++] = &set[k];
 	qsort(sorted, n, sizeof(*sorted), cmp_param);
 	buf_printf(&b, "%s%s", origin, path);
 	for (i = 0; i < n; i++) {
-		buf_putc(&b, first ? '?' : '&');
-		first = false;
+		buf_putc(&b, i ? '&' : '?');
 		query_quote_plus(&b, sorted[i]->key);
 		buf_putc(&b, '=');
 		query_quote_plus(&b, sorted[i]->val);

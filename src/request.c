@@ -17,6 +17,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "middleware.h"
+#include "profile.h"
 #include "request.h"
 
 /* The pipeline, in the order of SPEC §4. */
@@ -67,9 +68,23 @@ void req_reply_detail(struct request *req, int status, const char *detail)
 {
 	struct buf b = {0};
 
-	buf_puts(&b, "{\"detail\":");
-	json_put_cstr(&b, detail);
-	buf_putc(&b, '}');
+	if (req->resource) {
+		/* A resource's path: its profile's error shape. */
+		struct slot_value v[SLOT_COUNT_ALL] = {{0}};
+		struct buf msg = {0};
+		char code[8];
+
+		json_put_cstr(&msg, detail);
+		snprintf(code, sizeof(code), "%d", status);
+		v[SLOT_MESSAGE] = (struct slot_value){msg.p, msg.len};
+		v[SLOT_STATUS] = (struct slot_value){code, strlen(code)};
+		profile_render(&b, req->resource->profile->error, v);
+		buf_free(&msg);
+	} else {
+		buf_puts(&b, "{\"detail\":");
+		json_put_cstr(&b, detail);
+		buf_putc(&b, '}');
+	}
 	req_reply_json(req, status, b.p, b.len);
 	buf_free(&b);
 }

@@ -13,6 +13,7 @@
 #include "drf.h"
 #include "http1.h"
 #include "json.h"
+#include "profile.h"
 #include "query.h"
 #include "resource.h"
 #include "tls.h"
@@ -83,6 +84,47 @@ static void reply_buf(struct request *req, int status, struct buf *b)
 	buf_free(b);
 }
 
+/* One record, or a view's answer that is not a list, in the item template
+ * of r's profile (DRF's is the data itself). */
+static void reply_item(struct request *req, const struct resource *r, int status, struct buf *data)
+{
+	struct slot_value v[SLOT_COUNT_ALL] = {{0}};
+	struct buf b = {0};
+
+	if (profile_is_slot(r->profile->item, SLOT_DATA))
+		return reply_buf(req, status, data);
+	v[SLOT_DATA] = (struct slot_value){data->p, data->len};
+	profile_render(&b, r->profile->item, v);
+	buf_free(data);
+	reply_buf(req, status, &b);
+}
+
+/* Validation errors, {"field": ["message", …]}, as r's profile shows them. */
+static void reply_invalid(struct request *req, const struct resource *r, struct buf *errors)
+{
+	struct slot_value v[SLOT_COUNT_ALL] = {{0}};
+	struct buf b = {0};
+
+	if (profile_is_slot(r->profile->invalid, SLOT_ERRORS))
+		return reply_buf(req, 400, errors);
+	v[SLOT_ERRORS] = (struct slot_value){errors->p, errors->len};
+	v[SLOT_STATUS] = (struct slot_value){"400", 3};
+	profile_render(&b, r->profile->invalid, v);
+	buf_free(errors);
+	reply_buf(req, 400, &b);
+}
+
+/* {"non_field_errors": [msg]}, as r's profile shows validation errors. */
+static void reply_non_field(struct request *req, const struct resource *r, const char *msg)
+{
+	struct buf b = {0};
+
+	buf_puts(&b, "{\"non_field_errors\":[");
+	json_put_cstr(&b, msg);
+	buf_puts(&b, "]}");
+	reply_invalid(req, r, &b);
+}
+
 static void reply_store_error(struct request *req, const struct store_error *err)
 {
 	req->store_err = err->code;
@@ -110,7 +152,7 @@ static void reply_method_not_allowed(struct request *req)
 /* Body parsing ------------------------------------------------------- */
 
 /* The request body as a JSON object, or NULL after replying with DRF's error. */
-static const struct json *parse_body(struct request *req)
+static const struct json *parse_body(struct request *req, const struct resource *r)
 {
 	const char *ctype = req->content_type;
 	struct json *body;
@@ -141,17 +183,12 @@ static const struct json *parse_body(struct request *req)
 		return NULL;
 	}
 	if (body->type == JSON_NULL) {
-		req_reply_json(req, 400, "{\"non_field_errors\":[\"No data provided\"]}", 41);
+		reply_non_field(req, r, "No data provided");
 		return NULL;
 	}
 	if (body->type != JSON_OBJECT) {
-		struct buf b = {0};
-
-		buf_puts(&b, "{\"non_field_errors\":[");
-		json_put_cstr(&b, arena_printf(&req->arena, "Invalid data. Expected a dictionary, but got %s.",
-		                               json_pytype(body)));
-		buf_puts(&b, "]}");
-		reply_buf(req, 400, &b);
+		reply_non_field(req, r, arena_printf(&req->arena, "Invalid data. Expected a dictionary, but got %s.",
+		                                     json_pytype(body)));
 		return NULL;
 	}
 	return body;
@@ -202,11 +239,11 @@ static int build_query(struct request *req, const struct resource *r, const stru
 		struct buf b = {0};
 
 		verrors_render(&b, r, &ve);
-		reply_buf(req, 400, &b);
+		reply_invalid(req, r, &b);
 		return -1;
 	}
 	q->conds = conds;
-	if (r->nsearch && (search = query_get(qp, "search"))) {
+	if (r->nsearch && (search = query_get(qp, r->profile->search_param))) {
 		/* DRF's SearchFilter: terms split on white space and commas. */
 		q->terms = (const char *const *)split_terms(&req->arena, search, " \t\n\r\f\v,",
 		                                            &q->nterms);
@@ -215,7 +252,7 @@ static int build_query(struct request *req, const struct resource *r, const stru
 	}
 	q->order = r->ordering;
 	q->norder = r->nordering;
-	if ((ordering = query_get(qp, "ordering"))) {
+	if ((ordering = query_get(qp, r->profile->ordering_param))) {
 		/* OrderingFilter: unknown fields are dropped; none left, default. */
 		size_t nfields, n = 0, j, k;
 		char **fields = split_terms(&req->arena, ordering, ",", &nfields);
@@ -249,29 +286,6 @@ static int build_query(struct request *req, const struct resource *r, const stru
 	return 0;
 }
 
-/* Django's Paginator.validate_number on the `page` parameter. */
-static int parse_page(const char *s, int64_t last, int64_t *page)
-{
-	char *end;
-	long long x;
-
-	if (!s)
-		return *page = 1, 0;
-	if (strcmp(s, "last") == 0)
-		return *page = last, 0;
-	while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
-		s++;
-	if (!*s || (*s != '+' && *s != '-' && (*s < '0' || *s > '9')))
-		return -1;
-	x = strtoll(s, &end, 10);
-	while (*end == ' ' || (*end >= '\t' && *end <= '\r'))
-		end++;
-	if (*end || x < 1 || (x > last && x != 1))
-		return -1;
-	*page = x;
-	return 0;
-}
-
 static void render_list(struct buf *b, const struct resource *r, const struct record *rows, size_t n)
 {
 	size_t i;
@@ -284,45 +298,89 @@ static void render_list(struct buf *b, const struct resource *r, const struct re
 	buf_putc(b, ']');
 }
 
-/* One page of q, as DRF's PageNumberPagination shows it. */
+/* A slot holding a number or a link (NULL: null), in the request's arena. */
+static struct slot_value slot_int(struct request *req, int64_t x)
+{
+	const char *t = arena_printf(&req->arena, "%lld", (long long)x);
+
+	return (struct slot_value){t, strlen(t)};
+}
+
+static struct slot_value slot_link(struct request *req, const char *origin, const struct qparams *qp,
+                                   const struct qparam *set, size_t nset)
+{
+	struct buf b = {0};
+	const char *t;
+
+	json_put_cstr(&b, query_link(&req->arena, origin, req->path, qp, set, nset));
+	t = arena_strndup(&req->arena, b.p, b.len);
+	buf_free(&b);
+	return (struct slot_value){t, strlen(t)};
+}
+
+/* One page of q, as the resource's profile shows a list (DRF's
+ * PageNumberPagination by default). */
 static void serve_page(struct request *req, struct query *q, const struct qparams *qp)
 {
+	const struct profile *p = q->res->profile;
 	struct store *s = req_store(req);
+	struct slot_value v[SLOT_COUNT_ALL] = {{0}};
 	struct store_error err;
 	struct record *rows;
 	size_t n;
-	int64_t count, pages, page;
-	struct buf b = {0};
-	int size = q->res->page_size;
+	int64_t count, limit = q->res->page_size, offset;
+	struct buf b = {0}, results = {0};
 	const char *origin;
+	char num[24];
 
 	if (store_count(s, q, &count, &err) < 0)
 		return reply_store_error(req, &err);
-	pages = count ? (count + size - 1) / size : 1;
-	if (parse_page(query_get(qp, "page"), pages, &page) < 0)
+	if (profile_page(p, qp, count, &limit, &offset) < 0)
 		return req_reply_detail(req, 404, "Invalid page.");
-	q->offset = (page - 1) * size;
-	q->limit = size;
+	q->offset = offset;
+	q->limit = limit;
 	if (store_list(s, q, &req->arena, &rows, &n, &err) < 0)
 		return reply_store_error(req, &err);
 	/* Links name the configured public address, or the Host the client
 	 * used (checked as a host name before the request got here). */
 	origin = *req->cfg->public_url ? req->cfg->public_url :
 	         arena_printf(&req->arena, "%s://%s", tls_on() ? "https" : "http", req->host);
-	buf_printf(&b, "{\"count\":%lld,\"next\":", (long long)count);
-	if (page < pages)
-		json_put_cstr(&b, query_page_url(&req->arena, origin, req->path, qp, page + 1));
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, ",\"previous\":");
-	if (page > 1)
-		json_put_cstr(&b, query_page_url(&req->arena, origin, req->path, qp,
-		                                  page == 2 ? 0 : page - 1));
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, ",\"results\":");
-	render_list(&b, q->res, rows, n);
-	buf_putc(&b, '}');
+	if (p->scheme == PAGE_NUMBER) {
+		int64_t page = offset / limit + 1;
+		struct qparam set = {p->page_param, num};
+
+		if (offset + limit < count) {
+			snprintf(num, sizeof(num), "%lld", (long long)page + 1);
+			v[SLOT_NEXT] = slot_link(req, origin, qp, &set, 1);
+		}
+		if (page > 1) {
+			snprintf(num, sizeof(num), "%lld", (long long)page - 1);
+			set.val = page == 2 ? NULL : num;
+			v[SLOT_PREVIOUS] = slot_link(req, origin, qp, &set, 1);
+		}
+	} else {
+		struct qparam set[2] = {{p->limit_param, arena_printf(&req->arena, "%lld", (long long)limit)},
+		                        {p->offset_param, num}};
+
+		if (offset + limit < count) {
+			snprintf(num, sizeof(num), "%lld", (long long)(offset + limit));
+			v[SLOT_NEXT] = slot_link(req, origin, qp, set, 2);
+		}
+		if (offset > 0) {
+			snprintf(num, sizeof(num), "%lld", (long long)(offset - limit));
+			set[1].val = offset - limit > 0 ? num : NULL;
+			v[SLOT_PREVIOUS] = slot_link(req, origin, qp, set, 2);
+		}
+	}
+	render_list(&results, q->res, rows, n);
+	v[SLOT_RESULTS] = (struct slot_value){results.p, results.len};
+	v[SLOT_COUNT] = slot_int(req, count);
+	v[SLOT_PAGE] = slot_int(req, offset / limit + 1);
+	v[SLOT_LIMIT] = slot_int(req, limit);
+	v[SLOT_PAGES] = slot_int(req, count ? (count + limit - 1) / limit : 1);
+	v[SLOT_OFFSET] = slot_int(req, offset);
+	profile_render(&b, p->list, v);
+	buf_free(&results);
 	reply_buf(req, 200, &b);
 }
 
@@ -345,7 +403,7 @@ static void op_retrieve(struct request *req, const struct resource *r, const uns
 	if (store_get(req_store(req), r, req->owner, id, &req->arena, &rec, &err) < 0)
 		return reply_store_error(req, &err);
 	drf_render_record(&b, r, &rec);
-	reply_buf(req, 200, &b);
+	reply_item(req, r, 200, &b);
 }
 
 static void view_summary(struct request *req, const struct resource *r, const struct view *v)
@@ -367,8 +425,7 @@ static void view_summary(struct request *req, const struct resource *r, const st
 		total += rows[i].sum;
 	}
 	decimal_format(total, sf->places, num);
-	buf_printf(&b, "{\"count\":%lld,\"%s\":\"%s\",\"by_%s\":[", (long long)count, sf->name, num,
-	           gf->name);
+	buf_printf(&b, "{\"count\":%lld,\"%s\":\"%s\",\"%s\":[", (long long)count, sf->name, num, v->by_key);
 	for (i = 0; i < n; i++) {
 		buf_printf(&b, "%s{\"%s\":", i ? "," : "", gf->name);
 		drf_render_value(&b, gf, &rows[i].group);
@@ -376,7 +433,7 @@ static void view_summary(struct request *req, const struct resource *r, const st
 		buf_printf(&b, ",\"count\":%lld,\"%s\":\"%s\"}", (long long)rows[i].count, sf->name, num);
 	}
 	buf_puts(&b, "]}");
-	reply_buf(req, 200, &b);
+	reply_item(req, r, 200, &b);
 }
 
 static void view_recent(struct request *req, const struct resource *r, const struct view *v)
@@ -391,7 +448,7 @@ static void view_recent(struct request *req, const struct resource *r, const str
 	if (store_list(req_store(req), &q, &req->arena, &rows, &n, &err) < 0)
 		return reply_store_error(req, &err);
 	render_list(&b, r, rows, n);
-	reply_buf(req, 200, &b);
+	reply_item(req, r, 200, &b);
 }
 
 static void view_search(struct request *req, const struct resource *r, const struct view *v)
@@ -457,27 +514,21 @@ static int validate(struct request *req, const struct resource *r, const struct 
 	if (!ve.count)
 		return 0;
 	verrors_render(&b, r, &ve);
-	reply_buf(req, 400, &b);
+	reply_invalid(req, r, &b);
 	return -1;
 }
 
 static void reply_write_error(struct request *req, const struct resource *r,
                               const struct store_error *err)
 {
-	if (err->code == STORE_CONFLICT && err->unique >= 0) {
-		struct buf b = {0};
-
-		buf_puts(&b, "{\"non_field_errors\":[");
-		json_put_cstr(&b, r->uniques[err->unique].message);
-		buf_puts(&b, "]}");
-		return reply_buf(req, 400, &b);
-	}
+	if (err->code == STORE_CONFLICT && err->unique >= 0)
+		return reply_non_field(req, r, r->uniques[err->unique].message);
 	reply_store_error(req, err);
 }
 
 static void op_create(struct request *req, const struct resource *r)
 {
-	const struct json *body = parse_body(req);
+	const struct json *body = parse_body(req, r);
 	struct record *rec;
 	struct store_error err;
 	struct buf b = {0};
@@ -495,7 +546,7 @@ static void op_create(struct request *req, const struct resource *r)
 	memcpy(req->id, rec->vals[r->pk].u.uuid, 16);
 	drf_sort_children(r, rec);
 	drf_render_record(&b, r, rec);
-	reply_buf(req, 201, &b);
+	reply_item(req, r, 201, &b);
 }
 
 static void op_update(struct request *req, const struct resource *r, const unsigned char id[16],
@@ -512,7 +563,7 @@ static void op_update(struct request *req, const struct resource *r, const unsig
 		return reply_store_error(req, &err);
 	for (c = 0; c < r->nchildren; c++)
 		rec.children[c].given = false;
-	if (!(body = parse_body(req)))
+	if (!(body = parse_body(req, r)))
 		return;
 	{
 		struct child_rows *kept = ARENA_ARRAY(&req->arena, struct child_rows,
@@ -532,7 +583,7 @@ static void op_update(struct request *req, const struct resource *r, const unsig
 	}
 	drf_sort_children(r, &rec);
 	drf_render_record(&b, r, &rec);
-	reply_buf(req, 200, &b);
+	reply_item(req, r, 200, &b);
 }
 
 static void op_destroy(struct request *req, const struct resource *r, const unsigned char id[16])
@@ -543,6 +594,14 @@ static void op_destroy(struct request *req, const struct resource *r, const unsi
 	if (store_remove(req_store(req), r, req->owner, id, &err) < 0)
 		return reply_store_error(req, &err);
 	req->wrote = true;
+	if (r->profile->deleted) {
+		struct slot_value v[SLOT_COUNT_ALL] = {{0}};
+		struct buf b = {0};
+
+		v[SLOT_STATUS] = (struct slot_value){"200", 3};
+		profile_render(&b, r->profile->deleted, v);
+		return reply_buf(req, 200, &b);
+	}
 	req->status = 204;
 	req->done = true;
 }
@@ -568,6 +627,18 @@ static const char *const auth_bodies[] = {
 	                 "\"code\":\"token_not_valid\"}",
 };
 
+/* The same refusals in a word, for profiles that do not speak simplejwt. */
+static const char *const auth_messages[] = {
+	[AUTH_NONE] = "Authentication credentials were not provided.",
+	[AUTH_BAD_HEADER] = "Authorization header must contain two space-delimited values",
+	[AUTH_INVALID] = "Given token not valid for any token type",
+	[AUTH_NO_EXP] = "Given token not valid for any token type",
+	[AUTH_NO_ID] = "Given token not valid for any token type",
+	[AUTH_NO_TYPE] = "Given token not valid for any token type",
+	[AUTH_WRONG_TYPE] = "Given token not valid for any token type",
+	[AUTH_NO_USER] = "Token contained no recognizable user identification",
+};
+
 void resource_handle(struct request *req, const struct resource *r)
 {
 	struct target t;
@@ -582,6 +653,8 @@ void resource_handle(struct request *req, const struct resource *r)
 	req_add_header(req, "Allow", allow);
 	if (req->auth != AUTH_OK) {
 		req_add_header(req, "WWW-Authenticate", "Bearer realm=\"api\"");
+		if (!r->profile->simplejwt)
+			return req_reply_detail(req, 401, auth_messages[req->auth]);
 		return req_reply_json(req, 401, auth_bodies[req->auth], strlen(auth_bodies[req->auth]));
 	}
 	if (strcmp(m, "OPTIONS") == 0)

@@ -281,6 +281,11 @@ def test_guesses_sqlite(binary):
     eq(notes["filters"], ["state"])
     assert "plain: not served: its key id is integer" in err, err
     assert "users table: users" in err, err
+    # The draft can name a response profile.
+    rc, text, err, path = init(binary, sqlite_url(GUESSES_SQLITE), "--profile", "express")
+    eq(rc, 0, err)
+    check(binary, path)
+    eq(uncomment(text)["profile"], "express")
 
 
 def test_nothing_to_serve(binary):

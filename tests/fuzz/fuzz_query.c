@@ -60,7 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!query_get(&q, q.v[i].key))
 			abort();
 	}
-	url = query_page_url(&a, "http://h:1", "/p/", &q, 2);
+	{
+		struct qparam page = {"page", "2"};
+
+		url = query_link(&a, "http://h:1", "/p/", &q, &page, 1);
+	}
 	if (strncmp(url, "http://h:1/p/?", 14) != 0 || !(mark = strchr(url, '?')))
 		abort();
 	query_parse(&a, mark + 1, &again);
