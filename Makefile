@@ -128,6 +128,7 @@ test-contract: $(BUILD)/cutover
 	$(Q)python3 tests/contract/cli.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/init.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/profiles.py --binary $(BUILD)/cutover
+	$(Q)python3 tests/contract/agora.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/observe.py --binary $(BUILD)/cutover
 
 # The migration at full size; not repeated under the sanitizers (the suites

@@ -141,8 +141,7 @@ static int read_value(const PGresult *res, int row, int col, const struct field 
 	v->null = PQgetisnull(res, row, col);
 	if (v->null)
 		return 0;
-	return value_from_text(f->type, f->places, PQgetvalue(res, row, col),
-	                       (size_t)PQgetlength(res, row, col), a, v);
+	return store_value_from_text(f, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col), a, v);
 }
 
 /* Run q as a prepared statement (prepared once per connection). */

@@ -169,7 +169,7 @@ static int read_value(sqlite3_stmt *st, int col, const struct field *f, struct a
 	}
 	text = (const char *)sqlite3_column_text(st, col);
 	n = (size_t)sqlite3_column_bytes(st, col);
-	return value_from_text(f->type, f->places, text, n, a, v);
+	return store_value_from_text(f, text, n, a, v);
 }
 
 /* Prepare q's text and bind its parameters. */

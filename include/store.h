@@ -262,6 +262,11 @@ int store_routes(struct store *s, const struct route_row *set, struct arena *a, 
                  size_t *n, struct store_error *err);
 int store_setup(struct store *s, const struct resource *r, struct buf *report, struct store_error *err);
 
+/* A value of field f from a SQL store's text, in the arena: JSON made
+ * compact, as the API shows it whatever spacing the store keeps (jsonb
+ * prints "a": 1).  -1 when the text is no value of the field's type. */
+int store_value_from_text(const struct field *f, const char *text, size_t n, struct arena *a, struct value *v);
+
 void store_error_set(struct store_error *err, enum store_err code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

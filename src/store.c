@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "store.h"
 
 bool store_streaming;
@@ -211,4 +212,22 @@ int store_routes(struct store *s, const struct route_row *set, struct arena *a, 
 int store_setup(struct store *s, const struct resource *r, struct buf *report, struct store_error *err)
 {
 	return s->ops->setup ? s->ops->setup(s, r, report, err) : unsupported(s, "set up indexes", err);
+}
+
+int store_value_from_text(const struct field *f, const char *text, size_t n, struct arena *a, struct value *v)
+{
+	struct json *j;
+	struct buf b = {0};
+	char msg[64];
+
+	if (f->type != CT_JSON)
+		return value_from_text(f->type, f->places, text, n, a, v);
+	if (!(j = json_parse(a, text, n, msg, sizeof(msg), NULL)))
+		return -1;
+	json_write(&b, j);
+	v->null = false;
+	v->u.s.p = arena_strndup(a, b.p ? b.p : "", b.len);
+	v->u.s.n = b.len;
+	buf_free(&b);
+	return 0;
 }

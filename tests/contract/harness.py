@@ -93,18 +93,45 @@ class Response:
         return self.body.decode("utf-8", "replace")
 
 
+def uncomment(text):
+    """A configuration's JSON without its // comments (outside strings)."""
+    out, i, n, in_str = [], 0, len(text), False
+    while i < n:
+        c = text[i]
+        if in_str:
+            out.append(c)
+            if c == "\\":
+                out.append(text[i + 1])
+                i += 1
+            elif c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+            out.append(c)
+        elif text.startswith("//", i):
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        else:
+            out.append(c)
+        i += 1
+    return json.loads("".join(out))
+
+
 class Gateway:
     """The real binary, serving a database created from the example schema."""
 
     def __init__(self, binary, extra_env=None, config=None, pg=None, mongo=None, mode=None, same_as=None,
-                 tls=None, links_as_http=False):
+                 tls=None, links_as_http=False, base=CONFIG, url=None):
         """mongo alone: everything from MongoDB.  mongo and mode: the legacy
         store (SQLite, or pg) and MongoDB both, in that mode, with the admin
         API on.  same_as: another Gateway whose stores and journal to use
         (a restart, or a second instance).  tls: a Certs whose "server"
         certificate the listeners serve (every request then goes over TLS);
         links_as_http: page links in bodies read as http:// (so suites
-        written for plain HTTP compare)."""
+        written for plain HTTP compare).  base: another application's
+        configuration (comments allowed) to start from; url: the legacy
+        store it serves, ready (nothing is created or seeded)."""
         self.dir = same_as.dir if same_as else tempfile.mkdtemp(prefix="cutover-test-")
         self.pg = pg
         self.mongo = mongo
@@ -113,10 +140,10 @@ class Gateway:
         self.check = None       # called with (method, path, response) after each request
         self.tls = tls
         self.links_as_http = links_as_http
-        cfg_path = CONFIG
+        cfg_path = base
         if config:
-            with open(CONFIG) as f:
-                doc = json.load(f)
+            with open(base) as f:
+                doc = uncomment(f.read())
             doc.update(config)
             cfg_path = os.path.join(self.dir, "cutover.json")
             with open(cfg_path, "w") as f:
@@ -125,6 +152,8 @@ class Gateway:
         self.db = os.path.join(self.dir, "hisabpro.sqlite3")
         if same_as:
             self.url = same_as.url
+        elif url:
+            self.url = url
         elif pg:
             self.url = pg.url
             for uid in (1, 2, 3):
@@ -132,7 +161,7 @@ class Gateway:
                        "is_staff,is_active,date_joined,first_name) VALUES (?,?,?,?,?,?,?,?,?,?) "
                        "ON CONFLICT (id) DO NOTHING",
                        (uid, "!", "f", "user%d" % uid, "", "", "f", "t", "2025-01-01 00:00:00+00", ""))
-        if not same_as and not pg:
+        if not same_as and not pg and not url:
             self.url = "sqlite://" + self.db
             conn = sqlite3.connect(self.db)
             with open(SCHEMA) as f:

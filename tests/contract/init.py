@@ -19,34 +19,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import CONFIG, ROOT, SCHEMA, SECRET, Runner, binary_arg, eq  # noqa: E402
+from harness import CONFIG, ROOT, SCHEMA, SECRET, Runner, binary_arg, eq, uncomment  # noqa: E402
 
 EXAMPLE = os.path.join(ROOT, "etc", "examples", "hisabpro")
-
-
-def uncomment(text):
-    """The draft without its // comments (outside strings), as JSON."""
-    out, i, n, in_str = [], 0, len(text), False
-    while i < n:
-        c = text[i]
-        if in_str:
-            out.append(c)
-            if c == "\\":
-                out.append(text[i + 1])
-                i += 1
-            elif c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-            out.append(c)
-        elif text.startswith("//", i):
-            while i < n and text[i] != "\n":
-                i += 1
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return json.loads("".join(out))
 
 
 def init(binary, url, *args, out=None):
