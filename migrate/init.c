@@ -906,6 +906,9 @@ static void write_draft(struct init *in, struct buf *b)
 	              "// Every guess is a comment beside what it made; read them, set what no schema\n"
 	              "// holds (defaults kept in the application, choices, search fields, views), then\n"
 	              "// run `cutover check -c THIS_FILE`.\n", in->s.kind);
+	if (in->users)
+		buf_printf(b, "// Users: %s, the application's own (its paths pass through to it); records\n"
+		              "// belong to them through the owner columns below.\n", in->users);
 	for (i = 0; i < in->n; i++)
 		if (in->plans[i].role == ROLE_SKIP)
 			buf_printf(b, "// Not served: %s: %s.\n", in->plans[i].t->name, in->plans[i].why);

@@ -3,8 +3,8 @@
 -- two or three a parent).  Ids are md5 of the table and the row's number;
 -- row i of every owned table belongs to user 1 + i % U, so a row refers
 -- to row i of another table and stays with its owner.  Times are whole
--- seconds from 2025-01-01, amounts whole paise.  U=1000 P=20 is about
--- 1.2 million rows.
+-- seconds from 2025-01-01, amounts whole paise.  U=950 P=20 is 1,042,816
+-- rows.
 \set ON_ERROR_STOP on
 SET TIME ZONE 'UTC';
 SET synchronous_commit = off;
