@@ -603,14 +603,12 @@ static void name_list(struct buf *b, const char *const *names, size_t n)
 	buf_putc(b, ']');
 }
 
+/* The position of a column in its table, or -1. */
 static int column_index(const struct schema_table *t, const char *name)
 {
-	size_t i;
+	const struct schema_column *c = schema_column(t, name);
 
-	for (i = 0; i < t->ncols; i++)
-		if (strcmp(t->cols[i].name, name) == 0)
-			return (int)i;
-	return -1;
+	return c ? (int)(c - t->cols) : -1;
 }
 
 static void add_name(const char **list, size_t *n, const char *name)

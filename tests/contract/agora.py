@@ -13,7 +13,6 @@ PostgreSQL and from a SQLite copy of the same rows, in mongodb mode after
 `cutover migrate` and `cutover verify`, and in shadow mode, where every
 route is compared and none mismatches.
 """
-import datetime
 import json
 import os
 import sqlite3
@@ -25,7 +24,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ADMIN_TOKEN, ROOT, SECRET, Gateway, Runner, binary_arg, eq, free_port, make_token, uncomment  # noqa: E402,F401
+from harness import ROOT, SECRET, Gateway, Runner, binary_arg, eq, free_port, make_token, stop_clean, uncomment  # noqa: E402
 
 AGORA = os.path.join(ROOT, "etc", "examples", "agora")
 T1, T2 = make_token(1), make_token(2)
@@ -303,8 +302,7 @@ def test_legacy_sqlite(binary, app, pg, url, cfg, doc):
         n = compare_reads(app, gw, doc, nulls_follow_postgres=False)
         print("     %d reads compared" % n, flush=True)
     finally:
-        problems, log = gw.stop()
-    eq(problems, [], log[-3000:])
+        stop_clean(gw)
 
 
 def test_mongodb_and_shadow(binary, app, mongo, url, cfg, doc):
@@ -320,8 +318,7 @@ def test_mongodb_and_shadow(binary, app, mongo, url, cfg, doc):
         n = compare_reads(app, gw, doc)
         print("     %d reads compared from MongoDB" % n, flush=True)
     finally:
-        problems, log = gw.stop()
-    eq(problems, [], log[-3000:])
+        stop_clean(gw)
     gw = Gateway(binary, base=cfg, url=url, mongo=mongo, mode="shadow", same_as=gw)
     try:
         compare_reads(app, gw, doc)
@@ -338,8 +335,7 @@ def test_mongodb_and_shadow(binary, app, mongo, url, cfg, doc):
         print("     shadow: %d routes, %d reads compared, 0 mismatched" % (
             len(routes), sum(r["compared"] for r in routes.values())), flush=True)
     finally:
-        problems, log = gw.stop()
-    eq(problems, [], log[-3000:])
+        stop_clean(gw)
 
 
 def main():

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Gateway, Runner, binary_arg, eq, make_token  # noqa: E402
+from harness import Gateway, Runner, binary_arg, eq, make_token, stop_clean  # noqa: E402
 
 T1, T2 = make_token(1), make_token(2)
 EXPRESS = {"profile": "express"}
@@ -170,8 +170,7 @@ def test_declared_profile(binary):
         doc = gw.request("GET", "/api/invoices/?take=2", token=T1).json()
         eq(doc["next"], "http://127.0.0.1:%d/api/invoices/?skip=2&take=2" % gw.port)
     finally:
-        problems, log = gw.stop()
-    eq(problems, [], log[-3000:])
+        stop_clean(gw)
 
 
 def main():
