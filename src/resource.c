@@ -84,34 +84,35 @@ static void reply_buf(struct request *req, int status, struct buf *b)
 	buf_free(b);
 }
 
-/* One record, or a view's answer that is not a list, in the item template
- * of r's profile (DRF's is the data itself). */
-static void reply_item(struct request *req, const struct resource *r, int status, struct buf *data)
+/* Answer with template t of the resource's profile, body in its slot s
+ * (a template that is that slot alone answers with body itself, as DRF's
+ * record and validation answers are). */
+static void reply_template(struct request *req, int status, const struct json *t, enum slot s, struct buf *body)
 {
 	struct slot_value v[SLOT_COUNT_ALL] = {{0}};
 	struct buf b = {0};
+	char code[8];
 
-	if (profile_is_slot(r->profile->item, SLOT_DATA))
-		return reply_buf(req, status, data);
-	v[SLOT_DATA] = (struct slot_value){data->p, data->len};
-	profile_render(&b, r->profile->item, v);
-	buf_free(data);
+	if (profile_is_slot(t, s))
+		return reply_buf(req, status, body);
+	snprintf(code, sizeof(code), "%d", status);
+	v[s] = (struct slot_value){body->p, body->len};
+	v[SLOT_STATUS] = (struct slot_value){code, strlen(code)};
+	profile_render(&b, t, v);
+	buf_free(body);
 	reply_buf(req, status, &b);
 }
 
-/* Validation errors, {"field": ["message", …]}, as r's profile shows them. */
+/* One record, or a view's answer that is not a list. */
+static void reply_item(struct request *req, const struct resource *r, int status, struct buf *data)
+{
+	reply_template(req, status, r->profile->item, SLOT_DATA, data);
+}
+
+/* Validation errors, {"field": ["message", …]}. */
 static void reply_invalid(struct request *req, const struct resource *r, struct buf *errors)
 {
-	struct slot_value v[SLOT_COUNT_ALL] = {{0}};
-	struct buf b = {0};
-
-	if (profile_is_slot(r->profile->invalid, SLOT_ERRORS))
-		return reply_buf(req, 400, errors);
-	v[SLOT_ERRORS] = (struct slot_value){errors->p, errors->len};
-	v[SLOT_STATUS] = (struct slot_value){"400", 3};
-	profile_render(&b, r->profile->invalid, v);
-	buf_free(errors);
-	reply_buf(req, 400, &b);
+	reply_template(req, 400, r->profile->invalid, SLOT_ERRORS, errors);
 }
 
 /* {"non_field_errors": [msg]}, as r's profile shows validation errors. */

@@ -64,6 +64,9 @@ def drafted_config(binary, url, d):
                         "--owner", "blocks=blocker_id", "-o", path], capture_output=True, text=True)
     eq(r.returncode, 0, r.stderr)
     assert "38 resources, 8 embedded, 4 tables not served, 0 warnings" in r.stderr, r.stderr
+    env = dict(os.environ, JWT_SECRET=SECRET, DATABASE_URL=url)
+    r = subprocess.run([binary, "check", "-c", path], capture_output=True, text=True, env=env)
+    eq(r.returncode, 0, "the draft as init wrote it: " + r.stdout + r.stderr)
     r = subprocess.run(["patch", "--quiet", "--no-backup-if-mismatch", path, os.path.join(AGORA, "init.diff")],
                        capture_output=True, text=True)
     eq(r.returncode, 0, "init.diff no longer applies to the draft:\n" + r.stdout + r.stderr)
@@ -73,7 +76,6 @@ def drafted_config(binary, url, d):
         shipped = uncomment(f.read())
     eq((doc["profile"], doc["resources"]), (shipped["profile"], shipped["resources"]),
        "etc/examples/agora/cutover.json is not what init and init.diff make")
-    env = dict(os.environ, JWT_SECRET=SECRET, DATABASE_URL=url)
     r = subprocess.run([binary, "check", "-c", path], capture_output=True, text=True, env=env)
     eq(r.returncode, 0, r.stdout + r.stderr)
     # The README shows the same edits.
