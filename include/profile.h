@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "json.h"
+#include "query.h"
 #include "util.h"
 
 /* The slots templates may name ("$count" …). */
@@ -42,6 +43,7 @@ enum slot {
 enum page_scheme {
 	PAGE_NUMBER,        /* ?page=N (and ?LIMIT=N when the profile names it) */
 	PAGE_OFFSET,        /* ?offset=N&limit=N */
+	PAGE_CURSOR,        /* ?cursor=TOKEN: an opaque position, as DRF's CursorPagination gives */
 };
 
 enum casing { CASE_SNAKE, CASE_CAMEL };
@@ -56,6 +58,7 @@ struct profile {
 	enum page_scheme scheme;
 	const char *page_param;         /* PAGE_NUMBER */
 	const char *offset_param;       /* PAGE_OFFSET */
+	const char *cursor_param;       /* PAGE_CURSOR */
 	const char *limit_param;        /* NULL: a page is the resource's page_size */
 	int max_limit;                  /* the largest limit a client may ask for */
 	bool lenient;                   /* bad or past-the-end positions: first page, empty page
@@ -76,14 +79,18 @@ struct slot_value {
  * a slot with no text writes null). */
 void profile_render(struct buf *b, const struct json *t, const struct slot_value *v);
 
-struct qparams;
-
 /* Where a list's page starts (*offset) and how long it is (*limit, given
  * as the resource's page size), from the query, as p's pagination reads
  * it; count is the records the query matches.  -1 for a position p
- * refuses (DRF: 404 "Invalid page."). */
+ * refuses (DRF: 404 "Invalid page.", or "Invalid cursor"). */
 int profile_page(const struct profile *p, const struct qparams *qp, int64_t count, int64_t *limit,
                  int64_t *offset);
+
+/* The parameters that ask for the page starting at offset (limit long),
+ * into set[0..1]: how many.  A NULL value removes the parameter (the
+ * first page has no position).  Values in a. */
+size_t profile_position(const struct profile *p, struct arena *a, int64_t offset, int64_t limit,
+                        struct qparam set[2]);
 
 /* Is template t exactly the slot s (DRF's "$data", "$errors")? */
 bool profile_is_slot(const struct json *t, enum slot s);

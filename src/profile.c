@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "jwt.h"
 #include "profile.h"
 #include "query.h"
 
@@ -148,6 +149,54 @@ static int64_t param_int(const char *s, int64_t lo, int64_t hi, int64_t def)
 	return x > hi ? hi : x;
 }
 
+/* A cursor is "o=OFFSET" in base64url, as DRF's cursors are its position
+ * in base64: opaque to clients, read back exactly. */
+static int cursor_offset(const char *token, int64_t *offset)
+{
+	unsigned char raw[32];
+	size_t n;
+	char *end;
+
+	*offset = 0;
+	if (!token)
+		return 0;
+	if (strlen(token) > 40 || b64url_decode(token, strlen(token), raw, &n) < 0 || n < 3 || n >= sizeof(raw) ||
+	    raw[0] != 'o' || raw[1] != '=' || !isdigit(raw[2]))
+		return -1;
+	raw[n] = '\0';
+	*offset = strtoll((const char *)raw + 2, &end, 10);
+	return *end || *offset > INT64_MAX / 4 ? -1 : 0;
+}
+
+size_t profile_position(const struct profile *p, struct arena *a, int64_t offset, int64_t limit,
+                        struct qparam set[2])
+{
+	const char *at = offset > 0 ? arena_printf(a, "%lld", (long long)offset) : NULL;
+
+	switch (p->scheme) {
+	case PAGE_NUMBER:
+		set[0] = (struct qparam){p->page_param, offset > 0 ? arena_printf(a, "%lld", (long long)
+		                                                                  (offset / limit + 1)) : NULL};
+		return 1;
+	case PAGE_OFFSET:
+		set[0] = (struct qparam){p->limit_param, arena_printf(a, "%lld", (long long)limit)};
+		set[1] = (struct qparam){p->offset_param, at};
+		return 2;
+	case PAGE_CURSOR:
+		if (at) {
+			char *token = arena_alloc(a, 48);
+			char text[32];
+			int n = snprintf(text, sizeof(text), "o=%s", at);
+
+			token[b64url_encode((const unsigned char *)text, (size_t)n, token)] = '\0';
+			at = token;
+		}
+		set[0] = (struct qparam){p->cursor_param, at};
+		return 1;
+	}
+	return 0;
+}
+
 int profile_page(const struct profile *p, const struct qparams *qp, int64_t count, int64_t *limit,
                  int64_t *offset)
 {
@@ -160,6 +209,8 @@ int profile_page(const struct profile *p, const struct qparams *qp, int64_t coun
 		*offset = param_int(query_get(qp, p->offset_param), 0, INT64_MAX / 2, 0);
 		return 0;
 	}
+	if (p->scheme == PAGE_CURSOR)
+		return cursor_offset(query_get(qp, p->cursor_param), offset);
 	if (p->lenient)
 		page = param_int(query_get(qp, p->page_param), 1, INT64_MAX / 2 / *limit, 1);
 	else if (parse_page(query_get(qp, p->page_param), pages, &page) < 0)
@@ -277,11 +328,26 @@ static void want_param(struct config_loader *l, const struct json *v, const char
 		set_name(l, v, key, out);
 }
 
+static void read_scheme(struct config_loader *l, struct profile *p, const struct json *v)
+{
+	static const char *const names[] = {[PAGE_NUMBER] = "page", [PAGE_OFFSET] = "offset", [PAGE_CURSOR] = "cursor"};
+	const char *s = config_want_str(l, v, "scheme");
+	size_t i;
+
+	for (i = 0; s && i < ARRAY_LEN(names); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			p->scheme = (enum page_scheme)i;
+			return;
+		}
+	}
+	if (s)
+		config_problem(l, v, "profile: \"scheme\" is page, offset or cursor, not \"%s\"", s);
+}
+
 static void read_pagination(struct config_loader *l, struct profile *p, const struct json *o)
 {
 	size_t i;
 	long n;
-	int w;
 
 	if (!config_want_type(l, o, JSON_OBJECT, "pagination"))
 		return;
@@ -289,19 +355,21 @@ static void read_pagination(struct config_loader *l, struct profile *p, const st
 		const char *key = o->u.o.m[i].key;
 		const struct json *v = o->u.o.m[i].val;
 
-		if (strcmp(key, "scheme") == 0 && (w = want_word(l, v, key, "page", "offset")) >= 0)
-			p->scheme = w ? PAGE_OFFSET : PAGE_NUMBER;
+		if (strcmp(key, "scheme") == 0)
+			read_scheme(l, p, v);
 		else if (strcmp(key, "page") == 0)
 			want_param(l, v, key, &p->page_param);
 		else if (strcmp(key, "offset") == 0)
 			want_param(l, v, key, &p->offset_param);
+		else if (strcmp(key, "cursor") == 0)
+			want_param(l, v, key, &p->cursor_param);
 		else if (strcmp(key, "limit") == 0)
 			want_param(l, v, key, &p->limit_param);
 		else if (strcmp(key, "max_limit") == 0 && config_want_int(l, v, key, 1, 100000, &n))
 			p->max_limit = (int)n;
 		else if (strcmp(key, "lenient") == 0 && config_want_type(l, v, JSON_BOOL, key))
 			p->lenient = v->u.b;
-		else if (!one_of(key, "scheme", "page", "offset", "limit", "max_limit", "lenient", NULL))
+		else if (!one_of(key, "scheme", "page", "offset", "cursor", "limit", "max_limit", "lenient", NULL))
 			config_problem(l, v, "profile: pagination has no key \"%s\"", key);
 	}
 }
@@ -369,10 +437,10 @@ static void read_profile(struct config_loader *l, const char *name, const struct
 		else if (!one_of(key, "casing", "token_errors", NULL))
 			config_problem(l, v, "profile %s: unknown key \"%s\"", name, key);
 	}
-	if ((p->scheme == PAGE_NUMBER && !p->page_param) || (p->scheme == PAGE_OFFSET &&
-	                                                     (!p->offset_param || !p->limit_param)))
+	if ((p->scheme == PAGE_NUMBER && !p->page_param) || (p->scheme == PAGE_CURSOR && !p->cursor_param) ||
+	    (p->scheme == PAGE_OFFSET && (!p->offset_param || !p->limit_param)))
 		config_problem(l, o, "profile %s: the page scheme needs \"page\"; the offset scheme \"offset\" "
-		               "and \"limit\"", name);
+		               "and \"limit\"; the cursor scheme \"cursor\"", name);
 	if (p->limit_param && !p->max_limit)
 		p->max_limit = 1000;
 	cfg->nprofiles++;

@@ -331,13 +331,13 @@ static void serve_page(struct request *req, struct query *q, const struct qparam
 	size_t n;
 	int64_t count, limit = q->res->page_size, offset;
 	struct buf b = {0}, results = {0};
+	struct qparam set[2];
 	const char *origin;
-	char num[24];
 
 	if (store_count(s, q, &count, &err) < 0)
 		return reply_store_error(req, &err);
 	if (profile_page(p, qp, count, &limit, &offset) < 0)
-		return req_reply_detail(req, 404, "Invalid page.");
+		return req_reply_detail(req, 404, p->scheme == PAGE_CURSOR ? "Invalid cursor" : "Invalid page.");
 	q->offset = offset;
 	q->limit = limit;
 	if (store_list(s, q, &req->arena, &rows, &n, &err) < 0)
@@ -346,33 +346,12 @@ static void serve_page(struct request *req, struct query *q, const struct qparam
 	 * used (checked as a host name before the request got here). */
 	origin = *req->cfg->public_url ? req->cfg->public_url :
 	         arena_printf(&req->arena, "%s://%s", tls_on() ? "https" : "http", req->host);
-	if (p->scheme == PAGE_NUMBER) {
-		int64_t page = offset / limit + 1;
-		struct qparam set = {p->page_param, num};
-
-		if (offset + limit < count) {
-			snprintf(num, sizeof(num), "%lld", (long long)page + 1);
-			v[SLOT_NEXT] = slot_link(req, origin, qp, &set, 1);
-		}
-		if (page > 1) {
-			snprintf(num, sizeof(num), "%lld", (long long)page - 1);
-			set.val = page == 2 ? NULL : num;
-			v[SLOT_PREVIOUS] = slot_link(req, origin, qp, &set, 1);
-		}
-	} else {
-		struct qparam set[2] = {{p->limit_param, arena_printf(&req->arena, "%lld", (long long)limit)},
-		                        {p->offset_param, num}};
-
-		if (offset + limit < count) {
-			snprintf(num, sizeof(num), "%lld", (long long)(offset + limit));
-			v[SLOT_NEXT] = slot_link(req, origin, qp, set, 2);
-		}
-		if (offset > 0) {
-			snprintf(num, sizeof(num), "%lld", (long long)(offset - limit));
-			set[1].val = offset - limit > 0 ? num : NULL;
-			v[SLOT_PREVIOUS] = slot_link(req, origin, qp, set, 2);
-		}
-	}
+	if (offset + limit < count)
+		v[SLOT_NEXT] = slot_link(req, origin, qp, set,
+		                         profile_position(p, &req->arena, offset + limit, limit, set));
+	if (offset > 0)
+		v[SLOT_PREVIOUS] = slot_link(req, origin, qp, set, profile_position(p, &req->arena, offset > limit ?
+		                                                                    offset - limit : 0, limit, set));
 	render_list(&results, q->res, rows, n);
 	v[SLOT_RESULTS] = (struct slot_value){results.p, results.len};
 	v[SLOT_COUNT] = slot_int(req, count);

@@ -4,8 +4,8 @@ and out, `_id`, the success envelope, page/limit pagination and its edges,
 errors and validation errors in the profile's shape, `sort` for ordering,
 a delete answered with a body, the summary view; served from SQLite, from
 PostgreSQL and from MongoDB, and in shadow mode compared without a single
-mismatch.  A profile of the configuration's own (offset pagination, a
-bare list) is served too.
+mismatch.  Profiles of the configuration's own (offset pagination and a
+bare list; cursors) are served too.
 """
 import os
 import sys
@@ -81,8 +81,12 @@ def test_pagination(gw):
     doc = ok(gw.request("GET", "/api/invoices/?page=2&limit=3", token=T1))
     eq(doc["pagination"], {"page": 2, "limit": 3, "total": 7, "pages": 3})
     eq(len(doc["data"]), 3)
-    newest = [d["invoiceNumber"] for d in ok(gw.request("GET", "/api/invoices/?limit=100", token=T1))["data"]]
-    eq(newest, ["INV-%03d" % n for n in range(7, 0, -1)])
+    # Newest first; records made in the same millisecond by id.
+    every = ok(gw.request("GET", "/api/invoices/?limit=100", token=T1))["data"]
+    eq([d["_id"] for d in every], [d["_id"] for d in sorted(sorted(every, key=lambda d: d["_id"]),
+                                                            key=lambda d: d["createdAt"], reverse=True)])
+    newest = [d["invoiceNumber"] for d in every]
+    eq(sorted(newest), ["INV-%03d" % n for n in range(1, 8)])
     eq([d["invoiceNumber"] for d in doc["data"]], newest[3:6])
     # Past the end: an empty page; nonsense: the first page; too large a limit: the largest.
     eq(ok(gw.request("GET", "/api/invoices/?page=9&limit=3", token=T1))["data"], [])
@@ -173,11 +177,39 @@ def test_declared_profile(binary):
         stop_clean(gw)
 
 
+def test_cursor_profile(binary):
+    """The cursor scheme: pages reached only through the links' opaque
+    cursors, every record once, a forged cursor refused."""
+    gw = Gateway(binary, config={"profile": "cursors", "profiles": {"cursors": {
+        "base": "express", "list": {"data": "$results", "next": "$next", "previous": "$previous"},
+        "pagination": {"scheme": "cursor", "cursor": "cursor", "limit": "limit"}}}})
+    try:
+        for n in range(1, 8):
+            ok(gw.request("POST", "/api/invoices/", invoice(n), T1), 201)
+        seen, path, pages = [], "/api/invoices/?limit=3", 0
+        while path:
+            r = gw.request("GET", path, token=T1)
+            eq(r.status, 200, r.text)
+            doc = r.json()
+            seen += [d["invoiceNumber"] for d in doc["data"]]
+            assert "offset" not in (doc["next"] or "") and "page" not in (doc["next"] or ""), doc["next"]
+            path = doc["next"] and doc["next"].split("127.0.0.1:%d" % gw.port, 1)[1]
+            pages += 1
+        every = [d["invoiceNumber"] for d in gw.request("GET", "/api/invoices/?limit=100", token=T1).json()["data"]]
+        eq((pages, seen), (3, every))
+        eq(sorted(seen), ["INV-%03d" % n for n in range(1, 8)])
+        back = gw.request("GET", "/api/invoices/?limit=3&cursor=bz0z", token=T1).json()    # o=3
+        eq(back["previous"], "http://127.0.0.1:%d/api/invoices/?limit=3" % gw.port)
+        failed(gw.request("GET", "/api/invoices/?cursor=forged", token=T1), 404, "Invalid cursor")
+    finally:
+        stop_clean(gw)
+
+
 def main():
     binary = binary_arg()
     runner = Runner()
     run_suite(runner, Gateway(binary, config=EXPRESS), "sqlite")
-    runner.run([test_declared_profile], binary)
+    runner.run([test_declared_profile, test_cursor_profile], binary)
     from pg import Postgres
     pg = Postgres()
     try:

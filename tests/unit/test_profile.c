@@ -176,11 +176,20 @@ static void test_pagination_edges(void **state)
 		{"offsets", "offset=7&limit=3", 41, 0, 7, 3},
 		{"offsets", "offset=-1", 41, 0, 0, 20},
 		{"offsets", "offset=x&limit=500", 41, 0, 0, 50},
+		/* cursor: an opaque position, refused when it is not one. */
+		{"cursors", "", 41, 0, 0, 20},
+		{"cursors", "cursor=bz0yMA&limit=5", 41, 0, 20, 5},      /* o=20 */
+		{"cursors", "cursor=bz0tMQ", 41, -1, 0, 0},              /* o=-1 */
+		{"cursors", "cursor=bz14", 41, -1, 0, 0},                /* o=x */
+		{"cursors", "cursor=bz01anVuaw", 41, -1, 0, 0},          /* o=5junk */
+		{"cursors", "cursor=not*base64", 41, -1, 0, 0},
 	};
 	struct config_problems pr = {0};
 	struct config *cfg = load(HEAD "\"profiles\": {\"offsets\": {\"base\": \"express\", \"pagination\": "
 	                          "{\"scheme\": \"offset\", \"offset\": \"offset\", \"limit\": \"limit\", "
-	                          "\"max_limit\": 50}}}, \"resources\": [" RESOURCE("invoices", "") "]}", &pr);
+	                          "\"max_limit\": 50}}, \"cursors\": {\"base\": \"express\", \"pagination\": "
+	                          "{\"scheme\": \"cursor\", \"cursor\": \"cursor\"}}}, "
+	                          "\"resources\": [" RESOURCE("invoices", "") "]}", &pr);
 	size_t i;
 
 	(void)state;
@@ -195,6 +204,24 @@ static void test_pagination_edges(void **state)
 			fail_msg("%s ?%s: offset %lld limit %lld, want %lld %lld", cases[i].profile, cases[i].query,
 			         (long long)offset, (long long)limit, (long long)cases[i].offset,
 			         (long long)cases[i].limit);
+	}
+	/* The links' parameters for a position, in each scheme. */
+	{
+		struct arena a;
+		struct qparam set[2];
+
+		arena_init(&a, 1024);
+		assert_int_equal(profile_position(profile_named(cfg, "cursors"), &a, 20, 5, set), 1);
+		assert_string_equal(set[0].key, "cursor");
+		assert_string_equal(set[0].val, "bz0yMA");
+		assert_int_equal(profile_position(profile_named(cfg, "cursors"), &a, 0, 5, set), 1);
+		assert_null(set[0].val);
+		assert_int_equal(profile_position(profile_named(cfg, "drf"), &a, 40, 20, set), 1);
+		assert_string_equal(set[0].val, "3");
+		assert_int_equal(profile_position(profile_named(cfg, "offsets"), &a, 6, 3, set), 2);
+		assert_string_equal(set[0].val, "3");
+		assert_string_equal(set[1].val, "6");
+		arena_reset(&a);
 	}
 	config_free(cfg);
 	config_problems_free(&pr);
