@@ -337,6 +337,23 @@ def stop_clean(gw):
     assert not problems, (problems, log[-3000:])
 
 
+def access_log(gw):
+    return [json.loads(line) for line in gw.read_log().splitlines() if line.startswith('{"time"')]
+
+
+def logged(gw, pred, timeout=5):
+    """Is there an access log line pred accepts?  Lines are written once the
+    loop has nothing else to do, so one may follow its response by a moment."""
+    deadline = time.time() + timeout
+    while True:
+        log = access_log(gw)
+        if any(pred(e) for e in log):
+            return True
+        if time.time() > deadline:
+            raise AssertionError("no such access log line in the last ones: %r" % log[-5:])
+        time.sleep(0.05)
+
+
 def binary_arg():
     """The suites' one argument: --binary, the gateway to test."""
     import argparse

@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ADMIN_TOKEN, SECRET, Gateway, Runner, binary_arg, eq, exchange_to_close,  # noqa: E402
-                     free_port, stop_clean)
+                     free_port, logged, stop_clean)
 from upstream import pattern  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -137,23 +137,6 @@ def stats(gw):
     st, body = gw.admin("GET", "passthrough")
     eq(st, 200, body)
     return body
-
-
-def access_log(gw):
-    return [json.loads(line) for line in gw.read_log().splitlines() if line.startswith('{"time"')]
-
-
-def logged(gw, pred, timeout=5):
-    """Is there an access log line pred accepts?  Lines are written once the
-    loop has nothing else to do, so one may follow its response by a moment."""
-    deadline = time.time() + timeout
-    while True:
-        log = access_log(gw)
-        if any(pred(e) for e in log):
-            return True
-        if time.time() > deadline:
-            raise AssertionError("no such access log line in the last ones: %r" % log[-5:])
-        time.sleep(0.05)
 
 
 # ---- tests -----------------------------------------------------------------
