@@ -51,6 +51,8 @@ struct schema_table {
 	size_t nfks;
 	struct schema_index *idx;   /* indexes and unique constraints, the primary key's left out */
 	size_t nidx;
+	const char **other_checks;  /* CHECK expressions of kinds not understood */
+	size_t nother_checks;
 };
 
 struct schema {

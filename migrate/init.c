@@ -418,6 +418,9 @@ static void analyze(struct init *in, struct plan *p)
 {
 	size_t i;
 
+	for (i = 0; i < p->t->nother_checks; i++)
+		note(in, p, "WARNING: CHECK %s is not of a kind init reads (a list of values, a bound): the "
+		     "legacy store still enforces it; MongoDB will not", p->t->other_checks[i]);
 	p->g = ARENA_ARRAY(in->a, struct guess, p->t->ncols);
 	for (i = 0; i < p->t->ncols; i++) {
 		const struct schema_column *c = &p->t->cols[i];

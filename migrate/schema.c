@@ -256,6 +256,16 @@ int schema_apply_check(struct arena *a, struct schema_table *t, const char *expr
 	return col->has_min || col->has_max ? 0 : -1;
 }
 
+/* A CHECK expression of t: applied to its column, or kept (copied: expr
+ * may be the driver's) to be reported. */
+static void add_check(struct arena *a, struct schema_table *t, const char *expr)
+{
+	if (schema_apply_check(a, t, expr) == 0)
+		return;
+	GROW(a, t->other_checks, t->nother_checks);
+	t->other_checks[t->nother_checks++] = arena_strdup(a, expr);
+}
+
 /* Every CHECK (…) in a CREATE TABLE statement, applied to t: the text
  * between its parentheses, found by tokens so that quoted ones do not count. */
 static void apply_sql_checks(struct arena *a, struct schema_table *t, const char *sql)
@@ -281,7 +291,7 @@ static void apply_sql_checks(struct arena *a, struct schema_table *t, const char
 			depth += k.kind == TK_OP && k.text[0] == '(';
 			depth -= k.kind == TK_OP && k.text[0] == ')';
 		}
-		(void)schema_apply_check(a, t, arena_strndup(a, start, (size_t)(end - start)));
+		add_check(a, t, arena_strndup(a, start, (size_t)(end - start)));
 	}
 }
 
@@ -520,7 +530,7 @@ static void pg_add_constraints(struct schema *s, PGresult *r)
 			f->cascade = pg_val(r, i, 5)[0] == 't';
 			f->deferred = pg_val(r, i, 6)[0] == 't';
 		} else if (kind == 'c' && def && strncmp(def, "CHECK ", 6) == 0) {
-			(void)schema_apply_check(a, t, def + 6);
+			add_check(a, t, def + 6);
 		}
 	}
 }

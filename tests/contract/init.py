@@ -99,7 +99,7 @@ CREATE TABLE posts (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   author_id bigint NOT NULL REFERENCES accounts (id),
   kind post_kind NOT NULL DEFAULT 'text',
-  title varchar(200) NOT NULL,
+  title varchar(200) NOT NULL CHECK (char_length(title) > 0),
   body text NOT NULL DEFAULT '',
   published boolean NOT NULL DEFAULT false,
   score integer NOT NULL DEFAULT 0 CHECK (score BETWEEN 0 AND 100),
@@ -174,6 +174,9 @@ def guesses_postgres(binary, url):
     eq(field(posts, "updated_at")["auto"], "now")
     assert "rating" not in [f["name"] for f in posts["fields"]]
     assert "WARNING: rating is double precision, which has no canonical type" in err, err
+    # A check of another kind is named, not dropped in silence.
+    assert "posts: WARNING: CHECK ((char_length((title)::text) > 0)) is not of a kind init reads" in err, err
+    assert "// WARNING: CHECK ((char_length((title)::text) > 0))" in text, text
     eq(posts["filters"], ["kind", "title"])
     eq(posts["ordering_fields"], ["price", "created_at"])
     eq(posts["ordering"], ["-created_at"])
