@@ -92,6 +92,10 @@ int profile_page(const struct profile *p, const struct qparams *qp, int64_t coun
 size_t profile_position(const struct profile *p, struct arena *a, int64_t offset, int64_t limit,
                         struct qparam set[2]);
 
+/* Template t with slot s holding the JSON text p[0..n) (nothing when p is
+ * NULL) and $status the HTTP status. */
+void profile_render_one(struct buf *b, const struct json *t, enum slot s, const char *p, size_t n, int status);
+
 /* Is template t exactly the slot s (DRF's "$data", "$errors")? */
 bool profile_is_slot(const struct json *t, enum slot s);
 

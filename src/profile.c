@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,17 @@ void profile_render(struct buf *b, const struct json *t, const struct slot_value
 	default:
 		json_write(b, t);
 	}
+}
+
+void profile_render_one(struct buf *b, const struct json *t, enum slot s, const char *p, size_t n, int status)
+{
+	struct slot_value v[SLOT_COUNT_ALL] = {{0}};
+	char code[8];
+
+	snprintf(code, sizeof(code), "%d", status);
+	v[s] = (struct slot_value){p, n};
+	v[SLOT_STATUS] = (struct slot_value){code, strlen(code)};
+	profile_render(b, t, v);
 }
 
 const char *profile_camel(struct arena *a, const char *name)
@@ -280,18 +292,24 @@ static const struct { const char *key; size_t offset; unsigned slots; } template
 	{"deleted", offsetof(struct profile, deleted), BIT(SLOT_STATUS)},
 };
 
-/* One of words, or -1 after a problem. */
-static int want_word(struct config_loader *l, const struct json *v, const char *key, const char *a,
-                     const char *b)
+/* The position of v among words[0..n), or -1 after a problem. */
+static int want_word(struct config_loader *l, const struct json *v, const char *key, const char *const *words,
+                     size_t n)
 {
 	const char *s = config_want_str(l, v, key);
+	size_t i;
 
-	if (s && strcmp(s, a) == 0)
-		return 0;
-	if (s && strcmp(s, b) == 0)
-		return 1;
-	if (s)
-		config_problem(l, v, "profile: \"%s\" is %s or %s, not \"%s\"", key, a, b, s);
+	struct buf list = {0};
+
+	for (i = 0; s && i < n; i++)
+		if (strcmp(s, words[i]) == 0)
+			return (int)i;
+	if (!s)
+		return -1;
+	for (i = 0; i < n; i++)
+		buf_printf(&list, "%s%s", i == 0 ? "" : i + 1 < n ? ", " : " or ", words[i]);
+	config_problem(l, v, "profile: \"%s\" is %s, not \"%s\"", key, buf_cstr(&list), s);
+	buf_free(&list);
 	return -1;
 }
 
@@ -328,26 +346,13 @@ static void want_param(struct config_loader *l, const struct json *v, const char
 		set_name(l, v, key, out);
 }
 
-static void read_scheme(struct config_loader *l, struct profile *p, const struct json *v)
-{
-	static const char *const names[] = {[PAGE_NUMBER] = "page", [PAGE_OFFSET] = "offset", [PAGE_CURSOR] = "cursor"};
-	const char *s = config_want_str(l, v, "scheme");
-	size_t i;
-
-	for (i = 0; s && i < ARRAY_LEN(names); i++) {
-		if (strcmp(s, names[i]) == 0) {
-			p->scheme = (enum page_scheme)i;
-			return;
-		}
-	}
-	if (s)
-		config_problem(l, v, "profile: \"scheme\" is page, offset or cursor, not \"%s\"", s);
-}
-
 static void read_pagination(struct config_loader *l, struct profile *p, const struct json *o)
 {
+	static const char *const schemes[] = {[PAGE_NUMBER] = "page", [PAGE_OFFSET] = "offset",
+	                                      [PAGE_CURSOR] = "cursor"};
 	size_t i;
 	long n;
+	int w;
 
 	if (!config_want_type(l, o, JSON_OBJECT, "pagination"))
 		return;
@@ -355,8 +360,8 @@ static void read_pagination(struct config_loader *l, struct profile *p, const st
 		const char *key = o->u.o.m[i].key;
 		const struct json *v = o->u.o.m[i].val;
 
-		if (strcmp(key, "scheme") == 0)
-			read_scheme(l, p, v);
+		if (strcmp(key, "scheme") == 0 && (w = want_word(l, v, key, schemes, ARRAY_LEN(schemes))) >= 0)
+			p->scheme = (enum page_scheme)w;
 		else if (strcmp(key, "page") == 0)
 			want_param(l, v, key, &p->page_param);
 		else if (strcmp(key, "offset") == 0)
@@ -387,6 +392,8 @@ static const struct profile *find(const struct config *cfg, const char *name)
 /* The profile named name, from o: its base's settings, then its own. */
 static void read_profile(struct config_loader *l, const char *name, const struct json *o)
 {
+	static const char *const casings[] = {[CASE_SNAKE] = "snake", [CASE_CAMEL] = "camel"};
+	static const char *const token_errors[] = {"plain", "simplejwt"};
 	struct config *cfg = config_of(l);
 	struct profile *p = &cfg->profiles[cfg->nprofiles];
 	const struct json *base = json_get(o, "base");
@@ -430,9 +437,9 @@ static void read_profile(struct config_loader *l, const char *name, const struct
 			set_name(l, v, key, &p->ordering_param);
 		else if (strcmp(key, "id") == 0)
 			set_name(l, v, key, &p->id_name);
-		else if (strcmp(key, "casing") == 0 && (w = want_word(l, v, key, "snake", "camel")) >= 0)
-			p->casing = w ? CASE_CAMEL : CASE_SNAKE;
-		else if (strcmp(key, "token_errors") == 0 && (w = want_word(l, v, key, "plain", "simplejwt")) >= 0)
+		else if (strcmp(key, "casing") == 0 && (w = want_word(l, v, key, casings, 2)) >= 0)
+			p->casing = (enum casing)w;
+		else if (strcmp(key, "token_errors") == 0 && (w = want_word(l, v, key, token_errors, 2)) >= 0)
 			p->simplejwt = w == 1;
 		else if (!one_of(key, "casing", "token_errors", NULL))
 			config_problem(l, v, "profile %s: unknown key \"%s\"", name, key);

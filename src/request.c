@@ -70,15 +70,10 @@ void req_reply_detail(struct request *req, int status, const char *detail)
 
 	if (req->resource) {
 		/* A resource's path: its profile's error shape. */
-		struct slot_value v[SLOT_COUNT_ALL] = {{0}};
 		struct buf msg = {0};
-		char code[8];
 
 		json_put_cstr(&msg, detail);
-		snprintf(code, sizeof(code), "%d", status);
-		v[SLOT_MESSAGE] = (struct slot_value){msg.p, msg.len};
-		v[SLOT_STATUS] = (struct slot_value){code, strlen(code)};
-		profile_render(&b, req->resource->profile->error, v);
+		profile_render_one(&b, req->resource->profile->error, SLOT_MESSAGE, msg.p, msg.len, status);
 		buf_free(&msg);
 	} else {
 		buf_puts(&b, "{\"detail\":");

@@ -89,16 +89,11 @@ static void reply_buf(struct request *req, int status, struct buf *b)
  * record and validation answers are). */
 static void reply_template(struct request *req, int status, const struct json *t, enum slot s, struct buf *body)
 {
-	struct slot_value v[SLOT_COUNT_ALL] = {{0}};
 	struct buf b = {0};
-	char code[8];
 
 	if (profile_is_slot(t, s))
 		return reply_buf(req, status, body);
-	snprintf(code, sizeof(code), "%d", status);
-	v[s] = (struct slot_value){body->p, body->len};
-	v[SLOT_STATUS] = (struct slot_value){code, strlen(code)};
-	profile_render(&b, t, v);
+	profile_render_one(&b, t, s, body->p, body->len, status);
 	buf_free(body);
 	reply_buf(req, status, &b);
 }
@@ -575,11 +570,9 @@ static void op_destroy(struct request *req, const struct resource *r, const unsi
 		return reply_store_error(req, &err);
 	req->wrote = true;
 	if (r->profile->deleted) {
-		struct slot_value v[SLOT_COUNT_ALL] = {{0}};
 		struct buf b = {0};
 
-		v[SLOT_STATUS] = (struct slot_value){"200", 3};
-		profile_render(&b, r->profile->deleted, v);
+		profile_render_one(&b, r->profile->deleted, SLOT_STATUS, NULL, 0, 200);
 		return reply_buf(req, 200, &b);
 	}
 	req->status = 204;
