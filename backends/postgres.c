@@ -31,6 +31,8 @@ static const struct sql_dialect dialect = {
 	.text_collation = " COLLATE \"C\"",
 };
 
+static const char read_only_begin[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
 struct pg_store {
 	struct store base;          /* must be first */
 	PGconn *conn;
@@ -144,46 +146,76 @@ static int read_value(const PGresult *res, int row, int col, const struct field 
 	return store_value_from_text(f, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col), a, v);
 }
 
-/* Run q as a prepared statement (prepared once per connection). */
-static PGresult *run(struct pg_store *s, struct sql *q, struct store_error *err)
+/* q's statement prepared on this connection (once): its index, whose
+ * name is "c<index>"; -1 when the cache is full (q then goes unprepared),
+ * -2 on failure. */
+static int prepared(struct pg_store *s, struct sql *q, struct store_error *err)
 {
 	const char *text = sql_text(q);
-	const char **values = xcalloc(q->n + 1, sizeof(*values));
-	char (*tmp)[PARAM_TEXT_MAX] = xcalloc(q->n + 1, sizeof(*tmp));
 	char name[24];
 	PGresult *res;
 	size_t i;
-	ExecStatusType st;
 
-	for (i = 0; i < q->n; i++)
-		values[i] = param_text(&q->params[i], tmp[i]);
 	for (i = 0; i < s->nnames && strcmp(s->names[i], text) != 0; i++)
 		;
-	if (i == s->nnames && s->nnames < STMT_CACHE_MAX) {
-		snprintf(name, sizeof(name), "c%zu", i);
-		res = PQprepare(s->conn, name, text, (int)q->n, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			fail_res(s, res, err, "prepare");
-			res = NULL;
-			goto done;
-		}
-		PQclear(res);
-		s->names[s->nnames++] = xstrdup(text);
+	if (i < s->nnames)
+		return (int)i;
+	if (s->nnames == STMT_CACHE_MAX)
+		return -1;
+	snprintf(name, sizeof(name), "c%zu", i);
+	res = PQprepare(s->conn, name, text, (int)q->n, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		fail_res(s, res, err, "prepare");
+		return -2;
 	}
-	if (i < s->nnames) {
-		snprintf(name, sizeof(name), "c%zu", i);
-		res = PQexecPrepared(s->conn, name, (int)q->n, values, NULL, NULL, 0);
-	} else {
-		res = PQexecParams(s->conn, text, (int)q->n, NULL, values, NULL, NULL, 0);
-	}
+	PQclear(res);
+	s->names[s->nnames++] = xstrdup(text);
+	return (int)i;
+}
+
+/* q's parameters as text, for one call: values[] points into tmp[]. */
+struct params {
+	const char **values;
+	char (*tmp)[PARAM_TEXT_MAX];
+};
+
+static void params_make(struct params *p, const struct sql *q)
+{
+	size_t i;
+
+	p->values = xcalloc(q->n + 1, sizeof(*p->values));
+	p->tmp = xcalloc(q->n + 1, sizeof(*p->tmp));
+	for (i = 0; i < q->n; i++)
+		p->values[i] = param_text(&q->params[i], p->tmp[i]);
+}
+
+static void params_free(struct params *p)
+{
+	free(p->values);
+	free(p->tmp);
+}
+
+/* Run q as a prepared statement (prepared once per connection). */
+static PGresult *run(struct pg_store *s, struct sql *q, struct store_error *err)
+{
+	int k = prepared(s, q, err);
+	char name[24];
+	struct params p;
+	PGresult *res;
+	ExecStatusType st;
+
+	if (k == -2)
+		return NULL;
+	params_make(&p, q);
+	snprintf(name, sizeof(name), "c%d", k);
+	res = k >= 0 ? PQexecPrepared(s->conn, name, (int)q->n, p.values, NULL, NULL, 0) :
+	      PQexecParams(s->conn, sql_text(q), (int)q->n, NULL, p.values, NULL, NULL, 0);
+	params_free(&p);
 	st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		fail_res(s, res, err, "query");
 		res = NULL;
 	}
-done:
-	free(values);
-	free(tmp);
 	return res;
 }
 
@@ -221,7 +253,7 @@ static bool retry_on_fresh_connection(struct pg_store *s, struct store_error *er
 
 static int begin(struct pg_store *s, bool read_only, struct store_error *err)
 {
-	const char *sql = read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN";
+	const char *sql = read_only ? read_only_begin : "BEGIN";
 
 	if (ensure_connected(s, err) < 0)
 		return -1;
@@ -230,17 +262,14 @@ static int begin(struct pg_store *s, bool read_only, struct store_error *err)
 	return retry_on_fresh_connection(s, err) ? exec(s, sql, err) : -1;
 }
 
-/* Every row q returns, as records of r; with fks, the column after r's
- * fields is a parent key, returned per row. */
-static int read_rows(struct pg_store *s, struct sql *q, const struct resource *r,
+/* Every row of res (cleared here), as records of r; with fks, the column
+ * after r's fields is a parent key, returned per row. */
+static int take_rows(struct pg_store *s, PGresult *res, const struct resource *r,
                      struct arena *a, struct record **rows, size_t *n,
                      unsigned char (**fks)[16], int64_t **owners, struct store_error *err)
 {
-	PGresult *res = run(s, q, err);
 	int i, k;
 
-	if (!res)
-		return -1;
 	*n = (size_t)PQntuples(res);
 	*rows = ARENA_ARRAY(a, struct record, *n ? *n : 1);
 	if (fks)
@@ -273,18 +302,188 @@ static int read_rows(struct pg_store *s, struct sql *q, const struct resource *r
 	return 0;
 }
 
-static int read_rows_cb(void *ctx, struct sql *q, const struct resource *r, struct arena *a,
-                        struct record **rows, size_t *n, unsigned char (**fks)[16],
-                        struct store_error *err)
+/*
+ * Several statements in one round trip (libpq's pipeline mode): BEGIN
+ * first when begin_sql is given, then qs[0..nq), then COMMIT when commit.
+ * res[i] gets qs[i]'s result.  On failure nothing is left in res and the
+ * caller rolls back (finish).  A connection found broken before anything
+ * ran is replaced and the whole pipeline sent again, once, when it opens
+ * the transaction (nothing has happened yet, so it is safe).
+ */
+static int pipeline(struct pg_store *s, const char *begin_sql, struct sql *qs, size_t nq, bool commit,
+                    PGresult **res, struct store_error *err)
 {
-	return read_rows(ctx, q, r, a, rows, n, fks, NULL, err);
+	struct params *ps = xcalloc(nq + 1, sizeof(*ps));
+	int *ks = xcalloc(nq + 1, sizeof(*ks));
+	bool failed = false, sent;
+	size_t i, steps = nq + (begin_sql != NULL) + commit;
+	int attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		failed = false;
+		if (ensure_connected(s, err) < 0)
+			break;
+		for (i = 0; i < nq && !failed; i++)
+			failed = (ks[i] = prepared(s, &qs[i], err)) == -2;
+		if (failed) {
+			if (attempt == 0 && begin_sql && retry_on_fresh_connection(s, err))
+				continue;
+			break;
+		}
+		sent = PQenterPipelineMode(s->conn) &&
+		       (!begin_sql || PQsendQueryParams(s->conn, begin_sql, 0, NULL, NULL, NULL, NULL, 0));
+		for (i = 0; i < nq && sent; i++) {
+			char name[24];
+
+			params_free(&ps[i]);
+			params_make(&ps[i], &qs[i]);
+			snprintf(name, sizeof(name), "c%d", ks[i]);
+			sent = ks[i] >= 0 ?
+			       PQsendQueryPrepared(s->conn, name, (int)qs[i].n, ps[i].values, NULL, NULL, 0) :
+			       PQsendQueryParams(s->conn, sql_text(&qs[i]), (int)qs[i].n, NULL, ps[i].values, NULL,
+			                         NULL, 0);
+		}
+		sent = sent && (!commit || PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) &&
+		       PQpipelineSync(s->conn);
+		/* Every result of every step, up to the sync; the first failure is
+		 * the error, the rest were skipped because of it. */
+		for (i = 0; sent; ) {
+			PGresult *r = PQgetResult(s->conn);
+			ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+			if (!r && i < steps) {
+				i++;                    /* one step's results have ended */
+				continue;
+			}
+			if (st == PGRES_PIPELINE_SYNC) {
+				PQclear(r);
+				break;
+			}
+			if (!r || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
+				if (!failed && st != PGRES_PIPELINE_ABORTED)
+					fail_res(s, r, err, "query");
+				else
+					PQclear(r);
+				failed = true;
+				if (!r || PQstatus(s->conn) != CONNECTION_OK)
+					break;
+				continue;
+			}
+			{
+				size_t q = i - (begin_sql != NULL);
+
+				if (begin_sql && i == 0)
+					PQclear(r);
+				else if (q < nq && !res[q])
+					res[q] = r;
+				else
+					PQclear(r);     /* COMMIT's */
+			}
+		}
+		if (!sent) {
+			if (!failed)
+				store_error_set(err, STORE_UNAVAILABLE, "postgres: %s", PQerrorMessage(s->conn));
+			failed = true;
+		}
+		if (PQstatus(s->conn) == CONNECTION_OK)
+			PQexitPipelineMode(s->conn);
+		if (!failed)
+			break;
+		for (i = 0; i < nq; i++) {
+			PQclear(res[i]);
+			res[i] = NULL;
+		}
+		if (attempt > 0 || !begin_sql || !retry_on_fresh_connection(s, err))
+			break;
+	}
+	for (i = 0; i < nq; i++)
+		params_free(&ps[i]);
+	free(ps);
+	free(ks);
+	return failed ? -1 : 0;
 }
 
-/* The children of n rows: one statement per child resource. */
-static int read_children(struct pg_store *s, const struct resource *r, struct arena *a,
+/* The statements reading the children of recs[0..n), one per child
+ * resource of r, into qs[0..r->nchildren). */
+static void children_sql(struct sql *qs, const struct resource *r, struct arena *a,
+                         const struct record *recs, size_t n)
+{
+	size_t c;
+
+	for (c = 0; c < r->nchildren; c++) {
+		sql_init(&qs[c], &dialect, a);
+		sql_children(&qs[c], r, r->children[c], recs, n);
+	}
+}
+
+/* Their results (cleared here), given to the records they belong to. */
+static int children_take(struct pg_store *s, PGresult **res, const struct resource *r, struct arena *a,
                          struct record *recs, size_t n, struct store_error *err)
 {
-	return sql_read_children(&dialect, r, a, recs, n, read_rows_cb, s, err);
+	int rc = 0;
+	size_t c;
+
+	for (c = 0; c < r->nchildren; c++) {
+		struct record *kids;
+		unsigned char (*fks)[16];
+		size_t nkids;
+
+		if (rc == 0 && (rc = take_rows(s, res[c], r->children[c], a, &kids, &nkids, &fks, NULL, err)) == 0)
+			store_distribute_children(a, r, c, recs, n, kids, (const unsigned char (*)[16])fks, nkids);
+		else if (rc < 0)
+			PQclear(res[c]);
+		res[c] = NULL;
+	}
+	return rc;
+}
+
+static void results_clear(PGresult **res, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		PQclear(res[i]);
+}
+
+static void sql_free_all(struct sql *qs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sql_free(&qs[i]);
+}
+
+/* The rows of a read transaction opened by pipeline(), with their
+ * children, which are read and the transaction committed in one round
+ * trip.  rc says how the first part went; on failure it rolls back. */
+static int read_children_and_commit(struct pg_store *s, int rc, const struct resource *r, struct arena *a,
+                                    struct record *recs, size_t n, struct store_error *err)
+{
+	size_t nq = n ? r->nchildren : 0;
+	struct sql *qs = ARENA_ARRAY(a, struct sql, nq + 1);
+	PGresult **res = ARENA_ARRAY(a, PGresult *, nq + 1);
+
+	if (rc < 0)
+		return finish(s, rc, err);
+	if (nq)
+		children_sql(qs, r, a, recs, n);
+	rc = pipeline(s, NULL, qs, nq, true, res, err);
+	sql_free_all(qs, nq);
+	if (rc == 0 && (rc = children_take(s, res, r, a, recs, nq ? n : 0, err)) == 0)
+		return 0;
+	return finish(s, -1, err);
+}
+
+/* q's rows in a new read transaction, left open for
+ * read_children_and_commit. */
+static int begin_read_rows(struct pg_store *s, struct sql *q, const struct resource *r, struct arena *a,
+                           struct record **rows, size_t *n, int64_t **owners, struct store_error *err)
+{
+	PGresult *res = NULL;
+
+	if (pipeline(s, read_only_begin, q, 1, false, &res, err) < 0)
+		return -1;
+	return take_rows(s, res, r, a, rows, n, NULL, owners, err);
 }
 
 /* One-statement read: reconnect if needed, run, give the result. */
@@ -328,44 +527,46 @@ static int pg_list(struct store *base, const struct query *qy, struct arena *a,
 	struct sql q;
 	int rc;
 
-	if (begin(s, true, err) < 0)
-		return -1;
 	sql_init(&q, &dialect, a);
 	sql_list(&q, qy);
-	rc = read_rows(s, &q, qy->res, a, rows, n, NULL, NULL, err);
+	rc = begin_read_rows(s, &q, qy->res, a, rows, n, NULL, err);
 	sql_free(&q);
-	if (rc == 0)
-		rc = read_children(s, qy->res, a, *rows, *n, err);
-	return finish(s, rc, err);
+	return read_children_and_commit(s, rc, qy->res, a, *rows, rc == 0 ? *n : 0, err);
 }
 
+/* One round trip: the record, its children (whose parent key is known),
+ * in one read transaction. */
 static int pg_get(struct store *base, const struct resource *r, int64_t owner,
                   const unsigned char id[16], struct arena *a, struct record *out,
                   struct store_error *err)
 {
 	struct pg_store *s = (struct pg_store *)base;
-	struct value v = {.null = false};
-	struct record *rows;
-	struct sql q;
-	size_t n;
+	struct record *key = record_new(a, r), *rows;
+	size_t nq = 1 + r->nchildren, n;
+	struct sql *qs = ARENA_ARRAY(a, struct sql, nq);
+	PGresult **res = ARENA_ARRAY(a, PGresult *, nq);
 	int rc;
 
-	memcpy(v.u.uuid, id, 16);
-	if (begin(s, true, err) < 0)
-		return -1;
-	sql_init(&q, &dialect, a);
-	sql_by_id(&q, r, owner, &v, SQL_COLUMNS);
-	rc = read_rows(s, &q, r, a, &rows, &n, NULL, NULL, err);
-	sql_free(&q);
+	key->vals[r->pk].null = false;
+	memcpy(key->vals[r->pk].u.uuid, id, 16);
+	sql_init(&qs[0], &dialect, a);
+	sql_by_id(&qs[0], r, owner, &key->vals[r->pk], SQL_COLUMNS);
+	children_sql(qs + 1, r, a, key, 1);
+	rc = pipeline(s, read_only_begin, qs, nq, true, res, err);
+	sql_free_all(qs, nq);
+	if (rc < 0)
+		return finish(s, rc, err);
+	rc = take_rows(s, res[0], r, a, &rows, &n, NULL, NULL, err);
 	if (rc == 0 && n == 0) {
 		store_error_set(err, STORE_NOT_FOUND, "not found");
 		rc = -1;
 	}
-	if (rc == 0) {
-		*out = rows[0];
-		rc = read_children(s, r, a, out, 1, err);
+	if (rc < 0) {
+		results_clear(res + 1, nq - 1);
+		return rc;
 	}
-	return finish(s, rc, err);
+	*out = rows[0];
+	return children_take(s, res + 1, r, a, out, 1, err);
 }
 
 /* Is there a row with this id (owned by owner, unless OWNER_ANY)?  Its
@@ -542,19 +743,16 @@ static int pg_scan(struct store *base, const struct resource *r, const unsigned 
 
 	if (after)
 		memcpy(v.u.uuid, after, 16);
-	if (begin(s, true, err) < 0)
-		return -1;
 	sql_init(&q, &dialect, a);
 	sql_scan(&q, r, after ? &v : NULL, limit);
 	s->keep_bad = true;
-	rc = read_rows(s, &q, r, a, rows, n, NULL, owners, err);
+	rc = begin_read_rows(s, &q, r, a, rows, n, owners, err);
 	sql_free(&q);
-	if (rc == 0)
-		rc = read_children(s, r, a, *rows, *n, err);
+	rc = read_children_and_commit(s, rc, r, a, *rows, rc == 0 ? *n : 0, err);
 	s->keep_bad = false;
 	if (rc == 0)
 		store_mark_bad_children(r, *rows, *n);
-	return finish(s, rc, err);
+	return rc;
 }
 
 static int pg_size(struct store *base, const struct resource *r, int64_t *n, struct store_error *err)
