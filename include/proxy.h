@@ -50,6 +50,7 @@ void proxy_replied(struct evhttp_request *ev);
 void proxy_stats_json(struct buf *b);
 struct proxy_stats {
 	uint64_t requests, bad_gateway, timeouts, bytes_up, bytes_down, opened, reused;   /* passthrough */
+	uint64_t spliced;               /* … of bytes_down, those moved kernel to kernel */
 	int64_t connections, max_connections, held_bytes;               /* client connections, bodies held */
 	uint64_t refused_heads, request_timeouts, over_budget, accept_pauses;
 	uint64_t throttled, refused_connections;    /* the per-address limits (429, connections shut) */

@@ -288,6 +288,9 @@ static void passthrough(struct buf *b)
 	buf_printf(b, "cutover_passthrough_bytes_total{direction=\"up\"} %llu\n"
 	           "cutover_passthrough_bytes_total{direction=\"down\"} %llu\n",
 	           (unsigned long long)st.bytes_up, (unsigned long long)st.bytes_down);
+	family(b, "cutover_passthrough_spliced_bytes_total", "counter",
+	       "Of the bytes down, those moved from socket to socket by the kernel (splice), never copied.");
+	buf_printf(b, "cutover_passthrough_spliced_bytes_total %llu\n", (unsigned long long)st.spliced);
 	family(b, "cutover_passthrough_connections_total", "counter",
 	       "Connections to the application, opened or reused from the idle ones.");
 	buf_printf(b, "cutover_passthrough_connections_total{how=\"opened\"} %llu\n"

@@ -25,6 +25,9 @@
  * (HIGH_WATER/LOW_WATER), so a 100 MB body costs a few megabytes.  One
  * request per connection is in hand at a time, so pipelined requests are
  * answered in order.  Upstream connections are kept alive per event loop.
+ * A large answer of known length between plain sockets goes kernel to
+ * kernel once its head is out: splice(2) through a pipe, never copied into
+ * the process (SPLICE_MIN and up).
  * evhttp's own answers leave through the filter too (on_output: the one
  * place that may let evhttp close the connection safely).
  */
@@ -40,6 +43,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -66,9 +70,12 @@
 #define HIGH_WATER (1 << 20)            /* bytes queued toward a side before its feeder pauses */
 #define LOW_WATER (256 << 10)           /* … and resumes */
 #define MAX_RESPONSE_HEAD (64 << 10)
+#define SPLICE_MIN (64 << 10)           /* bodies left from which splicing pays */
+#define SPLICE_PIPE (1 << 20)           /* the pipe's size asked for (the default is 64 KiB) */
+#define SPLICE_TURN (4 << 20)           /* bytes one connection moves before the loop serves others */
 
 static struct {
-	_Atomic uint64_t requests, bad_gateway, timeouts, bytes_up, bytes_down, opened, reused;
+	_Atomic uint64_t requests, bad_gateway, timeouts, bytes_up, bytes_down, spliced, opened, reused;
 	_Atomic uint64_t refused_heads, request_timeouts, over_budget, accept_pauses;
 } stats;
 
@@ -175,6 +182,11 @@ struct exchange {
 	bool dechunk;                   /* HTTP/1.0 client, chunked answer */
 	bool client_close, up_close;    /* close that side after this exchange */
 	bool paused;                    /* reading the application waits for the client */
+	bool splicing;                  /* the body goes kernel to kernel: */
+	int pipe[2];                    /* … through this pipe, */
+	size_t in_pipe;                 /* … holding this many of its bytes, */
+	uint64_t spliced;               /* … having passed this many on */
+	struct event *up_ready, *client_ready;  /* … waiting on either socket */
 };
 
 static bool conn_alive(const struct conn *c)
@@ -332,6 +344,18 @@ static int up_attach(struct exchange *ex, bool fresh)
 	return 0;
 }
 
+/* A spliced body's pipe and events, let go. */
+static void splice_stop(struct exchange *ex)
+{
+	if (!ex->splicing)
+		return;
+	ex->splicing = false;
+	close(ex->pipe[0]);
+	close(ex->pipe[1]);
+	event_free(ex->up_ready);
+	event_free(ex->client_ready);
+}
+
 /* The exchange is over, one way or another: the upstream connection is
  * kept or closed, the request logged, and the client connection moves on. */
 static void exchange_end(struct exchange *ex)
@@ -339,6 +363,7 @@ static void exchange_end(struct exchange *ex)
 	struct conn *c = ex->c;
 	struct proxy *px = c->px;
 
+	splice_stop(ex);
 	if (ex->up) {
 		bool keep = !ex->up_close && ex->request_sent && ex->resp.st == FR_DONE &&
 		            evbuffer_get_length(bufferevent_get_output(ex->up)) == 0 &&
@@ -359,6 +384,8 @@ static void exchange_end(struct exchange *ex)
 	else if (ex->log.status == 504)
 		atomic_fetch_add(&stats.timeouts, 1);
 	atomic_fetch_add(&stats.bytes_down, ex->log.sent);
+	if (ex->spliced)
+		atomic_fetch_add(&stats.spliced, ex->spliced);
 	c->ex = NULL;
 	if (ex->client_close || c->in == IN_TO_UPSTREAM)
 		c->in = IN_CLOSING;             /* the rest of a body nobody wants is not read */
@@ -474,6 +501,115 @@ static int answer_head(struct exchange *ex, struct evbuffer *in)
 	}
 }
 
+/* ---- splicing: a large body kernel to kernel ------------------------------ */
+
+/* The rest of the body may be spliced: its length is known, it is large,
+ * neither side speaks TLS, and nothing of it is waiting in the process. */
+static bool splice_wanted(struct exchange *ex)
+{
+	return !ex->splicing && ex->resp.st == FR_LENGTH && ex->resp.left >= SPLICE_MIN && ex->request_sent &&
+	       !ex->c->tls && !up_addr.tls && evbuffer_get_length(bufferevent_get_input(ex->up)) == 0;
+}
+
+static void splice_step(struct exchange *ex);
+
+static void on_splice_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct exchange *ex = arg;
+
+	(void)fd;
+	if (!(what & EV_TIMEOUT))
+		return splice_step(ex);
+	/* One side stalled for its whole time limit: the client can only be
+	 * told by the connection closing. */
+	ex->up_close = true;
+	exchange_fail(ex, 504);
+}
+
+/* false: the body is copied as usual. */
+static bool splice_start(struct exchange *ex)
+{
+	struct conn *c = ex->c;
+
+	if (pipe2(ex->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return false;
+	fcntl(ex->pipe[1], F_SETPIPE_SZ, SPLICE_PIPE);  /* a smaller pipe only takes more steps */
+	ex->up_ready = event_new(c->px->base, bufferevent_getfd(ex->up), EV_READ, on_splice_ready, ex);
+	ex->client_ready = event_new(c->px->base, c->fd, EV_WRITE, on_splice_ready, ex);
+	ex->splicing = true;
+	if (!ex->up_ready || !ex->client_ready) {
+		if (ex->up_ready)
+			event_free(ex->up_ready);
+		if (ex->client_ready)
+			event_free(ex->client_ready);
+		ex->up_ready = ex->client_ready = NULL;
+		close(ex->pipe[0]);
+		close(ex->pipe[1]);
+		ex->splicing = false;
+		return false;
+	}
+	ex->in_pipe = 0;
+	bufferevent_disable(ex->up, EV_READ);
+	splice_step(ex);
+	return true;
+}
+
+/*
+ * Moves what either socket allows: the application's bytes into the pipe,
+ * the pipe's into the client, once everything queued for the client before
+ * them is out (on_kick calls again when it is).  Waits on the socket that
+ * blocks, timed like the bufferevents it stands in for.
+ */
+static void splice_step(struct exchange *ex)
+{
+	struct conn *c = ex->c;
+	struct timeval up_tv = {ex->c->px->cfg->upstream.timeout_ms / 1000,
+	                        (ex->c->px->cfg->upstream.timeout_ms % 1000) * 1000};
+	size_t moved = 0;
+	ssize_t n;
+
+	if (!conn_alive(c))
+		return exchange_end(ex);
+	if (evbuffer_get_length(bufferevent_get_output(c->client)) > 0)
+		return;
+	while (moved < SPLICE_TURN) {
+		if (ex->in_pipe > 0) {
+			n = splice(ex->pipe[0], NULL, c->fd, NULL, ex->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n < 0 && errno == EAGAIN) {
+				event_add(ex->client_ready, &c->px->client_tv);
+				return;
+			}
+			if (n <= 0) {           /* the client is gone */
+				ex->up_close = true;
+				ex->client_close = true;
+				return exchange_end(ex);
+			}
+			ex->in_pipe -= (size_t)n;
+			ex->log.sent += (uint64_t)n;
+			ex->spliced += (uint64_t)n;
+			moved += (size_t)n;
+			continue;
+		}
+		if (ex->resp.left == 0) {
+			ex->resp.st = FR_DONE;
+			return exchange_end(ex);
+		}
+		n = splice(bufferevent_getfd(ex->up), NULL, ex->pipe[1], NULL,
+		           ex->resp.left < SPLICE_PIPE ? ex->resp.left : SPLICE_PIPE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0 && errno == EAGAIN) {
+			event_add(ex->up_ready, &up_tv);
+			return;
+		}
+		if (n <= 0) {                   /* the application closed (or broke) mid-body */
+			ex->up_close = true;
+			return exchange_fail(ex, 502);
+		}
+		ex->resp.left -= (uint64_t)n;
+		ex->in_pipe += (size_t)n;
+	}
+	kick_later(c);                          /* the others' turn; on_kick goes on */
+}
+
 /* The answer's body, as far as the client keeps up. */
 static void answer_body(struct exchange *ex)
 {
@@ -490,6 +626,8 @@ static void answer_body(struct exchange *ex)
 	ex->log.sent += (uint64_t)n;
 	if (ex->resp.st == FR_DONE)
 		return exchange_end(ex);
+	if (splice_wanted(ex) && splice_start(ex))
+		return;
 	if (evbuffer_get_length(out) > HIGH_WATER) {
 		ex->paused = true;
 		bufferevent_disable(ex->up, EV_READ);
@@ -835,7 +973,9 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 		t = slash ? slash : "/";
 	}
 	plen = strcspn(t, "?# ") < plen ? strcspn(t, "?# ") : plen;
-	snprintf(path, sizeof(path), "%.*s", (int)plen, t);
+	plen = plen < sizeof(path) ? plen : sizeof(path) - 1;
+	memcpy(path, t, plen);
+	path[plen] = '\0';
 	router_decide(cfg, path, &rt);
 	r = rt.resource;
 	upstream = c->px->upstream && rt.to == ROUTE_APPLICATION;
@@ -991,6 +1131,13 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 		if (!conn_alive(c))
 			return;                 /* evhttp closed it once its answer was out */
 	}
+	if (ex && ex->splicing && evbuffer_get_length(out) == 0) {
+		splice_step(ex);
+		if (c->ex != ex || !conn_alive(c))
+			return;                 /* it ended, and kicked again */
+		if (ex->splicing)
+			return;
+	}
 	if (ex && ex->paused && evbuffer_get_length(out) <= LOW_WATER) {
 		ex->paused = false;
 		bufferevent_enable(ex->up, EV_READ);
@@ -1021,6 +1168,7 @@ static void on_client_out(struct evbuffer *b, const struct evbuffer_cb_info *inf
 	size_t len = evbuffer_get_length(b);
 
 	if (info->n_deleted && ((c->ex && c->ex->paused && len <= LOW_WATER) ||
+	                        (c->ex && c->ex->splicing && len == 0) ||
 	                        (c->in == IN_CLOSING && !c->shut && len == 0)))
 		kick_later(c);
 }
@@ -1516,7 +1664,7 @@ void proxy_stats(struct proxy_stats *st)
 	clients_stats(&cs);
 	*st = (struct proxy_stats){
 		.requests = stats.requests, .bad_gateway = stats.bad_gateway, .timeouts = stats.timeouts,
-		.bytes_up = stats.bytes_up, .bytes_down = stats.bytes_down, .opened = stats.opened,
+		.bytes_up = stats.bytes_up, .bytes_down = stats.bytes_down, .spliced = stats.spliced, .opened = stats.opened,
 		.reused = stats.reused, .connections = atomic_load(&connections), .max_connections = conn_cap,
 		.held_bytes = atomic_load(&held_bytes), .refused_heads = stats.refused_heads,
 		.request_timeouts = stats.request_timeouts, .over_budget = stats.over_budget,
@@ -1531,11 +1679,11 @@ void proxy_stats_json(struct buf *b)
 
 	proxy_stats(&st);
 	buf_printf(b, "{\"requests\":%llu,\"bad_gateway\":%llu,\"gateway_timeout\":%llu,"
-	           "\"bytes_up\":%llu,\"bytes_down\":%llu,\"connections_opened\":%llu,"
+	           "\"bytes_up\":%llu,\"bytes_down\":%llu,\"bytes_spliced\":%llu,\"connections_opened\":%llu,"
 	           "\"connections_reused\":%llu}",
 	           (unsigned long long)st.requests, (unsigned long long)st.bad_gateway,
 	           (unsigned long long)st.timeouts, (unsigned long long)st.bytes_up,
-	           (unsigned long long)st.bytes_down, (unsigned long long)st.opened,
+	           (unsigned long long)st.bytes_down, (unsigned long long)st.spliced, (unsigned long long)st.opened,
 	           (unsigned long long)st.reused);
 }
 

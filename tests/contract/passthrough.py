@@ -281,10 +281,62 @@ def test_large_file_from_nginx(gw, up, nginx):
     c.request("GET", "/static/big.bin")
     r = c.getresponse()
     eq(r.getheader("Content-Length"), str(BIG))
+    spliced = stats(gw)["bytes_spliced"]
     eq(read_all(r), (BIG, sha_of_pattern(BIG)), "100 MB download from nginx")
     c.close()
     growth = vm_hwm_kb(gw) - before
     assert growth < GROWTH_LIMIT_KB, "peak memory grew by %d KiB over a 100 MB file" % growth
+    spliced = stats(gw)["bytes_spliced"] - spliced
+    assert spliced > BIG - (1 << 20), "only %d bytes went kernel to kernel" % spliced
+
+
+def test_spliced_answers_keep_the_connection(gw, up, nginx):
+    """Answers of known length, spliced, one after the other on one
+    connection, then a gateway route on the same connection: each arrives
+    whole and in order; small ones are not spliced."""
+    before = stats(gw)["bytes_spliced"]
+    c = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=60)
+    for n in (5 << 20, 70 << 10, 3 << 20):
+        c.request("GET", "/big?n=%d" % n)
+        r = c.getresponse()
+        eq((r.status, r.getheader("Content-Length")), (200, str(n)))
+        eq(read_all(r), (n, sha_of_pattern(n)), "a %d-byte answer" % n)
+    st, _, _, data = call(gw, "GET", "/app/after", conn=c)
+    eq((st, json.loads(data)["target"]), (200, "/app/after"))
+    st, _, _, data = call(gw, "GET", "/big?n=100", conn=c)
+    eq((st, data), (200, b"".join(pattern(100))), "a small answer after them")
+    c.close()
+    spliced = stats(gw)["bytes_spliced"] - before
+    assert (8 << 20) - (2 << 20) < spliced <= (8 << 20) + (70 << 10), spliced
+
+
+def test_answer_cut_short_while_spliced(gw, up, nginx):
+    """The application closes half-way through an answer of announced
+    length: the client's connection closes short of it (it cannot be told
+    otherwise), the exchange is logged, and the gateway carries on."""
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
+    s.sendall(b"GET /big?n=%d&cut=%d HTTP/1.1\r\nHost: x\r\n\r\n" % (8 << 20, 3 << 20))
+    got = b""
+    while b"\r\n\r\n" not in got:
+        b = s.recv(1 << 16)
+        assert b, "no answer head"
+        got += b
+    head, body = got.split(b"\r\n\r\n", 1)
+    assert b"Content-Length: %d" % (8 << 20) in head, head
+    n = len(body)
+    while True:
+        try:
+            b = s.recv(1 << 20)
+        except ConnectionResetError:
+            break
+        if not b:
+            break
+        n += len(b)
+    s.close()
+    eq(n, 3 << 20, "the bytes the application sent, and no more")
+    logged(gw, lambda e: e["uri"].startswith("/big?n=%d&cut=" % (8 << 20)))
+    st, _, _, data = call(gw, "GET", "/app/still-fine")
+    eq(st, 200, "the next request goes through")
 
 
 def test_slow_client_download(gw, up, nginx):
@@ -584,7 +636,8 @@ def main():
                         test_passthrough_mode_for_a_route, test_login_then_gateway_route,
                         test_pipelined_requests_keep_order, test_smuggling_is_refused,
                         test_chunk_size_with_leading_zeros], gw, up, nginx)
-            runner.run([test_large_bodies_streamed], gw, up, nginx)
+            runner.run([test_large_bodies_streamed, test_spliced_answers_keep_the_connection,
+                        test_answer_cut_short_while_spliced], gw, up, nginx)
             runner.run([test_static_files_from_nginx, test_large_file_from_nginx, test_slow_client_download],
                        ngw, up, nginx)
         finally:

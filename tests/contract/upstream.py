@@ -83,7 +83,7 @@ class App(BaseHTTPRequestHandler):
         if u.path == "/api/auth/token/refresh/" and self.command == "POST":
             return self.answer(200, {"access": make_token(1, self.secret)})
         if u.path == "/big":
-            return self.big(int(q["n"]), q.get("chunked") == "1")
+            return self.big(int(q["n"]), q.get("chunked") == "1", int(q.get("cut", "-1")))
         if u.path == "/slow":
             time.sleep(int(q.get("ms", "2000")) / 1000)
         if u.path == "/close":
@@ -106,7 +106,9 @@ class App(BaseHTTPRequestHandler):
         return self.answer(200, {"refresh": make_token(1, self.secret, token_type="refresh"),
                                  "access": make_token(1, self.secret)})
 
-    def big(self, n, chunked):
+    def big(self, n, chunked, cut=-1):
+        """n bytes of the pattern; with cut, the connection closes after
+        that many, short of the length announced."""
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         if chunked:
@@ -114,8 +116,12 @@ class App(BaseHTTPRequestHandler):
         else:
             self.send_header("Content-Length", str(n))
         self.end_headers()
-        for b in pattern(n):
+        for b in pattern(n if cut < 0 else cut):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(b), b) if chunked else b)
+        if cut >= 0:
+            self.wfile.flush()
+            self.close_connection = True
+            return
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
 
