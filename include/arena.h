@@ -28,6 +28,8 @@ void *arena_alloc(struct arena *a, size_t n);
 void *arena_zalloc(struct arena *a, size_t n);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
+/* x, sep and y end to end: what "%s%s%s" would print, without printf. */
+char *arena_join(struct arena *a, const char *x, const char *sep, const char *y);
 char *arena_printf(struct arena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -70,6 +70,17 @@ char *arena_strdup(struct arena *a, const char *s)
 	return arena_strndup(a, s, strlen(s));
 }
 
+char *arena_join(struct arena *a, const char *x, const char *sep, const char *y)
+{
+	size_t nx = strlen(x), ns = strlen(sep), ny = strlen(y);
+	char *p = arena_alloc(a, nx + ns + ny + 1);
+
+	memcpy(p, x, nx);
+	memcpy(p + nx, sep, ns);
+	memcpy(p + nx + ns, y, ny + 1);
+	return p;
+}
+
 char *arena_printf(struct arena *a, const char *fmt, ...)
 {
 	va_list ap;

@@ -594,7 +594,7 @@ void drf_render_value(struct buf *b, const struct field *f, const struct value *
 		json_put_str(b, v->u.s.p, v->u.s.n);
 		return;
 	case CT_INTEGER:
-		buf_printf(b, "%lld", (long long)v->u.i);
+		buf_put_int(b, v->u.i);
 		return;
 	case CT_BOOLEAN:
 		buf_puts(b, v->u.i ? "true" : "false");

@@ -340,7 +340,7 @@ static void serve_page(struct request *req, struct query *q, const struct qparam
 	/* Links name the configured public address, or the Host the client
 	 * used (checked as a host name before the request got here). */
 	origin = *req->cfg->public_url ? req->cfg->public_url :
-	         arena_printf(&req->arena, "%s://%s", tls_on() ? "https" : "http", req->host);
+	         arena_join(&req->arena, tls_on() ? "https" : "http", "://", req->host);
 	if (offset + limit < count)
 		v[SLOT_NEXT] = slot_link(req, origin, qp, set,
 		                         profile_position(p, &req->arena, offset + limit, limit, set));
@@ -640,15 +640,15 @@ void resource_handle(struct request *req, const struct resource *r)
 	switch (t.kind) {
 	case T_COLLECTION:
 		need = get ? OP_LIST : strcmp(m, "POST") == 0 ? OP_CREATE : 0;
-		req->route = arena_printf(&req->arena, "%s.%s", r->name, get ? "list" : "create");
+		req->route = arena_join(&req->arena, r->name, ".", get ? "list" : "create");
 		break;
 	case T_DETAIL:
 		need = get ? OP_RETRIEVE : strcmp(m, "PUT") == 0 ? OP_UPDATE :
 		       strcmp(m, "PATCH") == 0 ? OP_PARTIAL : strcmp(m, "DELETE") == 0 ? OP_DESTROY : 0;
-		req->route = arena_printf(&req->arena, "%s.detail", r->name);
+		req->route = arena_join(&req->arena, r->name, ".", "detail");
 		break;
 	case T_VIEW:
-		req->route = arena_printf(&req->arena, "%s.%s", r->name, t.view->name);
+		req->route = arena_join(&req->arena, r->name, ".", t.view->name);
 		if (!get)
 			return reply_method_not_allowed(req);
 		switch (t.view->kind) {

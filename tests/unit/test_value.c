@@ -1,5 +1,6 @@
 /*
- * test_value.c — canonical types: decimals, dates, datetimes, uuids, UTF-8.
+ * test_value.c — canonical types: decimals, dates, datetimes, uuids, UTF-8;
+ * and the request arena's strings.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "arena.h"
+#include "util.h"
 #include "value.h"
 
 static void test_decimal_parse(void **state)
@@ -178,6 +181,27 @@ static void test_utf8(void **state)
 	assert_int_equal(utf8_len("h\xc3\xa9llo \xe2\x82\xb9", 10), 7);
 }
 
+static void test_arena_strings(void **state)
+{
+	struct arena a;
+	struct buf b = {0};
+	char *big;
+
+	(void)state;
+	arena_init(&a, 64);
+	assert_string_equal(arena_join(&a, "invoices", ".", "detail"), "invoices.detail");
+	assert_string_equal(arena_join(&a, "", "://", ""), "://");
+	big = arena_join(&a, "x", "", arena_printf(&a, "%0100d", 7));  /* beyond one chunk */
+	assert_int_equal(strlen(big), 101);
+	assert_true(big[0] == 'x' && big[100] == '7');
+	buf_put_int(&b, -9223372036854775807LL - 1);
+	buf_putc(&b, ' ');
+	buf_put_int(&b, 0);
+	assert_string_equal(buf_cstr(&b), "-9223372036854775808 0");
+	buf_free(&b);
+	arena_reset(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_datetimes),
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_arena_strings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
