@@ -53,6 +53,10 @@ int pool_submit(struct pool *p, struct pool_job *job) __attribute__((warn_unused
 /* Run every queued job, then stop and free the workers.  pool_stop(NULL)
  * is a no-op. */
 void pool_stop(struct pool *p);
+/* From now on pool_stop lets go of the jobs still queued (their done()
+ * runs, not their run()) and waits only for those under way: for work
+ * that is best effort or kept elsewhere, which a stop must not wait on. */
+void pool_drop_on_stop(struct pool *p);
 
 /* What the pools running now do (for /metrics): fills up to max, returns
  * how many pools there are. */

@@ -38,6 +38,7 @@ struct pool {
 	const char *urls[POOL_SLOTS];
 	const struct config *cfg;
 	int nice;
+	bool drop_on_stop;          /* pool_stop lets queued jobs go */
 	const char *name;
 	uint64_t rejected;
 	struct pool *next_pool;     /* every pool, for pool_stats_all */
@@ -102,8 +103,12 @@ static void *worker_main(void *arg)
 	struct store *stores[POOL_SLOTS] = {NULL};
 	struct store_error err;
 	struct pool_job *job;
+	char name[16];
 	int i;
 
+	/* "cutover-shadow" and the like, as top -H and /proc show threads. */
+	snprintf(name, sizeof(name), "cutover-%s", p->name);
+	pthread_setname_np(pthread_self(), name);
 	if (p->nice > 0)
 		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice);
 	pthread_mutex_lock(&p->mu);
@@ -230,6 +235,18 @@ void pool_stop(struct pool *p)
 	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->cv);
+	if (p->drop_on_stop) {
+		struct pool_job *job = p->head, *next;
+
+		p->head = p->tail = NULL;
+		p->depth = 0;
+		pthread_mutex_unlock(&p->mu);
+		for (; job; job = next) {
+			next = job->next;
+			job->done(job);
+		}
+		pthread_mutex_lock(&p->mu);
+	}
 	while (p->workers) {
 		reap(p);
 		if (p->workers)
@@ -239,6 +256,13 @@ void pool_stop(struct pool *p)
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
+}
+
+void pool_drop_on_stop(struct pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->drop_on_stop = true;
+	pthread_mutex_unlock(&p->mu);
 }
 
 size_t pool_stats_all(struct pool_stats *out, size_t max)

@@ -543,6 +543,9 @@ int shadow_start(const struct config *cfg)
 		shadow_stop();
 		return -1;
 	}
+	/* A stop does not wait on a slow secondary: comparisons are best
+	 * effort, and the copies queued are in the journal, drained later. */
+	pool_drop_on_stop(S.pool);
 	if (n)
 		drainer_ensure();
 	return 0;

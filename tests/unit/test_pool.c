@@ -135,6 +135,61 @@ static void test_on_demand_pool(void **state)
 	pool_stop(p);
 }
 
+static _Atomic bool started, released;
+static _Atomic long dropped;
+
+static void slow_run(struct pool_job *job, struct store *const stores[POOL_SLOTS])
+{
+	(void)job;
+	(void)stores;
+	started = true;
+	while (!released)
+		sleep_ms(1);
+	ran++;
+}
+
+static void count_done(struct pool_job *job)
+{
+	dropped++;
+	free(job);
+}
+
+static void *release_later(void *arg)
+{
+	(void)arg;
+	sleep_ms(100);
+	released = true;
+	return NULL;
+}
+
+/* A pool told to drop on stop waits for the job under way, not for the
+ * queued ones, and lets each of them go exactly once. */
+static void test_stop_drops_queued_jobs(void **state)
+{
+	struct pool *p = pool_start("test", 1, 100, no_urls, NULL, 0, NULL);
+	pthread_t t;
+	int i;
+
+	(void)state;
+	ran = dropped = 0;
+	started = released = false;
+	pool_drop_on_stop(p);
+	for (i = 0; i < 50; i++) {
+		struct pool_job *j = calloc(1, sizeof(*j));
+
+		j->run = slow_run;
+		j->done = count_done;
+		assert_int_equal(pool_submit(p, j), 0);
+	}
+	while (!started)                        /* the worker has taken its first job */
+		sleep_ms(1);
+	pthread_create(&t, NULL, release_later, NULL);
+	pool_stop(p);
+	pthread_join(t, NULL);
+	assert_int_equal(ran, 1);
+	assert_int_equal(dropped, 50);          /* 49 let go, and the one that ran */
+}
+
 static void test_full_queue_refuses(void **state)
 {
 	struct pool *p = pool_start("test", 1, 2, no_urls, NULL, 0, NULL);
@@ -210,6 +265,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixed_pool_starts_at_once),
+		cmocka_unit_test(test_stop_drops_queued_jobs),
 		cmocka_unit_test(test_on_demand_pool),
 		cmocka_unit_test(test_full_queue_refuses),
 		cmocka_unit_test(test_no_job_lost_while_workers_leave),
