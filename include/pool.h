@@ -57,6 +57,9 @@ void pool_stop(struct pool *p);
  * runs, not their run()) and waits only for those under way: for work
  * that is best effort or kept elsewhere, which a stop must not wait on. */
 void pool_drop_on_stop(struct pool *p);
+/* Is the queue full now?  A hint, read without the lock: work that would
+ * be refused is not worth building. */
+bool pool_full(struct pool *p);
 
 /* What the pools running now do (for /metrics): fills up to max, returns
  * how many pools there are. */

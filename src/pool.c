@@ -2,6 +2,7 @@
  * pool.c — worker threads for blocking store calls (see pool.h).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -30,7 +31,8 @@ struct pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct pool_job *head, *tail;
-	size_t depth, max;
+	_Atomic size_t depth;       /* changed under mu; read without it by pool_full */
+	size_t max;
 	bool stopping;
 	struct worker *workers;     /* running, leaving and done */
 	int n, idle, limit;         /* working or waiting; waiting; at most */
@@ -256,6 +258,11 @@ void pool_stop(struct pool *p)
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
+}
+
+bool pool_full(struct pool *p)
+{
+	return atomic_load_explicit(&p->depth, memory_order_relaxed) >= p->max;
 }
 
 void pool_drop_on_stop(struct pool *p)

@@ -189,8 +189,17 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	/* The mode is fixed for the request now; a flip affects later ones. */
 	req->resource = rt.resource;
 	req->mode = rt.mode;
-	if (router_begin(req))
+	if (router_begin(req)) {
+		/* A read the legacy store answers, when that store runs on the
+		 * loop, needs no worker: any comparison runs on the shadow
+		 * workers once the client has its answer. */
+		if (!req->write_marked && !mode_mongo_first(req->mode) && loop->store && !loop->pool) {
+			handle(req, loop->store);
+			router_after_answer(req);
+			return finish(req);
+		}
 		pool = loop->engine;
+	}
 	if (!pool) {
 		handle(req, loop->store);
 		return finish(req);

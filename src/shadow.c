@@ -395,6 +395,10 @@ void shadow_after_answer(struct request *req)
 	if (!mode_compares(req->mode) || req->auth != AUTH_OK || req->wrote ||
 	    (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) || !sampled(r))
 		return;
+	if (pool_full(S.pool)) {
+		metrics_outcome(r, OUT_DROPPED);    /* the copy would be refused */
+		return;
+	}
 	{
 		struct read_job *j = xcalloc(1, sizeof(*j));
 

@@ -927,6 +927,41 @@ def traffic(gw, n0):
     eq(gw.request("DELETE", "/api/invoices/%s/" % inv["id"], token=T1).status, 204)
 
 
+def named_threads(gw, name):
+    n = 0
+    for tid in os.listdir("/proc/%d/task" % gw.proc.pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (gw.proc.pid, tid)) as f:
+                n += f.read().strip() == name
+        except OSError:
+            pass                            # a thread that has just left
+    return n
+
+
+def test_shadow_reads_answered_on_the_loop(binary, mongo):
+    """In shadow mode a read from an inline legacy store (SQLite) is
+    answered on the event loop: no store worker starts for it, while the
+    shadow workers compare it once the client has its answer."""
+    gw = Gateway(binary, mongo=mongo, mode="legacy")
+    try:
+        inv = gw.request("POST", "/api/invoices/", invoice(9200), T1).json()
+        wait_journal_empty(gw)
+        flip(gw, "invoices", "shadow")
+        before = route(gw)["compared"]
+        for _ in range(20):
+            eq(gw.request("GET", "/api/invoices/%s/" % inv["id"], token=T1).status, 200)
+            eq(gw.request("GET", "/api/invoices/", token=T1).status, 200)
+        deadline = time.time() + 20
+        while route(gw)["compared"] < before + 2:
+            assert time.time() < deadline, route(gw)
+            time.sleep(0.05)
+        assert named_threads(gw, "cutover-shadow") > 0, "no shadow worker compared the reads"
+        eq(named_threads(gw, "cutover-engine"), 0, "store workers started for reads from SQLite")
+    finally:
+        problems, log = gw.stop()
+    eq(problems, [], log[-3000:])
+
+
 def test_idle_mongodb_costs_no_thread(binary, mongo):
     """MongoDB configured and every route legacy: the process runs exactly
     the threads it runs without MongoDB.  A route flipped to shadow starts
@@ -975,6 +1010,7 @@ def suite(runner, binary, mongo):
     finally:
         runner.shutdown(gw)
     runner.run([test_noise_baseline, test_control_store_moves_to_mongodb, test_idle_mongodb_costs_no_thread,
+                test_shadow_reads_answered_on_the_loop,
                 test_zero_downtime_flips_under_load,
                 test_zero_downtime_global_flips_under_load, test_kill_between_commit_and_copy,
                 test_cascade_delete_reads_are_raced], binary, mongo)

@@ -163,10 +163,11 @@ static void *release_later(void *arg)
 }
 
 /* A pool told to drop on stop waits for the job under way, not for the
- * queued ones, and lets each of them go exactly once. */
+ * queued ones, and lets each of them go exactly once; a full queue says
+ * so before a job is built. */
 static void test_stop_drops_queued_jobs(void **state)
 {
-	struct pool *p = pool_start("test", 1, 100, no_urls, NULL, 0, NULL);
+	struct pool *p = pool_start("test", 1, 49, no_urls, NULL, 0, NULL);
 	pthread_t t;
 	int i;
 
@@ -179,10 +180,12 @@ static void test_stop_drops_queued_jobs(void **state)
 
 		j->run = slow_run;
 		j->done = count_done;
+		assert_false(pool_full(p));
 		assert_int_equal(pool_submit(p, j), 0);
+		while (!started)                /* the worker has taken the first job */
+			sleep_ms(1);
 	}
-	while (!started)                        /* the worker has taken its first job */
-		sleep_ms(1);
+	assert_true(pool_full(p));              /* 49 waiting behind the one under way */
 	pthread_create(&t, NULL, release_later, NULL);
 	pool_stop(p);
 	pthread_join(t, NULL);
