@@ -148,13 +148,9 @@ lint:
 
 test: lint test-unit test-fuzz test-conformance test-contract test-big test-asan
 
+# Every figure of BENCHMARKS.md, three runs each (BENCH_RUNS), one table.
 bench: $(BUILD)/cutover $(BUILD)/bare-server $(BUILD)/mongo-loop
-	$(Q)scripts/bench.sh $(BUILD)/cutover $(BUILD)/bare-server
-	$(Q)python3 tests/bench/idle_mongo_bench.py $(BUILD)/cutover
-	$(Q)python3 tests/bench/mongo_bench.py $(BUILD)/cutover $(BUILD)/mongo-loop
-	$(Q)python3 tests/bench/shadow_bench.py $(BUILD)/cutover
-	$(Q)python3 tests/bench/migrate_bench.py $(BUILD)/cutover $(BUILD)/mongo-loop
-	$(Q)python3 tests/bench/passthrough_bench.py $(BUILD)/cutover
+	$(Q)python3 tests/bench/all.py $(BUILD)/cutover $(BUILD)/bare-server $(BUILD)/mongo-loop
 
 install: $(BUILD)/cutover
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cutover/examples/hisabpro

@@ -34,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "contract"))
 from harness import ROOT, free_port  # noqa: E402
 from mongo import Mongo  # noqa: E402
-from pg_bench import wrk_run  # noqa: E402
+from common import wrk_run  # noqa: E402
 
 SECRET = "bench-secret-not-real-00000"
 CONFIG = os.path.join(ROOT, "etc", "examples", "hisabpro", "cutover.json")

@@ -8,14 +8,9 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "contract"))
-sys.path.insert(0, os.path.dirname(__file__))
+from common import CONNS, SECONDS, figure, profiled, wrk, wrk_run  # noqa: E402
 from harness import Gateway, make_token  # noqa: E402
 from passthrough import Nginx  # noqa: E402
-from pg_bench import wrk, wrk_run  # noqa: E402
-
-SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
-CONNS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 
 
 def transfer(url, conns):
@@ -42,15 +37,19 @@ def main():
         print("wrk -t2 -c%d -d%ds, %d cores; nginx 1.22 with 1 worker as the application" %
               (CONNS, SECONDS, os.cpu_count()))
         direct, dp99 = wrk(nginx.url + "/static/hello.txt", "x", SECONDS, CONNS)
-        through, tp99 = wrk("http://127.0.0.1:%d/static/hello.txt" % gw.port, "x", SECONDS, CONNS)
+        through, tp99 = profiled(gw.proc.pid, "passthrough, small",
+                                 lambda: wrk("http://127.0.0.1:%d/static/hello.txt" % gw.port, "x", SECONDS, CONNS))
         row("nginx directly, 17-byte file", direct, "req/s", dp99)
         row("through the gateway", through, "req/s", tp99)
         print("ratio gateway/direct (requests): %.2f" % (through / direct))
+        figure("passthrough.small.gateway_over_direct", through / direct, ">=0.60")
         dmb, _ = transfer(nginx.url + "/static/1m.bin", 8)
-        tmb, _ = transfer("http://127.0.0.1:%d/static/1m.bin" % gw.port, 8)
+        tmb, _ = profiled(gw.proc.pid, "passthrough, 1 MiB",
+                          lambda: transfer("http://127.0.0.1:%d/static/1m.bin" % gw.port, 8))
         row("nginx directly, 1 MiB file, 8 connections", dmb, "MB/s")
         row("through the gateway", tmb, "MB/s")
         print("ratio gateway/direct (bytes): %.2f" % (tmb / dmb))
+        figure("passthrough.1mib.gateway_over_direct", tmb / dmb, ">=0.60")
         # The filter's cost on the gateway's own routes.
         tok = make_token(1)
         plain = Gateway(binary)
@@ -65,6 +64,7 @@ def main():
         row("GET /api/invoices/{id}/, no upstream", a, "req/s", ap99)
         row("the same with an upstream (through the filter)", b, "req/s", bp99)
         print("ratio with/without the filter: %.2f" % (b / a))
+        figure("passthrough.filter.with_over_without", b / a)
     finally:
         for g in gws:
             g.stop()
