@@ -27,7 +27,13 @@ struct buf {
 void buf_reserve(struct buf *b, size_t extra);
 void buf_put(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
-void buf_putc(struct buf *b, char c);
+/* One byte: inline, as JSON is written a byte at a time between runs. */
+static inline void buf_putc(struct buf *b, char c)
+{
+	if (b->len + 2 > b->cap)
+		buf_reserve(b, 1);
+	b->p[b->len++] = c;
+}
 /* v in decimal, as printf's %lld writes it. */
 void buf_put_int(struct buf *b, int64_t v);
 void buf_printf(struct buf *b, const char *fmt, ...)
@@ -59,7 +65,13 @@ void random_bytes(void *p, size_t n);
  * kernel): for request ids and the like, never for anything secret. */
 void fast_random_bytes(void *p, size_t n);
 /* The value of a hex digit (either case), or -1. */
-int hex_digit(int c);
+extern const signed char hex_values[256];
+
+/* The value of a hexadecimal digit (either case), or -1. */
+static inline int hex_digit(int c)
+{
+	return hex_values[(unsigned char)c];
+}
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 

@@ -414,33 +414,42 @@ void json_pyrepr(struct buf *b, const struct json *v)
 	emit(b, v, true);
 }
 
+/* Bytes a JSON string cannot hold as they are: controls, the quote, the
+ * backslash; and 0xe2, which may start U+2028 or U+2029 (they end lines in
+ * JavaScript, so they are escaped too). */
+static const unsigned char json_special[256] = {
+	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0xe2] = 1,
+};
+
 void json_put_str(struct buf *b, const char *s, size_t n)
 {
-	size_t i, run = 0;
+	size_t i = 0;
 
 	buf_reserve(b, n + 2);
 	buf_putc(b, '"');
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *esc = NULL;
+	while (i < n) {
+		size_t run = i;
+		unsigned char c;
+		const char *esc;
 		char tmp[8];
 
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			/* U+2028 and U+2029 are escaped: they end lines in JavaScript. */
-			if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-			    ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
-				buf_put(b, s + i - run, run);
-				run = 0;
-				buf_puts(b, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+		while (i < n && !json_special[(unsigned char)s[i]])
+			i++;
+		buf_put(b, s + run, i - run);
+		if (i == n)
+			break;
+		c = (unsigned char)s[i++];
+		switch (c) {
+		case 0xe2:
+			if (i + 1 < n && (unsigned char)s[i] == 0x80 &&
+			    ((unsigned char)s[i + 1] == 0xa8 || (unsigned char)s[i + 1] == 0xa9)) {
+				esc = (unsigned char)s[i + 1] == 0xa8 ? "\\u2028" : "\\u2029";
 				i += 2;
+			} else {
+				buf_putc(b, (char)c);
 				continue;
 			}
-			run++;
-			continue;
-		}
-		buf_put(b, s + i - run, run);
-		run = 0;
-		switch (c) {
+			break;
 		case '"': esc = "\\\""; break;
 		case '\\': esc = "\\\\"; break;
 		case '\n': esc = "\\n"; break;
@@ -454,7 +463,6 @@ void json_put_str(struct buf *b, const char *s, size_t n)
 		}
 		buf_puts(b, esc);
 	}
-	buf_put(b, s + n - run, run);
 	buf_putc(b, '"');
 }
 

@@ -80,12 +80,6 @@ void buf_puts(struct buf *b, const char *s)
 	buf_put(b, s, strlen(s));
 }
 
-void buf_putc(struct buf *b, char c)
-{
-	buf_reserve(b, 1);
-	b->p[b->len++] = c;
-}
-
 void deadline_after(struct timespec *ts, int64_t us)
 {
 	clock_gettime(CLOCK_REALTIME, ts);
@@ -205,13 +199,16 @@ void fast_random_bytes(void *p, size_t n)
 	}
 }
 
-int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+#define H16(x) -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
+const signed char hex_values[256] = {
+	H16(0), H16(1), H16(2),
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -1, -1, -1, -1, -1,
+	-1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	H16(5),
+	-1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	H16(7), H16(8), H16(9), H16(10), H16(11), H16(12), H16(13), H16(14), H16(15),
+};
+#undef H16
 
 void hex_encode(const unsigned char *in, size_t n, char *out)
 {

@@ -44,6 +44,23 @@ int uuid_parse(const char *s, size_t n, unsigned char out[16])
 	int nibbles = 0;
 	size_t i;
 
+	/* The two forms stores hold: 8-4-4-4-12, and 32 digits. */
+	if (n == 32 || (n == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-')) {
+		int bad = 0, k = 0;
+
+		for (i = 0; i < n; i += 2) {
+			int hi, lo;
+
+			if (n == 36 && (i == 8 || i == 13 || i == 18 || i == 23))
+				i++;
+			hi = hex_digit(s[i]);
+			lo = hex_digit(s[i + 1]);
+			bad |= hi | lo;
+			out[k++] = (unsigned char)((unsigned)hi << 4 | (unsigned)lo);
+		}
+		if (bad >= 0)
+			return 0;
+	}
 	if (n >= 9 && strncasecmp(s, "urn:uuid:", 9) == 0) {
 		s += 9;
 		n -= 9;

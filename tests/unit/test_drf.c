@@ -37,6 +37,9 @@ static void test_json_output(void **state)
 	json_put_str(&b, "a\"b\\c\n\x01 \xe2\x82\xb9 \xe2\x80\xa8", 15);
 	assert_string_equal(buf_cstr(&b), "\"a\\\"b\\\\c\\n\\u0001 \xe2\x82\xb9 \\u2028\"");
 	buf_free(&b);
+	json_put_str(&b, "\xe2\x80\xa9\t\xe2\x80", 6);     /* U+2029, a tab, a cut-off 0xe2 */
+	assert_string_equal(buf_cstr(&b), "\"\\u2029\\t\xe2\x80\"");
+	buf_free(&b);
 }
 
 static void test_parse_and_repr(void **state)

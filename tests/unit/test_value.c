@@ -164,6 +164,15 @@ static void test_uuid(void **state)
 	assert_int_equal(uuid_parse("f9703cfe-1689-443c-ba2f-e94d1ad1237", 35, v), -1);
 	assert_int_equal(uuid_parse("g9703cfe-1689-443c-ba2f-e94d1ad1237b", 36, v), -1);
 	assert_int_equal(uuid_parse("f9703cfe-1689-443c-ba2f-e94d1ad1237b0", 37, v), -1);
+	/* The canonical forms' fast path and the rest agree. */
+	assert_int_equal(uuid_parse("F9703CFE-1689-443C-BA2F-E94D1AD1237B", 36, v), 0);
+	assert_memory_equal(u, v, 16);
+	assert_int_equal(uuid_parse("f9703cfe-1689-443c-ba2f-e94d1ad1237-", 36, v), -1);
+	assert_int_equal(uuid_parse("f9703cfe-1689443cba2fe94d1ad1237b", 33, v), 0);
+	assert_memory_equal(u, v, 16);
+	assert_int_equal(uuid_parse("f9703cfe-689443cba2fe94d1ad1237b", 32, v), -1);
+	assert_int_equal(uuid_parse("------------------------------------", 36, v), -1);
+	assert_int_equal(uuid_parse("f9703cfe1689443cba2fe94d1ad1237 ", 32, v), -1);
 	uuid_v4(u);
 	assert_int_equal(u[6] >> 4, 4);
 	assert_int_equal(u[8] >> 6, 2);
