@@ -11,7 +11,10 @@ usage: all.py CUTOVER BARE_SERVER MONGO_LOOP
                  passthrough, shadow, scaling, fixed, migrate
   BENCH_SECONDS  seconds per wrk run (10); BENCH_CONNECTIONS (32)
   BENCH_SUMMARY  where the table is also written as Markdown
-                 (build/bench-summary.md)"""
+                 (build/bench-summary.md)
+  BENCH_PROFILE  1: a perf summary of the gateway on each path, every
+                 round; first: in the first round only (perf's sampling
+                 costs the gateway a little)"""
 import os
 import statistics
 import subprocess
@@ -37,12 +40,13 @@ def parts(cutover, bare, loop):
     return repeated, once
 
 
-def run_part(name, argv, figures, failed):
+def run_part(name, argv, figures, failed, profile=False):
     """Runs one part, its output passed through; its FIGURE lines kept."""
     print("\n== %s: %s" % (name, " ".join(argv)), flush=True)
     t0 = time.time()
+    env = dict(os.environ, BENCH_PROFILE="1" if profile else "")
     p = subprocess.Popen([sys.executable, os.path.join(HERE, argv[0])] + argv[1:], stdout=subprocess.PIPE,
-                         text=True)
+                         text=True, env=env)
     for line in p.stdout:
         if line.startswith("FIGURE "):
             _, key, value, goal = line.split()
@@ -87,12 +91,13 @@ def main():
     unknown = wanted - {n for n, _ in repeated + once}
     if unknown:
         sys.exit("bench: no such part: %s" % ", ".join(sorted(unknown)))
+    profile = os.environ.get("BENCH_PROFILE", "")
     figures, failed = {}, []
     for r in range(runs):
         print("\n######## round %d of %d" % (r + 1, runs), flush=True)
         for name, argv in repeated:
             if name in wanted:
-                run_part(name, argv, figures, failed)
+                run_part(name, argv, figures, failed, profile == "1" or (profile == "first" and r == 0))
     for name, argv in once:
         if name in wanted:
             run_part(name, argv, figures, failed)

@@ -151,3 +151,26 @@ def profiled(pid, label, fn):
                                                for c, _ in COMPONENTS + [("other", ())] if shares.get(c))))
     print("    the gateway's own busiest: %s" % ", ".join(own))
     return result
+
+
+def paced(base, path, token, rate, seconds, conns=8):
+    """GET path at about rate requests a second over conns kept-alive
+    connections, one after another; the number made."""
+    import http.client
+    port = int(base.rsplit(":", 1)[1])
+    cs = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(conns)]
+    n, t0 = 0, time.time()
+    while time.time() - t0 < seconds:
+        c = cs[n % conns]
+        c.request("GET", path, headers={"Authorization": "Bearer " + token})
+        r = c.getresponse()
+        r.read()
+        if r.status != 200:
+            raise RuntimeError("the server answered %d" % r.status)
+        n += 1
+        ahead = t0 + n / rate - time.time()
+        if ahead > 0:
+            time.sleep(ahead)
+    for c in cs:
+        c.close()
+    return n
