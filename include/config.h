@@ -69,6 +69,7 @@ enum mongo_decimal {
 
 struct field {
 	const char *name;       /* name in the API */
+	const char *key;        /* … as a JSON key with its colon, written as it is */
 	const char *column;     /* column in the legacy table */
 	enum ctype type;
 	unsigned flags;
@@ -119,6 +120,7 @@ enum op_bit {
  * and path are not, and fk_column links a child row to its parent). */
 struct resource {
 	const char *name;
+	const char *key;            /* a child's name as a JSON key, with its colon */
 	const char *path;           /* URL prefix, e.g. "/api/invoices/" */
 	size_t path_len;
 	const char *table;

@@ -619,6 +619,18 @@ void drf_render_value(struct buf *b, const struct field *f, const struct value *
 	buf_putc(b, '"');
 }
 
+/* "name": — made once when the configuration was read, or now for a
+ * resource built without one. */
+static void put_key(struct buf *b, const char *key, const char *name)
+{
+	if (key) {
+		buf_puts(b, key);
+		return;
+	}
+	json_put_cstr(b, name);
+	buf_putc(b, ':');
+}
+
 void drf_render_record(struct buf *b, const struct resource *r, const struct record *rec)
 {
 	size_t i, c, k;
@@ -627,9 +639,9 @@ void drf_render_record(struct buf *b, const struct resource *r, const struct rec
 	buf_putc(b, '{');
 	for (i = 0; i <= r->nfields; i++) {
 		if (i < r->nfields) {
-			buf_puts(b, first ? "" : ",");
-			json_put_cstr(b, r->fields[i].name);
-			buf_putc(b, ':');
+			if (!first)
+				buf_putc(b, ',');
+			put_key(b, r->fields[i].key, r->fields[i].name);
 			drf_render_value(b, &r->fields[i], &rec->vals[i]);
 			first = false;
 		}
@@ -638,9 +650,10 @@ void drf_render_record(struct buf *b, const struct resource *r, const struct rec
 
 			if (!(ch->after == (int)i || (ch->after < 0 && i == r->nfields)))
 				continue;
-			buf_puts(b, first ? "" : ",");
-			json_put_cstr(b, ch->name);
-			buf_puts(b, ":[");
+			if (!first)
+				buf_putc(b, ',');
+			put_key(b, ch->key, ch->name);
+			buf_putc(b, '[');
 			for (k = 0; k < rec->children[c].n; k++) {
 				buf_puts(b, k ? "," : "");
 				drf_render_record(b, ch, &rec->children[c].rows[k]);

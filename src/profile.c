@@ -462,6 +462,19 @@ static void read_builtin(struct config_loader *l, const char *name, const char *
 	read_profile(l, name, o);
 }
 
+/* name as a JSON key: quoted, escaped, and its colon. */
+static const char *json_key(struct arena *a, const char *name)
+{
+	struct buf b = {0};
+	const char *key;
+
+	json_put_cstr(&b, name);
+	buf_putc(&b, ':');
+	key = arena_strndup(a, b.p, b.len);
+	buf_free(&b);
+	return key;
+}
+
 /* Resources and views under their profile's names. */
 static void apply_names(struct config *cfg, struct resource *r)
 {
@@ -473,7 +486,9 @@ static void apply_names(struct config *cfg, struct resource *r)
 			r->fields[i].name = p->id_name;
 		else if (p->casing == CASE_CAMEL)
 			r->fields[i].name = profile_camel(&cfg->arena, r->fields[i].name);
+		r->fields[i].key = json_key(&cfg->arena, r->fields[i].name);
 	}
+	r->key = json_key(&cfg->arena, r->name);
 	for (i = 0; i < r->nviews; i++) {
 		struct view *v = &r->views[i];
 

@@ -441,6 +441,23 @@ static void request_sent(struct exchange *ex)
 		time_upstream(ex);
 }
 
+/* Heads are written a piece at a time, without printf: a line's text and
+ * its CRLF; a header field. */
+#define LIT(s) s, sizeof(s) - 1
+
+static void put_line(struct buf *b, const char *text, size_t n)
+{
+	buf_put(b, text, n);
+	buf_put(b, "\r\n", 2);
+}
+
+static void put_field(struct buf *b, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	buf_put(b, name, nlen);
+	buf_put(b, ": ", 2);
+	put_line(b, value, vlen);
+}
+
 /* The answer's head: relayed without hop-by-hop headers; the framing
  * decides how its end is found.  1 done, 0 incomplete, -1 unreadable. */
 static int answer_head(struct exchange *ex, struct evbuffer *in)
@@ -481,17 +498,18 @@ static int answer_head(struct exchange *ex, struct evbuffer *in)
 		ex->dechunk = ex->client_10 && h.chunked && ex->resp.st != FR_DONE;
 		if (ex->client_10)
 			ex->client_close = true;
-		buf_printf(&out, "HTTP/1.1 %.*s\r\n", (int)h.slen, h.status_line);
+		buf_puts(&out, "HTTP/1.1 ");
+		put_line(&out, h.status_line, h.slen);
 		for (i = 0; i < h.n; i++) {
 			const struct hline *l = &h.h[i];
 
 			if ((hop_by_hop(&h, l) && !(l == h.te && h.chunked && !ex->dechunk)) ||
 			    (h.te && name_is(l, "Content-Length")))
 				continue;
-			buf_printf(&out, "%.*s: %.*s\r\n", (int)l->nlen, l->name, (int)l->vlen, l->value);
+			put_field(&out, l->name, l->nlen, l->value, l->vlen);
 		}
 		if (!h.request_id)
-			buf_printf(&out, "X-Request-Id: %s\r\n", ex->log.request_id);
+			put_field(&out, LIT("X-Request-Id"), ex->log.request_id, strlen(ex->log.request_id));
 		buf_puts(&out, ex->client_close ? "Connection: close\r\n\r\n" : "\r\n");
 		evbuffer_drain(in, n);
 		bufferevent_write(c->client, out.p, out.len);
@@ -703,7 +721,10 @@ static void build_head(struct exchange *ex, const struct head *h)
 	struct buf *b = &ex->head;
 	size_t i;
 
-	buf_printf(b, "%.*s %.*s HTTP/1.1\r\n", (int)h->mlen, h->method, (int)h->tlen, h->target);
+	buf_put(b, h->method, h->mlen);
+	buf_putc(b, ' ');
+	buf_put(b, h->target, h->tlen);
+	buf_puts(b, " HTTP/1.1\r\n");
 	for (i = 0; i < h->n; i++) {
 		const struct hline *l = &h->h[i];
 
@@ -711,20 +732,22 @@ static void build_head(struct exchange *ex, const struct head *h)
 		    name_is(l, "X-Forwarded-Host") || name_is(l, "X-Request-Id") ||
 		    (h->chunked && name_is(l, "Content-Length")))
 			continue;
-		buf_printf(b, "%.*s: %.*s\r\n", (int)l->nlen, l->name, (int)l->vlen, l->value);
+		put_field(b, l->name, l->nlen, l->value, l->vlen);
 	}
 	if (!h->host)
-		buf_printf(b, "Host: %s\r\n", up_addr.hostport);
-	if (h->xff)
-		buf_printf(b, "X-Forwarded-For: %.*s, %s\r\n", (int)h->xff->vlen, h->xff->value, c->remote);
-	else
-		buf_printf(b, "X-Forwarded-For: %s\r\n", c->remote);
+		put_field(b, LIT("Host"), up_addr.hostport, strlen(up_addr.hostport));
+	buf_puts(b, "X-Forwarded-For: ");
+	if (h->xff) {
+		buf_put(b, h->xff->value, h->xff->vlen);
+		buf_puts(b, ", ");
+	}
+	put_line(b, c->remote, strlen(c->remote));
 	buf_puts(b, c->tls ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
 	if (h->host)
-		buf_printf(b, "X-Forwarded-Host: %.*s\r\n", (int)h->host->vlen, h->host->value);
-	buf_printf(b, "X-Request-Id: %s\r\n", ex->log.request_id);
+		put_field(b, LIT("X-Forwarded-Host"), h->host->value, h->host->vlen);
+	put_field(b, LIT("X-Request-Id"), ex->log.request_id, strlen(ex->log.request_id));
 	if (h->chunked)
-		buf_printf(b, "Transfer-Encoding: %.*s\r\n", (int)h->te->vlen, h->te->value);
+		put_field(b, LIT("Transfer-Encoding"), h->te->value, h->te->vlen);
 	buf_puts(b, "\r\n");
 }
 
