@@ -8,6 +8,10 @@
  * explicit null ordering and code-point collation so every store orders
  * alike).
  *
+ * Reads take as few round trips as their statements allow: libpq's
+ * pipeline mode sends a record's read transaction (BEGIN, the record, its
+ * children, COMMIT) at once, and a page's in two.
+ *
  * libpq calls block, so this adapter is marked blocking and the server runs
  * it on its store workers, one connection each.  A connection that breaks
  * is reset on the next call: while the server is down calls fail at once
@@ -251,9 +255,10 @@ static bool retry_on_fresh_connection(struct pg_store *s, struct store_error *er
 	return PQstatus(s->conn) != CONNECTION_OK && ensure_connected(s, err) == 0;
 }
 
-static int begin(struct pg_store *s, bool read_only, struct store_error *err)
+/* A write transaction (reads open theirs in pipeline()). */
+static int begin(struct pg_store *s, struct store_error *err)
 {
-	const char *sql = read_only ? read_only_begin : "BEGIN";
+	const char *sql = "BEGIN";
 
 	if (ensure_connected(s, err) < 0)
 		return -1;
@@ -320,9 +325,10 @@ static int pipeline(struct pg_store *s, const char *begin_sql, struct sql *qs, s
 	int attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
-		failed = false;
+		failed = true;
 		if (ensure_connected(s, err) < 0)
 			break;
+		failed = false;
 		for (i = 0; i < nq && !failed; i++)
 			failed = (ks[i] = prepared(s, &qs[i], err)) == -2;
 		if (failed) {
@@ -385,8 +391,14 @@ static int pipeline(struct pg_store *s, const char *begin_sql, struct sql *qs, s
 				store_error_set(err, STORE_UNAVAILABLE, "postgres: %s", PQerrorMessage(s->conn));
 			failed = true;
 		}
-		if (PQstatus(s->conn) == CONNECTION_OK)
-			PQexitPipelineMode(s->conn);
+		/* Results left unread (a send that failed half-way) keep the
+		 * connection in pipeline mode: it is replaced instead. */
+		if (PQstatus(s->conn) == CONNECTION_OK && !PQexitPipelineMode(s->conn)) {
+			forget_statements(s);
+			PQreset(s->conn);
+			if (PQstatus(s->conn) == CONNECTION_OK)
+				session_setup(s);
+		}
 		if (!failed)
 			break;
 		for (i = 0; i < nq; i++) {
@@ -531,7 +543,7 @@ static int pg_list(struct store *base, const struct query *qy, struct arena *a,
 	sql_list(&q, qy);
 	rc = begin_read_rows(s, &q, qy->res, a, rows, n, NULL, err);
 	sql_free(&q);
-	return read_children_and_commit(s, rc, qy->res, a, *rows, rc == 0 ? *n : 0, err);
+	return read_children_and_commit(s, rc, qy->res, a, rc == 0 ? *rows : NULL, rc == 0 ? *n : 0, err);
 }
 
 /* One round trip: the record, its children (whose parent key is known),
@@ -616,7 +628,7 @@ static int change(struct pg_store *s, struct sql *q, long *changed, struct store
 /* The shared write sequence (sql.c) on this connection. */
 static int w_begin(void *ctx, struct store_error *err)
 {
-	return begin(ctx, false, err);
+	return begin(ctx, err);
 }
 
 static int w_exec(void *ctx, struct sql *q, long *changed, struct store_error *err)
@@ -748,7 +760,7 @@ static int pg_scan(struct store *base, const struct resource *r, const unsigned 
 	s->keep_bad = true;
 	rc = begin_read_rows(s, &q, r, a, rows, n, owners, err);
 	sql_free(&q);
-	rc = read_children_and_commit(s, rc, r, a, *rows, rc == 0 ? *n : 0, err);
+	rc = read_children_and_commit(s, rc, r, a, rc == 0 ? *rows : NULL, rc == 0 ? *n : 0, err);
 	s->keep_bad = false;
 	if (rc == 0)
 		store_mark_bad_children(r, *rows, *n);

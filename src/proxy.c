@@ -593,6 +593,8 @@ static void splice_step(struct exchange *ex)
 	while (moved < SPLICE_TURN) {
 		if (ex->in_pipe > 0) {
 			n = splice(ex->pipe[0], NULL, c->fd, NULL, ex->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n < 0 && errno == EINTR)
+				continue;
 			if (n < 0 && errno == EAGAIN) {
 				event_add(ex->client_ready, &c->px->client_tv);
 				return;
@@ -614,6 +616,8 @@ static void splice_step(struct exchange *ex)
 		}
 		n = splice(bufferevent_getfd(ex->up), NULL, ex->pipe[1], NULL,
 		           ex->resp.left < SPLICE_PIPE ? ex->resp.left : SPLICE_PIPE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0 && errno == EAGAIN) {
 			event_add(ex->up_ready, &up_tv);
 			return;
