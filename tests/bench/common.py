@@ -110,8 +110,7 @@ class Served:
             return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
     def close(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=60)
+        stop(self.proc)
 
 
 COMPONENTS = [("kernel", ("[kernel",)), ("SQLite", ("libsqlite",)), ("libpq", ("libpq",)),
@@ -174,3 +173,14 @@ def paced(base, path, token, rate, seconds, conns=8):
     for c in cs:
         c.close()
     return n
+
+
+def stop(proc, what="the gateway"):
+    """SIGTERM, then a minute to exit; killed and an error past that."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError("%s did not stop within 60 s of SIGTERM" % what)

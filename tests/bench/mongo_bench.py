@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "contract"))
 from harness import ROOT, free_port  # noqa: E402
 from mongo import Mongo  # noqa: E402
-from common import Served, figure, paced, profiled, wrk  # noqa: E402
+from common import Served, figure, paced, profiled, stop, wrk  # noqa: E402
 
 SECRET = "bench-secret-not-real-00000"
 CONFIG = "etc/examples/hisabpro/cutover.json"
@@ -161,10 +161,11 @@ def main():
         figure("mongo.detail.cpu_over_mongoc_plus_sqlite_same_rate", d_cpu / (d_raw_cpu + floor))
         figure("mongo.page.rate_over_mongoc", l_gw / l_raw)
     finally:
-        if gw:
-            gw.terminate()
-            gw.wait(timeout=30)
-        mongo.close()
+        try:
+            if gw:
+                stop(gw)
+        finally:
+            mongo.close()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 
-from common import ROOT, SECRET, figure, free_port, profiled, wrk  # noqa: E402
+from common import ROOT, SECRET, figure, free_port, profiled, stop, wrk  # noqa: E402
 from pg import Postgres, copy_demo  # noqa: E402
 
 
@@ -84,10 +84,11 @@ def main():
         print("ratio gateway/pgbench (page): %.2f" % (l_gw / l_pg))
         figure("pg.page.gateway_over_pgbench", l_gw / l_pg, ">=0.80")
     finally:
-        if gw:
-            gw.terminate()
-            gw.wait(timeout=30)
-        pg.close()
+        try:
+            if gw:
+                stop(gw)
+        finally:
+            pg.close()
 
 
 if __name__ == "__main__":

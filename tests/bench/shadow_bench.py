@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "contract"))
 from harness import ADMIN_TOKEN, ROOT, free_port  # noqa: E402
 from mongo import Mongo  # noqa: E402
-from common import figure, ms, profiled, wrk_latency, wrk_run  # noqa: E402
+from common import figure, ms, profiled, stop, wrk_latency, wrk_run  # noqa: E402
 
 SECRET = "bench-secret-not-real-00000"
 CONFIG = "etc/examples/hisabpro/cutover.json"
@@ -146,10 +146,11 @@ def main():
         figure("shadow.compare_cpu_us", per_compare)
         figure("shadow.gateway_cpu_per_request_on_over_off", on_req / off_req)
     finally:
-        if gw:
-            gw.terminate()
-            gw.wait(timeout=60)
-        mongo.close()
+        try:
+            if gw:
+                stop(gw)
+        finally:
+            mongo.close()
 
 
 if __name__ == "__main__":
