@@ -33,6 +33,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,7 +44,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -115,6 +115,7 @@ struct proxy {
 	struct bufferevent **idle;      /* kept-alive upstream connections */
 	int nidle;
 	struct timeval client_tv;       /* a client's reads and writes during an exchange */
+	struct timeval upstream_tv;     /* the application's answer, while it is spliced */
 	struct timeval evhttp_tv;       /* evhttp's own idle timeout, restored after one */
 	int active;                     /* exchanges in flight */
 	void (*on_idle)(void *);        /* … run when that falls to 0 */
@@ -352,8 +353,11 @@ static void splice_stop(struct exchange *ex)
 	ex->splicing = false;
 	close(ex->pipe[0]);
 	close(ex->pipe[1]);
-	event_free(ex->up_ready);
-	event_free(ex->client_ready);
+	if (ex->up_ready)
+		event_free(ex->up_ready);
+	if (ex->client_ready)
+		event_free(ex->client_ready);
+	ex->up_ready = ex->client_ready = NULL;
 }
 
 /* The exchange is over, one way or another: the upstream connection is
@@ -556,14 +560,7 @@ static bool splice_start(struct exchange *ex)
 	ex->client_ready = event_new(c->px->base, c->fd, EV_WRITE, on_splice_ready, ex);
 	ex->splicing = true;
 	if (!ex->up_ready || !ex->client_ready) {
-		if (ex->up_ready)
-			event_free(ex->up_ready);
-		if (ex->client_ready)
-			event_free(ex->client_ready);
-		ex->up_ready = ex->client_ready = NULL;
-		close(ex->pipe[0]);
-		close(ex->pipe[1]);
-		ex->splicing = false;
+		splice_stop(ex);
 		return false;
 	}
 	ex->in_pipe = 0;
@@ -581,8 +578,6 @@ static bool splice_start(struct exchange *ex)
 static void splice_step(struct exchange *ex)
 {
 	struct conn *c = ex->c;
-	struct timeval up_tv = {ex->c->px->cfg->upstream.timeout_ms / 1000,
-	                        (ex->c->px->cfg->upstream.timeout_ms % 1000) * 1000};
 	size_t moved = 0;
 	ssize_t n;
 
@@ -619,7 +614,7 @@ static void splice_step(struct exchange *ex)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			event_add(ex->up_ready, &up_tv);
+			event_add(ex->up_ready, &c->px->upstream_tv);
 			return;
 		}
 		if (n <= 0) {                   /* the application closed (or broke) mid-body */
@@ -1656,6 +1651,8 @@ struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const stru
 	px->pause = event_new(base, -1, 0, on_pause, px);
 	px->idle = xcalloc((size_t)cfg->upstream.max_idle + 1, sizeof(*px->idle));
 	px->client_tv.tv_sec = cfg->request_timeout;
+	px->upstream_tv.tv_sec = cfg->upstream.timeout_ms / 1000;
+	px->upstream_tv.tv_usec = (cfg->upstream.timeout_ms % 1000) * 1000;
 	px->evhttp_tv.tv_sec = proxy_idle_timeout(cfg);
 	px->on_idle = idle;
 	px->idle_arg = arg;
