@@ -70,5 +70,16 @@ bool host_valid(const char *v, size_t n);
 bool name_is(const struct hline *l, const char *name);
 /* Hop-by-hop (RFC 9110 §7.6.1): for this connection only, never forwarded. */
 bool hop_by_hop(const struct head *h, const struct hline *l);
+/*
+ * A request's target as the gateway routes it and the application sees it,
+ * in origin form, written to out (h->tlen + 2 bytes, NUL-terminated): an
+ * absolute-form target loses its scheme and authority (refused unless the
+ * authority is the Host header's), encoded unreserved characters are
+ * decoded and dot segments removed (RFC 3986 §2.3, §5.2.4), so that a path
+ * routes the same however it is spelled.  An encoded "/" or "\", a broken
+ * escape and a fragment are refused: frameworks read them differently.
+ * Its length, or 0 with *why (for a 400).
+ */
+size_t target_normalize(const struct head *h, char *out, const char **why);
 
 #endif

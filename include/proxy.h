@@ -22,6 +22,9 @@ struct evhttp_request;
 struct evhttp_bound_socket;
 struct proxy;
 
+/* The largest body the admin listener reads. */
+#define ADMIN_MAX_BODY (64 * 1024)
+
 /* Once at start-up: descriptors, and the upstream resolved when there is one. */
 int proxy_init(const struct config *cfg, struct error *err);
 void proxy_fini(void);

@@ -138,6 +138,7 @@ ssize_t frame_move(struct framer *f, struct evbuffer *src, struct evbuffer *dst,
 
 	for (;;) {
 		size_t avail = evbuffer_get_length(src), n;
+		bool trailer;
 		ssize_t ln;
 
 		switch (f->st) {
@@ -159,9 +160,13 @@ ssize_t frame_move(struct framer *f, struct evbuffer *src, struct evbuffer *dst,
 		case FR_TRAILER:
 			if ((ln = line_len(src)) <= 0)
 				return ln < 0 ? -1 : (ssize_t)taken;
+			/* Trailer fields are checked and dropped: one the next
+			 * hop merged into the head (a Content-Length, say) would
+			 * be a header nobody here looked at. */
+			trailer = f->st == FR_TRAILER && ln > 2;
 			if (frame_line(f, src, (size_t)ln) < 0)
 				return -1;
-			take(src, raw ? dst : NULL, (size_t)ln);
+			take(src, raw && !trailer ? dst : NULL, (size_t)ln);
 			taken += (size_t)ln;
 			continue;
 		}
@@ -416,4 +421,102 @@ bool hop_by_hop(const struct head *h, const struct hline *l)
 		if (name_is(l, names[i]))
 			return true;
 	return h->connection && has_token(h->connection->value, h->connection->vlen, l->name, l->nlen);
+}
+
+/* ---- request targets (RFC 3986 §2.3, §5.2.4; RFC 9112 §3.2) ------------ */
+
+static bool is_unreserved(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* The authority and path of an absolute-form target; false when it is
+ * not http(s) or names a host other than the request's Host. */
+static bool absolute_path(const struct head *h, const char **p, size_t *n)
+{
+	const char *t = h->target, *auth, *end = h->target + h->tlen, *a;
+
+	if (h->tlen > 7 && strncasecmp(t, "http://", 7) == 0)
+		auth = t + 7;
+	else if (h->tlen > 8 && strncasecmp(t, "https://", 8) == 0)
+		auth = t + 8;
+	else
+		return false;
+	for (a = auth; a < end && *a != '/' && *a != '?'; a++)
+		;
+	if (!h->host || h->host->vlen != (size_t)(a - auth) || strncasecmp(auth, h->host->value, h->host->vlen) != 0)
+		return false;
+	*p = a;
+	*n = (size_t)(end - a);
+	return true;
+}
+
+/* Appends segment s (n bytes, after a "/") to the path in out[0..o),
+ * resolving "." and ".."; last: no "/" follows it.  s may lie in out at
+ * or after o (the path is resolved in place). */
+static size_t put_segment(char *out, size_t o, const char *s, size_t n, bool last)
+{
+	if (n == 2 && s[0] == '.' && s[1] == '.')
+		while (o > 0 && out[--o] != '/')
+			;
+	if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) {
+		if (last)
+			out[o++] = '/';
+		return o;
+	}
+	out[o++] = '/';
+	memmove(out + o, s, n);
+	return o + n;
+}
+
+size_t target_normalize(const struct head *h, char *out, const char **why)
+{
+	const char *p = h->target, *q;
+	size_t n = h->tlen, plen, s = 0, o = 0, i, j;
+	int hi, lo, c;
+
+	if (n == 1 && p[0] == '*') {
+		memcpy(out, "*", 2);
+		return 1;
+	}
+	if (memchr(p, '#', n))
+		return *why = "The request target holds a fragment.", 0;
+	if (p[0] != '/' && !absolute_path(h, &p, &n))
+		return *why = "The request target is neither a path nor a URL of this host.", 0;
+	plen = (q = memchr(p, '?', n)) ? (size_t)(q - p) : n;
+	/* Decoded first, so that "%2e%2e" is a dot segment as ".." is. */
+	for (i = 0; i < plen; i++) {
+		if (p[i] != '%') {
+			out[s++] = p[i];
+			continue;
+		}
+		if (i + 2 >= plen || (hi = hex_digit((unsigned char)p[i + 1])) < 0 ||
+		    (lo = hex_digit((unsigned char)p[i + 2])) < 0)
+			return *why = "The request path holds a broken percent-encoding.", 0;
+		if ((c = hi * 16 + lo) == '/' || c == '\\')
+			return *why = "The request path holds an encoded slash.", 0;
+		if (is_unreserved((unsigned char)c)) {
+			out[s++] = (char)c;
+		} else {
+			out[s++] = '%';
+			out[s++] = "0123456789ABCDEF"[hi];
+			out[s++] = "0123456789ABCDEF"[lo];
+		}
+		i += 2;
+	}
+	if (s == 0 || out[0] != '/') {          /* "http://host" or "http://host?q" */
+		memmove(out + 1, out, s++);
+		out[0] = '/';
+	}
+	for (i = 0; i < s; i = j) {             /* out[i] is a "/" */
+		for (j = i + 1; j < s && out[j] != '/'; j++)
+			;
+		o = put_segment(out, o, out + i + 1, j - i - 1, j == s);
+	}
+	if (o == 0)
+		out[o++] = '/';
+	memcpy(out + o, p + plen, n - plen);
+	out[o + n - plen] = '\0';
+	return o + n - plen;
 }

@@ -157,6 +157,7 @@ struct conn {
 	struct head_refusal { int status, retry_after; const char *reason, *detail; } refusal;
 	bool admitted;                  /* the per-address cap was asked */
 	int64_t held;                   /* body bytes handed to evhttp, counted in held_bytes */
+	int64_t chunked_in;             /* … of the current chunked body */
 	struct exchange *ex;
 	struct event *kick;
 	struct event *deadline;         /* the request's whole time, or the close's grace */
@@ -791,6 +792,7 @@ static void exchange_start(struct conn *c, const struct head *h, const struct re
 
 /* ---- guards: refusals, deadlines, the body budget ------------------------ */
 
+#define BODY_RUN (64 << 10)             /* body bytes handed to evhttp at once */
 #define CLOSE_GRACE_S 2                 /* a refused client's time to read our answer */
 #define TRIM_BYTES (4 << 20)            /* let go since the last trim: memory back to the system */
 #define MSG_BUDGET "The gateway holds too many request bodies. Try again shortly."
@@ -949,19 +951,93 @@ static bool refuse_head(struct conn *c, int status, const char *reason, const ch
 	return true;
 }
 
+/* The largest body evhttp reads on this listener (as server.c sets it). */
+static int64_t body_cap(const struct proxy *px)
+{
+	return px->admin ? ADMIN_MAX_BODY : 2 * (int64_t)px->cfg->max_body_bytes;
+}
+
+/* The methods evhttp takes on this listener (as server.c sets them);
+ * others are answered here, in JSON, rather than by evhttp's HTML page. */
+static bool method_served(const struct proxy *px, const struct head *h)
+{
+	static const char *const methods[] = {"GET", "POST", "HEAD", "PUT", "OPTIONS", "PATCH", "DELETE"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(methods) - px->admin; i++)
+		if (strlen(methods[i]) == h->mlen && memcmp(methods[i], h->method, h->mlen) == 0)
+			return true;
+	return false;
+}
+
+/* A parsed head (n bytes at the front of src) to evhttp or to the
+ * application, with its target in the form it was routed on (norm). */
+static bool pass_head(struct conn *c, struct head *h, struct evbuffer *src, struct evbuffer *dst, size_t n,
+                      char *norm, size_t nlen)
+{
+	const struct config *cfg = c->px->cfg;
+	const char *raw = (const char *)evbuffer_pullup(src, (ev_ssize_t)n);
+	size_t tpos = (size_t)(h->target - raw), tend = tpos + h->tlen;
+	bool changed = nlen != h->tlen || memcmp(norm, h->target, nlen) != 0;
+	size_t plen = strcspn(norm, "?");
+	char saved = norm[plen];
+	struct route rt;
+
+	h->target = norm;
+	h->tlen = nlen;
+	norm[plen] = '\0';
+	router_decide(cfg, norm, &rt);
+	norm[plen] = saved;
+	if (!c->px->upstream || rt.to != ROUTE_APPLICATION) {
+		bool bodyless = (h->mlen == 4 && memcmp(h->method, "HEAD", 4) == 0) ||
+		                (h->mlen == 5 && memcmp(h->method, "TRACE", 5) == 0);
+
+		if (!method_served(c->px, h))
+			return refuse_head(c, 501, "Not Implemented", "The request method is not served here.");
+		framer_init(&c->body, h->chunked && !bodyless, bodyless || h->length < 0 ? 0 : h->length);
+		c->chunked_in = 0;
+		if (c->body.st == FR_LENGTH && (int64_t)c->body.left > body_cap(c->px))
+			return refuse_head(c, 413, "Payload Too Large", "Request body is too large.");
+		/* A length evhttp will take is held whole: counted now, so that a
+		 * flood of bodies is refused up front rather than each half read. */
+		if (c->body.st == FR_LENGTH &&
+		    !held_take(c, (int64_t)c->body.left)) {
+			conn_refuse(c, 503, "Service Unavailable", MSG_BUDGET, false);
+			return true;
+		}
+		if (changed) {                  /* the request line with the target rewritten */
+			evbuffer_add(dst, raw, tpos);
+			evbuffer_add(dst, norm, nlen);
+			evbuffer_add(dst, raw + tend, n - tend);
+			evbuffer_drain(src, n);
+		} else {
+			evbuffer_remove_buffer(src, dst, n);
+		}
+		c->fed_evhttp = true;
+		c->evhttp_pending++;
+		c->in = c->body.st == FR_DONE ? IN_HEAD : IN_TO_EVHTTP;
+		if (c->in == IN_HEAD)
+			deadline_stop(c);       /* the next request has its own time */
+		return true;
+	}
+	deadline_stop(c);                       /* the exchange times the rest */
+	if (c->evhttp_pending > 0 || evbuffer_get_length(bufferevent_get_output(c->filter)) > 0)
+		return false;                   /* evhttp answers the request before it first */
+	exchange_start(c, h, rt.resource, src, n);
+	return true;
+}
+
 /* The next request's head: to evhttp or to the application, or refused.
  * true when bytes were taken (or the state changed), false when waiting. */
 static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst)
 {
 	const struct config *cfg = c->px->cfg;
-	const struct resource *r = NULL;
-	struct route rt;
 	unsigned char first;
 	struct head head, *h = &head;
-	char path[2048];
-	size_t n, plen;
-	const char *t;
-	bool upstream;
+	char small[2048], *norm;
+	const char *why;
+	size_t n, nlen;
+	bool took;
 
 	/* Blank lines before a request are ignored (RFC 9112 §2.2). */
 	if (evbuffer_copyout(src, &first, 1) == 1 && (first == '\r' || first == '\n')) {
@@ -985,47 +1061,16 @@ static bool next_head(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 		conn_refuse(c, 429, "Too Many Requests", c->throttle_text, false);
 		return true;
 	}
-	/* The path of the target, absolute-form included. */
-	t = h->target;
-	plen = h->tlen;
-	if (plen > 7 && strncasecmp(t, "http://", 7) == 0) {
-		const char *slash = memchr(t + 7, '/', plen - 7);
-
-		plen = slash ? plen - (size_t)(slash - t) : 1;
-		t = slash ? slash : "/";
-	}
-	plen = strcspn(t, "?# ") < plen ? strcspn(t, "?# ") : plen;
-	plen = plen < sizeof(path) ? plen : sizeof(path) - 1;
-	memcpy(path, t, plen);
-	path[plen] = '\0';
-	router_decide(cfg, path, &rt);
-	r = rt.resource;
-	upstream = c->px->upstream && rt.to == ROUTE_APPLICATION;
-	if (!upstream) {
-		bool bodyless = (h->mlen == 4 && memcmp(h->method, "HEAD", 4) == 0) ||
-		                (h->mlen == 5 && memcmp(h->method, "TRACE", 5) == 0);
-
-		framer_init(&c->body, h->chunked && !bodyless, bodyless || h->length < 0 ? 0 : h->length);
-		/* A length evhttp will take is held whole: counted now, so that a
-		 * flood of bodies is refused up front rather than each half read. */
-		if (c->body.st == FR_LENGTH && c->body.left <= 2 * cfg->max_body_bytes &&
-		    !held_take(c, (int64_t)c->body.left)) {
-			conn_refuse(c, 503, "Service Unavailable", MSG_BUDGET, false);
-			return true;
-		}
-		evbuffer_remove_buffer(src, dst, n);
-		c->fed_evhttp = true;
-		c->evhttp_pending++;
-		c->in = c->body.st == FR_DONE ? IN_HEAD : IN_TO_EVHTTP;
-		if (c->in == IN_HEAD)
-			deadline_stop(c);       /* the next request has its own time */
-		return true;
-	}
-	deadline_stop(c);                       /* the exchange times the rest */
-	if (c->evhttp_pending > 0 || evbuffer_get_length(bufferevent_get_output(c->filter)) > 0)
-		return false;                   /* evhttp answers the request before it first */
-	exchange_start(c, h, r, src, n);
-	return true;
+	/* Routed, and passed on, as the application will read the target, so
+	 * that no spelling of an owned path gets around the gateway. */
+	norm = h->tlen + 2 <= sizeof(small) ? small : xmalloc(h->tlen + 2);
+	if ((nlen = target_normalize(h, norm, &why)) == 0)
+		took = refuse_head(c, 400, "Bad Request", why);
+	else
+		took = pass_head(c, h, src, dst, n, norm, nlen);
+	if (norm != small)
+		free(norm);
+	return took;
 }
 
 /* Body bytes for evhttp, which holds them until the request is whole:
@@ -1036,19 +1081,36 @@ static bool to_evhttp(struct conn *c, struct evbuffer *src, struct evbuffer *dst
 	bool chunked = c->body.st == FR_SIZE || c->body.st == FR_DATA || c->body.st == FR_DATA_END ||
 	               c->body.st == FR_TRAILER;
 	size_t before = evbuffer_get_length(src);
+	struct evbuffer *part = NULL;
 	ssize_t n;
 
-	if (chunked && !held_take(c, (int64_t)before)) {
+	/* Body bytes go on in runs of BODY_RUN, or the rest of the body (of
+	 * the chunk): evhttp takes each run's buffers as they are, and 4 KiB
+	 * reads passed on one by one would each hold a buffer twice their size. */
+	if ((c->body.st == FR_LENGTH || c->body.st == FR_DATA) && before < c->body.left && before < BODY_RUN)
+		return false;
+	/* A chunked body is sized before evhttp sees it: past the cap, the
+	 * answer is ours (JSON), not evhttp's page. */
+	if (chunked && (!held_take(c, (int64_t)before) || !(part = evbuffer_new()))) {
 		conn_refuse(c, 503, "Service Unavailable", MSG_BUDGET, true);
 		return true;
 	}
-	if ((n = frame_move(&c->body, src, dst, true)) < 0) {
+	n = frame_move(&c->body, src, part ? part : dst, true);
+	if (chunked) {                          /* only what moved stays counted */
+		atomic_fetch_sub(&held_bytes, (int64_t)before - (n < 0 ? 0 : n));
+		c->held -= (int64_t)before - (n < 0 ? 0 : n);
+		c->chunked_in += n < 0 ? 0 : n;
+		if (n >= 0 && c->chunked_in > body_cap(c->px)) {
+			evbuffer_free(part);
+			conn_refuse(c, 413, "Payload Too Large", "Request body is too large.", true);
+			return true;
+		}
+		evbuffer_add_buffer(dst, part);
+		evbuffer_free(part);
+	}
+	if (n < 0) {
 		conn_refuse(c, 400, "Bad Request", "The request body's chunked framing is broken.", true);
 		return true;
-	}
-	if (chunked) {                          /* only what moved stays counted */
-		atomic_fetch_sub(&held_bytes, (int64_t)before - n);
-		c->held -= (int64_t)before - n;
 	}
 	c->fed_evhttp |= n > 0;
 	if (c->body.st != FR_DONE)

@@ -15,6 +15,7 @@
  * served by the first loop with an evhttp of its own.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
 #include <netdb.h>
@@ -394,7 +395,7 @@ static int admin_listen(struct loop *loop, const struct config *cfg)
 	}
 	evhttp_set_allowed_methods(loop->admin_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	                           EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	evhttp_set_max_body_size(loop->admin_http, 64 * 1024);
+	evhttp_set_max_body_size(loop->admin_http, ADMIN_MAX_BODY);
 	evhttp_set_max_headers_size(loop->admin_http, (ev_ssize_t)cfg->max_header_bytes);
 	evhttp_set_timeout(loop->admin_http, proxy_idle_timeout(cfg));
 	evhttp_set_gencb(loop->admin_http, on_admin_request, loop);
@@ -723,12 +724,54 @@ unmask:
 
 /* Configuration ------------------------------------------------------ */
 
+/* Why addr is not a host:port listen_socket() can bind, or NULL.  The host
+ * is empty (every interface), an IPv4 or IPv6 address ([::1] or ::1) or a
+ * DNS name; port 0 asks for any free one, as the tests do. */
+static const char *address_problem(const char *addr)
+{
+	const char *colon = strrchr(addr, ':'), *p;
+	unsigned char ip[sizeof(struct in6_addr)];
+	char host[256], *end;
+	size_t n;
+	long port;
+
+	if (!colon)
+		return "must be host:port";
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end || errno || port > 65535)
+		return "needs a port from 1 to 65535 (0: any free one)";
+	if ((n = (size_t)(colon - addr)) >= sizeof(host))
+		return "has a host longer than 255 bytes";
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		return inet_pton(AF_INET6, host + 1, ip) == 1 ? NULL : "has no IPv6 address between its brackets";
+	}
+	if (strchr(host, ':'))
+		return inet_pton(AF_INET6, host, ip) == 1 ? NULL : "has a host that is no IPv6 address";
+	if (n && host[strspn(host, "0123456789.")] == '\0')
+		return inet_pton(AF_INET, host, ip) == 1 ? NULL : "has a host that is no IPv4 address";
+	for (p = host; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+			return "has a host that is no address or DNS name (letters, digits, - and .)";
+	return NULL;
+}
+
+/* What serve binds, checked as serve reads it (check and serve both load
+ * the configuration through here). */
 static void check_listen(struct config_loader *l)
 {
 	const struct config *cfg = config_of(l);
+	const char *why;
 
-	if (!strchr(cfg->listen, ':'))
-		config_problem(l, NULL, "listen address \"%s\" must be host:port", cfg->listen);
+	if ((why = address_problem(cfg->listen)))
+		config_key_problem(l, NULL, "listen", "listen address %s %s", config_quote(l, cfg->listen), why);
+	/* Without a colon admin.c's check says so already. */
+	if (strchr(cfg->admin.listen, ':') && (why = address_problem(cfg->admin.listen)))
+		config_key_problem(l, "admin", "listen", "admin.listen %s %s", config_quote(l, cfg->admin.listen),
+		                   why);
 }
 
 static const struct config_key keys[] = {

@@ -239,7 +239,10 @@ def test_held_bodies_bounded_and_returned(binary):
         assert answers.get("408", 0) > 0 and answers.get("503", 0) > 0, answers
         assert held_for < 3 + 2 + 5, held_for
         eq(guard["held_body_bytes"], 0, guard)
-        assert rss1 - rss0 < 2 * budget // 1024 + 16384, (rss0, rss1)
+        # The bodies held cost about what they weigh (4 KiB reads, each
+        # in a buffer of 8, once made it twice); AddressSanitizer's
+        # allocator has its own overheads.
+        assert rss1 - rss0 < (2 * budget if sanitized(gw) else budget * 5 // 4) // 1024 + 8192, (rss0, rss1)
         if sanitized(gw):
             print("     (memory given back is not measured under AddressSanitizer: its allocator keeps it)")
         else:

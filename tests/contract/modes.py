@@ -9,13 +9,14 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ADMIN_TOKEN, Gateway, Runner, eq, make_token  # noqa: E402
+from harness import ADMIN_TOKEN, Gateway, Runner, eq, make_token, stop_clean  # noqa: E402
 from mongo import Mongo  # noqa: E402
 
 T1 = make_token(1)
@@ -171,7 +172,15 @@ def test_route_override_and_admin_errors(gw):
     r = gw.request("GET", "/_cutover/routes", headers={"Authorization": "Bearer wrong"})
     eq(r.status, 401)
     eq(gw.request("GET", "/_cutover/routes").status, 401)
+    for near in (ADMIN_TOKEN[:-1], ADMIN_TOKEN + "x", ADMIN_TOKEN[:-1] + "x", "x"):
+        eq(gw.request("GET", "/_cutover/routes", headers={"Authorization": "Bearer " + near}).status, 401, near)
     eq(gw.request("GET", "/_cutover/health").status, 200)
+    # A route's name is the whole segment: nothing after it, nothing above it.
+    eq(gw.admin("PUT", "routes/invoices/x", {"mode": "live", "force": True})[0], 404)
+    eq(gw.admin("PUT", "routes/invoices/../payments", {"mode": "live", "force": True})[0], 200)
+    eq((route(gw)["mode_source"], route(gw, "payments")["mode"]), ("global", "live"))
+    eq(gw.admin("PUT", "routes/payments/", {"mode": None})[0], 200)
+    eq(route(gw, "payments")["mode_source"], "global")
 
 
 def test_mismatch_with_patch(gw):
@@ -1001,6 +1010,38 @@ def test_idle_mongodb_costs_no_thread(binary, mongo):
     eq(problems, [], log[-3000:])
 
 
+def test_spelled_writes_stay_in_both_stores(binary, mongo):
+    """Shadow mode in front of the application: writes whose targets are
+    spelled another way (an encoded letter, an absolute-form URL) are the
+    gateway's, dual-written and journalled like any other, or refused; none
+    reaches the application, and cutover verify finds the stores equal."""
+    from passthrough import Upstream
+    up = Upstream()
+    gw = Gateway(binary, mongo=mongo, mode="shadow", config={"upstream": {"url": up.url}})
+    try:
+        host = "127.0.0.1:%d" % gw.port
+        r = gw.request("POST", "/api/%69nvoices/", invoice(9100), T1)
+        eq((r.status, "x-upstream" in r.headers), (201, False), r.text)
+        inv = r.json()["id"]
+        r = gw.request("PATCH", "http://%s/api/invoices/%s/" % (host, inv), {"client_name": "Absolute"}, T1,
+                       host=host)
+        eq((r.status, "x-upstream" in r.headers, r.json().get("client_name")), (200, False, "Absolute"), r.text)
+        for target in ("https://x/api/invoices/%s/" % inv, "/api/invoices%%2F%s/" % inv, "/api/%%70ayments%%2f"):
+            r = gw.request("PATCH", target, {"client_name": "Around"}, T1, host=host)
+            eq((r.status, "x-upstream" in r.headers), (400, False), (target, r.text))
+        r = gw.request("POST", "/api/x/../%70ayments/", {"invoice": inv, "amount": "1.00", "method": "cash",
+                                                        "paid_at": "2025-11-02T10:00:00Z"}, T1)
+        eq((r.status, "x-upstream" in r.headers), (201, False), r.text)
+        wait_journal_empty(gw)
+        v = subprocess.run([binary, "verify", "-c", gw.cfg_path], env=gw.env, capture_output=True, text=True,
+                           timeout=120)
+        eq(v.returncode, 0, v.stdout + v.stderr)
+        eq(gw.sql("SELECT client_name FROM invoices_invoice WHERE id=?", (inv.replace("-", ""),)), [("Absolute",)])
+    finally:
+        stop_clean(gw)
+        up.close()
+
+
 def suite(runner, binary, mongo):
     gw = Gateway(binary, mongo=mongo, mode="shadow", config={"store_threads": 4})
     print("== modes (%s)" % gw.read_log().strip().splitlines()[-1], flush=True)
@@ -1013,7 +1054,7 @@ def suite(runner, binary, mongo):
                 test_shadow_reads_answered_on_the_loop,
                 test_zero_downtime_flips_under_load,
                 test_zero_downtime_global_flips_under_load, test_kill_between_commit_and_copy,
-                test_cascade_delete_reads_are_raced], binary, mongo)
+                test_cascade_delete_reads_are_raced, test_spelled_writes_stay_in_both_stores], binary, mongo)
     if mongo.dir:       # a server of our own, so we may stop and kill it
         runner.run([test_readiness_gate, test_global_flip_waits_for_pending_writes, test_fallback_under_load,
                     test_nothing_lost_when_mongodb_dies], binary, mongo)

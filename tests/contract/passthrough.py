@@ -17,10 +17,11 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ADMIN_TOKEN, SECRET, Gateway, Runner, binary_arg, eq, exchange_to_close,  # noqa: E402
-                     free_port, logged, stop_clean)
+                     free_port, logged, make_token, stop_clean)
 from upstream import pattern  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -220,6 +221,13 @@ def test_chunked_both_ways(gw, up, nginx):
     r.read()
     eq(r.status, 401)
     c.close()
+    # Trailers are not passed on: a Content-Length among them would be a
+    # header the gateway never looked at.
+    data = exchange_to_close(gw, b"POST /app/trailers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                 b"Connection: close\r\n\r\n5\r\nhello\r\n0\r\nContent-Length: 99\r\n"
+                                 b"X-Trailer: 1\r\n\r\n")
+    echo = json.loads(data.split(b"\r\n\r\n", 1)[1])
+    eq((echo["body_len"], echo["trailers"]), (5, []))
     # Broken framing from the client: 400, and the connection closes.
     for raw in (b"POST /app/bad HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n",
                 b"POST /app/bad HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nhello"):
@@ -527,6 +535,67 @@ def test_smuggling_is_refused(gw, up, nginx):
     eq(guard["refused_heads"], heads, guard)
 
 
+def spellings(path, host):
+    """(target, Host, routed) for one path of a gateway route: the ways a
+    client can spell it that an application's framework reads as that path
+    (routed: the gateway serves them), and those it refuses (routed False)."""
+    i = path.index("/", 1) + 1                   # the first letter after /api/
+    c = path[i]
+    return [
+        (path, host, True),
+        (path[:i] + "%%%02x" % ord(c) + path[i + 1:], host, True),
+        (path[:i] + "%%%02X" % ord(c) + path[i + 1:], host, True),
+        (path[:i] + "".join(ch if ch == "/" else "%%%02x" % ord(ch) for ch in path[i:]), host, True),
+        ("/api/x/.." + path[4:], host, True),
+        ("/api/./" + path[5:], host, True),
+        ("/api/x/%2e%2E/" + path[5:], host, True),
+        ("http://%s%s" % (host, path), host, True),
+        ("HTTPS://%s%s" % (host.upper(), path), host, True),
+        (path[:-1] + "%2F", host, False),
+        (path[:-1] + "%2f?x=1", host, False),
+        (path[:-1] + "%5C", host, False),
+        ("https://x" + path, host, False),
+        ("http://evil" + path, host, False),
+        ("http://user@%s%s" % (host, path), host, False),
+        (path + "%zz", host, False),
+    ]
+
+
+def test_every_spelling_of_a_route_stays_with_the_gateway(gw, up, nginx):
+    """However a client spells a path the gateway serves (percent-encoded
+    letters, dot segments, an absolute-form target), the gateway routes it
+    as the application would read it: it answers, or refuses with a 400,
+    and nothing reaches the application (which would decode and serve it)."""
+    inv = gw.request("POST", "/api/invoices/", {"invoice_number": "SP-1", "client_name": "Spelled",
+                                                "issue_date": "2025-11-01", "items": []}, make_token(1))
+    eq(inv.status, 201, inv.text)
+    host = "127.0.0.1:%d" % gw.port
+    paths = ["/api/invoices/", "/api/payments/", "/api/invoices/%s/" % inv.json()["id"],
+             "/api/payments/%s/" % uuid.uuid4()]
+    served = refused = 0
+    for path in paths:
+        for target, h, routed in spellings(path, host):
+            for method in ("GET", "POST", "PUT", "PATCH", "OPTIONS", "HEAD"):
+                body = {"client_name": "Spelled"} if method in ("POST", "PUT", "PATCH") else None
+                r = gw.request(method, target, body, make_token(1), host=h)
+                what = (method, target, r.status, r.text[:200])
+                assert "x-upstream" not in r.headers, ("reached the application",) + what
+                if routed:
+                    assert r.status != 400 or method in ("POST", "PUT"), what
+                    served += 1
+                else:
+                    eq(r.status, 400, what)
+                    refused += 1
+    # A DELETE spelled another way deletes through the gateway.
+    r = gw.request("DELETE", "/api/%%69nvoices/./%s/" % inv.json()["id"], token=make_token(1))
+    eq((r.status, "x-upstream" in r.headers), (204, False), r.text)
+    eq(gw.sql("SELECT COUNT(*) FROM invoices_invoice WHERE invoice_number='SP-1'")[0][0], 0)
+    # Paths of the application still reach it, in the form it was routed on.
+    st, _, _, body = call(gw, "GET", "/app/%7euser/./x/../y?q=%2F")
+    eq((st, json.loads(body)["target"]), (200, "/app/~user/y?q=%2F"))
+    assert served and refused, (served, refused)
+
+
 def test_chunk_size_with_leading_zeros(gw, up, nginx):
     """Thirty-nine zeros then 5 is five bytes, as the application reads it
     (a copy cut at 39 characters read 0 and forwarded the rest raw)."""
@@ -632,6 +701,7 @@ def main():
             runner.run([test_methods_queries_and_headers, test_chunked_both_ways, test_keepalive_reuse,
                         test_passthrough_mode_for_a_route, test_login_then_gateway_route,
                         test_pipelined_requests_keep_order, test_smuggling_is_refused,
+                        test_every_spelling_of_a_route_stays_with_the_gateway,
                         test_chunk_size_with_leading_zeros], gw, up, nginx)
             runner.run([test_large_bodies_streamed, test_spliced_answers_keep_the_connection,
                         test_answer_cut_short_while_spliced], gw, up, nginx)

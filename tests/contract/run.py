@@ -865,6 +865,14 @@ def test_oversize_body(gw):
     huge = raw_exchange(gw, b"POST /api/invoices/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                             b"Content-Length: 100000000\r\n\r\n{")
     assert huge.startswith(b"HTTP/1.1 413"), huge[:80]
+    # in JSON, as every answer of the gateway's, whether it came with a
+    # length or chunked (an HTTP layer's own page once answered these)
+    chunked = raw_exchange(gw, b"POST /api/invoices/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                               b"Transfer-Encoding: chunked\r\n\r\n" + b"100000\r\n" + b"x" * 0x100000 + b"\r\n" +
+                               b"100000\r\n" + b"x" * 0x100000 + b"\r\n0\r\n\r\n")
+    for out in (huge, chunked):
+        assert re.match(rb"HTTP/1\.1 413 .*\r\nContent-Type: application/json\r\n.*\r\n\r\n"
+                        rb'\{"detail":"Request body is too large."\}$', out, re.S), out[:300]
     eq(count_rows(gw), before)
     assert gw.alive()
 
@@ -878,6 +886,7 @@ def test_long_urls_headers_and_odd_methods(gw):
     for method in (b"FOO", b"TRACE", b"CONNECT", b"BREW"):
         out = raw_exchange(gw, method + b" /api/invoices/ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
         assert re.match(rb"HTTP/1\.[01] (400|405|501)", out), (method, out[:80])
+        assert b"Content-Type: application/json" in out and out.endswith(b'"}'), (method, out[:300])
     out = raw_exchange(gw, b"\x00\x01garbage\r\n\r\n")
     assert out == b"" or re.match(rb"HTTP/1\.[01] 400", out), out[:80]
     r = gw.request("GET", "/api/invoices/?" + "&".join("search=%d" % i for i in range(500)), token=T1)

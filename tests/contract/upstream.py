@@ -39,12 +39,16 @@ class App(BaseHTTPRequestHandler):
     def body(self):
         """(length, sha256) of the request body, read as it streams."""
         h, n = hashlib.sha256(), 0
+        self.trailers = []
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             while True:
                 size = int(self.rfile.readline().split(b";")[0], 16)
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
+                    while True:
+                        line = self.rfile.readline()
+                        if line in (b"\r\n", b"\n", b""):
+                            break
+                        self.trailers.append(line.decode("latin-1").rstrip("\r\n"))
                     break
                 while size:
                     part = self.rfile.read(min(size, 1 << 16))
@@ -91,7 +95,7 @@ class App(BaseHTTPRequestHandler):
         self.answer(int(q.get("status", "200")), {
             "method": self.command, "target": self.path, "http": self.request_version,
             "headers": [[k, v] for k, v in self.headers.items()],
-            "body_len": n, "body_sha256": sha, "peer_port": self.client_address[1],
+            "body_len": n, "body_sha256": sha, "peer_port": self.client_address[1], "trailers": self.trailers,
         }, [("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "b=2; Path=/"), ("X-Upstream", "echo"),
             ("Connection", "X-Hop"), ("X-Hop", "secret"), ("Keep-Alive", "timeout=30")]
             + ([("Connection", "close")] if u.path == "/close" else []))
