@@ -20,8 +20,9 @@ void health_start(const struct config *cfg);
 void health_stop(void);
 /* Look at the stores due a look; returns when to call again, in ms. */
 int health_tick(void);
-/* Ready?  When not, why goes to reason (one sentence per store). */
-bool health_ready(struct buf *reason);
+/* Ready?  When not, why goes to reason (one sentence per store; with
+ * detail, what each store's driver said, addresses included). */
+bool health_ready(struct buf *reason, bool detail);
 /* What the last look at store s saw: 1 up, 0 down, -1 not looked at (no
  * mode needs it). */
 int health_store_up(enum which_store s);

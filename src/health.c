@@ -140,7 +140,7 @@ static int64_t stalled_ms(enum which_store s)
 	return waited > H.cfg->shadow.timeout_ms + 1000 ? waited : 0;
 }
 
-bool health_ready(struct buf *reason)
+bool health_ready(struct buf *reason, bool detail)
 {
 	bool need[WS_COUNT], ready = true;
 	int s;
@@ -159,9 +159,12 @@ bool health_ready(struct buf *reason)
 		if (stalled)
 			buf_printf(reason, "%sthe %s has not answered a look for %lld ms, and routes are served from it",
 			           ready ? "" : "; ", store_names[s], (long long)stalled);
-		else
+		else if (detail)
 			buf_printf(reason, "%sthe %s does not answer (%s), and routes are served from it", ready ? "" : "; ",
 			           store_names[s], H.why[s]);
+		else
+			buf_printf(reason, "%sthe %s does not answer, and routes are served from it", ready ? "" : "; ",
+			           store_names[s]);
 		pthread_mutex_unlock(&H.mu);
 		ready = false;
 	}

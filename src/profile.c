@@ -7,6 +7,7 @@
  * every power the built-in ones have.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,8 +177,10 @@ static int cursor_offset(const char *token, int64_t *offset)
 	    raw[0] != 'o' || raw[1] != '=' || !isdigit(raw[2]))
 		return -1;
 	raw[n] = '\0';
+	errno = 0;
 	*offset = strtoll((const char *)raw + 2, &end, 10);
-	return *end || *offset > INT64_MAX / 4 ? -1 : 0;
+	/* Every decoded byte is the number's: "o=5\0junk" is no cursor. */
+	return end != (char *)raw + n || errno || *offset > INT64_MAX / 4 ? -1 : 0;
 }
 
 size_t profile_position(const struct profile *p, struct arena *a, int64_t offset, int64_t limit,

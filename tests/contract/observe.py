@@ -337,6 +337,12 @@ def test_readiness_follows_the_store_the_modes_need(binary, mongo):
             eq(r.json()["status"], "unavailable")
             eq(live().status, 200)
             wait_for("a look that failed", lambda: "does not answer" in ready().json().get("reason", ""), 15)
+            # The driver's words (the server's address among them) are for
+            # the admin token's holder only, not for whoever can reach the probe.
+            plain = ready().json()["reason"]
+            assert "127.0.0.1" not in plain and ":%d" % mongo.port not in plain, plain
+            told = fetch(port, "/_cutover/ready", ADMIN_TOKEN).json()["reason"]
+            assert ":%d" % mongo.port in told, told
             smp = samples(fetch(port, "/metrics", ADMIN_TOKEN).text)
             eq(total(smp, "cutover_store_up", store="mongodb"), 0)
         finally:

@@ -182,6 +182,8 @@ static void test_pagination_edges(void **state)
 		{"cursors", "cursor=bz0tMQ", 41, -1, 0, 0},              /* o=-1 */
 		{"cursors", "cursor=bz14", 41, -1, 0, 0},                /* o=x */
 		{"cursors", "cursor=bz01anVuaw", 41, -1, 0, 0},          /* o=5junk */
+		{"cursors", "cursor=bz01AGp1bms", 41, -1, 0, 0},         /* o=5\0junk */
+		{"cursors", "cursor=bz05OTk5OTk5OTk5OTk5OTk5OTk5OQ", 41, -1, 0, 0}, /* o=99999999999999999999 */
 		{"cursors", "cursor=not*base64", 41, -1, 0, 0},
 	};
 	struct config_problems pr = {0};
