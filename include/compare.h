@@ -39,9 +39,14 @@ struct compare_result {
 	bool body_invalid;          /* a body was not JSON: compared as bytes */
 	struct buf patch;           /* JSON array of operations */
 	size_t ndiffs;
-	/* Differing paths with indices as "*", one per line, for per-path counters. */
+	/* Differing paths with indices as "*" (control characters as "~x" and
+	 * two hex digits), one per line, for per-path counters: at most
+	 * COMPARE_PATHS distinct ones; the differences at others are counted. */
 	struct buf paths;
+	size_t npaths, paths_dropped;
 };
+
+#define COMPARE_PATHS 16
 
 void compare_rules_default(struct compare_rules *rules);
 

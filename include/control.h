@@ -91,11 +91,12 @@ void control_read_mark(const struct resource *r, const unsigned char *id, struct
 bool control_raced(const struct resource *r, const struct read_mark *m);
 
 /* A mismatch: counted, kept (capped, oldest dropped) and counted per
- * field path (paths one per line; the first 128 of a route). */
+ * field path (paths one per line; the first 128 of a route; dropped: the
+ * differences at paths the comparison already left out). */
 void control_mismatch(const struct resource *r, const char *method, const char *uri, int64_t principal,
                       int status_a, const char *body_a, size_t len_a,
                       int status_b, const char *body_b, size_t len_b,
-                      const char *patch, size_t patch_len, const char *paths);
+                      const char *patch, size_t patch_len, const char *paths, size_t dropped);
 
 /* The mismatched paths of r, or its noisy ones, and how often each
  * differed, under a lock (each must not call back here); dropped (may be

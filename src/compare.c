@@ -83,25 +83,61 @@ static void push_index(struct buf *path, size_t i)
 	buf_printf(path, "/%zu", i);
 }
 
-/* The path with every numeric segment as "*": the key of a counter. */
+/* Is the line key (n bytes) among those of paths? */
+static bool has_line(const struct buf *paths, const char *key, size_t n)
+{
+	const char *p = paths->p, *end = paths->p + paths->len;
+
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if ((size_t)(nl - p) == n && memcmp(p, key, n) == 0)
+			return true;
+		p = nl + 1;
+	}
+	return false;
+}
+
+/*
+ * The path with every numeric segment as "*" and every control character
+ * as "~x" and two hex digits (a pointer has "~" only before 0 or 1, so no
+ * key can spell another path, nor a line break that would split one): the
+ * key of a counter.  A comparison adds at most COMPARE_PATHS distinct keys,
+ * so that one record with many fields cannot fill a route's table.
+ */
 static void note_path(struct walk *w)
 {
 	const char *p = buf_cstr(&w->path);
-	struct buf *o = &w->out->paths;
+	struct compare_result *out = w->out;
+	struct buf key = {0};
 
 	if (!*p)
-		buf_putc(o, '/');
+		buf_putc(&key, '/');
 	while (*p) {
-		size_t n = strcspn(p + 1, "/");
+		size_t n = strcspn(p + 1, "/"), i;
 
-		buf_putc(o, '/');
+		buf_putc(&key, '/');
 		if (n && strspn(p + 1, "0123456789") >= n)
-			buf_putc(o, '*');
+			buf_putc(&key, '*');
 		else
-			buf_put(o, p + 1, n);
+			for (i = 1; i <= n; i++)
+				if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+					buf_printf(&key, "~x%02x", (unsigned char)p[i]);
+				else
+					buf_putc(&key, p[i]);
 		p += n + 1;
 	}
-	buf_putc(o, '\n');
+	if (has_line(&out->paths, key.p, key.len)) {
+		buf_put(&out->paths, key.p, key.len);
+		buf_putc(&out->paths, '\n');
+	} else if (out->npaths < COMPARE_PATHS) {
+		out->npaths++;
+		buf_put(&out->paths, key.p, key.len);
+		buf_putc(&out->paths, '\n');
+	} else {
+		out->paths_dropped++;
+	}
+	buf_free(&key);
 }
 
 static void op(struct walk *w, const char *name, const struct json *value)
@@ -293,6 +329,7 @@ int compare_responses(const struct compare_rules *rules,
 			op(&w, "replace", b);
 		} else {
 			out->ndiffs++;
+			out->npaths++;
 			buf_puts(&out->paths, "/\n");
 		}
 	}

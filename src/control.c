@@ -509,7 +509,7 @@ static uint64_t count_paths(struct path_count *list, size_t *n_list, const char 
 void control_mismatch(const struct resource *r, const char *method, const char *uri, int64_t principal,
                       int status_a, const char *body_a, size_t len_a,
                       int status_b, const char *body_b, size_t len_b,
-                      const char *patch, size_t patch_len, const char *paths)
+                      const char *patch, size_t patch_len, const char *paths, size_t dropped)
 {
 	struct route *rt = route_of(r);
 	struct mismatch *m;
@@ -534,7 +534,7 @@ void control_mismatch(const struct resource *r, const char *method, const char *
 	C.head = (C.head + 1) % C.cap;
 	if (C.count < C.cap)
 		C.count++;
-	rt->paths_dropped += count_paths(rt->paths, &rt->npaths, paths);
+	rt->paths_dropped += count_paths(rt->paths, &rt->npaths, paths) + dropped;
 	pthread_mutex_unlock(&C.mu);
 }
 

@@ -332,7 +332,7 @@ static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 		baseline(j, stores);
 		compare_with(j, &fake, &cr);
 		raced = !cr.equal && control_raced(j->res, &j->mark);
-		noise = !cr.equal && !raced && control_all_noise(j->res, buf_cstr(&cr.paths));
+		noise = !cr.equal && !raced && !cr.paths_dropped && control_all_noise(j->res, buf_cstr(&cr.paths));
 		if (!raced)
 			control_observe_comparison(j->res, j->mode, !cr.equal && !noise);
 		if (cr.equal)
@@ -345,7 +345,7 @@ static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 			control_mismatch(j->res, j->method, j->uri, j->principal, j->status, j->body, j->len,
 			                 fake.status, fake.out.p ? fake.out.p : "", fake.out.len,
 			                 cr.patch.p ? cr.patch.p : "[]", cr.patch.p ? cr.patch.len : 2,
-			                 buf_cstr(&cr.paths));
+			                 buf_cstr(&cr.paths), cr.paths_dropped);
 		compare_result_free(&cr);
 	}
 	read_done(&fake);

@@ -242,6 +242,43 @@ static void test_field_paths_for_counters(void **state)
 	assert_int_equal(r.ndiffs, 2);
 	assert_string_equal(r.paths.p, "/results/*/t\n/results/*/t\n");
 	compare_result_free(&r);
+	/* A key cannot spell a second path, nor a line break that splits one. */
+	r = check(NULL, "{\"a\\nfake_metric{a=\\\"b\\\"} 1\":1,\"x/y\":1,\"~1\":1}",
+	          "{\"a\\nfake_metric{a=\\\"b\\\"} 1\":2,\"x/y\":2,\"~1\":2}", false, NULL);
+	assert_int_equal(r.ndiffs, 3);
+	assert_string_equal(r.paths.p, "/a~x0afake_metric{a=\"b\"} 1\n/x~1y\n/~01\n");
+	compare_result_free(&r);
+}
+
+/* One record with many differing fields adds COMPARE_PATHS keys at most;
+ * the differences at the others are counted, and repeats of a kept key
+ * still count. */
+static void test_paths_bounded_per_comparison(void **state)
+{
+	struct buf a = {0}, b = {0};
+	struct compare_result r;
+	const char *p;
+	size_t i, lines = 0;
+
+	(void)state;
+	buf_puts(&a, "{\"results\":[{\"k0\":0},{\"k0\":0}]");
+	buf_puts(&b, "{\"results\":[{\"k0\":1},{\"k0\":1}]");
+	for (i = 0; i < 40; i++) {
+		buf_printf(&a, ",\"f%zu\":0", i);
+		buf_printf(&b, ",\"f%zu\":1", i);
+	}
+	buf_putc(&a, '}');
+	buf_putc(&b, '}');
+	r = check(NULL, buf_cstr(&a), buf_cstr(&b), false, NULL);
+	assert_int_equal(r.ndiffs, 42);
+	assert_int_equal(r.npaths, COMPARE_PATHS);
+	for (p = r.paths.p; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines + r.paths_dropped, 42);
+	assert_int_equal(r.paths_dropped, 42 - COMPARE_PATHS - 1);
+	compare_result_free(&r);
+	buf_free(&a);
+	buf_free(&b);
 }
 
 static void test_ignore_rule(void **state)
@@ -366,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_identical),
 		cmocka_unit_test(test_each_kind_of_difference),
 		cmocka_unit_test(test_field_paths_for_counters),
+		cmocka_unit_test(test_paths_bounded_per_comparison),
 		cmocka_unit_test(test_ignore_rule),
 		cmocka_unit_test(test_set_rule),
 		cmocka_unit_test(test_tolerance_and_datetimes),
