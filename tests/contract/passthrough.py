@@ -575,7 +575,8 @@ def test_every_spelling_of_a_route_stays_with_the_gateway(gw, up, nginx):
     served = refused = 0
     for path in paths:
         for target, h, routed in spellings(path, host):
-            for method in ("GET", "POST", "PUT", "PATCH", "OPTIONS", "HEAD"):
+            # (the invoice's own DELETE is the last, below)
+            for method in ("GET", "POST", "PUT", "PATCH", "OPTIONS", "HEAD") + (("DELETE",) if path != paths[2] else ()):
                 body = {"client_name": "Spelled"} if method in ("POST", "PUT", "PATCH") else None
                 r = gw.request(method, target, body, make_token(1), host=h)
                 what = (method, target, r.status, r.text[:200])
