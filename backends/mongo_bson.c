@@ -3,6 +3,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -32,34 +33,82 @@ static void append_int(bson_t *b, const char *key, int64_t i)
 		bson_append_int64(b, key, -1, i);
 }
 
-static void append_json(bson_t *b, const char *key, const char *text, size_t n)
+/* A checked JSON tree as BSON: integers as int32 or int64, every other
+ * number a double, strings with any NUL they hold, keys in their order. */
+static void append_tree(bson_t *b, const char *key, const struct json *j)
 {
-	struct buf w = {0};
-	bson_t wrapped;
-	bson_iter_t it;
+	bson_t child;
+	char idx[16];
+	const char *k;
+	size_t i;
 
-	/* Parse {"v": text} and copy its one element under key. */
-	buf_puts(&w, "{\"v\":");
-	buf_put(&w, text, n);
-	buf_putc(&w, '}');
-	if (bson_init_from_json(&wrapped, w.p, (ssize_t)w.len, NULL)) {
-		if (bson_iter_init_find(&it, &wrapped, "v"))
-			bson_append_iter(b, key, -1, &it);
-		bson_destroy(&wrapped);
-	} else {
+	switch (j->type) {
+	case JSON_NULL:
 		bson_append_null(b, key, -1);
+		break;
+	case JSON_BOOL:
+		bson_append_bool(b, key, -1, j->u.b);
+		break;
+	case JSON_NUMBER:
+		if (json_number_is_int(j))
+			append_int(b, key, strtoll(j->u.s.p, NULL, 10));
+		else
+			bson_append_double(b, key, -1, strtod(j->u.s.p, NULL));
+		break;
+	case JSON_STRING:
+		bson_append_utf8(b, key, -1, j->u.s.p, (int)j->u.s.n);
+		break;
+	case JSON_ARRAY:
+		bson_append_array_begin(b, key, -1, &child);
+		for (i = 0; i < j->u.a.n; i++) {
+			bson_uint32_to_string((uint32_t)i, &k, idx, sizeof(idx));
+			append_tree(&child, k, j->u.a.v[i]);
+		}
+		bson_append_array_end(b, &child);
+		break;
+	case JSON_OBJECT:
+		bson_append_document_begin(b, key, -1, &child);
+		for (i = 0; i < j->u.o.n; i++)
+			append_tree(&child, j->u.o.m[i].key, j->u.o.m[i].val);
+		bson_append_document_end(b, &child);
+		break;
 	}
-	buf_free(&w);
 }
 
-void mg_append_value(bson_t *b, const char *key, const struct field *f, const struct value *v)
+/* The JSON text as BSON.  Validation refuses what BSON cannot hold, but a
+ * row copied from the legacy store was never validated: such a value is
+ * -1 with the reason in err (when given) and null in its place, so the
+ * write fails rather than store something else. */
+static int append_json(bson_t *b, const char *key, const char *text, size_t n, struct store_error *err)
+{
+	struct arena a;
+	struct json *j;
+	const char *why = "not valid JSON";
+	char msg[64];
+	int rc = -1;
+
+	arena_init(&a, 4096);
+	if ((j = json_parse(&a, text, n, msg, sizeof(msg), NULL)) && !(why = json_store_check(&a, j))) {
+		append_tree(b, key, j);
+		rc = 0;
+	} else {
+		bson_append_null(b, key, -1);
+		if (err)
+			store_error_set(err, STORE_INVALID, "mongodb: %s cannot be stored unchanged: %s", key, why);
+	}
+	arena_reset(&a);
+	return rc;
+}
+
+static int append_value(bson_t *b, const char *key, const struct field *f, const struct value *v,
+                        struct store_error *err)
 {
 	char tmp[48];
 	size_t n;
 
 	if (v->null) {
 		bson_append_null(b, key, -1);
-		return;
+		return 0;
 	}
 	switch (f->type) {
 	case CT_UUID:
@@ -100,9 +149,14 @@ void mg_append_value(bson_t *b, const char *key, const struct field *f, const st
 		bson_append_date_time(b, key, -1, (v->u.i - (((v->u.i % 1000) + 1000) % 1000)) / 1000);
 		break;
 	case CT_JSON:
-		append_json(b, key, v->u.s.p, v->u.s.n);
-		break;
+		return append_json(b, key, v->u.s.p, v->u.s.n, err);
 	}
+	return 0;
+}
+
+int mg_append_value(bson_t *b, const char *key, const struct field *f, const struct value *v)
+{
+	return append_value(b, key, f, v, NULL);
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -153,28 +207,93 @@ static int read_decimal(const bson_iter_t *it, const struct field *f, int64_t *u
 	}
 }
 
-static int read_json(const bson_iter_t *it, struct arena *a, struct value *out)
+/* An element no JSON writer of ours stores (an ObjectId, a date, a
+ * Decimal128, an infinite double …), as relaxed extended JSON compacted. */
+static int put_foreign(struct buf *b, const bson_iter_t *it)
 {
 	bson_t wrapped = BSON_INITIALIZER;
+	struct arena a;
 	struct json *j;
-	struct buf b = {0};
 	char msg[64];
-	size_t off, n;
+	size_t n;
 	char *text;
 	int rc = -1;
 
-	/* {"v": element} as relaxed extended JSON, then its value compact. */
 	bson_append_iter(&wrapped, "v", 1, it);
 	text = bson_as_relaxed_extended_json(&wrapped, &n);
 	bson_destroy(&wrapped);
-	if (text && (j = json_parse(a, text, n, msg, sizeof(msg), &off)) && (j = json_get(j, "v"))) {
-		json_write(&b, j);
-		out->u.s.p = arena_strndup(a, b.p, b.len);
-		out->u.s.n = b.len;
+	arena_init(&a, 1024);
+	if (text && (j = json_parse(&a, text, n, msg, sizeof(msg), NULL)) && (j = json_get(j, "v"))) {
+		json_write(b, j);
 		rc = 0;
 	}
-	buf_free(&b);
+	arena_reset(&a);
 	bson_free(text);
+	return rc;
+}
+
+/* An element as JSON text, spelled as the SQL stores give back what was
+ * validated: integers in decimal, doubles as json_put_double writes them
+ * (never libbson's "%.20g", which turns 0.1 into 0.10000000000000000555),
+ * strings and keys escaped by json_put_str, keys in stored order. */
+static int put_json(struct buf *b, const bson_iter_t *it)
+{
+	bson_iter_t kid;
+	const char *s;
+	uint32_t len;
+	bool first = true, doc;
+
+	switch (bson_iter_type(it)) {
+	case BSON_TYPE_NULL:
+		buf_puts(b, "null");
+		return 0;
+	case BSON_TYPE_BOOL:
+		buf_puts(b, bson_iter_bool(it) ? "true" : "false");
+		return 0;
+	case BSON_TYPE_INT32:
+	case BSON_TYPE_INT64:
+		buf_put_int(b, bson_iter_as_int64(it));
+		return 0;
+	case BSON_TYPE_DOUBLE:
+		return json_put_double(b, bson_iter_double(it)) ? 0 : put_foreign(b, it);
+	case BSON_TYPE_UTF8:
+		s = bson_iter_utf8(it, &len);
+		json_put_str(b, s, len);
+		return 0;
+	case BSON_TYPE_DOCUMENT:
+	case BSON_TYPE_ARRAY:
+		doc = BSON_ITER_HOLDS_DOCUMENT(it);
+		if (!bson_iter_recurse(it, &kid))
+			return -1;
+		buf_putc(b, doc ? '{' : '[');
+		while (bson_iter_next(&kid)) {
+			if (!first)
+				buf_putc(b, ',');
+			first = false;
+			if (doc) {
+				json_put_str(b, bson_iter_key(&kid), bson_iter_key_len(&kid));
+				buf_putc(b, ':');
+			}
+			if (put_json(b, &kid) < 0)
+				return -1;
+		}
+		buf_putc(b, doc ? '}' : ']');
+		return 0;
+	default:
+		return put_foreign(b, it);
+	}
+}
+
+static int read_json(const bson_iter_t *it, struct arena *a, struct value *out)
+{
+	struct buf b = {0};
+	int rc = put_json(&b, it);
+
+	if (rc == 0) {
+		out->u.s.p = arena_strndup(a, b.p ? b.p : "", b.len);
+		out->u.s.n = b.len;
+	}
+	buf_free(&b);
 	return rc;
 }
 
@@ -270,60 +389,78 @@ int mg_read_value(const bson_iter_t *it, const struct field *f, struct arena *a,
 
 /* Documents ------------------------------------------------------------ */
 
-static void append_child(bson_t *b, const struct resource *ch, const struct child_rows *rows);
+static int append_child(bson_t *b, const struct resource *ch, const struct child_rows *rows,
+                        struct store_error *err);
 
 /* Fields in order, each child array after the field the API shows it after
- * (or last), so a document reads like the API's JSON. */
-static void append_fields(bson_t *b, const struct resource *r, const struct record *rec, bool skip_pk)
+ * (or last), so a document reads like the API's JSON.  -1 when a value
+ * cannot be held (see append_json); the document is complete all the same. */
+static int append_fields(bson_t *b, const struct resource *r, const struct record *rec, bool skip_pk,
+                         struct store_error *err)
 {
 	size_t i, c;
+	int rc = 0;
 
 	for (i = 0; i <= r->nfields; i++) {
-		if (i < r->nfields && !(skip_pk && (int)i == r->pk))
-			mg_append_value(b, mg_key(r, i), &r->fields[i], &rec->vals[i]);
+		if (i < r->nfields && !(skip_pk && (int)i == r->pk) &&
+		    append_value(b, mg_key(r, i), &r->fields[i], &rec->vals[i], err) < 0)
+			rc = -1;
 		for (c = 0; c < r->nchildren; c++) {
 			int after = r->children[c]->after;
 
 			if (rec->children[c].given &&
-			    ((i < r->nfields && after == (int)i) || (i == r->nfields && after < 0)))
-				append_child(b, r->children[c], &rec->children[c]);
+			    ((i < r->nfields && after == (int)i) || (i == r->nfields && after < 0)) &&
+			    append_child(b, r->children[c], &rec->children[c], err) < 0)
+				rc = -1;
 		}
 	}
+	return rc;
 }
 
-static void append_child(bson_t *b, const struct resource *ch, const struct child_rows *rows)
+static int append_child(bson_t *b, const struct resource *ch, const struct child_rows *rows,
+                        struct store_error *err)
 {
 	bson_t arr, kid;
 	char idx[16];
 	const char *key;
 	size_t i;
+	int rc = 0;
 
 	bson_append_array_begin(b, ch->name, -1, &arr);
 	for (i = 0; i < rows->n; i++) {
 		bson_uint32_to_string((uint32_t)i, &key, idx, sizeof(idx));
 		bson_append_document_begin(&arr, key, -1, &kid);
-		append_fields(&kid, ch, &rows->rows[i], false);
+		if (append_fields(&kid, ch, &rows->rows[i], false, err) < 0)
+			rc = -1;
 		bson_append_document_end(&arr, &kid);
 	}
 	bson_append_array_end(b, &arr);
+	return rc;
 }
 
-void mg_record_to_doc(const struct resource *r, int64_t owner, const struct record *rec, bson_t *doc)
+int mg_record_to_doc(const struct resource *r, int64_t owner, const struct record *rec, bson_t *doc,
+                     struct store_error *err)
 {
+	int rc;
+
 	bson_init(doc);
-	mg_append_value(doc, "_id", &r->fields[r->pk], &rec->vals[r->pk]);
-	append_fields(doc, r, rec, true);
+	append_value(doc, "_id", &r->fields[r->pk], &rec->vals[r->pk], NULL);
+	rc = append_fields(doc, r, rec, true, err);
 	append_int(doc, r->owner_column, owner);
+	return rc;
 }
 
-void mg_record_to_update(const struct resource *r, const struct record *rec, bson_t *update)
+int mg_record_to_update(const struct resource *r, const struct record *rec, bson_t *update,
+                        struct store_error *err)
 {
 	bson_t set;
+	int rc;
 
 	bson_init(update);
 	bson_append_document_begin(update, "$set", 4, &set);
-	append_fields(&set, r, rec, true);
+	rc = append_fields(&set, r, rec, true, err);
 	bson_append_document_end(update, &set);
+	return rc;
 }
 
 /* libbson has no public name for types; enough for messages. */

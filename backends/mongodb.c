@@ -478,9 +478,14 @@ static int mg_create(struct store *base, const struct resource *r, int64_t owner
 	bson_t doc;
 	int attempt, rc = -1;
 
-	if (!(c = borrow(s, err)))
+	if (mg_record_to_doc(r, owner, rec, &doc, err) < 0) {
+		bson_destroy(&doc);
 		return -1;
-	mg_record_to_doc(r, owner, rec, &doc);
+	}
+	if (!(c = borrow(s, err))) {
+		bson_destroy(&doc);
+		return -1;
+	}
 	for (attempt = 0; attempt < 2 && rc < 0; attempt++) {
 		mongoc_collection_t *col = coll(s, c, r);
 		bson_error_t e;
@@ -551,10 +556,15 @@ static int mg_replace(struct store *base, const struct resource *r, int64_t owne
 	int64_t matched = 0;
 	int rc;
 
-	if (!(c = borrow(s, err)))
+	if (mg_record_to_update(r, rec, &update, err) < 0) {
+		bson_destroy(&update);
 		return -1;
+	}
+	if (!(c = borrow(s, err))) {
+		bson_destroy(&update);
+		return -1;
+	}
 	mg_id_filter(r, owner, rec->vals[r->pk].u.uuid, &filter);
-	mg_record_to_update(r, rec, &update);
 	rc = write_one(s, c, r->collection, &filter, &update, false, &matched, err);
 	bson_destroy(&filter);
 	bson_destroy(&update);
@@ -719,12 +729,18 @@ static int bulk(struct mg_store *s, mongoc_client_t *c, const struct resource *r
 	BSON_APPEND_BOOL(&opts, "upsert", true);
 	b = mongoc_collection_create_bulk_operation_with_opts(col, &bopts);
 	for (i = 0; i < n; i++) {
+		struct store_error verr;
 		bson_t doc, sel;
 		bool added;
 
 		if (out[i] != PUT_WRITTEN)
 			continue;
-		mg_record_to_doc(r, owners[i], &rows[i], &doc);
+		if (mg_record_to_doc(r, owners[i], &rows[i], &doc, &verr) < 0) {
+			bson_destroy(&doc);
+			out[i] = PUT_FAILED;
+			snprintf(why[i], sizeof(why[i]), "%.120s", verr.msg);
+			continue;
+		}
 		if (replace) {
 			mg_version_filter(r, &rows[i], version_field, &sel);
 			added = mongoc_bulk_operation_replace_one_with_opts(b, &sel, &doc, &opts, &e);

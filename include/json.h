@@ -77,6 +77,31 @@ static inline void json_put_cstr(struct buf *b, const char *s)
 }
 /* Re-serialise a parsed value compactly. */
 void json_write(struct buf *b, const struct json *v);
+/* … as a JSONField stores it (Python's json.dumps): every double spelled
+ * as json_put_double spells it ("0.10" as 0.1, "1e300" as 1e+300), so the
+ * SQL stores and MongoDB give back the same text. */
+void json_write_stored(struct buf *b, const struct json *v);
+
+/* A double as Python's repr() spells it, which is how json.dumps writes a
+ * float: the shortest digits that read back as d, positional from 1e-4 up
+ * to 1e16 ("0.1", "1.0", "0.0001"), else with an exponent of at least two
+ * digits ("1e+16", "1e-05", "1.5e+300").  false, and nothing written, for
+ * infinities and NaN, which JSON cannot hold. */
+bool json_put_double(struct buf *b, double d);
+
+/*
+ * Why v cannot be kept unchanged by every store, as a message for the
+ * client (allocated in a), or NULL when it can.  The SQL stores keep JSON
+ * as text; MongoDB as BSON, whose numbers are int64 and doubles and whose
+ * keys are C strings that its servers further restrict.  So v is storable
+ * when every integer fits int64, every other number is a finite double
+ * (kept as the double: json_write_stored spells it as MongoDB gives it
+ * back), no number is a negative zero (some servers keep it as 0), and no object
+ * has an empty key, a key beginning with "$", holding "." or NUL, or the
+ * same key twice.  Every store refuses the same values this way, before
+ * any is written.
+ */
+const char *json_store_check(struct arena *a, const struct json *v);
 
 /* Line and column (1-based) of a byte offset in text. */
 void json_line_col(const char *text, size_t len, size_t off, int *line, int *col);

@@ -18,15 +18,25 @@
 /* The document key of field i of r. */
 const char *mg_key(const struct resource *r, size_t i);
 
-/* One canonical value as a BSON element, and back.  Reading is lenient
- * where no information is lost (an integral double for an integer, a
- * numeric string for a decimal); -1 when the element cannot be the type. */
-void mg_append_value(bson_t *b, const char *key, const struct field *f, const struct value *v);
+/* One canonical value as a BSON element, and back.  A json value becomes
+ * BSON documents, arrays, int32/int64, doubles and strings, and reads back
+ * as the same text; one that json_store_check refuses is written as null
+ * and the append is -1 (in a filter, where that cannot happen for a
+ * validated value, the null is left to match what it matches).  Reading is
+ * lenient where no information is lost (an integral double for an
+ * integer, a numeric string for a decimal); -1 when the element cannot be
+ * the type. */
+int mg_append_value(bson_t *b, const char *key, const struct field *f, const struct value *v);
 int mg_read_value(const bson_iter_t *it, const struct field *f, struct arena *a, struct value *out);
 
-void mg_record_to_doc(const struct resource *r, int64_t owner, const struct record *rec, bson_t *doc);
+/* -1 with the reason in err when a json value cannot be held unchanged (a
+ * row copied from the legacy store without validation): the document is
+ * built all the same, to be destroyed, and must not be written. */
+MUST_CHECK int mg_record_to_doc(const struct resource *r, int64_t owner, const struct record *rec,
+                                bson_t *doc, struct store_error *err);
 /* {$set: every field but the id, and the children that were given}. */
-void mg_record_to_update(const struct resource *r, const struct record *rec, bson_t *update);
+MUST_CHECK int mg_record_to_update(const struct resource *r, const struct record *rec, bson_t *update,
+                                   struct store_error *err);
 /* A document as a record; children are read in stored order. */
 int mg_doc_to_record(const struct resource *r, const bson_t *doc, struct arena *a,
                      struct record *out, struct store_error *err);

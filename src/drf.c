@@ -418,8 +418,12 @@ static const char *check_value(struct arena *a, const struct field *f, const str
 		return NULL;
 	case CT_JSON: {
 		struct buf b = {0};
+		const char *why = json_store_check(a, v);
 
-		json_write(&b, v);
+		/* Refused alike in every mode, before any store sees it. */
+		if (why)
+			return why;
+		json_write_stored(&b, v);
 		out->u.s.p = arena_strndup(a, b.p, b.len);
 		out->u.s.n = b.len;
 		buf_free(&b);

@@ -2,6 +2,7 @@
  * json.c — yajl event parser building arena trees; DRF-style JSON output.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,14 +376,25 @@ static void pyrepr_str(struct buf *b, const char *s, size_t n)
 
 /* One walker for both spellings of a value: JSON's compact form, or the
  * repr() Python gives the value its json module loads. */
-static void emit(struct buf *b, const struct json *v, bool py)
+static void put_number(struct buf *b, const struct json *v, bool stored)
+{
+	if (stored && !json_number_is_int(v) && json_put_double(b, strtod(v->u.s.p, NULL)))
+		return;
+	if (stored && v->u.s.n == 2 && memcmp(v->u.s.p, "-0", 2) == 0)
+		buf_putc(b, '0');
+	else
+		buf_put(b, v->u.s.p, v->u.s.n);
+}
+
+/* py: as Python's repr(); stored: JSON with doubles as json.dumps writes them. */
+static void emit_as(struct buf *b, const struct json *v, bool py, bool stored)
 {
 	size_t i;
 
 	switch (v->type) {
 	case JSON_NULL: buf_puts(b, py ? "None" : "null"); break;
 	case JSON_BOOL: buf_puts(b, v->u.b ? (py ? "True" : "true") : (py ? "False" : "false")); break;
-	case JSON_NUMBER: buf_put(b, v->u.s.p, v->u.s.n); break;
+	case JSON_NUMBER: put_number(b, v, stored); break;
 	case JSON_STRING:
 		(py ? pyrepr_str : json_put_str)(b, v->u.s.p, v->u.s.n);
 		break;
@@ -391,7 +403,7 @@ static void emit(struct buf *b, const struct json *v, bool py)
 		for (i = 0; i < v->u.a.n; i++) {
 			if (i)
 				buf_puts(b, py ? ", " : ",");
-			emit(b, v->u.a.v[i], py);
+			emit_as(b, v->u.a.v[i], py, stored);
 		}
 		buf_putc(b, ']');
 		break;
@@ -402,7 +414,7 @@ static void emit(struct buf *b, const struct json *v, bool py)
 				buf_puts(b, py ? ", " : ",");
 			(py ? pyrepr_str : json_put_str)(b, v->u.o.m[i].key, v->u.o.m[i].klen);
 			buf_puts(b, py ? ": " : ":");
-			emit(b, v->u.o.m[i].val, py);
+			emit_as(b, v->u.o.m[i].val, py, stored);
 		}
 		buf_putc(b, '}');
 		break;
@@ -411,7 +423,7 @@ static void emit(struct buf *b, const struct json *v, bool py)
 
 void json_pyrepr(struct buf *b, const struct json *v)
 {
-	emit(b, v, true);
+	emit_as(b, v, true, false);
 }
 
 /* Bytes a JSON string cannot hold as they are: controls, the quote, the
@@ -468,7 +480,181 @@ void json_put_str(struct buf *b, const char *s, size_t n)
 
 void json_write(struct buf *b, const struct json *v)
 {
-	emit(b, v, false);
+	emit_as(b, v, false, false);
+}
+
+void json_write_stored(struct buf *b, const struct json *v)
+{
+	emit_as(b, v, false, true);
+}
+
+/* Storable values ------------------------------------------------------ */
+
+/* d's shortest round-tripping digits (no trailing zeros, "0" for zero)
+ * and its decimal exponent: d = D.DDD x 10^exp. */
+static size_t shortest_digits(double d, char digits[20], int *exp)
+{
+	char sci[40];
+	const char *s;
+	size_t n = 0;
+	int p;
+
+	/* printf rounds correctly, so the first precision that reads back
+	 * gives Python's digits (17 always does). */
+	for (p = 1;; p++) {
+		snprintf(sci, sizeof(sci), "%.*e", p - 1, d);
+		if (p == 17 || strtod(sci, NULL) == d)
+			break;
+	}
+	for (s = sci + (sci[0] == '-'); *s != 'e'; s++)
+		if (*s != '.')
+			digits[n++] = *s;
+	*exp = atoi(s + 1);
+	while (n > 1 && digits[n - 1] == '0')
+		n--;
+	digits[n] = '\0';
+	return n;
+}
+
+bool json_put_double(struct buf *b, double d)
+{
+	char digits[20];
+	int x, i;
+	size_t n;
+
+	if (!isfinite(d))
+		return false;
+	n = shortest_digits(d, digits, &x);
+	if (signbit(d))
+		buf_putc(b, '-');
+	if (x < -4 || x >= 16) {
+		buf_putc(b, digits[0]);
+		if (n > 1) {
+			buf_putc(b, '.');
+			buf_put(b, digits + 1, n - 1);
+		}
+		buf_printf(b, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+	} else if (x >= 0) {
+		for (i = 0; i <= x; i++)
+			buf_putc(b, (size_t)i < n ? digits[i] : '0');
+		buf_putc(b, '.');
+		if (n > (size_t)x + 1)
+			buf_put(b, digits + x + 1, n - (size_t)x - 1);
+		else
+			buf_putc(b, '0');
+	} else {
+		buf_puts(b, "0.");
+		for (i = -1; i > x; i--)
+			buf_putc(b, '0');
+		buf_put(b, digits, n);
+	}
+	return true;
+}
+
+/* Text quoted into a message, cut short: a number or a key may be a
+ * megabyte long.  Keys are shown escaped, as JSON string literals. */
+static const char *excerpt(struct arena *a, const char *s, size_t n, bool quote)
+{
+	struct buf b = {0};
+	size_t cut = n;
+	const char *out;
+
+	if (n > 40) {
+		cut = 32;
+		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+			cut--;              /* not inside a UTF-8 sequence */
+	}
+	if (quote)
+		json_put_str(&b, s, cut);
+	else
+		buf_put(&b, s, cut);
+	if (cut < n)
+		buf_puts(&b, "\xe2\x80\xa6");
+	out = arena_strndup(a, b.p, b.len);
+	buf_free(&b);
+	return out;
+}
+
+#define MSG_NEGATIVE_ZERO "Negative zero cannot be stored: send 0 or 0.0."
+
+static const char *check_number(struct arena *a, const struct json *v)
+{
+	const char *s = v->u.s.p;
+	double d;
+
+	if (json_number_is_int(v)) {
+		errno = 0;
+		(void)strtoll(s, NULL, 10);
+		if (errno == ERANGE)
+			return arena_printf(a, "%s is outside the range of integers that can be stored "
+			                    "(-9223372036854775808 to 9223372036854775807).",
+			                    excerpt(a, s, v->u.s.n, false));
+		return NULL;
+	}
+	/* Any other spelling of a double is kept as the double (json.dumps
+	 * writes it one way, as the application would). */
+	d = strtod(s, NULL);
+	if (!isfinite(d))
+		return arena_printf(a, "%s is outside the range of a double-precision number.",
+		                    excerpt(a, s, v->u.s.n, false));
+	return d == 0 && signbit(d) ? MSG_NEGATIVE_ZERO : NULL;
+}
+
+static int cmp_members(const void *x, const void *y)
+{
+	const struct json_member *a = *(const struct json_member *const *)x;
+	const struct json_member *b = *(const struct json_member *const *)y;
+	int c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
+
+	return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+static const char *check_keys(struct arena *a, const struct json *v)
+{
+	const struct json_member **sorted;
+	size_t i;
+
+	for (i = 0; i < v->u.o.n; i++) {
+		const struct json_member *m = &v->u.o.m[i];
+
+		if (m->klen == 0 || m->key[0] == '$' || memchr(m->key, '.', m->klen) ||
+		    memchr(m->key, '\0', m->klen))
+			return arena_printf(a, "The key %s cannot be stored: keys must not be empty, begin "
+			                    "with \"$\", or contain \".\" or \\u0000.",
+			                    excerpt(a, m->key, m->klen, true));
+	}
+	/* Sorted, so a body of many keys costs n log n. */
+	sorted = ARENA_ARRAY(a, const struct json_member *, v->u.o.n ? v->u.o.n : 1);
+	for (i = 0; i < v->u.o.n; i++)
+		sorted[i] = &v->u.o.m[i];
+	qsort(sorted, v->u.o.n, sizeof(*sorted), cmp_members);
+	for (i = 1; i < v->u.o.n; i++)
+		if (cmp_members(&sorted[i - 1], &sorted[i]) == 0)
+			return arena_printf(a, "The key %s appears more than once.",
+			                    excerpt(a, sorted[i]->key, sorted[i]->klen, true));
+	return NULL;
+}
+
+const char *json_store_check(struct arena *a, const struct json *v)
+{
+	const char *msg = NULL;
+	size_t i;
+
+	switch (v->type) {
+	case JSON_NUMBER:
+		return check_number(a, v);
+	case JSON_ARRAY:
+		for (i = 0; i < v->u.a.n && !msg; i++)
+			msg = json_store_check(a, v->u.a.v[i]);
+		return msg;
+	case JSON_OBJECT:
+		msg = check_keys(a, v);
+		for (i = 0; i < v->u.o.n && !msg; i++)
+			msg = json_store_check(a, v->u.o.m[i].val);
+		return msg;
+	default:
+		return NULL;
+	}
 }
 
 void json_line_col(const char *text, size_t len, size_t off, int *line, int *col)

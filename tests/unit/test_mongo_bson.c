@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "json.h"
 #include "mongo_bson.h"
 
 static struct config *cfg;
@@ -228,22 +229,162 @@ static void test_ids_integers_booleans(void **state)
 	}
 }
 
-static void test_json_values(void **state)
+/* A json value as validation leaves it (json_write of the request, which
+ * is also what the SQL stores give back): its element type, and whether it
+ * reads back as that text. */
+static bson_type_t json_roundtrip(const char *text, struct value *back, const char **sql)
 {
 	struct field f = {.name = "j", .column = "j", .type = CT_JSON};
-	const char *const texts[] = {"{\"a\":[1,2.5,\"x\"],\"b\":{\"c\":null}}", "[1,true,\"$gt\"]", "\"s\""};
+	struct value v = {.null = false};
+	struct buf b = {0};
+	struct json *j;
+	char msg[64];
+
+	assert_non_null(j = json_parse(&A, text, strlen(text), msg, sizeof(msg), NULL));
+	assert_null(json_store_check(&A, j));
+	json_write(&b, j);
+	v.u.s.p = *sql = arena_strndup(&A, b.p, b.len);
+	v.u.s.n = b.len;
+	buf_free(&b);
+	return roundtrip(&f, &v, back);
+}
+
+/* Every value validation lets through comes back as the same text the SQL
+ * stores give back (json_write of the request), byte for byte. */
+static void test_json_values(void **state)
+{
+	static const struct { const char *text; bson_type_t type; } cases[] = {
+		{"{\"a\":[1,2.5,\"x\"],\"b\":{\"c\":null}}", BSON_TYPE_DOCUMENT},
+		{"[1,true,\"$gt\"]", BSON_TYPE_ARRAY},
+		{"\"s\"", BSON_TYPE_UTF8},
+		{"\"a\\u0000b\"", BSON_TYPE_UTF8},                  /* a NUL inside a string */
+		{"{\"k\":\"\\u0000\",\"\\u00e9\\u20ac\":\"\\ud83d\\ude00\"}", BSON_TYPE_DOCUMENT},
+		{"9223372036854775807", BSON_TYPE_INT64},
+		{"-9223372036854775808", BSON_TYPE_INT64},
+		{"2147483647", BSON_TYPE_INT32},
+		{"-2147483649", BSON_TYPE_INT64},
+		{"0", BSON_TYPE_INT32},
+		{"0.1", BSON_TYPE_DOUBLE},                          /* libbson would say 0.10000000000000000555 */
+		{"1.0", BSON_TYPE_DOUBLE},
+		{"0.0", BSON_TYPE_DOUBLE},
+		{"1e+300", BSON_TYPE_DOUBLE},
+		{"-1.5e-05", BSON_TYPE_DOUBLE},
+		{"5e-324", BSON_TYPE_DOUBLE},
+		{"1.7976931348623157e+308", BSON_TYPE_DOUBLE},
+		{"1e+16", BSON_TYPE_DOUBLE},
+		{"1000000000000000.0", BSON_TYPE_DOUBLE},
+		{"0.0001", BSON_TYPE_DOUBLE},
+		{"[[1,[2,[]]],{}]", BSON_TYPE_ARRAY},
+		{"{\"b\":1,\"a\":{\"z\":[{\"y\":false}]},\"x$\":\"a\\\"\\\\\\n\\u2028\"}", BSON_TYPE_DOCUMENT},
+		{"null", BSON_TYPE_NULL},
+	};
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		struct value v = {.null = false}, back;
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		struct value back;
+		const char *sql;
+		bson_type_t t = json_roundtrip(cases[i].text, &back, &sql);
+
+		if (t != cases[i].type)
+			fail_msg("%s stored as BSON type %d", cases[i].text, (int)t);
+		if (cases[i].type == BSON_TYPE_NULL)
+			continue;
+		if (back.u.s.n != strlen(sql) || memcmp(back.u.s.p, sql, back.u.s.n) != 0)
+			fail_msg("%s read back as %.*s", sql, (int)back.u.s.n, back.u.s.p);
+	}
+}
+
+/* What BSON cannot hold unchanged is not stored as something else: the
+ * append says so and leaves a null, never 0 or a truncated key. */
+static void test_json_refused(void **state)
+{
+	static const char *const texts[] = {
+		"{\"k\":12345678901234567891}", "{\"k\":18446744073709551616}", "9223372036854775808",
+		"-9223372036854775809", "{\"a\\u0000b\":1}", "{\"\":1}", "{\"$numberLong\":\"5\"}",
+		"{\"a.b\":1}", "{\"a\":1,\"a\":2}", "1e400", "-0.0", "[1,{\"x\":[2,{\"y\":-1e400}]}]",
+	};
+	struct field f = {.name = "j", .column = "j", .type = CT_JSON};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(texts); i++) {
+		struct value v = {.null = false};
+		bson_t b = BSON_INITIALIZER;
+		bson_iter_t it;
 
 		v.u.s.p = texts[i];
 		v.u.s.n = strlen(texts[i]);
-		roundtrip(&f, &v, &back);
-		assert_int_equal(back.u.s.n, v.u.s.n);
-		assert_memory_equal(back.u.s.p, texts[i], v.u.s.n);
+		if (mg_append_value(&b, "k", &f, &v) != -1)
+			fail_msg("%s was appended", texts[i]);
+		assert_true(bson_iter_init_find(&it, &b, "k"));
+		assert_int_equal(bson_iter_type(&it), BSON_TYPE_NULL);
+		assert_false(bson_iter_next(&it));
+		bson_destroy(&b);
 	}
+}
+
+/* Elements another writer left: doubles spelled as ours are, the rest as
+ * relaxed extended JSON. */
+static void test_json_foreign(void **state)
+{
+	struct field f = {.name = "j", .column = "j", .type = CT_JSON};
+	bson_t b = BSON_INITIALIZER, doc;
+	bson_iter_t it;
+	struct value back;
+
+	(void)state;
+	assert_int_equal(read_json_elem(&f, "{\"k\": {\"x\": 0.1, \"y\": 3.0, \"z\": 1e300}}", &back), 0);
+	assert_string_equal(back.u.s.p, "{\"x\":0.1,\"y\":3.0,\"z\":1e+300}");
+	assert_int_equal(read_json_elem(&f, "{\"k\": {\"$numberDecimal\": \"1.50\"}}", &back), 0);
+	assert_string_equal(back.u.s.p, "{\"$numberDecimal\":\"1.50\"}");
+	bson_append_document_begin(&b, "k", 1, &doc);
+	bson_append_double(&doc, "inf", 3, 1.0 / 0.0);
+	bson_append_document_end(&b, &doc);
+	assert_true(bson_iter_init_find(&it, &b, "k"));
+	assert_int_equal(mg_read_value(&it, &f, &A, &back), 0);
+	assert_string_equal(back.u.s.p, "{\"inf\":{\"$numberDouble\":\"Infinity\"}}");
+	bson_destroy(&b);
+}
+
+/* A document with a value it cannot hold is refused whole, with a reason. */
+static void test_json_record_refused(void **state)
+{
+	static const char text[] =
+		"{\"database_url\": \"sqlite://x.db\", \"jwt\": {\"secret\": \"0123456789abcdef\"},\n"
+		" \"resources\": [{\"name\": \"docs\", \"path\": \"/api/docs/\", \"table\": \"docs\",\n"
+		"  \"collection\": \"docs\", \"owner_column\": \"user_id\", \"fields\": [\n"
+		"   {\"name\": \"id\", \"type\": \"uuid\", \"primary_key\": true, \"auto\": \"uuid4\"},\n"
+		"   {\"name\": \"body\", \"type\": \"json\", \"null\": true, \"default\": null}]}]}";
+	struct config_problems pr = {0};
+	struct config *c = config_load_text("docs.json", text, strlen(text), &pr);
+	const struct resource *r;
+	struct record *rec;
+	struct store_error err;
+	bson_t doc;
+
+	(void)state;
+	if (!c)
+		fail_msg("%s", pr.text.p);
+	r = c->resources[0];
+	rec = record_new(&A, r);
+	rec->vals[r->pk].null = false;
+	rec->vals[1].null = false;
+	rec->vals[1].u.s.p = "{\"n\":18446744073709551616}";
+	rec->vals[1].u.s.n = strlen(rec->vals[1].u.s.p);
+	assert_int_equal(mg_record_to_doc(r, 7, rec, &doc, &err), -1);
+	bson_destroy(&doc);
+	assert_int_equal(err.code, STORE_INVALID);
+	assert_non_null(strstr(err.msg, "body"));
+	assert_non_null(strstr(err.msg, "18446744073709551616 is outside the range"));
+	assert_int_equal(mg_record_to_update(r, rec, &doc, &err), -1);
+	bson_destroy(&doc);
+	rec->vals[1].u.s.p = "{\"n\":[1.5,\"\\u0000\"]}";
+	rec->vals[1].u.s.n = strlen(rec->vals[1].u.s.p);
+	assert_int_equal(mg_record_to_doc(r, 7, rec, &doc, &err), 0);
+	bson_destroy(&doc);
+	config_free(c);
+	config_problems_free(&pr);
 }
 
 /* Every key of a document that starts with '$' must be one the adapter
@@ -359,7 +500,7 @@ static void test_document_shape(void **state)
 	rec->children[0].given = true;
 	rec->children[0].n = 1;
 	rec->children[0].rows = record_new(&A, it);
-	mg_record_to_doc(inv, 42, rec, &doc);
+	assert_int_equal(mg_record_to_doc(inv, 42, rec, &doc, NULL), 0);
 	assert_true(bson_iter_init(&i, &doc));
 	while (bson_iter_next(&i) && n < 32)
 		keys[n++] = bson_iter_key(&i);
@@ -373,7 +514,7 @@ static void test_document_shape(void **state)
 	bson_destroy(&doc);
 	/* an update without items leaves them alone; the id is never set */
 	rec->children[0].given = false;
-	mg_record_to_update(inv, rec, &update);
+	assert_int_equal(mg_record_to_update(inv, rec, &update, NULL), 0);
 	json = bson_as_relaxed_extended_json(&update, NULL);
 	assert_null(strstr(json, "items"));
 	assert_null(strstr(json, "_id"));
@@ -486,6 +627,9 @@ int main(void)
 		cmocka_unit_test(test_dates_and_times),
 		cmocka_unit_test(test_ids_integers_booleans),
 		cmocka_unit_test(test_json_values),
+		cmocka_unit_test(test_json_refused),
+		cmocka_unit_test(test_json_foreign),
+		cmocka_unit_test(test_json_record_refused),
 		cmocka_unit_test(test_regex_escape),
 		cmocka_unit_test(test_filters_carry_text_as_values),
 		cmocka_unit_test(test_document_shape),
