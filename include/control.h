@@ -25,6 +25,8 @@
 /* What a read saw of the writes when it arrived. */
 struct read_mark {
 	uint64_t resource_seq;
+	uint64_t ended_seq;         /* writes ended … */
+	bool writing;               /* … and whether one was running */
 	uint64_t stripe_seq;
 	uint64_t cascade_seq;       /* deletes of the rows this resource's rows reference */
 	int stripe;                 /* -1: the whole resource (lists, views) */
@@ -105,9 +107,12 @@ enum path_kind { PATHS_MISMATCHED, PATHS_NOISY };
 void control_paths(const struct resource *r, enum path_kind kind,
                    void (*each)(void *arg, const char *path, uint64_t n), void *arg, uint64_t *dropped);
 /* The noise baseline: paths (one per line; NULL or "" when the two were
- * equal) at which two reads of r's authoritative store differed.  Is every
- * one of paths such a path?  A mismatch that is all noise is not one. */
-void control_noise(const struct resource *r, const char *paths);
+ * equal) at which two reads of r's authoritative store differed, the
+ * second made for the read marked m of uri.  A re-read that any write
+ * overlapped teaches nothing; a path is noise once re-reads of three
+ * distinct records differed there.  Is every one of paths noise?  A
+ * mismatch that is all noise is not one. */
+void control_noise(const struct resource *r, const struct read_mark *m, const char *uri, const char *paths);
 bool control_all_noise(const struct resource *r, const char *paths);
 /* May r be handed to the other store (SPEC §12's readiness)? */
 bool control_ready(const struct resource *r);

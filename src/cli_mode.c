@@ -94,7 +94,8 @@ static const char *admin_address(const struct config *cfg, const char *what, con
 static void print_noise(const struct json *r)
 {
 	const struct json *nb = json_get(r, "noise_baseline"), *paths = nb ? json_get(nb, "paths") : NULL;
-	const struct json *rule = nb ? json_get(nb, "ignore_rule") : NULL;
+	const struct json *rule = nb ? json_get(nb, "ignore_rule") : NULL, *ev = nb ? json_get(nb, "evidence") : NULL;
+	const char *withheld = nb ? json_cstr(json_get(nb, "withheld")) : NULL;
 	struct buf b = {0};
 	size_t i;
 
@@ -103,7 +104,10 @@ static void print_noise(const struct json *r)
 	printf("%s: noise (two reads of its authoritative store differ, %s of %s):", str_of(r, "route"),
 	       str_of(nb, "differed"), str_of(nb, "reads"));
 	for (i = 0; i < paths->u.o.n; i++)
-		printf(" %s (%s)", paths->u.o.m[i].key, str_of(paths, paths->u.o.m[i].key));
+		printf(" %s (%s reads of %s records)", paths->u.o.m[i].key, str_of(paths, paths->u.o.m[i].key),
+		       str_of(json_get(ev, paths->u.o.m[i].key), "records"));
+	if (withheld)
+		printf("\n  no rule suggested: %s", withheld);
 	if (rule && rule->type == JSON_OBJECT) {
 		const struct json *ign = json_get(json_get(rule, "compare"), "ignore");
 

@@ -18,6 +18,13 @@
 #include "json.h"
 
 #define MAX_PATHS 128
+/* A path is noise once re-reads of this many distinct records differed
+ * there with no write between: one record's change is no evidence. */
+#define NOISE_RECORDS 3
+/* … and a rule is suggested only while the noisy paths are at most this
+ * share (percent) of the resource's fields: past it, the comparison
+ * would be blinded, whatever the reads say. */
+#define NOISE_MAX_SHARE 50
 #define FALLBACK_SLOTS 64       /* seconds of history, at least fallback.window_seconds */
 
 /* One second of what MongoDB did for a route it serves. */
@@ -29,6 +36,9 @@ struct second {
 struct path_count {
 	char *path;
 	uint64_t n;
+	/* noise: the distinct records (hashes of their URIs) it differed in */
+	uint32_t records[NOISE_RECORDS];
+	unsigned nrecords;
 };
 
 struct route {
@@ -44,6 +54,7 @@ struct route {
 	_Atomic int64_t barrier_seq;
 	/* raced detection: writes begun, and syncs not yet applied */
 	_Atomic uint64_t seq;
+	_Atomic uint64_t ended_seq;     /* writes ended */
 	_Atomic int64_t pending;
 	_Atomic uint64_t stripe_seq[RACE_STRIPES];
 	_Atomic int64_t stripe_pending[RACE_STRIPES];
@@ -62,6 +73,7 @@ struct route {
 	struct path_count noise[MAX_PATHS];     /* under lock: paths two authoritative reads differ at */
 	size_t nnoise;
 	uint64_t baselines, noisy_baselines;    /* under lock: second reads, and those that differed */
+	uint64_t raced_baselines;               /* … second reads a write overlapped (not counted) */
 };
 
 struct mismatch {
@@ -395,6 +407,7 @@ void control_write_end(const struct resource *r, uint64_t epoch, int64_t seq)
 		while ((b = rt->barrier_seq) < seq && !atomic_compare_exchange_weak(&rt->barrier_seq, &b, seq))
 			;
 	atomic_fetch_sub(&rt->writing[epoch & 1], 1);
+	atomic_fetch_add(&rt->ended_seq, 1);
 }
 
 bool control_fenced(const struct resource *r)
@@ -446,6 +459,8 @@ void control_read_mark(const struct resource *r, const unsigned char *id, struct
 	if (!rt)
 		return;
 	m->resource_seq = rt->seq;
+	m->ended_seq = rt->ended_seq;
+	m->writing = rt->writing[0] + rt->writing[1] > 0;
 	m->cascade_seq = rt->cascade_seq;
 	if (m->stripe >= 0)
 		m->stripe_seq = rt->stripe_seq[m->stripe];
@@ -538,19 +553,55 @@ void control_mismatch(const struct resource *r, const char *method, const char *
 	pthread_mutex_unlock(&C.mu);
 }
 
-void control_noise(const struct resource *r, const char *paths)
+/* Counts one noisy re-read of the record whose URI hashes to rec at each
+ * of paths (one per line). */
+static void count_noise(struct route *rt, const char *paths, uint32_t rec)
+{
+	const char *p;
+
+	for (p = paths; *p;) {
+		size_t n = strcspn(p, "\n"), k = find_path(rt->noise, rt->nnoise, p, n), i;
+		struct path_count *pc;
+
+		if (k == rt->nnoise && k < MAX_PATHS)
+			rt->noise[rt->nnoise++].path = dupn(p, n);
+		p += n + (p[n] == '\n');
+		if (k == rt->nnoise)
+			continue;
+		pc = &rt->noise[k];
+		pc->n++;
+		for (i = 0; i < pc->nrecords && pc->records[i] != rec; i++)
+			;
+		if (i == pc->nrecords && i < NOISE_RECORDS)
+			pc->records[pc->nrecords++] = rec;
+	}
+}
+
+void control_noise(const struct resource *r, const struct read_mark *m, const char *uri, const char *paths)
 {
 	struct route *rt = route_of(r);
+	/* Stricter than a comparison's race: a write that began before the
+	 * first read and ended before the second one changed what it shows. */
+	bool raced = rt && (control_raced(r, m) || m->writing || rt->ended_seq != m->ended_seq);
 
 	if (!rt)
 		return;
 	pthread_mutex_lock(&C.mu);
-	rt->baselines++;
-	if (paths && *paths) {
-		rt->noisy_baselines++;
-		count_paths(rt->noise, &rt->nnoise, paths);
+	if (raced) {
+		rt->raced_baselines++;
+	} else {
+		rt->baselines++;
+		if (paths && *paths) {
+			rt->noisy_baselines++;
+			count_noise(rt, paths, (uint32_t)hash_bytes(uri, strlen(uri), 0));
+		}
 	}
 	pthread_mutex_unlock(&C.mu);
+}
+
+static bool noise_confirmed(const struct path_count *pc)
+{
+	return pc->nrecords >= NOISE_RECORDS;
 }
 
 bool control_all_noise(const struct resource *r, const char *paths)
@@ -563,9 +614,9 @@ bool control_all_noise(const struct resource *r, const char *paths)
 		return false;
 	pthread_mutex_lock(&C.mu);
 	for (p = paths; all && *p;) {
-		size_t n = strcspn(p, "\n");
+		size_t n = strcspn(p, "\n"), k = find_path(rt->noise, rt->nnoise, p, n);
 
-		all = find_path(rt->noise, rt->nnoise, p, n) < rt->nnoise;
+		all = k < rt->nnoise && noise_confirmed(&rt->noise[k]);
 		p += n + (p[n] == '\n');
 	}
 	pthread_mutex_unlock(&C.mu);
@@ -918,6 +969,97 @@ static void paths_json(struct buf *b, const struct path_count *list, size_t n)
 	buf_putc(b, '}');
 }
 
+/* Does a field called name identify r's records (or its children's): the
+ * key, a unique field, a reference?  A rule never ignores one. */
+static bool identifies(const struct resource *r, const char *name)
+{
+	size_t i, k;
+
+	for (i = 0; i < r->nfields; i++) {
+		if (strcmp(r->fields[i].name, name) != 0)
+			continue;
+		if ((int)i == r->pk || r->fields[i].ref_name)
+			return true;
+		for (k = 0; k < r->nuniques; k++)
+			if (r->uniques[k].nfields == 1 && r->uniques[k].fields[0] == (int)i)
+				return true;
+	}
+	for (i = 0; i < r->nchildren; i++)
+		if (identifies(r->children[i], name))
+			return true;
+	return false;
+}
+
+static size_t fields_of(const struct resource *r)
+{
+	size_t i, n = r->nfields;
+
+	for (i = 0; i < r->nchildren; i++)
+		n += fields_of(r->children[i]);
+	return n;
+}
+
+/* Identity paths: a list's count, or a path ending at an identifying field. */
+static bool identity_path(const struct resource *r, const char *path)
+{
+	const char *last = strrchr(path, '/');
+
+	return strcmp(path, "/count") == 0 || !last || identifies(r, last + 1);
+}
+
+/*
+ * The noise baseline, under C.mu: the re-reads, the paths confirmed noisy
+ * (re-reads of NOISE_RECORDS distinct records differed there) with the
+ * evidence for every path, and the rule that would silence them — never
+ * for an identity path, and withheld when the noisy paths are more than
+ * NOISE_MAX_SHARE of the route's fields, which would blind the comparison.
+ */
+static void noise_json(struct buf *b, const struct route *rt)
+{
+	const struct resource *r = rt->res;
+	size_t i, confirmed = 0, ignorable = 0, nf = fields_of(r);
+
+	buf_printf(b, ",\"noise_baseline\":{\"reads\":%llu,\"differed\":%llu,\"raced\":%llu,\"paths\":{",
+	           (unsigned long long)rt->baselines, (unsigned long long)rt->noisy_baselines,
+	           (unsigned long long)rt->raced_baselines);
+	for (i = 0; i < rt->nnoise; i++) {
+		if (!noise_confirmed(&rt->noise[i]))
+			continue;
+		buf_puts(b, confirmed++ ? "," : "");
+		json_put_cstr(b, rt->noise[i].path);
+		buf_printf(b, ":%llu", (unsigned long long)rt->noise[i].n);
+		ignorable += !identity_path(r, rt->noise[i].path);
+	}
+	buf_puts(b, "},\"evidence\":{");
+	for (i = 0; i < rt->nnoise; i++) {
+		buf_puts(b, i ? "," : "");
+		json_put_cstr(b, rt->noise[i].path);
+		buf_printf(b, ":{\"reads\":%llu,\"records\":%u,\"noisy\":%s,\"identity\":%s}",
+		           (unsigned long long)rt->noise[i].n, rt->noise[i].nrecords,
+		           noise_confirmed(&rt->noise[i]) ? "true" : "false",
+		           identity_path(r, rt->noise[i].path) ? "true" : "false");
+	}
+	buf_puts(b, "},\"ignore_rule\":");
+	if (confirmed * 100 > (size_t)NOISE_MAX_SHARE * nf) {
+		buf_puts(b, "null,\"withheld\":");
+		buf_printf(b, "\"%zu paths are noisy, more than %d%% of the route's %zu fields: ignoring them would "
+		           "blind the comparison; look for what changes between two reads\"", confirmed,
+		           NOISE_MAX_SHARE, nf);
+	} else if (ignorable) {
+		buf_puts(b, "{\"compare\":{\"ignore\":[");
+		for (i = 0, ignorable = 0; i < rt->nnoise; i++) {
+			if (!noise_confirmed(&rt->noise[i]) || identity_path(r, rt->noise[i].path))
+				continue;
+			buf_puts(b, ignorable++ ? "," : "");
+			json_put_cstr(b, rt->noise[i].path);
+		}
+		buf_puts(b, "]}},\"withheld\":null");
+	} else {
+		buf_puts(b, "null,\"withheld\":null");
+	}
+	buf_putc(b, '}');
+}
+
 static void route_json(struct buf *b, struct route *rt)
 {
 	enum mode m = control_mode(rt->res);
@@ -957,23 +1099,7 @@ static void route_json(struct buf *b, struct route *rt)
 	buf_puts(b, ",\"mismatched_paths\":");
 	paths_json(b, rt->paths, rt->npaths);
 	buf_printf(b, ",\"mismatched_paths_dropped\":%llu", (unsigned long long)rt->paths_dropped);
-	buf_printf(b, ",\"noise_baseline\":{\"reads\":%llu,\"differed\":%llu,\"paths\":",
-	           (unsigned long long)rt->baselines, (unsigned long long)rt->noisy_baselines);
-	paths_json(b, rt->noise, rt->nnoise);
-	/* The rule that would silence them, ready for the route's configuration. */
-	buf_puts(b, ",\"ignore_rule\":");
-	if (rt->nnoise) {
-		buf_puts(b, "{\"compare\":{\"ignore\":[");
-		for (i = 0; i < rt->nnoise; i++) {
-			if (i)
-				buf_putc(b, ',');
-			json_put_cstr(b, rt->noise[i].path);
-		}
-		buf_puts(b, "]}}");
-	} else {
-		buf_puts(b, "null");
-	}
-	buf_putc(b, '}');
+	noise_json(b, rt);
 	pthread_mutex_unlock(&C.mu);
 	buf_printf(b, ",\"ready\":%s,\"readiness\":", why ? "false" : "true");
 	json_put_cstr(b, why ? why : "ready");
@@ -1011,7 +1137,8 @@ void control_paths(const struct resource *r, enum path_kind kind,
 	list = kind == PATHS_NOISY ? rt->noise : rt->paths;
 	n = kind == PATHS_NOISY ? rt->nnoise : rt->npaths;
 	for (i = 0; i < n; i++)
-		each(arg, list[i].path, list[i].n);
+		if (kind != PATHS_NOISY || noise_confirmed(&list[i]))
+			each(arg, list[i].path, list[i].n);
 	if (dropped && kind == PATHS_MISMATCHED)
 		*dropped = rt->paths_dropped;
 	pthread_mutex_unlock(&C.mu);

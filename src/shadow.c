@@ -304,7 +304,7 @@ static void baseline(const struct read_job *j, struct store *const stores[POOL_S
 	read_again(j, stores[auth], &again);
 	if (answered(&again)) {
 		compare_with(j, &again, &cr);
-		control_noise(j->res, cr.equal ? NULL : buf_cstr(&cr.paths));
+		control_noise(j->res, &j->mark, j->uri, cr.equal ? NULL : buf_cstr(&cr.paths));
 		compare_result_free(&cr);
 	}
 	read_done(&again);

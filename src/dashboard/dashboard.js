@@ -55,6 +55,19 @@ function askToken() {
 }
 
 function ms(v) { return v >= 1 ? v.toFixed(1) + " ms" : (v * 1000).toFixed(0) + " µs"; }
+// The noise baseline's evidence beside its suggestion: for each path, the
+// re-reads and distinct records it differed in, and why a rule is withheld.
+function noiseEvidence(nb) {
+  if (!nb || !nb.evidence || !Object.keys(nb.evidence).length) return "";
+  const lines = Object.entries(nb.evidence).map(([p, e]) =>
+    `${p}: ${e.reads} re-reads of ${e.records} records` + (e.noisy ? " (noise)" : " (not yet noise)") +
+    (e.identity ? ", identifies a record: never ignored" : ""));
+  lines.push(`${nb.reads} re-reads, ${nb.differed} differed, ${nb.raced} overlapped a write (not counted)`);
+  if (nb.ignore_rule) lines.push("to ignore: " + JSON.stringify(nb.ignore_rule));
+  if (nb.withheld) lines.push("no rule suggested: " + nb.withheld);
+  return lines.join("\n");
+}
+
 function pct(n, d) { return d ? (100 * n / d).toFixed(1) + " %" : "–"; }
 
 function modeOptions(select, current, withGlobal) {
@@ -92,9 +105,7 @@ function renderRoutes(doc) {
     c[3].textContent = pct(r.matched, r.compared); c[3].className = "num";
     c[4].textContent = r.mismatched; c[4].className = "num";
     c[5].textContent = `${r.raced} · ${r.noise}`; c[5].className = "num";
-    c[5].title = r.noise_baseline && r.noise_baseline.ignore_rule ?
-      "noise at " + Object.keys(r.noise_baseline.paths).join(", ") + "; to ignore: " +
-      JSON.stringify(r.noise_baseline.ignore_rule) : "";
+    c[5].title = noiseEvidence(r.noise_baseline);
     c[6].textContent = `${r.secondary_errors} · ${r.secondary_timeouts} · ${r.dropped}`; c[6].className = "num";
     c[7].textContent = auth.calls ? `${ms(auth.p50)} / ${ms(auth.p99)}` : "–"; c[7].className = "num";
     c[8].textContent = sec.calls ? `${ms(sec.p50)} / ${ms(sec.p99)}` : "–"; c[8].className = "num";
