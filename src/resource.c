@@ -68,6 +68,13 @@ static int parse_target(const struct resource *r, const char *path, struct targe
 	return 0;
 }
 
+bool resource_owns(const struct resource *r, const char *path)
+{
+	struct target t;
+
+	return parse_target(r, path, &t) == 0;
+}
+
 bool resource_detail_id(const struct resource *r, const char *path, unsigned char id[16])
 {
 	struct target t;

@@ -36,7 +36,10 @@ void router_decide(const struct config *cfg, const char *path, struct route *out
 		out->to = ROUTE_ADMIN;
 		return;
 	}
-	if (!(out->resource = resource_match(cfg, path))) {
+	/* A path under a prefix that no view of the resource matches
+	 * ("/api/invoices/a.b/") is the application's: it may serve it. */
+	if (!(out->resource = resource_match(cfg, path)) || (upstream && !resource_owns(out->resource, path))) {
+		out->resource = NULL;
 		out->to = upstream ? ROUTE_APPLICATION : ROUTE_NONE;
 		return;
 	}

@@ -591,6 +591,11 @@ def test_every_spelling_of_a_route_stays_with_the_gateway(gw, up, nginx):
     r = gw.request("DELETE", "/api/%%69nvoices/./%s/" % inv.json()["id"], token=make_token(1))
     eq((r.status, "x-upstream" in r.headers), (204, False), r.text)
     eq(gw.sql("SELECT COUNT(*) FROM invoices_invoice WHERE invoice_number='SP-1'")[0][0], 0)
+    # A path under a route's prefix that none of its views matches is the
+    # application's (its own 404, or a view the gateway does not serve).
+    for target in ("/api/invoices/a.b/", "/api/invoices/%s/pdf/" % inv.json()["id"], "/api/payments/x/y"):
+        st, _, headers, body = call(gw, "GET", target)
+        eq((st, header(headers, "X-Upstream"), json.loads(body)["target"]), (200, ["echo"], target))
     # Paths of the application still reach it, in the form it was routed on.
     st, _, _, body = call(gw, "GET", "/app/%7euser/./x/../y?q=%2F")
     eq((st, json.loads(body)["target"]), (200, "/app/~user/y?q=%2F"))
