@@ -3,8 +3,8 @@
  * describes (SPEC §5).
  *
  * One JSON file, strictly parsed, with ${VAR} and ${VAR:-default}
- * interpolation; environment variables override the file.  Everything
- * hangs off config->arena and is freed by config_free().
+ * interpolation ($${ is a literal ${); environment variables override the
+ * file.  Everything hangs off config->arena and is freed by config_free().
  */
 #ifndef CUTOVER_CONFIG_H
 #define CUTOVER_CONFIG_H
@@ -80,6 +80,7 @@ struct field {
 	int64_t min_value;      /* integer lower bound */
 	int64_t max_value;      /* … and upper bound (the store's integer range when not given) */
 	const char **choices;
+	const char **choice_labels;     /* … their names for OPTIONS, or NULL each */
 	size_t nchoices;
 	struct value def;
 	enum mongo_decimal mongo_decimal;
@@ -282,10 +283,15 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 void config_free(struct config *cfg);
 void config_problems_free(struct config_problems *p);
 
-/* ${VAR} and ${VAR:-default} interpolation; -1 with err on an unset
- * variable without default or an unterminated reference. */
+/* ${VAR} and ${VAR:-default} interpolation, $${ for a literal ${ (and
+ * nothing else changed: a lone $ stays); -1 with err on an unset variable
+ * without default or an unterminated reference. */
 int config_interpolate(struct arena *a, const char *in, size_t n, char **out,
                        struct error *err) MUST_CHECK;
+/* s as a JSON string that loads back as s: escaped, and every ${ written
+ * $${ so that nothing in it is taken for a variable (cutover init writes
+ * what it copies from a schema so). */
+void config_put_str(struct buf *b, const char *s);
 
 /* "decimal128", "string", "int64" → MD_*; -1 when unknown. */
 int mongo_decimal_parse(const char *s);
@@ -343,6 +349,14 @@ void config_keys_print(FILE *out);
 struct config *config_of(struct config_loader *l);
 void config_problem(struct config_loader *l, const struct json *at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* After the environment, a problem with the value of a declared key (section
+ * NULL: the top level): at that value in the file, or naming the variable
+ * that replaced it. */
+void config_key_problem(struct config_loader *l, const char *section, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A value from the file as a message quotes it: a JSON string, cut to 80
+ * bytes with "…" (the copy is the configuration's). */
+const char *config_quote(struct config_loader *l, const char *s);
 const char *config_want_str(struct config_loader *l, const struct json *v, const char *key);
 bool config_want_int(struct config_loader *l, const struct json *v, const char *key, long min, long max,
                      long *out);

@@ -72,19 +72,69 @@ struct init {
 
 static void note(struct init *in, struct plan *p, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Text for a // comment (and a line on stderr).  Names and CHECK text
+ * come from the schema: a newline in one would end the comment and leave
+ * the rest to be read as JSON, and a star-slash would end a block comment;
+ * so each control character is written as its JSON escape, star-slash as
+ * *\/. */
+static void put_comment_text(struct buf *b, const char *s)
+{
+	static const char esc[] = {['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < sizeof(esc) && esc[c])
+			buf_printf(b, "\\%c", esc[c]);
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(b, "\\u%04x", c);
+		else if (c == '*' && s[1] == '/')
+			buf_puts(b, "*\\");     /* the / follows */
+		else
+			buf_putc(b, (char)c);
+	}
+}
+
+/* A // line of the draft's head. */
+static void comment_line(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void comment_line(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+
+	va_start(ap, fmt);
+	if (vasprintf(&line, fmt, ap) == -1)
+		line = NULL;
+	va_end(ap);
+	buf_puts(b, "// ");
+	put_comment_text(b, line ? line : "?");
+	buf_putc(b, '\n');
+	free(line);
+}
+
 /* A guess: a comment line in the draft, and the same on stderr. */
 static void note(struct init *in, struct plan *p, const char *fmt, ...)
 {
+	struct buf clean = {0}, table = {0};
 	va_list ap;
-	char line[512];
+	char *line;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	if (vasprintf(&line, fmt, ap) == -1)
+		line = NULL;
 	va_end(ap);
+	if (!line)
+		return;
 	if (strncmp(line, "WARNING", 7) == 0)
 		in->warnings++;
-	fprintf(stderr, "init: %s: %s\n", p->t->name, line);
-	buf_printf(&p->notes, "%s\n", line);
+	put_comment_text(&clean, line);
+	put_comment_text(&table, p->t->name);
+	fprintf(stderr, "init: %s: %s\n", buf_cstr(&table), buf_cstr(&clean));
+	buf_printf(&p->notes, "%s\n", buf_cstr(&clean));
+	buf_free(&clean);
+	buf_free(&table);
+	free(line);
 }
 
 static struct plan *plan_of(struct init *in, const char *table)
@@ -455,6 +505,39 @@ static void analyze(struct init *in, struct plan *p)
 
 /* Writing ------------------------------------------------------------- */
 
+/* A 'string' literal of n bytes, in place, without its quotes and with
+ * each '' one '; false when a lone ' shows it is an expression ('a' || 'b'). */
+static bool sql_unquote(char *text, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 1; i + 1 < n; i++) {
+		if (text[i] == '\'' && (i + 2 >= n || text[++i] != '\''))
+			return false;
+		text[k++] = text[i];
+	}
+	text[k] = '\0';
+	return true;
+}
+
+/* A json column's default, re-written from its parsed value: text that is
+ * no JSON would be written into the draft as it is.  The loader keeps a
+ * json default as it is given, with no ${…} taken from the environment, so
+ * it is not escaped as strings are. */
+static bool put_json(struct buf *b, const char *text)
+{
+	struct arena a;
+	const struct json *v;
+	char msg[128];
+	size_t off;
+
+	arena_init(&a, 1024);
+	if ((v = json_parse(&a, text, strlen(text), msg, sizeof(msg), &off)))
+		json_write(b, v);
+	arena_reset(&a);
+	return v != NULL;
+}
+
 /* A column default as the field's JSON default; false when it is not a
  * constant (now(), a sequence) or does not fit the type. */
 static bool put_default(struct buf *b, const struct guess *g, const char *def)
@@ -485,8 +568,8 @@ static bool put_default(struct buf *b, const struct guess *g, const char *def)
 		return true;
 	}
 	if (text[0] == '\'' && n >= 2 && text[n - 1] == '\'') {
-		memmove(text, text + 1, n - 2);
-		text[n - 2] = '\0';
+		if (!sql_unquote(text, n))
+			return false;
 	} else if (!(isdigit((unsigned char)text[0]) || text[0] == '-')) {
 		return false;
 	}
@@ -504,11 +587,11 @@ static bool put_default(struct buf *b, const struct guess *g, const char *def)
 		if (decimal_from_text_round(text, strlen(text), g->places, &units) < 0)
 			return false;
 		decimal_format(units, g->places, out);
-		json_put_cstr(b, out);
+		config_put_str(b, out);
 	} else if (strcmp(g->type, "json") == 0) {
-		buf_puts(b, text);
+		return put_json(b, text);
 	} else {
-		json_put_cstr(b, text);
+		config_put_str(b, text);
 	}
 	return true;
 }
@@ -526,11 +609,11 @@ static void write_field(struct init *in, const struct plan *p, size_t i, struct 
 	size_t k, mark;
 
 	buf_puts(b, "{\"name\": ");
-	json_put_cstr(b, name);
+	config_put_str(b, name);
 	buf_printf(b, ", \"type\": \"%s\"", g->type);
 	if (strcmp(name, c->name) != 0) {
 		buf_puts(b, ", \"column\": ");
-		json_put_cstr(b, c->name);
+		config_put_str(b, c->name);
 	}
 	if (c->pk) {
 		buf_puts(b, ", \"primary_key\": true, \"auto\": \"uuid4\"}");
@@ -538,7 +621,7 @@ static void write_field(struct init *in, const struct plan *p, size_t i, struct 
 	}
 	if (g->ref) {
 		buf_puts(b, ", \"references\": ");
-		json_put_cstr(b, g->ref->name);
+		config_put_str(b, g->ref->name);
 	}
 	if (g->max_length)
 		buf_printf(b, ", \"max_length\": %d", g->max_length);
@@ -554,7 +637,7 @@ static void write_field(struct init *in, const struct plan *p, size_t i, struct 
 		buf_puts(b, ", \"choices\": [");
 		for (k = 0; k < c->nchoices; k++) {
 			buf_puts(b, k ? ", " : "");
-			json_put_cstr(b, c->choices[k]);
+			config_put_str(b, c->choices[k]);
 		}
 		buf_putc(b, ']');
 	}
@@ -601,7 +684,7 @@ static void name_list(struct buf *b, const char *const *names, size_t n)
 	buf_putc(b, '[');
 	for (i = 0; i < n; i++) {
 		buf_puts(b, i ? ", " : "");
-		json_put_cstr(b, names[i]);
+		config_put_str(b, names[i]);
 	}
 	buf_putc(b, ']');
 }
@@ -683,7 +766,9 @@ static void write_lists(struct init *in, struct plan *p, struct buf *b, bool *fi
 	}
 	if (created) {
 		member(b, first, indent);
-		buf_printf(b, "\"ordering\": [\"-%s\"]", created);
+		buf_puts(b, "\"ordering\": [");
+		config_put_str(b, arena_printf(in->a, "-%s", created));
+		buf_putc(b, ']');
 	}
 }
 
@@ -735,7 +820,7 @@ static void write_uniques(struct init *in, struct plan *p, struct buf *b, bool *
 		buf_printf(b, "%s\n%*s{\"fields\": ", n > 1 ? "," : "", indent + 2, "");
 		name_list(b, fields, nf);
 		buf_puts(b, ", \"message\": ");
-		json_put_cstr(b, buf_cstr(&msg));
+		config_put_str(b, buf_cstr(&msg));
 		buf_putc(b, '}');
 		note(in, p, "unique %s: %s", x->name, buf_cstr(&msg));
 		buf_free(&msg);
@@ -764,9 +849,9 @@ static void write_cascades(struct init *in, struct plan *p, struct buf *b, bool 
 				buf_puts(b, "\"cascade\": [");
 			}
 			buf_printf(b, "%s{\"resource\": ", n > 1 ? ", " : "");
-			json_put_cstr(b, q->name);
+			config_put_str(b, q->name);
 			buf_puts(b, ", \"field\": ");
-			json_put_cstr(b, field_name(in, q, f->column));
+			config_put_str(b, field_name(in, q, f->column));
 			buf_putc(b, '}');
 			note(in, p, "deleting one deletes the %s that refer to it (%s)", q->name,
 			     f->cascade ? "ON DELETE CASCADE" :
@@ -812,17 +897,17 @@ static void write_child(struct init *in, struct plan *c, struct buf *b, int inde
 	buf_printf(b, "\n%*s{", indent, "");
 	member(b, &first, indent + 2);
 	buf_puts(b, "\"name\": ");
-	json_put_cstr(b, c->name);
+	config_put_str(b, c->name);
 	member(b, &first, indent + 2);
 	buf_puts(b, "\"table\": ");
-	json_put_cstr(b, c->t->name);
+	config_put_str(b, c->t->name);
 	member(b, &first, indent + 2);
 	buf_puts(b, "\"fk_column\": ");
-	json_put_cstr(b, c->fk);
+	config_put_str(b, c->fk);
 	if (after) {
 		member(b, &first, indent + 2);
 		buf_puts(b, "\"after\": ");
-		json_put_cstr(b, after);
+		config_put_str(b, after);
 	}
 	write_fields(in, c, b, &first, indent + 2);
 	for (i = 0; i < c->t->ncols; i++) {
@@ -854,18 +939,19 @@ static void write_resource(struct init *in, struct plan *p, struct buf *b)
 	first = true;
 	member(b, &first, 6);
 	buf_puts(b, "\"name\": ");
-	json_put_cstr(b, p->name);
+	config_put_str(b, p->name);
 	member(b, &first, 6);
-	buf_printf(b, "\"path\": \"%s%s/\"", in->o->prefix, p->name);
+	buf_puts(b, "\"path\": ");
+	config_put_str(b, arena_printf(in->a, "%s%s/", in->o->prefix, p->name));
 	member(b, &first, 6);
 	buf_puts(b, "\"table\": ");
-	json_put_cstr(b, p->t->name);
+	config_put_str(b, p->t->name);
 	member(b, &first, 6);
 	buf_puts(b, "\"collection\": ");
-	json_put_cstr(b, p->name);
+	config_put_str(b, p->name);
 	member(b, &first, 6);
 	buf_puts(b, "\"owner_column\": ");
-	json_put_cstr(b, p->owner);
+	config_put_str(b, p->owner);
 	write_fields(in, p, b, &first, 6);
 	for (i = 0; i < in->n; i++) {
 		if (in->plans[i].role != ROLE_CHILD || in->plans[i].parent != p)
@@ -907,15 +993,17 @@ static void write_draft(struct init *in, struct buf *b)
 	              "// Every guess is a comment beside what it made; read them, set what no schema\n"
 	              "// holds (defaults kept in the application, choices, search fields, views), then\n"
 	              "// run `cutover check -c THIS_FILE`.\n", in->s.kind);
-	if (in->users)
-		buf_printf(b, "// Users: %s, the application's own (its paths pass through to it); records\n"
-		              "// belong to them through the owner columns below.\n", in->users);
+	if (in->users) {
+		comment_line(b, "Users: %s, the application's own (its paths pass through to it); records",
+		             in->users);
+		buf_puts(b, "// belong to them through the owner columns below.\n");
+	}
 	for (i = 0; i < in->n; i++)
 		if (in->plans[i].role == ROLE_SKIP)
-			buf_printf(b, "// Not served: %s: %s.\n", in->plans[i].t->name, in->plans[i].why);
+			comment_line(b, "Not served: %s: %s.", in->plans[i].t->name, in->plans[i].why);
 	buf_puts(b, "{\n");
 	buf_puts(b, "  \"listen\": \"${CUTOVER_LISTEN:-127.0.0.1:8080}\",\n  \"database_url\": ");
-	json_put_cstr(b, url_setting(in));
+	json_put_cstr(b, url_setting(in));   /* its ${…} are meant */
 	buf_puts(b, ",\n  \"mongodb_uri\": \"${MONGODB_URI:-}\",\n"
 	            "  \"mode\": \"${DATABASE_MODE:-legacy}\",\n"
 	            "  // The application's token secret: the gateway checks the same tokens.\n"
@@ -926,7 +1014,7 @@ static void write_draft(struct init *in, struct buf *b)
 	            "  \"admin\": {\"token\": \"${CUTOVER_ADMIN_TOKEN:-}\"},\n");
 	if (in->o->profile) {
 		buf_puts(b, "  // The shape of the API's answers (drf, express, or one of \"profiles\").\n  \"profile\": ");
-		json_put_cstr(b, in->o->profile);
+		config_put_str(b, in->o->profile);
 		buf_puts(b, ",\n");
 	}
 	buf_puts(b, "  \"resources\": [");

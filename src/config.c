@@ -23,12 +23,19 @@ struct config_loader {
 	const char *text;           /* the interpolated text that was parsed */
 	size_t len;
 	struct config_problems *pr;
+	/* Where each declared key was given: its problems found after the
+	 * environment are still reported at the value. */
+	struct { const struct config_key *k; const struct json *v; } *given;
+	size_t ngiven, maxgiven;
 };
 
-void config_problem(struct config_loader *l, const struct json *at, const char *fmt, ...)
+/* One problem: "file:line:column: " at a value (the file as a whole when
+ * at is NULL), then an optional prefix and the message. */
+static void problem_v(struct config_loader *l, const struct json *at, const char *prefix, const char *fmt,
+                      va_list ap)
 {
-	va_list ap;
 	int line = 0, col = 0;
+	char msg[600];
 
 	if (at) {
 		json_line_col(l->text, l->len, at->end, &line, &col);
@@ -36,16 +43,46 @@ void config_problem(struct config_loader *l, const struct json *at, const char *
 	} else {
 		buf_printf(&l->pr->text, "%s: ", l->name);     /* the file as a whole */
 	}
-	va_start(ap, fmt);
-	{
-		char msg[600];
-
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		buf_puts(&l->pr->text, msg);
-	}
-	va_end(ap);
+	if (prefix)
+		buf_puts(&l->pr->text, prefix);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	buf_puts(&l->pr->text, msg);
 	buf_putc(&l->pr->text, '\n');
 	l->pr->count++;
+}
+
+void config_problem(struct config_loader *l, const struct json *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	problem_v(l, at, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* Longer values are cut: a message names the value, it does not echo a
+ * 10 MB one whole. */
+#define QUOTE_MAX 80
+
+const char *config_quote(struct config_loader *l, const char *s)
+{
+	struct buf b = {0};
+	size_t n = strlen(s);
+	const char *out;
+
+	if (n > QUOTE_MAX) {
+		n = QUOTE_MAX;
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;            /* whole UTF-8 characters only */
+	}
+	json_put_str(&b, s, n);
+	if (n < strlen(s)) {
+		b.len--;            /* inside the closing quote */
+		buf_puts(&b, "\xe2\x80\xa6\"");      /* … */
+	}
+	out = arena_strndup(l->a, b.p, b.len);
+	buf_free(&b);
+	return out;
 }
 
 /* Interpolation ------------------------------------------------------- */
@@ -63,13 +100,18 @@ int config_interpolate(struct arena *a, const char *in, size_t n, char **out,
 		size_t namelen, deflen = 0;
 		const char *val;
 
+		if (in[i] == '$' && i + 2 < n && in[i + 1] == '$' && in[i + 2] == '{') {
+			buf_puts(&b, "${");     /* $${ is a literal ${, as compose's $$ is a $ */
+			i += 3;
+			continue;
+		}
 		if (in[i] != '$' || i + 1 >= n || in[i + 1] != '{') {
 			buf_putc(&b, in[i++]);
 			continue;
 		}
 		close = memchr(in + i + 2, '}', n - i - 2);
 		if (!close) {
-			error_set(err, 0, "unterminated ${ at offset %zu", i);
+			error_set(err, 0, "unterminated ${ at offset %zu (a literal ${ is written $${)", i);
 			buf_free(&b);
 			return -1;
 		}
@@ -91,7 +133,7 @@ int config_interpolate(struct arena *a, const char *in, size_t n, char **out,
 			}
 		}
 		if (namelen == 0 || namelen >= sizeof(name)) {
-			error_set(err, 0, "bad variable reference at offset %zu", i);
+			error_set(err, 0, "bad variable reference at offset %zu (a literal ${ is written $${)", i);
 			buf_free(&b);
 			return -1;
 		}
@@ -113,6 +155,22 @@ int config_interpolate(struct arena *a, const char *in, size_t n, char **out,
 	*out = arena_strndup(a, b.p ? b.p : "", b.len);
 	buf_free(&b);
 	return 0;
+}
+
+void config_put_str(struct buf *b, const char *s)
+{
+	struct buf lit = {0};
+	const char *p;
+
+	/* A $ before every ${: the loader's $${ gives each back as it was. */
+	while ((p = strstr(s, "${"))) {
+		buf_put(&lit, s, (size_t)(p - s));
+		buf_puts(&lit, "$${");
+		s = p + 2;
+	}
+	buf_puts(&lit, s);
+	json_put_str(b, lit.p ? lit.p : "", lit.len);
+	buf_free(&lit);
 }
 
 /* Typed accessors ----------------------------------------------------- */
@@ -156,7 +214,8 @@ static void duplicate_keys(struct config_loader *l, struct json *v)
 		for (k = i + 1; k < v->u.o.n && !later; k++)
 			later = m->klen == v->u.o.m[k].klen && memcmp(m->key, v->u.o.m[k].key, m->klen) == 0;
 		if (later) {
-			config_problem(l, m->val, "\"%s\" is given again later in the same object", m->key);
+			config_problem(l, m->val, "%s is given again later in the same object",
+			               config_quote(l, m->key));
 			continue;
 		}
 		duplicate_keys(l, m->val);
@@ -246,7 +305,8 @@ static int *want_field_list(struct config_loader *l, const struct resource *r, c
 			continue;
 		f = resource_field(r, name);
 		if (f < 0) {
-			config_problem(l, v->u.a.v[i], "\"%s\": resource %s has no field \"%s\"", key, r->name, name);
+			config_problem(l, v->u.a.v[i], "\"%s\": resource %s has no field %s", key, r->name,
+			               config_quote(l, name));
 			continue;
 		}
 		out[(*n)++] = f;
@@ -264,7 +324,8 @@ static bool parse_order_term(struct config_loader *l, const struct resource *r, 
 	t->desc = *s == '-';
 	t->field = resource_field(r, s + t->desc);
 	if (t->field < 0) {
-		config_problem(l, v, "\"%s\": resource %s has no field \"%s\"", key, r->name, s + t->desc);
+		config_problem(l, v, "\"%s\": resource %s has no field %s", key, r->name,
+		               config_quote(l, s + t->desc));
 		return false;
 	}
 	return true;
@@ -321,7 +382,8 @@ static const char *want_ident(struct config_loader *l, const struct json *v, con
 	const char *s = config_want_str(l, v, key);
 
 	if (s && !ident_ok(s)) {
-		config_problem(l, v, "\"%s\": \"%s\" is not a plain identifier (letters, digits, _)", key, s);
+		config_problem(l, v, "\"%s\": %s is not a plain identifier (letters, digits, _)", key,
+		               config_quote(l, s));
 		return NULL;
 	}
 	return s;
@@ -392,6 +454,17 @@ bad:
 	config_problem(l, v, "field %s: default is not a valid %s", f->name, ctype_name(f->type));
 }
 
+
+/* A choice: "value", or ["value", "Display name"] as Django's choices give
+ * it (the name OPTIONS shows; NULL: made from the value). */
+static bool choice(struct config_loader *l, const struct json *v, const char **value, const char **label)
+{
+	*label = NULL;
+	if (v->type == JSON_ARRAY && v->u.a.n == 2)
+		return (*value = config_want_str(l, v->u.a.v[0], "choices")) &&
+		       (*label = config_want_str(l, v->u.a.v[1], "choices"));
+	return (*value = config_want_str(l, v, "choices")) != NULL;
+}
 static void parse_field(struct config_loader *l, struct resource *r, struct field *f,
                         const struct json *obj, bool *is_pk)
 {
@@ -410,8 +483,8 @@ static void parse_field(struct config_loader *l, struct resource *r, struct fiel
 		const char *t = config_want_str(l, type, "type");
 
 		if (t && ctype_parse(t, &f->type) < 0)
-			config_problem(l, type, "unknown type \"%s\" (one of uuid, string, text, integer, "
-			        "boolean, decimal, date, datetime, json)", t);
+			config_problem(l, type, "unknown type %s (one of uuid, string, text, integer, "
+			        "boolean, decimal, date, datetime, json)", config_quote(l, t));
 	}
 	for (i = 0; i < obj->u.o.n; i++) {
 		const char *key = obj->u.o.m[i].key;
@@ -457,8 +530,9 @@ static void parse_field(struct config_loader *l, struct resource *r, struct fiel
 			if (!config_want_type(l, v, JSON_ARRAY, key))
 				continue;
 			f->choices = ARENA_ARRAY(l->a, const char *, v->u.a.n);
+			f->choice_labels = ARENA_ARRAY(l->a, const char *, v->u.a.n);
 			for (k = 0; k < v->u.a.n; k++)
-				if ((f->choices[f->nchoices] = config_want_str(l, v->u.a.v[k], key)))
+				if (choice(l, v->u.a.v[k], &f->choices[f->nchoices], &f->choice_labels[f->nchoices]))
 					f->nchoices++;
 		} else if (strcmp(key, "default") == 0) {
 			def = v;
@@ -480,7 +554,8 @@ static void parse_field(struct config_loader *l, struct resource *r, struct fiel
 		} else if (strcmp(key, "mongodb_decimal") == 0) {
 			want_decimal_repr(l, v, &f->mongo_decimal);
 		} else {
-			config_problem(l, v, "field %s: unknown key \"%s\"", f->name ? f->name : "?", key);
+			config_problem(l, v, "field %s: unknown key %s", f->name ? f->name : "?",
+			               config_quote(l, key));
 		}
 	}
 	if (!f->name) {
@@ -516,8 +591,8 @@ static void parse_fields(struct config_loader *l, struct resource *r, const stru
 			continue;
 		parse_field(l, r, &r->fields[r->nfields], v->u.a.v[i], &is_pk);
 		if (resource_field(r, r->fields[r->nfields].name) >= 0)
-			config_problem(l, v->u.a.v[i], "resource %s: field \"%s\" appears twice", r->name,
-			        r->fields[r->nfields].name);
+			config_problem(l, v->u.a.v[i], "resource %s: field %s appears twice", r->name,
+			        config_quote(l, r->fields[r->nfields].name));
 		if (is_pk) {
 			if (r->pk >= 0)
 				config_problem(l, v->u.a.v[i], "resource %s: only one primary key is supported", r->name);
@@ -564,7 +639,8 @@ static void parse_views(struct config_loader *l, struct resource *r, const struc
 				if (strcmp(o->u.o.m[k].key, known[j]) == 0)
 					break;
 			if (j == ARRAY_LEN(known))
-				config_problem(l, o->u.o.m[k].val, "view: unknown key \"%s\"", o->u.o.m[k].key);
+				config_problem(l, o->u.o.m[k].val, "view: unknown key %s",
+				               config_quote(l, o->u.o.m[k].key));
 		}
 		if (!(x = json_get(o, "name")) || !(w->name = config_want_str(l, x, "name")) ||
 		    !(x = json_get(o, "kind")) || !(kind = config_want_str(l, x, "kind"))) {
@@ -704,8 +780,8 @@ static void parse_route_settings(struct config_loader *l, struct resource *r, co
 		const char *m = config_want_str(l, v, "mode");
 
 		if (m && (r->mode = mode_parse(m)) < 0)
-			config_problem(l, v, "resource %s: mode \"%s\" is not one of legacy, dual-write, shadow (dual), "
-			        "live, rampdown, mongodb, passthrough", r->name, m);
+			config_problem(l, v, "resource %s: mode %s is not one of legacy, dual-write, shadow (dual), "
+			        "live, rampdown, mongodb, passthrough", r->name, config_quote(l, m));
 	}
 	if ((v = json_get(obj, "sample")) && config_want_int(l, v, "sample", 0, 100, &n))
 		r->sample = (int)n;
@@ -734,8 +810,8 @@ static void parse_route_settings(struct config_loader *l, struct resource *r, co
 		} else if (strcmp(key, "tolerance") == 0 && v->type == JSON_NUMBER) {
 			r->compare_tolerance = strtod(v->u.s.p, NULL);
 		} else {
-			config_problem(l, v, "resource %s: compare: unknown or mistyped key \"%s\" (ignore, sets, tolerance)",
-			        r->name, key);
+			config_problem(l, v, "resource %s: compare: unknown or mistyped key %s (ignore, sets, tolerance)",
+			        r->name, config_quote(l, key));
 		}
 	}
 }
@@ -776,8 +852,8 @@ static void parse_roles(struct config_loader *l, struct resource *r, const struc
 			else if (op && strcmp(op, "delete") == 0)
 				r->role_delete |= 1u << b;
 			else if (op)
-				config_problem(l, ops->u.a.v[k], "resource %s: roles: \"%s\" is not one of read, update, "
-				               "delete", r->name, op);
+				config_problem(l, ops->u.a.v[k], "resource %s: roles: %s is not one of read, update, "
+				               "delete", r->name, config_quote(l, op));
 		}
 	}
 }
@@ -807,7 +883,8 @@ static struct resource *parse_resource(struct config_loader *l, const struct jso
 			if (strcmp(obj->u.o.m[i].key, scalar_keys[k]) == 0)
 				break;
 		if (k == ARRAY_LEN(scalar_keys))
-			config_problem(l, obj->u.o.m[i].val, "resource: unknown key \"%s\"", obj->u.o.m[i].key);
+			config_problem(l, obj->u.o.m[i].val, "resource: unknown key %s",
+			               config_quote(l, obj->u.o.m[i].key));
 	}
 	if ((v = json_get(obj, "name")))
 		set_str(l, v, "name", &r->name);
@@ -870,7 +947,7 @@ static struct resource *parse_resource(struct config_loader *l, const struct jso
 				if (strcmp(s, op_names[k].name) == 0)
 					break;
 			if (s && k == ARRAY_LEN(op_names))
-				config_problem(l, v->u.a.v[i], "unknown operation \"%s\"", s);
+				config_problem(l, v->u.a.v[i], "unknown operation %s", config_quote(l, s));
 			else if (s)
 				r->ops |= op_names[k].bit;
 		}
@@ -963,7 +1040,7 @@ static void parse_resources(struct config_loader *l, const struct json *v)
 		if (!r)
 			continue;
 		if (find_resource(cfg, r->name))
-			config_problem(l, v->u.a.v[k], "resource \"%s\" appears twice", r->name);
+			config_problem(l, v->u.a.v[k], "resource %s appears twice", config_quote(l, r->name));
 		r->index = (int)cfg->nresources;
 		cfg->resources[cfg->nresources++] = r;
 	}
@@ -1022,6 +1099,10 @@ static void read_key(struct config_loader *l, const struct config_key *k, const 
 	void *p = (char *)l->cfg + k->offset;
 	long n;
 
+	if (l->ngiven < l->maxgiven) {
+		l->given[l->ngiven].k = k;
+		l->given[l->ngiven++].v = v;
+	}
 	switch (k->type) {
 	case CFG_STRING:
 		set_str(l, v, k->name, (const char **)p);
@@ -1049,8 +1130,37 @@ void config_read_section(struct config_loader *l, const char *section, const str
 		if (k)
 			read_key(l, k, obj->u.o.m[i].val);
 		else
-			config_problem(l, obj->u.o.m[i].val, "%s: unknown key \"%s\"", section, obj->u.o.m[i].key);
+			config_problem(l, obj->u.o.m[i].val, "%s: unknown key %s", section,
+			               config_quote(l, obj->u.o.m[i].key));
 	}
+}
+
+/* The variable that replaced key k's value from the file, or NULL (the
+ * same test as finish_load's). */
+static const char *overridden_by(const struct config_key *k)
+{
+	const char *v;
+
+	return k->type == CFG_STRING && k->env && (v = getenv(k->env)) && *v ? k->env : NULL;
+}
+
+void config_key_problem(struct config_loader *l, const char *section, const char *name, const char *fmt, ...)
+{
+	const struct config_key *k = find_key(section, name);
+	const struct json *at = NULL;
+	const char *env = k ? overridden_by(k) : NULL;
+	char prefix[80] = "";
+	va_list ap;
+	size_t i;
+
+	for (i = 0; k && !env && i < l->ngiven; i++)
+		if (l->given[i].k == k)
+			at = l->given[i].v;
+	if (env)
+		snprintf(prefix, sizeof(prefix), "%s (from the environment): ", env);
+	va_start(ap, fmt);
+	problem_v(l, at, prefix, fmt, ap);
+	va_end(ap);
 }
 
 static void parse_root(struct config_loader *l, const struct json *root)
@@ -1069,7 +1179,7 @@ static void parse_root(struct config_loader *l, const struct json *root)
 		if (k)
 			read_key(l, k, v);
 		else if (!is_section(key))
-			config_problem(l, v, "unknown key \"%s\"", key);
+			config_problem(l, v, "unknown key %s", config_quote(l, key));
 		else if (config_want_type(l, v, JSON_OBJECT, key))
 			config_read_section(l, key, v);
 	}
@@ -1108,7 +1218,7 @@ static void finish_load(struct config_loader *l)
 		for (i = 0; i < (*m)->nkeys; i++) {
 			const struct config_key *k = &(*m)->keys[i];
 
-			if (k->type == CFG_STRING && k->env && (v = getenv(k->env)) && *v)
+			if (overridden_by(k) && (v = getenv(k->env)))
 				*(const char **)((char *)l->cfg + k->offset) = arena_strdup(l->a, v);
 		}
 	for (m = config_modules; *m; m++)
@@ -1215,7 +1325,6 @@ static void resolve_decimals(struct config_loader *l, struct resource *r)
 		resolve_decimals(l, r->children[k]);
 }
 
-/* Environment variables win over the file. */
 /* The legacy store, MongoDB and the modes, after the environment. */
 static void core_check(struct config_loader *l)
 {
@@ -1233,12 +1342,12 @@ static void core_check(struct config_loader *l)
 	for (i = 0; i < cfg->nresources; i++)
 		resolve_decimals(l, cfg->resources[i]);
 	if ((md = mode_parse(cfg->mode)) < 0)
-		config_problem(l, NULL, "mode \"%s\" is not one of legacy, dual-write, shadow (dual), live, "
-		               "rampdown, mongodb, passthrough", cfg->mode);
+		config_key_problem(l, NULL, "mode", "mode %s is not one of legacy, dual-write, shadow (dual), live, "
+		                   "rampdown, mongodb, passthrough", config_quote(l, cfg->mode));
 	else
 		cfg->mode_id = (enum mode)md;
 	if (md >= 0 && (why = mode_unavailable(cfg, md)))
-		config_problem(l, NULL, "mode \"%s\" %s", cfg->mode, why);
+		config_key_problem(l, NULL, "mode", "mode \"%s\" %s", cfg->mode, why);
 	for (i = 0; i < cfg->nresources; i++) {
 		int m = cfg->resources[i]->mode;
 
@@ -1246,6 +1355,7 @@ static void core_check(struct config_loader *l)
 			config_problem(l, NULL, "mode \"%s\" of %s %s", mode_name((enum mode)m), cfg->resources[i]->name,
 			               why);
 	}
+	/* Whether an adapter takes the URLs is server.c's check, beside serve. */
 	if (!cfg->database_url || !*cfg->database_url)
 		config_problem(l, NULL, "no legacy store: set \"database_url\" or DATABASE_URL");
 }
@@ -1260,6 +1370,16 @@ static const struct config_key core_keys[] = {
 
 const struct config_module config_core = {"core", core_keys, ARRAY_LEN(core_keys), core_check};
 
+static size_t count_keys(void)
+{
+	const struct config_module *const *m;
+	size_t n = 0;
+
+	for (m = config_modules; *m; m++)
+		n += (*m)->nkeys;
+	return n;
+}
+
 struct config *config_load_text(const char *name, const char *text, size_t len,
                                 struct config_problems *problems)
 {
@@ -1272,6 +1392,8 @@ struct config *config_load_text(const char *name, const char *text, size_t len,
 
 	problems->count = 0;
 	arena_init(&cfg->arena, 16384);
+	l.maxgiven = count_keys();
+	l.given = arena_zalloc(&cfg->arena, sizeof(*l.given) * l.maxgiven);
 	cfg->path = arena_strdup(&cfg->arena, name);
 	cfg->mongodb_decimal = MD_DECIMAL128;
 	set_defaults(cfg);

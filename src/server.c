@@ -759,13 +759,34 @@ static const char *address_problem(const char *addr)
 	return NULL;
 }
 
-/* What serve binds, checked as serve reads it (check and serve both load
- * the configuration through here). */
-static void check_listen(struct config_loader *l)
+/* A store URL no adapter takes: refused with what server_run() says of it
+ * (store_ops_for, which lists the accepted forms). */
+static void check_store_url(struct config_loader *l, const char *key, const char *url)
+{
+	struct store_error serr;
+	char *p;
+
+	if (store_ops_for(url, &serr))
+		return;
+	/* It quotes the URL as it is: a control character would split the one
+	 * line a problem takes. */
+	for (p = serr.msg; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = '?';
+	config_key_problem(l, NULL, key, "\"%s\": %s", key, serr.msg);
+}
+
+/* What serve binds and opens, checked as serve reads it (check and serve
+ * both load the configuration through here). */
+static void check_server(struct config_loader *l)
 {
 	const struct config *cfg = config_of(l);
 	const char *why;
 
+	if (cfg->database_url && *cfg->database_url)
+		check_store_url(l, "database_url", cfg->database_url);
+	if (*cfg->mongodb_uri)
+		check_store_url(l, "mongodb_uri", cfg->mongodb_uri);
 	if ((why = address_problem(cfg->listen)))
 		config_key_problem(l, NULL, "listen", "listen address %s %s", config_quote(l, cfg->listen), why);
 	/* Without a colon admin.c's check says so already. */
@@ -783,4 +804,4 @@ static const struct config_key keys[] = {
 	{NULL, "drain_seconds", CFG_INT, CFG_FIELD(drain_seconds), 0, 3600, "10", NULL, NULL},
 };
 
-const struct config_module server_config = {"server", keys, ARRAY_LEN(keys), check_listen};
+const struct config_module server_config = {"server", keys, ARRAY_LEN(keys), check_server};

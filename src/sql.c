@@ -74,9 +74,18 @@ static void param_text(struct sql *q, const char *s, size_t n)
 	p->len = n;
 }
 
+/* A quoted identifier, its quotes doubled as SQL escapes them: the
+ * loader's refusal of unusual names is not what keeps the SQL whole. */
 static void ident(struct sql *q, const char *name)
 {
+	const char *p;
+
 	buf_putc(&q->text, '"');
+	while ((p = strchr(name, '"'))) {
+		buf_put(&q->text, name, (size_t)(p - name) + 1);
+		buf_putc(&q->text, '"');
+		name = p + 1;
+	}
 	buf_puts(&q->text, name);
 	buf_putc(&q->text, '"');
 }

@@ -3,6 +3,10 @@
 every other key a module declares (`cutover check --keys`), each given a
 value of the wrong type, an unset variable, and a second time in the same
 object: never a signal, and every refusal names file:line:column.
+
+Values only the checks after the environment judge (mode, listen, the store
+URLs) are refused with their position too, as `serve` refuses them, and a
+huge value is quoted cut short.
 """
 import json
 import os
@@ -62,14 +66,19 @@ def wrong_type(v):
     return 5
 
 
-def check(binary, text, tmp):
+def check(binary, text, tmp, command="check", **env_over):
     path = os.path.join(tmp, "cutover.json")
     with open(path, "w") as f:
         f.write(text)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "MONGODB_", "CUTOVER_"))}
     env.update({"JWT_SECRET": "check-test-secret-not-real-0000", "DATABASE_URL": "sqlite:///tmp/none.sqlite3"})
     env.pop("CUTOVER_CHECK_TEST_UNSET", None)
-    r = subprocess.run([binary, "check", "-c", path], env=env, capture_output=True, text=True, timeout=60)
+    for k, v in env_over.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    r = subprocess.run([binary, command, "-c", path], env=env, capture_output=True, text=True, timeout=60)
     return r.returncode, r.stdout + r.stderr
 
 
@@ -139,11 +148,56 @@ def test_every_key(binary):
     assert refused > runs * 0.8, (runs, refused)
 
 
+def position(text, key):
+    """line:column where the loader places key's value in text: just past it."""
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith(json.dumps(key) + ": "):
+            return n, len(line.rstrip(",}")) + 1
+    raise AssertionError("no %s in %s" % (key, text))
+
+
+def test_checked_values(binary):
+    tmp = tempfile.mkdtemp(prefix="cutover-check-")
+    base = {"database_url": "sqlite:///tmp/none.sqlite3", "resources": []}
+    forms = "(expected sqlite:///path/to/db.sqlite3 postgres://user@host/db or mongodb://host/db)"
+    cases = [
+        ({"mode": "bogus"}, 'mode "bogus" is not one of legacy, dual-write'),
+        ({"listen": "1.2.3.4:99999"}, 'listen address "1.2.3.4:99999" needs a port from 1 to 65535'),
+        ({"listen": "no such/host:80"}, 'listen address "no such/host:80" has a host that is no address'),
+        ({"listen": "[::1:80"}, 'listen address "[::1:80" has a host that is no IPv6 address'),
+        ({"database_url": "nonsense"}, '"database_url": no store adapter serves "nonsense" ' + forms),
+        ({"mongodb_uri": "mysql://x/y"}, '"mongodb_uri": no store adapter serves "mysql://x/y"'),
+    ]
+    for over, want in cases:
+        text = dump(dict(base, **over))
+        for command in ("check", "serve"):        # refused alike: serve never starts on what check passed
+            rc, out = check(binary, text, tmp, command, DATABASE_URL=None)
+            eq(rc, 1, out)
+            assert "cutover.json:%d:%d: %s" % (position(text, *over) + (want,)) in out, (command, want, out)
+    for good in ("127.0.0.1:0", "[::1]:8080", "localhost:65535", ":8080"):
+        rc, out = check(binary, dump(dict(base, listen=good)), tmp, DATABASE_URL=None)
+        eq(rc, 0, (good, out))
+    # Given by a variable: the variable named, as there is no position.
+    rc, out = check(binary, dump(base), tmp, DATABASE_URL="nonsense", CUTOVER_LISTEN="x:70000")
+    eq(rc, 1, out)
+    assert 'DATABASE_URL (from the environment): "database_url": no store adapter serves "nonsense"' in out, out
+    assert 'CUTOVER_LISTEN (from the environment): listen address "x:70000" needs a port' in out, out
+    # A 10 MB value is named by its first bytes, not echoed whole (the
+    # store adapters' message keeps 64 of them).
+    for key, quoted in (("mode", '"' + "v" * 80 + '\u2026"'), ("listen", '"' + "v" * 80 + '\u2026"'),
+                        ("database_url", '"' + "v" * 64 + '"')):
+        rc, out = check(binary, dump(dict(base, **{key: "v" * (10 << 20)})), tmp, DATABASE_URL=None)
+        eq(rc, 1, out[:500])
+        assert len(out) < 1000 and quoted in out, out[:2000]
+
+
 def main():
     binary = binary_arg()
     runner = Runner()
     print("== cutover check, every key", flush=True)
     runner.run([test_every_key], binary)
+    print("== cutover check, values judged after the environment", flush=True)
+    runner.run([test_checked_values], binary)
     return runner.finish()
 
 

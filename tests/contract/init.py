@@ -10,6 +10,13 @@ A schema written to exercise every guess, on both stores: owners found (and
 an ambiguous one warned about and chosen with --owner), children embedded,
 enumerations from CHECK constraints and PostgreSQL enums, bounds, defaults,
 cascades, JSON columns, tables that cannot be served and why, the options.
+
+A hostile schema, on both stores: defaults, choices, table, column and index
+names and CHECK text holding ${VAR}, $${, star-slash, quotes, newlines and
+`", "mode": …`.  The draft parses, holds each of them as it was (no key
+injected), `check` refuses the unusual names saying why and accepts the
+rest, and the gateway serving that never answers with a value from the
+environment.
 """
 import json
 import os
@@ -19,7 +26,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import CONFIG, ROOT, SCHEMA, SECRET, Runner, binary_arg, eq, uncomment  # noqa: E402
+from harness import (CONFIG, ROOT, SCHEMA, SECRET, Gateway, Runner, binary_arg, eq, make_token,  # noqa: E402
+                     uncomment)
 
 EXAMPLE = os.path.join(ROOT, "etc", "examples", "hisabpro")
 
@@ -279,11 +287,159 @@ def test_nothing_to_serve(binary):
     assert "cutover: init: sqlite /nonexistent/db.sqlite3" in r.stderr, r.stderr
 
 
+# What a hostile schema holds, and what must never come back: the token
+# secret (the gateway's own JWT_SECRET) and a variable set for the test.
+CANARY = "canary-value-from-the-environment-0000"
+HOSTILE_TABLE = 'shop_a", "mode": "passthrough", //'
+BROKEN_TABLE = "shop_bad\nname */ {"
+LABEL = "${JWT_SECRET}"
+QUOTED = 'it\'s "q" */ {\n// x ${CUTOVER_TEST_CANARY:-y}'
+KINDS = ["$${JWT_SECRET}", "${JWT_SECRET}", 'a", "mode": "passthrough', "x */ y", "${CUTOVER_TEST_CANARY}"]
+META = {"k": "${JWT_SECRET}"}
+
+
+def sql_str(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+def sql_ident(s):
+    return '"' + s.replace('"', '""') + '"'
+
+
+def hostile_schema(kind):
+    """The hostile schema in kind's SQL (sqlite or postgres)."""
+    sqlite = kind == "sqlite"
+    key = "char(32)" if sqlite else "uuid"
+    users = '"users" ("id" integer PRIMARY KEY AUTOINCREMENT' if sqlite else '"users" ("id" bigserial PRIMARY KEY'
+    json_col = ('"meta" text NOT NULL DEFAULT %s CHECK (JSON_VALID("meta"))' if sqlite else
+                '"meta" jsonb NOT NULL DEFAULT %s') % sql_str(json.dumps(META))
+    # Text that is no JSON: never written into the draft as it is.
+    inj = ',\n  "inj" text NOT NULL DEFAULT \'1, "mode": "passthrough"\' CHECK (JSON_VALID("inj"))' if sqlite else ""
+    return """
+CREATE TABLE %s, "name" text NOT NULL);
+CREATE TABLE "notes" ("id" %s NOT NULL PRIMARY KEY,
+  "user_id" integer NOT NULL REFERENCES "users" ("id"),
+  "title" varchar(200) NOT NULL,
+  "label" varchar(200) NOT NULL DEFAULT %s,
+  "quoted" varchar(200) NOT NULL DEFAULT %s,
+  "kind" varchar(100) NOT NULL DEFAULT %s CHECK ("kind" IN (%s)),
+  %s%s,
+  "t2" text CHECK (length("t2") < 9 /* ${JWT_SECRET} */ OR "t2" <> %s));
+CREATE INDEX %s ON "notes" ("title");
+CREATE TABLE %s ("id" %s PRIMARY KEY, "user_id" integer REFERENCES "users" ("id"), "${JWT_SECRET}" text,
+  "c*/d" text);
+CREATE TABLE %s ("id" integer PRIMARY KEY);
+""" % (users, key, sql_str(LABEL), sql_str(QUOTED), sql_str(KINDS[0]), ", ".join(map(sql_str, KINDS)),
+       json_col, inj, sql_str("${JWT_SECRET} */ {\nline"), sql_ident("idx ${JWT_SECRET} */\nx"),
+       sql_ident(HOSTILE_TABLE), key, sql_ident(BROKEN_TABLE))
+
+
+def escaped(s):
+    """s as the draft must hold it: every ${ written $${, which the loader
+    reads back as ${ (so nothing is taken from the environment)."""
+    return s.replace("${", "$${")
+
+
+def run_check(binary, path):
+    env = dict(os.environ, JWT_SECRET=SECRET, CUTOVER_TEST_CANARY=CANARY)
+    r = subprocess.run([binary, "check", "-c", path], capture_output=True, text=True, env=env)
+    out = r.stdout + r.stderr
+    assert SECRET not in out and CANARY not in out, out
+    return r.returncode, out
+
+
+def hostile(binary, url, kind):
+    rc, text, err, path = init(binary, url)
+    eq(rc, 0, err)
+    doc = uncomment(text)       # the head's comment and every note stay comments
+    eq(sorted(r["name"] for r in doc["resources"]), sorted(["notes", HOSTILE_TABLE + "s"]))
+    for r in doc["resources"]:
+        assert "mode" not in r and "mode" not in r.get("fields", [{}])[0], r
+    eq(doc["mode"], "${DATABASE_MODE:-legacy}")
+    shop = resource(doc, HOSTILE_TABLE + "s")
+    eq((shop["table"], shop["path"]), (HOSTILE_TABLE, "/api/%ss/" % HOSTILE_TABLE))
+    eq(sorted(f["name"] for f in shop["fields"]), sorted(["id", "$${JWT_SECRET}", "c*/d"]))
+    assert "// Not served: shop_bad\\nname *\\/ {: its key id is integer" in text, text
+    notes = resource(doc, "notes")
+    eq(field(notes, "label")["default"], escaped(LABEL))
+    eq(field(notes, "quoted")["default"], escaped(QUOTED))
+    eq(field(notes, "kind")["choices"], [escaped(k) for k in KINDS])
+    eq(field(notes, "kind")["default"], escaped(KINDS[0]))
+    eq(field(notes, "meta")["default"], META)        # a json default is kept as it is, never interpolated
+    if kind == "sqlite":
+        eq(field(notes, "inj"), {"name": "inj", "type": "json", "required": True})
+    # The names the loader refuses, each with its reason.
+    rc, out = run_check(binary, path)
+    eq(rc, 1, out)
+    for why in ('"table": "shop_a\\", \\"mode\\": \\"passthrough\\", //" is not a plain identifier',
+                'field ${JWT_SECRET}: name is not a plain identifier; give "column"'):
+        assert why in out, out
+    # The rest is accepted, and served: every value from the schema comes
+    # back as the schema holds it, nothing from the environment.
+    rc, text, err, path = init(binary, url, "--tables", "notes")
+    eq(rc, 0, err)
+    rc, out = run_check(binary, path)
+    eq(rc, 0, out)
+    serve_hostile(binary, url, path)
+
+
+def serve_hostile(binary, url, path):
+    d = tempfile.mkdtemp(prefix="cutover-init-")
+    gw = Gateway(binary, base=path, url=url, extra_env={"CUTOVER_TEST_CANARY": CANARY,
+                                                         "CUTOVER_JOURNAL": os.path.join(d, "journal.sqlite3")})
+    answers = []
+    try:
+        token = make_token(1)
+        body = {"title": "hi", "inj": {"a": 1}}
+        r = gw.request("POST", "/api/notes/", body, token=token)
+        answers.append(r)
+        eq(r.status, 201, r.text)
+        got = r.json()
+        eq((got["label"], got["quoted"], got["kind"], got["meta"]), (LABEL, QUOTED, KINDS[0], META))
+        for k in KINDS:
+            r = gw.request("POST", "/api/notes/", dict(body, kind=k), token=token)
+            answers.append(r)
+            eq((r.status, r.json().get("kind")), (201, k), r.text)
+        # Not a choice: the variable's value was never one.
+        r = gw.request("POST", "/api/notes/", dict(body, kind="a"), token=token)
+        answers.append(r)
+        eq(r.status, 400, r.text)
+        r = gw.request("GET", "/api/notes/", token=token)
+        answers.append(r)
+        eq((r.status, r.json()["count"]), (200, len(KINDS) + 1), r.text)
+        answers.append(gw.request("OPTIONS", "/api/notes/", token=token))
+    finally:
+        problems, log = gw.stop()
+    assert not problems, problems
+    for r in answers:
+        whole = r.text + json.dumps(r.headers)
+        assert SECRET not in whole and CANARY not in whole and url not in whole, whole
+
+
+def test_hostile_sqlite(binary):
+    url = sqlite_url(hostile_schema("sqlite"))
+    conn = sqlite3.connect(url[len("sqlite://"):])
+    conn.execute("INSERT INTO users (id, name) VALUES (1, 'one')")
+    conn.commit()
+    conn.close()
+    hostile(binary, url, "sqlite")
+
+
+def test_hostile_postgres(binary, pg):
+    pg.psql(pg.admin_url, "CREATE DATABASE %s_hostile" % pg.dbname)
+    try:
+        url = pg.url.replace(pg.dbname, pg.dbname + "_hostile")
+        pg.psql(url, hostile_schema("postgres") + "INSERT INTO users (id, name) VALUES (1, 'one');")
+        hostile(binary, url, "postgres")
+    finally:
+        pg.psql(pg.admin_url, "DROP DATABASE %s_hostile" % pg.dbname)
+
+
 def main():
     binary = binary_arg()
     runner = Runner()
     runner.run([test_hisabpro_sqlite], binary, runner)
-    runner.run([test_guesses_sqlite, test_nothing_to_serve], binary)
+    runner.run([test_guesses_sqlite, test_nothing_to_serve, test_hostile_sqlite], binary)
     from pg import Postgres
     pg = Postgres()
     try:
@@ -292,7 +448,7 @@ def main():
         pg.close()
     pg = Postgres()
     try:
-        runner.run([test_guesses_postgres], binary, pg)
+        runner.run([test_guesses_postgres, test_hostile_postgres], binary, pg)
     finally:
         pg.close()
     return runner.finish()

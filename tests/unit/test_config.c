@@ -82,6 +82,52 @@ static void test_interpolation(void **state)
 	assert_int_equal(config_interpolate(&a, "${CUTOVER_T2}", 13, &out, &err), -1);
 	assert_non_null(strstr(err.msg, "CUTOVER_T2 is not set"));
 	assert_int_equal(config_interpolate(&a, "${OPEN", 6, &out, &err), -1);
+	assert_non_null(strstr(err.msg, "a literal ${ is written $${"));
+	/* $${ is a literal ${; a $ elsewhere stays as it is */
+	assert_int_equal(config_interpolate(&a, "a$${CUTOVER_T1}b", 16, &out, &err), 0);
+	assert_string_equal(out, "a${CUTOVER_T1}b");
+	assert_int_equal(config_interpolate(&a, "$${CUTOVER_T2}", 14, &out, &err), 0);
+	assert_string_equal(out, "${CUTOVER_T2}");
+	assert_int_equal(config_interpolate(&a, "$$${", 4, &out, &err), 0);
+	assert_string_equal(out, "$${");
+	assert_int_equal(config_interpolate(&a, "$$ $$${CUTOVER_T1}", 18, &out, &err), 0);
+	assert_string_equal(out, "$$ $${CUTOVER_T1}");
+	assert_int_equal(config_interpolate(&a, "x$${", 4, &out, &err), 0);
+	assert_string_equal(out, "x${");
+	arena_reset(&a);
+}
+
+/* What config_put_str writes loads back as it was: no ${ in it is taken
+ * for a variable, however many $ come before it. */
+static void test_literal_round_trip(void **state)
+{
+	static const char *const cases[] = {
+		"${JWT_SECRET}", "$${JWT_SECRET}", "$$${", "${", "$", "a$", "$$", "${CUTOVER_T1:-x}",
+		"plain", "quote \" and \\ and\nnewline */", "${A}${B}$${C}", "",
+	};
+	struct arena a;
+	size_t i;
+
+	(void)state;
+	arena_init(&a, 1024);
+	setenv("JWT_SECRET", "the-secret-must-not-appear", 1);
+	setenv("CUTOVER_T1", "value", 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf b = {0};
+		struct json *v;
+		struct error err;
+		char msg[128], *out;
+		size_t off;
+
+		config_put_str(&b, cases[i]);
+		v = json_parse(&a, b.p, b.len, msg, sizeof(msg), &off);
+		assert_non_null(v);
+		assert_int_equal(v->type, JSON_STRING);
+		assert_int_equal(config_interpolate(&a, v->u.s.p, v->u.s.n, &out, &err), 0);
+		assert_string_equal(out, cases[i]);
+		buf_free(&b);
+	}
+	clear_env();
 	arena_reset(&a);
 }
 
@@ -170,6 +216,65 @@ static void test_env_overrides(void **state)
 	assert_non_null(strstr(pr.text.p, "mode \"sideways\""));
 	config_problems_free(&pr);
 	clear_env();
+}
+
+/* Values checked once the environment is in (mode, listen, the store
+ * URLs) are reported at the value in the file, or with the variable that
+ * gave them; a long value is quoted cut short. */
+static void test_checked_values(void **state)
+{
+	struct config_problems pr = {0};
+	struct config *cfg;
+	struct buf big = {0};
+	size_t i;
+
+	(void)state;
+	clear_env();
+	assert_null(load_text("{\"database_url\": \"nonsense\",\n \"mode\": \"bogus\",\n"
+	                      " \"listen\": \"1.2.3.4:99999\", \"jwt\": {\"secret\": \"0123456789abcdef\"}}", &pr));
+	assert_int_equal(pr.count, 3);
+	assert_non_null(strstr(pr.text.p, "t.json:1:28: \"database_url\": no store adapter serves \"nonsense\" "
+	                       "(expected sqlite://"));
+	assert_non_null(strstr(pr.text.p, "t.json:2:17: mode \"bogus\" is not one of"));
+	assert_non_null(strstr(pr.text.p, "t.json:3:27: listen address \"1.2.3.4:99999\" needs a port"));
+	config_problems_free(&pr);
+	/* Hosts serve could not bind; port 0 is any free one. */
+	assert_null(load_text(BASE_HEAD "\"listen\": \"bad host:80\", \"admin\": {\"listen\": \"[x]:1\"}}", &pr));
+	assert_int_equal(pr.count, 2);
+	assert_non_null(strstr(pr.text.p, "t.json:4:24: listen address \"bad host:80\" has a host that is no"));
+	assert_non_null(strstr(pr.text.p, "admin.listen \"[x]:1\" has no IPv6 address"));
+	config_problems_free(&pr);
+	assert_null(load_text(BASE_HEAD "\"listen\": \"127.0.0.1:8x\"}", &pr));
+	assert_null(load_text(BASE_HEAD "\"listen\": \"1.2.3.999:80\"}", &pr));
+	assert_int_equal(pr.count, 1);
+	config_problems_free(&pr);
+	for (i = 0; i < 4; i++) {
+		static const char *const good[] = {"127.0.0.1:0", "[::1]:8080", "localhost:65535", ":8080"};
+		char text[256];
+
+		snprintf(text, sizeof(text), BASE_HEAD "\"listen\": \"%s\"}", good[i]);
+		assert_non_null(cfg = load_text(text, &pr));
+		config_free(cfg);
+	}
+	/* From the environment: no position, the variable named. */
+	setenv("DATABASE_URL", "nonsense", 1);
+	setenv("CUTOVER_LISTEN", "x:70000", 1);
+	assert_null(load_text(BASE_HEAD "\"resources\": []}", &pr));
+	assert_non_null(strstr(pr.text.p, "t.json: DATABASE_URL (from the environment): \"database_url\": no store"));
+	assert_non_null(strstr(pr.text.p, "t.json: CUTOVER_LISTEN (from the environment): listen address"));
+	config_problems_free(&pr);
+	clear_env();
+	/* A megabyte value: its first 80 bytes, then "…". */
+	buf_puts(&big, BASE_HEAD "\"mode\": \"");
+	for (i = 0; i < 1 << 20; i++)
+		buf_putc(&big, 'm');
+	buf_puts(&big, "\"}");
+	assert_null(config_load_text("t.json", big.p, big.len, &pr));
+	assert_int_equal(pr.count, 1);
+	assert_true(pr.text.len < 300);
+	assert_non_null(strstr(pr.text.p, "mmm\xe2\x80\xa6\" is not one of"));
+	config_problems_free(&pr);
+	buf_free(&big);
 }
 
 static void test_upstream(void **state)
@@ -282,6 +387,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_config),
 		cmocka_unit_test(test_interpolation),
+		cmocka_unit_test(test_literal_round_trip),
+		cmocka_unit_test(test_checked_values),
 		cmocka_unit_test(test_problems_with_positions),
 		cmocka_unit_test(test_invalid_json_position),
 		cmocka_unit_test(test_comments),
