@@ -13,6 +13,7 @@
 #include "drf.h"
 #include "http1.h"
 #include "json.h"
+#include "metadata.h"
 #include "profile.h"
 #include "query.h"
 #include "resource.h"
@@ -586,6 +587,27 @@ static void op_destroy(struct request *req, const struct resource *r, const unsi
 	req->done = true;
 }
 
+/* DRF's metadata: PUT is offered only on a record the client may update,
+ * as DRF looks the record up for it and drops the action on a 404. */
+static void op_options(struct request *req, const struct resource *r, const struct target *t)
+{
+	enum metadata_view kind = t->kind == T_COLLECTION ? META_LIST : t->kind == T_DETAIL ? META_DETAIL : META_VIEW;
+	bool writable = kind == META_LIST ? (r->ops & OP_CREATE) != 0 : false;
+	struct buf b = {0};
+
+	req->route = arena_join(&req->arena, r->name, ".", "options");
+	if (kind == META_DETAIL && (r->ops & OP_UPDATE) && !t->bad_id) {
+		struct store_error err;
+		int64_t owner;
+
+		if (store_exists(req_store(req), r, (req->roles & r->role_update) ? OWNER_ANY : req->principal, t->id,
+		                 &writable, &owner, &err) < 0)
+			return reply_store_error(req, &err);
+	}
+	metadata_render(&b, r, kind, t->view, writable);
+	reply_buf(req, 200, &b);
+}
+
 /* Dispatch ------------------------------------------------------------- */
 
 /* simplejwt's answer for an access token it refuses, naming why. */
@@ -638,7 +660,7 @@ void resource_handle(struct request *req, const struct resource *r)
 		return req_reply_json(req, 401, auth_bodies[req->auth], strlen(auth_bodies[req->auth]));
 	}
 	if (strcmp(m, "OPTIONS") == 0)
-		return req_reply_json(req, 200, "{}", 2);
+		return op_options(req, r, &t);
 	req->owner = req->principal;
 	/* A role that lifts the scope: lists and views read every owner's
 	 * records; one record is addressed as its owner would address it. */

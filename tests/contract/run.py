@@ -19,7 +19,7 @@ import uuid
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import JSON_NULL, Certs, free_port, Gateway, Runner, eq, logged, make_token  # noqa: E402
+from harness import JSON_NULL, ROOT, Certs, free_port, Gateway, Runner, eq, logged, make_token  # noqa: E402
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}000)?Z$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -1001,6 +1001,44 @@ def test_allow_on_every_view(gw):
     eq(gw.request("DELETE", "/api/invoices/%s/" % inv["id"], token=T1).status, 204)
 
 
+OPTIONS_DIR = os.path.join(ROOT, "..", "shared", "examples", "hisabpro", "options")
+
+
+def captured(name):
+    """(status, {header: value}, body) of an answer captured from the application."""
+    path = os.path.join(OPTIONS_DIR, name + ".http")
+    if not os.path.exists(path):
+        raise AssertionError("the application's captured answers are missing: %s" % path)
+    with open(path, "rb") as f:
+        text = f.read().replace(b"\r\n", b"\n")
+    head, body = text.split(b"\n\n", 1)
+    lines = head.decode().splitlines()
+    headers = dict((k.lower(), v.strip()) for k, v in (line.split(":", 1) for line in lines[1:]))
+    return int(lines[0].split()[1]), headers, body.strip()
+
+
+def test_options_metadata(gw):
+    """OPTIONS on every view answers as the application does (DRF's
+    SimpleMetadata), compared byte for byte with its captured answers:
+    status, Allow, Content-Type and body; the PUT action only on a record
+    the client may update."""
+    inv = create(gw, invoice_input(9201))
+    pay = gw.request("POST", "/api/payments/", {"invoice": inv["id"], "amount": "1.00", "method": "upi",
+                                                "paid_at": "2025-11-02T10:00:00Z"}, T1)
+    eq(pay.status, 201, pay.text)
+    cases = [("invoices-list", "/api/invoices/", T1), ("invoice-detail", "/api/invoices/%s/" % inv["id"], T1),
+             ("invoice-detail-other-user", "/api/invoices/%s/" % inv["id"], T2),
+             ("invoices-summary", "/api/invoices/summary/", T1), ("invoices-search", "/api/invoices/search/", T1),
+             ("payments-list", "/api/payments/", T1), ("payment-detail", "/api/payments/%s/" % pay.json()["id"], T1),
+             ("invoices-list-no-token", "/api/invoices/", None)]
+    for name, path, tok in cases:
+        status, headers, body = captured(name)
+        r = gw.request("OPTIONS", path, token=tok)
+        eq((r.status, r.headers.get("allow"), r.headers.get("content-type")),
+           (status, headers.get("allow"), headers.get("content-type")), name)
+        eq(r.body, body, name)
+
+
 def suite(runner, binary, label, config=None, pg=None, mongo=None, tls=None):
     """The whole contract against one gateway configuration (tls: over TLS,
     every answer the same but for the scheme of its page links)."""
@@ -1016,7 +1054,7 @@ def suite(runner, binary, label, config=None, pg=None, mongo=None, tls=None):
         storage = [test_stored_in_django_formats, test_rows_written_by_django_are_served]
     try:
         runner.run([test_no_credentials, test_bad_tokens, test_bad_authorization_header,
-                    test_token_without_user, test_allow_on_every_view], gw)
+                    test_token_without_user, test_allow_on_every_view, test_options_metadata], gw)
         runner.run([test_cli_token_works], gw, binary)
         runner.run([test_create_and_get, test_defaults_unknown_and_read_only_fields, test_put_replaces_items,
                     test_patch, test_delete_cascades, test_not_found_cases, test_method_not_allowed,
