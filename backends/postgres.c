@@ -32,7 +32,6 @@
 
 static const struct sql_dialect dialect = {
 	.numbered = true, .like = "ILIKE",
-	.text_collation = " COLLATE \"C\"",
 };
 
 static const char read_only_begin[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
@@ -60,12 +59,33 @@ static void forget_statements(struct pg_store *s)
 	s->nnames = 0;
 }
 
+/* Does the database order text by code point, as MongoDB does?  Its
+ * collation (an ICU locale where that is the provider) says; the column
+ * collations Django leaves at the default. */
+static void note_collation(struct pg_store *s)
+{
+	PGresult *res = PQexec(s->conn, PQserverVersion(s->conn) >= 150000 ?
+	                       "SELECT CASE WHEN datlocprovider = 'i' THEN daticulocale ELSE datcollate END "
+	                       "FROM pg_database WHERE datname = current_database()" :
+	                       "SELECT datcollate FROM pg_database WHERE datname = current_database()");
+	const char *c;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		c = PQgetvalue(res, 0, 0);
+		if (!(strcmp(c, "C") == 0 || strcmp(c, "POSIX") == 0 || strncmp(c, "C.", 2) == 0))
+			store_text_collated = true;
+	}
+	PQclear(res);
+}
+
 static int session_setup(struct pg_store *s)
 {
 	PGresult *res = PQexec(s->conn, "SET TIME ZONE 'UTC'");
 	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
 	PQclear(res);
+	if (ok)
+		note_collation(s);
 	return ok ? 0 : -1;
 }
 

@@ -20,7 +20,8 @@
 
 /* noise: every differing path is one that differs between two reads of
  * the authoritative store too (control.h's noise baseline). */
-enum outcome { OUT_MATCHED, OUT_MISMATCHED, OUT_RACED, OUT_ERROR, OUT_TIMEOUT, OUT_DROPPED, OUT_NOISE, OUT_COUNT };
+enum outcome { OUT_MATCHED, OUT_MISMATCHED, OUT_RACED, OUT_ERROR, OUT_TIMEOUT, OUT_DROPPED, OUT_NOISE,
+               OUT_ORDERING, OUT_COUNT };
 
 #define LAT_BUCKETS 24          /* powers of two of microseconds, up to ~8 s */
 

@@ -69,6 +69,7 @@ struct request {
 	/* Modes (captured on arrival) and what the engine did. */
 	enum mode mode;
 	bool wrote;                 /* a create, update or delete succeeded */
+	bool text_ordered;          /* a page ordered by a text field */
 	bool has_id;                /* id: the record addressed or created */
 	unsigned char id[16];
 	struct read_mark mark;

@@ -19,7 +19,6 @@
 struct sql_dialect {
 	bool numbered;          /* $1, $2 … (PostgreSQL) rather than ? */
 	const char *like;       /* "LIKE" (SQLite: ASCII case-insensitive) or "ILIKE" */
-	const char *text_collation; /* text sorts by code point everywhere: " COLLATE \"C\"" */
 };
 
 enum sql_param_kind { SQLP_VALUE, SQLP_INT, SQLP_TEXT };

@@ -177,6 +177,10 @@ extern const struct store_ops store_mongodb_ops;
 /* Set by tools that walk whole tables (migrate, verify): stores then keep
  * their memory small (SQLite maps no file pages, for one). */
 extern bool store_streaming;
+/* The legacy store orders text otherwise than by code point (a PostgreSQL
+ * database with a linguistic collation, as Django then orders), which
+ * MongoDB cannot match: set when a connection sees it. */
+extern _Atomic bool store_text_collated;
 
 /* The adapter for a URL, or NULL with err set when no adapter serves it. */
 const struct store_ops *store_ops_for(const char *url, struct store_error *err);

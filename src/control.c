@@ -801,7 +801,7 @@ static uint64_t store_calls(const struct metrics_route *mr, enum which_store s, 
 static uint64_t compared(const struct metrics_route *mr)
 {
 	return mr->outcomes[OUT_MATCHED] + mr->outcomes[OUT_MISMATCHED] + mr->outcomes[OUT_RACED] +
-	       mr->outcomes[OUT_NOISE];
+	       mr->outcomes[OUT_NOISE] + mr->outcomes[OUT_ORDERING];
 }
 
 /* The figures readiness is judged on, taken once. */
@@ -952,6 +952,7 @@ int control_gate(const struct resource *r, int mode, struct error *err)
 
 static const char *const outcome_names[OUT_COUNT] = {
 	"matched", "mismatched", "raced", "secondary_errors", "secondary_timeouts", "dropped", "noise",
+	"ordering",
 };
 
 /* {"path": count, …} (caller holds C.mu). */

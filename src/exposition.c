@@ -25,7 +25,7 @@
 static const char *const store_label[WS_COUNT + 1] = {"legacy", "mongodb", "none"};
 static const char *const role_label[ROLE_COUNT] = {"authoritative", "secondary"};
 static const char *const outcome_label[OUT_COUNT] = {"match", "mismatch", "raced", "error", "timeout",
-                                                     "dropped", "noise"};
+                                                     "dropped", "noise", "ordering"};
 
 static void family(struct buf *b, const char *name, const char *type, const char *help)
 {

@@ -331,12 +331,15 @@ static void serve_page(struct request *req, struct query *q, const struct qparam
 	struct slot_value v[SLOT_COUNT_ALL] = {{0}};
 	struct store_error err;
 	struct record *rows;
-	size_t n;
+	size_t n, t;
 	int64_t count, limit = q->res->page_size, offset;
 	struct buf b = {0}, results = {0};
 	struct qparam set[2];
 	const char *origin;
 
+	for (t = 0; t < q->norder; t++)
+		req->text_ordered |= q->res->fields[q->order[t].field].type == CT_STRING ||
+		                     q->res->fields[q->order[t].field].type == CT_TEXT;
 	if (store_count(s, q, &count, &err) < 0)
 		return reply_store_error(req, &err);
 	if (profile_page(p, qp, count, &limit, &offset) < 0)

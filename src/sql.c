@@ -160,9 +160,8 @@ static void order(struct sql *q, const struct resource *r, const char *first,
 	for (i = 0; i < n; i++) {
 		const struct field *f = &r->fields[o[i].field];
 
+		/* Text in the column's collation, as Django orders it. */
 		ident(q, f->column);
-		if (q->d->text_collation && (f->type == CT_STRING || f->type == CT_TEXT))
-			buf_puts(&q->text, q->d->text_collation);
 		buf_puts(&q->text, o[i].desc ? " DESC" : " ASC");
 		buf_putc(&q->text, ',');
 	}
@@ -353,9 +352,6 @@ void sql_aggregate(struct sql *q, const struct query *qy, int group_field, int s
 	where(q, qy);
 	buf_puts(&q->text, " GROUP BY 1 ORDER BY ");
 	ident(q, r->fields[group_field].column);
-	if (q->d->text_collation && (r->fields[group_field].type == CT_STRING ||
-	                             r->fields[group_field].type == CT_TEXT))
-		buf_puts(&q->text, q->d->text_collation);
 }
 
 int sql_write_children(struct sql *q, const struct resource *r, const struct record *rec,

@@ -9,6 +9,7 @@
 #include "store.h"
 
 bool store_streaming;
+_Atomic bool store_text_collated;
 
 static const struct store_ops *const adapters[] = {
 	&store_sqlite_ops,

@@ -104,7 +104,7 @@ function renderRoutes(doc) {
     c[2].textContent = r.compared; c[2].className = "num";
     c[3].textContent = pct(r.matched, r.compared); c[3].className = "num";
     c[4].textContent = r.mismatched; c[4].className = "num";
-    c[5].textContent = `${r.raced} · ${r.noise}`; c[5].className = "num";
+    c[5].textContent = `${r.raced} · ${r.noise} · ${r.ordering}`; c[5].className = "num";
     c[5].title = noiseEvidence(r.noise_baseline);
     c[6].textContent = `${r.secondary_errors} · ${r.secondary_timeouts} · ${r.dropped}`; c[6].className = "num";
     c[7].textContent = auth.calls ? `${ms(auth.p50)} / ${ms(auth.p99)}` : "–"; c[7].className = "num";

@@ -41,8 +41,9 @@ def schema_sql():
 
 
 class Postgres:
-    def __init__(self, tls=None):
-        """tls: (certificate, key) files the server serves TLS with."""
+    def __init__(self, tls=None, icu_locale=None):
+        """tls: (certificate, key) files the server serves TLS with;
+        icu_locale: the database's collation, an ICU locale ("en-US")."""
         self.dir = None
         self.tls = tls
         given = os.environ.get("DATABASE_URL", "")
@@ -51,7 +52,9 @@ class Postgres:
         else:
             self._start_server()
         self.dbname = "cutover_test_%d_%d" % (os.getpid(), int(time.time() * 1000) % 100000)
-        self.psql(self.admin_url, "CREATE DATABASE %s" % self.dbname)
+        self.psql(self.admin_url, "CREATE DATABASE %s" % self.dbname + (
+            " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '%s' LOCALE 'C.UTF-8'" % icu_locale
+            if icu_locale else ""))
         u = urllib.parse.urlsplit(self.admin_url)
         self.url = urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + self.dbname, u.query, ""))
         self.psql(self.url, schema_sql())

@@ -19,7 +19,7 @@ import uuid
 from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import JSON_NULL, ROOT, Certs, free_port, Gateway, Runner, eq, logged, make_token  # noqa: E402
+from harness import ADMIN_TOKEN, JSON_NULL, ROOT, Certs, free_port, Gateway, Runner, eq, logged, make_token  # noqa: E402
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}000)?Z$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -1172,6 +1172,51 @@ def test_mongo_follows_postgres_null_order(binary, mongo):
         pg.close()
 
 
+def test_text_order_follows_the_collation(binary, mongo):
+    """A PostgreSQL database with a linguistic collation (ICU en-US): text
+    is ordered as Django's ORDER BY orders it there (case and accents
+    folded), not by code point; in shadow mode MongoDB's code-point pages
+    are counted as ordering, never as mismatches, while pages ordered by
+    other fields still match."""
+    from pg import Postgres
+    pg = Postgres(icu_locale="en-US")
+    try:
+        gw = Gateway(binary, pg=pg, mongo=mongo, mode="shadow")
+        try:
+            names = ["bravo", "Alpha", "alpha", "\u00e9lan", "echo", "Zulu", "zeta", "Eve"]
+            for k, name in enumerate(names):
+                create(gw, invoice_input(9300 + k, invoice_number="K-" + name))
+            django = [r[0] for r in pg.sql("SELECT invoice_number FROM invoices_invoice WHERE user_id = 1 "
+                                           "AND invoice_number LIKE 'K-%' ORDER BY invoice_number, id")]
+            assert django != sorted(django), django         # the collation is not code point order
+            before = route_of(gw)
+            for desc in ("", "-"):
+                r = gw.request("GET", "/api/invoices/?search=K-&ordering=%sinvoice_number" % desc, token=T1)
+                eq([x["invoice_number"] for x in r.json()["results"]], django[::-1] if desc else django, desc)
+            r = gw.request("GET", "/api/invoices/?search=K-&ordering=total_amount", token=T1)
+            eq(r.status, 200)
+            deadline = time.time() + 15
+            while route_of(gw)["compared"] - before["compared"] < 3:
+                assert time.time() < deadline, route_of(gw)
+                time.sleep(0.05)
+            after = route_of(gw)
+            eq((after["ordering"] - before["ordering"], after["mismatched"] - before["mismatched"],
+                after["matched"] - before["matched"]), (2, 0, 1), after)
+            smp = gw.request("GET", "/_cutover/metrics", headers={"Authorization": "Bearer " + ADMIN_TOKEN}).text
+            assert 'cutover_comparisons_total{route="invoices",outcome="ordering"} 2' in smp, smp
+        finally:
+            problems, log = gw.stop()
+        eq(problems, [], log[-3000:])
+    finally:
+        pg.close()
+
+
+def route_of(gw, name="invoices"):
+    st, body = gw.admin("GET", "routes/" + name)
+    eq(st, 200, body)
+    return body
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -1205,7 +1250,8 @@ def main():
             suite(runner, binary, "mongodb", mongo=mongo)
             if mongo.dir:       # a server of our own, so we may restart it
                 runner.run([test_mongo_restart], binary, mongo)
-            runner.run([test_mongo_follows_postgres_null_order], binary, mongo)
+            runner.run([test_mongo_follows_postgres_null_order, test_text_order_follows_the_collation], binary,
+                       mongo)
         finally:
             mongo.close()
     return runner.finish()

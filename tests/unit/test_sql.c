@@ -14,7 +14,7 @@
 
 static void test_identifiers_quoted(void **state)
 {
-	static const struct sql_dialect d = {.numbered = true, .like = "ILIKE", .text_collation = ""};
+	static const struct sql_dialect d = {.numbered = true, .like = "ILIKE"};
 	struct field f = {.name = "id", .column = "id", .type = CT_INTEGER};
 	struct value v = {.u.i = 1};
 	struct arena a;
