@@ -961,6 +961,7 @@ static int64_t body_cap(const struct proxy *px)
  * others are answered here, in JSON, rather than by evhttp's HTML page. */
 static bool method_served(const struct proxy *px, const struct head *h)
 {
+	/* DELETE last: the admin listener takes all but it. */
 	static const char *const methods[] = {"GET", "POST", "HEAD", "PUT", "OPTIONS", "PATCH", "DELETE"};
 	size_t i;
 
@@ -1000,8 +1001,7 @@ static bool pass_head(struct conn *c, struct head *h, struct evbuffer *src, stru
 			return refuse_head(c, 413, "Payload Too Large", "Request body is too large.");
 		/* A length evhttp will take is held whole: counted now, so that a
 		 * flood of bodies is refused up front rather than each half read. */
-		if (c->body.st == FR_LENGTH &&
-		    !held_take(c, (int64_t)c->body.left)) {
+		if (c->body.st == FR_LENGTH && !held_take(c, (int64_t)c->body.left)) {
 			conn_refuse(c, 503, "Service Unavailable", MSG_BUDGET, false);
 			return true;
 		}
