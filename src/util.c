@@ -71,7 +71,8 @@ void buf_reserve(struct buf *b, size_t extra)
 void buf_put(struct buf *b, const void *p, size_t n)
 {
 	buf_reserve(b, n);
-	memcpy(b->p + b->len, p, n);
+	if (n)                          /* p may be NULL then (an empty buf's) */
+		memcpy(b->p + b->len, p, n);
 	b->len += n;
 }
 
