@@ -64,6 +64,9 @@ void random_bytes(void *p, size_t n);
 /* Fast non-cryptographic random bytes (per-thread generator seeded from the
  * kernel): for request ids and the like, never for anything secret. */
 void fast_random_bytes(void *p, size_t n);
+/* How many of s's bytes to keep to cut it at max (s holds more): max, less
+ * the bytes of a UTF-8 character that would be split. */
+size_t utf8_cut(const char *s, size_t max);
 /* The value of a hex digit (either case), or -1. */
 extern const signed char hex_values[256];
 

@@ -95,6 +95,14 @@ static void put_comment_text(struct buf *b, const char *s)
 	}
 }
 
+/* fmt formatted, owned by the caller; NULL when memory ran out. */
+static char *vformat(const char *fmt, va_list ap)
+{
+	char *s;
+
+	return vasprintf(&s, fmt, ap) == -1 ? NULL : s;
+}
+
 /* A // line of the draft's head. */
 static void comment_line(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -104,8 +112,7 @@ static void comment_line(struct buf *b, const char *fmt, ...)
 	char *line;
 
 	va_start(ap, fmt);
-	if (vasprintf(&line, fmt, ap) == -1)
-		line = NULL;
+	line = vformat(fmt, ap);
 	va_end(ap);
 	buf_puts(b, "// ");
 	put_comment_text(b, line ? line : "?");
@@ -121,8 +128,7 @@ static void note(struct init *in, struct plan *p, const char *fmt, ...)
 	char *line;
 
 	va_start(ap, fmt);
-	if (vasprintf(&line, fmt, ap) == -1)
-		line = NULL;
+	line = vformat(fmt, ap);
 	va_end(ap);
 	if (!line)
 		return;

@@ -110,6 +110,7 @@ static void note_path(struct walk *w)
 	const char *p = buf_cstr(&w->path);
 	struct compare_result *out = w->out;
 	struct buf key = {0};
+	bool seen;
 
 	if (!*p)
 		buf_putc(&key, '/');
@@ -127,15 +128,13 @@ static void note_path(struct walk *w)
 					buf_putc(&key, p[i]);
 		p += n + 1;
 	}
-	if (has_line(&out->paths, key.p, key.len)) {
-		buf_put(&out->paths, key.p, key.len);
-		buf_putc(&out->paths, '\n');
-	} else if (out->npaths < COMPARE_PATHS) {
-		out->npaths++;
-		buf_put(&out->paths, key.p, key.len);
-		buf_putc(&out->paths, '\n');
-	} else {
+	seen = has_line(&out->paths, key.p, key.len);
+	if (!seen && out->npaths == COMPARE_PATHS) {
 		out->paths_dropped++;
+	} else {
+		out->npaths += !seen;
+		buf_put(&out->paths, key.p, key.len);
+		buf_putc(&out->paths, '\n');
 	}
 	buf_free(&key);
 }

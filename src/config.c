@@ -70,11 +70,8 @@ const char *config_quote(struct config_loader *l, const char *s)
 	size_t n = strlen(s);
 	const char *out;
 
-	if (n > QUOTE_MAX) {
-		n = QUOTE_MAX;
-		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;            /* whole UTF-8 characters only */
-	}
+	if (n > QUOTE_MAX)
+		n = utf8_cut(s, QUOTE_MAX);
 	json_put_str(&b, s, n);
 	if (n < strlen(s)) {
 		b.len--;            /* inside the closing quote */

@@ -501,22 +501,28 @@ static size_t find_path(const struct path_count *list, size_t n_list, const char
 	return k;
 }
 
-/* Count each of paths (one per line) in list; how many did not fit. */
-static uint64_t count_paths(struct path_count *list, size_t *n_list, const char *paths)
+/* Count each of paths (one per line) in list, and with rec (noise) the
+ * record it differed in; how many did not fit. */
+static uint64_t count_paths(struct path_count *list, size_t *n_list, const char *paths, const uint32_t *rec)
 {
 	const char *p;
 	uint64_t dropped = 0;
 
 	for (p = paths; p && *p;) {
-		size_t n = strcspn(p, "\n"), k = find_path(list, *n_list, p, n);
+		size_t n = strcspn(p, "\n"), k = find_path(list, *n_list, p, n), i;
 
 		if (k == *n_list && k < MAX_PATHS)
 			list[(*n_list)++].path = dupn(p, n);
-		if (k < *n_list)
-			list[k].n++;
-		else
-			dropped++;
 		p += n + (p[n] == '\n');
+		if (k == *n_list) {
+			dropped++;
+			continue;
+		}
+		list[k].n++;
+		for (i = 0; rec && i < list[k].nrecords && list[k].records[i] != *rec; i++)
+			;
+		if (rec && i == list[k].nrecords && i < NOISE_RECORDS)
+			list[k].records[list[k].nrecords++] = *rec;
 	}
 	return dropped;
 }
@@ -549,43 +555,22 @@ void control_mismatch(const struct resource *r, const char *method, const char *
 	C.head = (C.head + 1) % C.cap;
 	if (C.count < C.cap)
 		C.count++;
-	rt->paths_dropped += count_paths(rt->paths, &rt->npaths, paths) + dropped;
+	rt->paths_dropped += count_paths(rt->paths, &rt->npaths, paths, NULL) + dropped;
 	pthread_mutex_unlock(&C.mu);
-}
-
-/* Counts one noisy re-read of the record whose URI hashes to rec at each
- * of paths (one per line). */
-static void count_noise(struct route *rt, const char *paths, uint32_t rec)
-{
-	const char *p;
-
-	for (p = paths; *p;) {
-		size_t n = strcspn(p, "\n"), k = find_path(rt->noise, rt->nnoise, p, n), i;
-		struct path_count *pc;
-
-		if (k == rt->nnoise && k < MAX_PATHS)
-			rt->noise[rt->nnoise++].path = dupn(p, n);
-		p += n + (p[n] == '\n');
-		if (k == rt->nnoise)
-			continue;
-		pc = &rt->noise[k];
-		pc->n++;
-		for (i = 0; i < pc->nrecords && pc->records[i] != rec; i++)
-			;
-		if (i == pc->nrecords && i < NOISE_RECORDS)
-			pc->records[pc->nrecords++] = rec;
-	}
 }
 
 void control_noise(const struct resource *r, const struct read_mark *m, const char *uri, const char *paths)
 {
 	struct route *rt = route_of(r);
-	/* Stricter than a comparison's race: a write that began before the
-	 * first read and ended before the second one changed what it shows. */
-	bool raced = rt && (control_raced(r, m) || m->writing || rt->ended_seq != m->ended_seq);
+	uint32_t rec;
+	bool raced;
 
 	if (!rt)
 		return;
+	/* Stricter than a comparison's race: a write that began before the
+	 * first read and ended before the second one changed what it shows. */
+	raced = control_raced(r, m) || m->writing || rt->ended_seq != m->ended_seq;
+	rec = (uint32_t)hash_bytes(uri, strlen(uri), 0);
 	pthread_mutex_lock(&C.mu);
 	if (raced) {
 		rt->raced_baselines++;
@@ -593,7 +578,7 @@ void control_noise(const struct resource *r, const struct read_mark *m, const ch
 		rt->baselines++;
 		if (paths && *paths) {
 			rt->noisy_baselines++;
-			count_noise(rt, paths, (uint32_t)hash_bytes(uri, strlen(uri), 0));
+			count_paths(rt->noise, &rt->nnoise, paths, &rec);
 		}
 	}
 	pthread_mutex_unlock(&C.mu);

@@ -559,11 +559,8 @@ static const char *excerpt(struct arena *a, const char *s, size_t n, bool quote)
 	size_t cut = n;
 	const char *out;
 
-	if (n > 40) {
-		cut = 32;
-		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
-			cut--;              /* not inside a UTF-8 sequence */
-	}
+	if (n > 40)
+		cut = utf8_cut(s, 32);
 	if (quote)
 		json_put_str(&b, s, cut);
 	else

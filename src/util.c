@@ -248,3 +248,10 @@ char *read_file(const char *path, size_t *len, struct error *err)
 		*len = b.len;
 	return b.p;
 }
+
+size_t utf8_cut(const char *s, size_t max)
+{
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
