@@ -215,6 +215,7 @@ struct config {
 	int drain_seconds;
 	int store_threads;              /* store workers; 0: inline when the store allows */
 	int store_queue;                /* requests waiting for a store worker, at most */
+	int store_timeout_ms;           /* a request's wait for its store; past it 503 */
 	struct resource **resources;
 	size_t nresources;
 	const char *profile;            /* the resources' response profile, "drf" by default */

@@ -78,8 +78,10 @@ void control_wake(void);
 bool control_engaged(void);
 
 /* Writes and reads, for raced detection. */
-/* Is a flip of r waiting for earlier writes?  Writes then wait too. */
-bool control_fenced(const struct resource *r);
+/* Is a flip of r waiting for the writes that came before the write of
+ * epoch (which then waits for it)?  A write that came before the flip is
+ * one of those it waits for, and never waits itself. */
+bool control_fenced(const struct resource *r, uint64_t epoch);
 /* Wait (a blocking worker's thread, never a loop) until r's flip is
  * complete, at most timeout_us; false when it still waits. */
 bool control_await_flip(const struct resource *r, int64_t timeout_us);

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "store.h"
 
+struct event;
 struct event_base;
 struct mailbox;
 
@@ -35,6 +36,14 @@ struct pool_job {
 	 * reply_to is NULL. */
 	void (*done)(struct pool_job *job);
 	struct mailbox *reply_to;
+	/* A job submitted with pool_submit_within: on reply_to's loop when its
+	 * time runs out before its outcome is claimed (pool_job_claim); a job
+	 * still queued then is never run.  done follows in every case, once
+	 * the worker lets go of it. */
+	void (*expired)(struct pool_job *job);
+	_Atomic int state;          /* pool.c's JOB_* */
+	bool ran;                   /* run was called: read it in done */
+	struct event *timer;
 };
 
 struct pool;
@@ -50,6 +59,16 @@ struct pool *pool_start(const char *name, int n, size_t max_queue, const char *c
                         const struct config *cfg, int nice, bool (*wanted)(void));
 /* Queue a job; -1 when the queue is full (the caller answers 503). */
 int pool_submit(struct pool *p, struct pool_job *job) __attribute__((warn_unused_result));
+/* The same with a time limit of timeout_us from now, kept by the loop of
+ * job->reply_to (called on that loop; job->expired set). */
+int pool_submit_within(struct pool *p, struct pool_job *job, int64_t timeout_us)
+	__attribute__((warn_unused_result));
+/* On the worker, in run: the job's outcome is its own to give (true), or
+ * its time ran out and expired has given it (false: drop what it found).
+ * A job without a time limit always claims it. */
+bool pool_job_claim(struct pool_job *job);
+/* Has the job's time run out (its outcome given by expired)? */
+bool pool_job_expired(const struct pool_job *job);
 /* Run every queued job, then stop and free the workers.  pool_stop(NULL)
  * is a no-op. */
 void pool_stop(struct pool *p);
@@ -76,6 +95,8 @@ size_t pool_stats_all(struct pool_stats *out, size_t max);
 struct mailbox *mailbox_new(struct event_base *base);
 /* Run done for every job waiting; returns how many ran. */
 size_t mailbox_deliver(struct mailbox *m);
+/* Deliver what waits, and free (call it after the workers that may post
+ * to it have stopped). */
 void mailbox_free(struct mailbox *m);
 
 #endif

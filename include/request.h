@@ -55,6 +55,7 @@ struct request {
 	size_t body_len;
 	struct store *store;        /* the store this request is served from */
 	struct pool_job job;        /* when served on a store worker */
+	struct mailbox *mailbox;    /* the loop's: jobs whose answers come back to it */
 	const struct resource *resource;
 
 	char request_id[72];
@@ -68,6 +69,7 @@ struct request {
 
 	/* Modes (captured on arrival) and what the engine did. */
 	enum mode mode;
+	enum mode arrived_in;       /* mode as it came (a write that waits for a flip takes the new one) */
 	bool wrote;                 /* a create, update or delete succeeded */
 	bool text_ordered;          /* a page ordered by a text field */
 	bool has_id;                /* id: the record addressed or created */
@@ -81,6 +83,7 @@ struct request {
 	int64_t journal_seq;        /* mongodb mode: the legacy copy to make after the answer */
 	int64_t journal_pending;    /* the journal entry (made before the write) not applied yet, or 0 */
 	enum store_err store_err;   /* the store error answered, or 0 */
+	bool timed_out;             /* answered 503: its store did not answer in time */
 
 	int status;
 	struct buf out;
@@ -97,8 +100,18 @@ struct request *request_new(struct evhttp_request *ev, const struct config *cfg,
                             const char *listen_host);
 /* The pipeline's steps, in order; false when one of them answered. */
 bool request_run_pipeline(struct request *req);
+/* Copy what the request points to in evhttp's memory (its target, Host,
+ * Content-Type and body) into its arena: from here it outlives an answer
+ * given by someone else (a store worker's request, whose time may run out). */
+void request_own(struct request *req);
 /* Answer (500 when nothing was set), count, log and free the request. */
 void request_send(struct request *req);
+/* A request to answer in place of req, which a store worker still holds:
+ * what the pipeline's answer, log and metrics need, copied.  req was
+ * request_own()ed. */
+struct request *request_stand_in(const struct request *req);
+/* Free a request answered already (by a stand-in). */
+void request_free(struct request *req);
 /* The steps' start and stop, once per process and on each loop's thread. */
 int request_pipeline_init(const struct config *cfg);
 void request_pipeline_fini(void);

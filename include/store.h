@@ -52,6 +52,11 @@ struct cond {
 /* The owner scope of a read that a role lifts: every owner's records. */
 #define OWNER_ANY INT64_MIN
 
+/* A MongoDB server that is down fails a call within this many ms (finding
+ * and connecting to it), unless its URL or a shorter time limit says
+ * otherwise. */
+#define STORE_CONNECT_MS 2000
+
 /* A read: owner scope (OWNER_ANY: none), exact filters, search terms (every term must match
  * one of the search fields, case-insensitive contains), ordering, window. */
 struct query {

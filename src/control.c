@@ -410,11 +410,11 @@ void control_write_end(const struct resource *r, uint64_t epoch, int64_t seq)
 	atomic_fetch_add(&rt->ended_seq, 1);
 }
 
-bool control_fenced(const struct resource *r)
+bool control_fenced(const struct resource *r, uint64_t epoch)
 {
 	struct route *rt = route_of(r);
 
-	return rt && rt->target != -2;
+	return rt && rt->target != -2 && epoch == rt->epoch;
 }
 
 bool control_await_flip(const struct resource *r, int64_t timeout_us)
@@ -424,7 +424,7 @@ bool control_await_flip(const struct resource *r, int64_t timeout_us)
 
 	deadline_after(&ts, timeout_us);
 	pthread_mutex_lock(&C.modes_mu);
-	while ((fenced = control_fenced(r)) && pthread_cond_timedwait(&C.flipped, &C.modes_mu, &ts) == 0)
+	while ((fenced = route_of(r) && route_of(r)->target != -2) && pthread_cond_timedwait(&C.flipped, &C.modes_mu, &ts) == 0)
 		;
 	pthread_mutex_unlock(&C.modes_mu);
 	return !fenced;

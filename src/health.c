@@ -49,15 +49,6 @@ void health_start(const struct config *cfg)
 	H.next_us = 0;
 	for (s = 0; s < WS_COUNT; s++) {
 		H.urls[s] = urls[s] && *urls[s] ? shadow_url(urls[s], cfg->shadow.timeout_ms) : NULL;
-		/* A look that fails says so: the driver's one retry of a read
-		 * would double the time, and hide a server that stalls. */
-		if (H.urls[s] && s == WS_MONGO && !strstr(H.urls[s], "retryReads=")) {
-			char *u = H.urls[s];
-
-			H.urls[s] = xmalloc(strlen(u) + 20);
-			sprintf(H.urls[s], "%s%sretryReads=false", u, strchr(u, '?') ? "&" : "?");
-			free(u);
-		}
 		H.up[s] = -1;
 	}
 	health_tick();

@@ -46,6 +46,10 @@ struct pool {
 	struct pool *next_pool;     /* every pool, for pool_stats_all */
 };
 
+/* A job's way (pool_job.state): queued, taken by a worker, its outcome
+ * claimed by its run, or given by expired when its time ran out first. */
+enum { JOB_QUEUED, JOB_TAKEN, JOB_CLAIMED, JOB_EXPIRED };
+
 static pthread_mutex_t pools_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct pool *pools;
 
@@ -119,7 +123,11 @@ static void *worker_main(void *arg)
 		for (i = 0; i < POOL_SLOTS; i++)
 			if (!stores[i] && p->urls[i] && !(stores[i] = store_open(p->urls[i], p->cfg, &err)))
 				fprintf(stderr, "cutover: store worker: %s\n", err.msg);
-		job->run(job, stores);
+		/* A job whose time ran out in the queue is not run. */
+		int queued = JOB_QUEUED;
+
+		if ((job->ran = atomic_compare_exchange_strong(&job->state, &queued, JOB_TAKEN)))
+			job->run(job, stores);
 		if (job->reply_to)
 			mailbox_post(job->reply_to, job);
 		else
@@ -207,6 +215,7 @@ int pool_submit(struct pool *p, struct pool_job *job)
 {
 	int rc = -1;
 
+	atomic_store(&job->state, JOB_QUEUED);
 	pthread_mutex_lock(&p->mu);
 	if (!p->stopping && p->depth < p->max &&
 	    (p->idle > 0 || p->n >= p->limit || spawn(p) == 0 || p->n > 0)) {
@@ -220,6 +229,53 @@ int pool_submit(struct pool *p, struct pool_job *job)
 	}
 	pthread_mutex_unlock(&p->mu);
 	return rc;
+}
+
+static void on_expiry(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool_job *job = arg;
+	int from = JOB_QUEUED;
+
+	(void)fd;
+	(void)what;
+	if (atomic_compare_exchange_strong(&job->state, &from, JOB_EXPIRED) ||
+	    (from == JOB_TAKEN && atomic_compare_exchange_strong(&job->state, &from, JOB_EXPIRED)))
+		job->expired(job);
+}
+
+int pool_submit_within(struct pool *p, struct pool_job *job, int64_t timeout_us)
+{
+	struct timeval tv = {(time_t)(timeout_us / 1000000), (suseconds_t)(timeout_us % 1000000)};
+
+	job->timer = evtimer_new(event_get_base(job->reply_to->ev), on_expiry, job);
+	if (!job->timer || evtimer_add(job->timer, &tv) < 0 || pool_submit(p, job) < 0) {
+		if (job->timer)
+			event_free(job->timer);
+		job->timer = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+bool pool_job_claim(struct pool_job *job)
+{
+	int taken = JOB_TAKEN;
+
+	return atomic_compare_exchange_strong(&job->state, &taken, JOB_CLAIMED);
+}
+
+bool pool_job_expired(const struct pool_job *job)
+{
+	return atomic_load(&job->state) == JOB_EXPIRED;
+}
+
+/* The job is back: its timer goes, and done runs. */
+static void job_back(struct pool_job *job)
+{
+	if (job->timer)
+		event_free(job->timer);
+	job->timer = NULL;
+	job->done(job);
 }
 
 void pool_stop(struct pool *p)
@@ -245,7 +301,7 @@ void pool_stop(struct pool *p)
 		pthread_mutex_unlock(&p->mu);
 		for (; job; job = next) {
 			next = job->next;
-			job->done(job);
+			job_back(job);
 		}
 		pthread_mutex_lock(&p->mu);
 	}
@@ -322,7 +378,7 @@ size_t mailbox_deliver(struct mailbox *m)
 	pthread_mutex_unlock(&m->mu);
 	for (; job; job = next, n++) {
 		next = job->next;
-		job->done(job);
+		job_back(job);
 	}
 	return n;
 }
@@ -331,6 +387,7 @@ void mailbox_free(struct mailbox *m)
 {
 	if (!m)
 		return;
+	mailbox_deliver(m);
 	if (m->ev)
 		event_free(m->ev);
 	pthread_mutex_destroy(&m->mu);

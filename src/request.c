@@ -203,6 +203,44 @@ bool request_run_pipeline(struct request *req)
 	return true;
 }
 
+void request_own(struct request *req)
+{
+	struct arena *a = &req->arena;
+
+	req->uri = arena_strdup(a, req->uri);
+	req->path = arena_strdup(a, req->path);
+	req->query = req->query ? arena_strdup(a, req->query) : NULL;
+	req->host = arena_strdup(a, req->host);
+	req->content_type = req->content_type ? arena_strdup(a, req->content_type) : NULL;
+	req->body = req->body_len ? arena_strndup(a, req->body, req->body_len) : "";
+}
+
+struct request *request_stand_in(const struct request *req)
+{
+	struct request *in = xcalloc(1, sizeof(*in));
+
+	in->ev = req->ev;
+	in->loop = req->loop;
+	in->cfg = req->cfg;
+	arena_init(&in->arena, 1024);
+	in->start_us = req->start_us;
+	in->method = req->method;
+	in->method_bit = req->method_bit;
+	in->uri = arena_strdup(&in->arena, req->uri);
+	in->path = arena_strdup(&in->arena, req->path);
+	in->host = arena_strdup(&in->arena, req->host);
+	in->remote = arena_strdup(&in->arena, req->remote);
+	in->body = "";
+	in->resource = req->resource;
+	memcpy(in->request_id, req->request_id, sizeof(in->request_id));
+	in->auth = req->auth;
+	in->principal = req->principal;
+	in->roles = req->roles;
+	in->route = req->resource ? req->resource->name : "-";
+	in->mode = req->arrived_in;
+	return in;
+}
+
 void request_send(struct request *req)
 {
 	size_t i;
@@ -211,8 +249,8 @@ void request_send(struct request *req)
 		req_reply_detail(req, 500, "A server error occurred.");
 	metrics_request(req->resource ? req->resource->index
 	                : strcmp(req->route, "admin") == 0 ? METRIC_ROUTE_ADMIN(req->cfg) : METRIC_ROUTE_NONE(req->cfg),
-	                req->mode, req->store ? (mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY) : STORE_NONE,
-	                req->status);
+	                req->mode, req->store || req->timed_out ? (mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY)
+	                : STORE_NONE, req->status);
 	for (i = 0; i < ARRAY_LEN(steps); i++)
 		if (steps[i]->on_response)
 			steps[i]->on_response(req);
@@ -220,6 +258,11 @@ void request_send(struct request *req)
 	for (i = 0; i < ARRAY_LEN(steps); i++)
 		if (steps[i]->on_log)
 			steps[i]->on_log(req);
+	request_free(req);
+}
+
+void request_free(struct request *req)
+{
 	buf_free(&req->out);
 	arena_reset(&req->arena);
 	free(req);

@@ -71,7 +71,7 @@ bool router_begin(struct request *req)
 void router_before_store(struct request *req)
 {
 	/* Waits a few ms, usually: the store taking over has every earlier write. */
-	if (req->write_marked && control_fenced(req->resource)) {
+	if (req->write_marked && control_fenced(req->resource, req->write_epoch)) {
 		control_await_flip(req->resource, 30 * 1000000LL);
 		req->mode = control_mode(req->resource);
 	}

@@ -97,7 +97,9 @@ static void handle(struct request *req, struct store *store)
 
 		metrics_latency(req->resource, mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY,
 		                ROLE_AUTHORITATIVE, us);
-		control_observe(req->resource, req->mode, req->status, req->store_err, us);
+		/* An answer past the time limit was counted when it ran out. */
+		if (!pool_job_expired(&req->job))
+			control_observe(req->resource, req->mode, req->status, req->store_err, us);
 	}
 }
 
@@ -113,10 +115,14 @@ static void job_run(struct pool_job *job, struct store *const stores[POOL_SLOTS]
 	struct request *req = (struct request *)((char *)job - offsetof(struct request, job));
 
 	router_before_store(req);
+	/* Its time ran out while a flip held it: the client was told 503. */
+	if (pool_job_expired(job))
+		return;
 	handle(req, stores[mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY]);
 	if (kill_after_commit && req->wrote)
 		raise(SIGKILL);         /* the crash window the journal must cover (tests) */
 	router_after_store(req, stores);
+	pool_job_claim(job);
 }
 
 /* A draining loop exits once no request is out on a store worker or
@@ -142,9 +148,35 @@ static void job_done(struct pool_job *job)
 	struct loop *loop = req->loop;
 
 	loop->inflight--;
-	router_after_answer(req);
-	finish(req);
+	if (pool_job_expired(job)) {
+		/* Answered when its time ran out; what the worker did still
+		 * has its copies and comparisons. */
+		if (req->done)
+			router_after_answer(req);
+		router_end(req);
+		request_free(req);
+	} else {
+		router_after_answer(req);
+		finish(req);
+	}
 	maybe_exit(loop);
+}
+
+/* On the loop: the store has not answered in store_timeout_ms.  The client
+ * hears 503 now, from a stand-in holding what the log and the metrics
+ * need; the request stays the worker's until job_done, and a write not
+ * begun is never made. */
+static void job_expired(struct pool_job *job)
+{
+	struct request *req = (struct request *)((char *)job - offsetof(struct request, job));
+	struct loop *loop = req->loop;
+	struct request *ans = request_stand_in(req);
+
+	ans->timed_out = true;
+	req->ev = NULL;
+	req_reply_detail(ans, 503, "The data store did not answer in time. Try again shortly.");
+	control_observe(ans->resource, ans->mode, 503, STORE_TIMEOUT, loop->cfg->store_timeout_ms * 1000LL);
+	finish(ans);
 }
 
 /* admin.listen: the admin API, /metrics, the probes and the dashboard. */
@@ -165,6 +197,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	struct pool *pool = loop->pool;
 	struct route rt;
 
+	req->mailbox = loop->mailbox;
 	if (!request_run_pipeline(req))
 		return finish(req);
 	router_decide(loop->cfg, req->path, &rt);
@@ -189,7 +222,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
 	}
 	/* The mode is fixed for the request now; a flip affects later ones. */
 	req->resource = rt.resource;
-	req->mode = rt.mode;
+	req->mode = req->arrived_in = rt.mode;
 	if (router_begin(req)) {
 		/* A read the legacy store answers, when that store runs on the
 		 * loop, needs no worker: any comparison runs on the shadow
@@ -206,11 +239,14 @@ static void on_request(struct evhttp_request *ev, void *arg)
 		return finish(req);
 	}
 	/* From here until job_done the request belongs to a store worker;
-	 * nothing on the worker touches libevent's request. */
+	 * nothing on the worker touches libevent's request, which the loop
+	 * answers itself when the store's time runs out. */
 	req->job.run = job_run;
 	req->job.done = job_done;
+	req->job.expired = job_expired;
 	req->job.reply_to = loop->mailbox;
-	if (pool_submit(pool, &req->job) < 0) {
+	request_own(req);
+	if (pool_submit_within(pool, &req->job, loop->cfg->store_timeout_ms * 1000LL) < 0) {
 		req_reply_detail(req, 503, "The gateway is overloaded. Try again shortly.");
 		return finish(req);
 	}
@@ -556,6 +592,29 @@ static int watch(const struct config *cfg, const sigset_t *signals)
 	return (int)si.ssi_signo;
 }
 
+/* The store workers' URLs: [WS_…] each store with the time limit of a
+ * request's calls, [QUICK(WS_…)] with secondary work's.  worker_urls(NULL)
+ * frees them (after the workers stopped). */
+static char *const *worker_urls(const struct config *cfg, bool both)
+{
+	static char *urls[POOL_SLOTS];
+	int i;
+
+	for (i = 0; i < POOL_SLOTS; i++) {
+		free(urls[i]);
+		urls[i] = NULL;
+	}
+	if (!cfg)
+		return urls;
+	urls[WS_LEGACY] = store_timed_url(cfg->database_url, cfg->store_timeout_ms, true);
+	if (both) {
+		urls[WS_MONGO] = store_timed_url(cfg->mongodb_uri, cfg->store_timeout_ms, true);
+		urls[QUICK(WS_LEGACY)] = shadow_url(cfg->database_url, cfg->shadow.timeout_ms);
+		urls[QUICK(WS_MONGO)] = shadow_url(cfg->mongodb_uri, cfg->shadow.timeout_ms);
+	}
+	return urls;
+}
+
 int server_run(const struct config *cfg)
 {
 	char host[256];
@@ -571,10 +630,8 @@ int server_run(const struct config *cfg)
 	 * needs it: its work (both stores on workers, the journal, shadow
 	 * reads) is ready to start, and starts when a route needs it. */
 	bool both = *cfg->mongodb_uri != '\0';
-	static char quick[WS_COUNT][2048];
-	const char *legacy_urls[POOL_SLOTS] = {cfg->database_url, NULL, NULL, NULL};
-	const char *urls[POOL_SLOTS] = {cfg->database_url, both ? cfg->mongodb_uri : NULL,
-	                                both ? quick[WS_LEGACY] : NULL, both ? quick[WS_MONGO] : NULL};
+	char *const *urls = worker_urls(cfg, both);
+	const char *legacy_urls[POOL_SLOTS] = {urls[WS_LEGACY], NULL, NULL, NULL};
 	const char *url = cfg->database_url, *role = both ? "stores" : "legacy store";
 	struct error jerr = {0};
 	split_address(cfg->listen, host, sizeof(host), &port);
@@ -595,12 +652,6 @@ int server_run(const struct config *cfg)
 	if (!(ops = store_ops_for(url, &serr)) || (both && !store_ops_for(cfg->mongodb_uri, &serr))) {
 		fprintf(stderr, "cutover: %s: %s\n", role, serr.msg);
 		goto unmask;
-	}
-	for (i = 0; both && i < WS_COUNT; i++) {
-		char *u = shadow_url(i == WS_LEGACY ? cfg->database_url : cfg->mongodb_uri, cfg->shadow.timeout_ms);
-
-		snprintf(quick[i], sizeof(quick[i]), "%s", u);
-		free(u);
 	}
 	if (store_reachable(cfg, url, "legacy store", true) < 0 ||
 	    (both && store_reachable(cfg, cfg->mongodb_uri, "mongodb", false) < 0))
@@ -646,7 +697,8 @@ int server_run(const struct config *cfg)
 
 		if (((cfg->store_threads > 0 || ops->blocking) &&
 		     !(pool = pool_start("legacy", n, (size_t)cfg->store_queue, legacy_urls, cfg, 0, NULL))) ||
-		    (both && !(engine = pool_start("engine", n, (size_t)cfg->store_queue, urls, cfg, 0, control_engaged)))) {
+		    (both && !(engine = pool_start("engine", n, (size_t)cfg->store_queue, (const char *const *)urls, cfg,
+		                                   0, control_engaged)))) {
 			fprintf(stderr, "cutover: cannot start store workers\n");
 			pool_stop(pool);
 			proxy_fini();
@@ -699,6 +751,10 @@ out:
 			mailbox_deliver(loops[i].mailbox);
 	if (both) {
 		shadow_stop();
+		/* … and the shadow reads' (their timers go before the control state). */
+		for (i = 0; i < nloops; i++)
+			if (loops[i].mailbox)
+				mailbox_deliver(loops[i].mailbox);
 		journal_close();
 		control_store_stop();
 	}
@@ -715,10 +771,12 @@ out:
 		/* Signals stay blocked: another SIGTERM while draining, or now,
 		 * must not kill a process that is exiting cleanly. */
 		fprintf(stderr, "cutover: stopped\n");
+		worker_urls(NULL, false);
 		return 0;
 	}
 unmask:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	worker_urls(NULL, false);
 	return rc;
 }
 
@@ -801,6 +859,7 @@ static const struct config_key keys[] = {
 	{NULL, "threads", CFG_INT, CFG_FIELD(threads), 0, 256, NULL, NULL, NULL},
 	{NULL, "store_threads", CFG_INT, CFG_FIELD(store_threads), 0, 256, NULL, NULL, NULL},
 	{NULL, "store_queue", CFG_INT, CFG_FIELD(store_queue), 1, 1 << 20, "1024", NULL, NULL},
+	{NULL, "store_timeout_ms", CFG_INT, CFG_FIELD(store_timeout_ms), 100, 600000, "10000", NULL, NULL},
 	{NULL, "drain_seconds", CFG_INT, CFG_FIELD(drain_seconds), 0, 3600, "10", NULL, NULL},
 };
 

@@ -32,24 +32,49 @@ static struct {
 	int read_delay_ms;          /* CUTOVER_TEST_SHADOW_DELAY_MS: tests of raced reads */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-char *shadow_url(const char *url, int timeout_ms)
+/* url with "name=value" added after sep unless it names the key already;
+ * sep becomes "&". */
+static void url_param(struct buf *b, const char *url, const char **sep, const char *name, const char *value)
+{
+	if (strstr(url, name))
+		return;
+	buf_printf(b, "%s%s%s", *sep, name, value);
+	*sep = "&";
+}
+
+char *store_timed_url(const char *url, int timeout_ms, bool retries)
 {
 	struct buf b = {0};
 	const char *sep = strchr(url, '?') ? "&" : "?";
+	char ms[16], connect_ms[16];
 	char *out;
 
+	snprintf(ms, sizeof(ms), "%d", timeout_ms);
+	snprintf(connect_ms, sizeof(connect_ms), "%d", timeout_ms < STORE_CONNECT_MS ? timeout_ms : STORE_CONNECT_MS);
 	buf_puts(&b, url);
 	if (strncmp(url, "mongodb", 7) == 0) {
-		if (!strstr(url, "socketTimeoutMS="))
-			buf_printf(&b, "%ssocketTimeoutMS=%d", sep, timeout_ms), sep = "&";
-		if (!strstr(url, "serverSelectionTimeoutMS="))
-			buf_printf(&b, "%sserverSelectionTimeoutMS=%d", sep, timeout_ms);
+		/* connectTimeoutMS too: after a timeout the driver opens a new
+		 * connection, whose handshake a stalled server never answers. */
+		url_param(&b, url, &sep, "socketTimeoutMS=", ms);
+		url_param(&b, url, &sep, "serverSelectionTimeoutMS=", connect_ms);
+		url_param(&b, url, &sep, "connectTimeoutMS=", connect_ms);
+		/* The driver's one retry of a read or a write would double the
+		 * wait, and hide a server that stalls. */
+		if (!retries) {
+			url_param(&b, url, &sep, "retryReads=", "false");
+			url_param(&b, url, &sep, "retryWrites=", "false");
+		}
 	} else if (strncmp(url, "postgres", 8) == 0 && !strstr(url, "options=")) {
 		buf_printf(&b, "%soptions=-c%%20statement_timeout%%3D%d", sep, timeout_ms);
 	}
 	out = xstrdup(buf_cstr(&b));
 	buf_free(&b);
 	return out;
+}
+
+char *shadow_url(const char *url, int timeout_ms)
+{
+	return store_timed_url(url, timeout_ms, false);
 }
 
 /* Copying a record ------------------------------------------------------ */
@@ -195,6 +220,11 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
 
 	if (seq <= 0)
 		return;
+	if (req->store_err == STORE_TIMEOUT || req->store_err == STORE_UNAVAILABLE)
+		/* No answer is not a refusal: the store may make the write yet
+		 * (a stalled server does, when it resumes).  The entry stays,
+		 * and copies what is there then. */
+		return keep_due(req, seq, source, "the store did not answer the write: copied as it is");
 	if (!req->wrote || !req->has_id) {
 		/* The store refused the write: nothing to copy. */
 		if (journal_done(seq))
@@ -236,6 +266,7 @@ struct read_job {
 	int status;
 	const char *body;
 	size_t len;
+	int64_t queued_us;          /* when it was queued */
 };
 
 /* The job's request, served by store s into fake (fake.out: the answer;
@@ -316,15 +347,22 @@ static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 	enum which_store sec = mode_mongo_first(j->mode) ? WS_LEGACY : WS_MONGO;
 	struct request fake;
 	struct compare_result cr;
-	int64_t t0 = now_mono_us();
+	int64_t t0 = now_mono_us(), us;
 	bool raced, noise, ordering;
 
 	/* A slow secondary, as the tests make it: the delay counts as its time. */
 	if (S.read_delay_ms > 0)
 		usleep((useconds_t)S.read_delay_ms * 1000);
 	read_again(j, stores[sec], &fake);
-	metrics_latency(j->res, sec, ROLE_SECONDARY, now_mono_us() - t0);
-	if (fake.store_err == STORE_TIMEOUT) {
+	/* Past its time limit the loop has counted it a timeout already. */
+	if (!pool_job_claim(job)) {
+		read_done(&fake);
+		return;
+	}
+	metrics_latency(j->res, sec, ROLE_SECONDARY, (us = now_mono_us() - t0));
+	/* The driver says only "socket error or timeout": a call that failed
+	 * after its whole time limit timed out. */
+	if (fake.store_err == STORE_TIMEOUT || (!answered(&fake) && us >= S.cfg->shadow.timeout_ms * 900LL)) {
 		metrics_outcome(j->res, OUT_TIMEOUT);
 	} else if (!answered(&fake)) {
 		metrics_outcome(j->res, OUT_ERROR);
@@ -356,6 +394,16 @@ static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 		compare_result_free(&cr);
 	}
 	read_done(&fake);
+}
+
+/* On the loop: its time ran out, queued or reading. */
+static void read_expired(struct pool_job *job)
+{
+	struct read_job *j = (struct read_job *)job;
+	enum which_store sec = mode_mongo_first(j->mode) ? WS_LEGACY : WS_MONGO;
+
+	metrics_latency(j->res, sec, ROLE_SECONDARY, now_mono_us() - j->queued_us);
+	metrics_outcome(j->res, OUT_TIMEOUT);
 }
 
 static void read_free(struct pool_job *job)
@@ -425,7 +473,11 @@ void shadow_after_answer(struct request *req)
 		j->status = req->status;
 		j->len = req->out.len;
 		j->body = arena_strndup(&j->arena, req->out.p ? req->out.p : "", req->out.len);
-		if (pool_submit(S.pool, &j->job) < 0) {
+		j->queued_us = now_mono_us();
+		j->job.expired = read_expired;
+		j->job.reply_to = req->mailbox;
+		if ((req->mailbox ? pool_submit_within(S.pool, &j->job, S.cfg->shadow.timeout_ms * 1000LL)
+		                  : pool_submit(S.pool, &j->job)) < 0) {
 			metrics_outcome(r, OUT_DROPPED);
 			read_free(&j->job);
 		}

@@ -603,6 +603,117 @@ def fallback_under_load(gw, other, mongo):
     assert re.search(r'^cutover_fallbacks_total\{route="invoices"\} %d$' % route(gw)["fallbacks"], smp, re.M)
 
 
+OUTCOMES = ("matched", "mismatched", "raced", "secondary_errors", "secondary_timeouts", "dropped", "noise",
+            "ordering")
+LATE = {"detail": "The data store did not answer in time. Try again shortly."}
+
+
+def access_lines(gw, since):
+    """The access log's lines after the first since bytes of the log."""
+    return [json.loads(l) for l in gw.read_log()[since:].splitlines() if l.startswith('{"time"')]
+
+
+def test_stalled_mongodb_waits_are_bounded(binary, mongo):
+    """The MongoDB server stops (SIGSTOP) under reads and writes.  In
+    shadow mode no client waits on it and every shadow read ends within
+    shadow.timeout_ms + 100 ms, counted a timeout.  In live mode no request
+    waits longer than store_timeout_ms + 100 ms, those in flight when the
+    stall began included; the only failure is the documented 503; the
+    route falls back to shadow by itself; and the stores agree afterwards."""
+    shadow_ms, store_ms = 400, 700
+    gw = Gateway(binary, mongo=mongo, mode="shadow",
+                 config={"shadow": {"timeout_ms": shadow_ms}, "store_timeout_ms": store_ms, "store_threads": 4,
+                         "fallback": {"window_seconds": 10, "min_requests": 5}})
+    stop, lock = threading.Event(), threading.Lock()
+    answered, failures = [], []
+
+    def client(k, ids, writes):
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                if writes and n % 3 == 0:
+                    r = gw.request("PATCH", "/api/invoices/%s/" % ids[k % len(ids)], {"notes": "n%d" % n}, T1)
+                else:
+                    r = gw.request("GET", "/api/invoices/%s/" % ids[(k + n) % len(ids)], token=T1)
+                with lock:
+                    answered.append(time.monotonic())
+                    if r.status not in (200, 503) or (r.status == 503 and r.json() != LATE):
+                        failures.append((r.status, r.text[:200]))
+            except Exception as e:      # noqa: BLE001 - a failed request, reported below
+                with lock:
+                    failures.append(("exception", repr(e)))
+            time.sleep(0.01)
+
+    def load(ids, writes, seconds):
+        """Clients for seconds, the server stopped from the first second on."""
+        threads = [threading.Thread(target=client, args=(k, ids, writes)) for k in range(4)]
+        stop.clear()
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        os.kill(mongo.proc.pid, signal.SIGSTOP)
+        try:
+            time.sleep(seconds)
+            with lock:
+                due = sum(1 for t in answered if t < time.monotonic() - (shadow_ms + 100) / 1000.0)
+            counted = sum(route(gw)[o] for o in OUTCOMES)
+            fell = route(gw)["fallback"]
+        finally:
+            os.kill(mongo.proc.pid, signal.SIGCONT)
+            stop.set()
+            for t in threads:
+                t.join(timeout=60)
+        return due, counted, fell
+
+    try:
+        ids = [create(gw, 9300 + k)["id"] for k in range(3)]
+        wait_journal_empty(gw)
+        # shadow: the client's reads never wait; every shadow read has ended
+        since = len(gw.read_log())
+        before = sum(route(gw)[o] for o in OUTCOMES)
+        due, counted, _ = load(ids, False, 3)
+        eq(failures, [])
+        lines = [l for l in access_lines(gw, since) if l["route"].startswith("invoices")]
+        assert lines and all(l["status"] == 200 for l in lines), lines[:5]
+        slowest = max(l["duration_ms"] for l in lines)
+        assert slowest < shadow_ms / 2, "a shadow-mode read waited %.1f ms on the stalled server" % slowest
+        assert counted - before >= due, (counted - before, due, route(gw))
+        assert route(gw)["secondary_timeouts"] > 0, route(gw)
+        wait_journal_empty(gw)
+        # live: nobody waits past the store's time limit
+        flip(gw, "invoices", "live")
+        since = len(gw.read_log())
+        answered.clear()
+        _, _, fell = load(ids, True, 3)
+        eq(failures, [])
+        lines = [l for l in access_lines(gw, since) if l["route"].startswith("invoices")]
+        slowest = max(l["duration_ms"] for l in lines)
+        assert slowest <= store_ms + 100, "a live request waited %.1f ms" % slowest
+        late = [l for l in lines if l["status"] == 503]
+        assert late, "no request was answered when the store's time ran out"
+        assert fell and "MongoDB" in fell["reason"], route(gw)
+        deadline = time.time() + 20     # once its writes pending are in both stores
+        while route(gw)["mode"] != "shadow":
+            assert time.time() < deadline, (route(gw), gw.admin("GET", "journal"))
+            time.sleep(0.05)
+        wait_journal_empty(gw)
+        v = subprocess.run([binary, "verify", "-c", gw.cfg_path], env=gw.env, capture_output=True, text=True,
+                           timeout=120)
+        eq(v.returncode, 0, v.stdout + v.stderr)
+        smp = gw.request("GET", "/_cutover/metrics", headers={"Authorization": "Bearer " + ADMIN_TOKEN}).text
+        # counted as the store's: live's from MongoDB, and writes that
+        # waited for the fallback to complete from the legacy store
+        counted = re.findall(r'^cutover_requests_total\{route="invoices",mode="(\w+)",store="(\w+)",code="503"\} (\d+)$',
+                             smp, re.M)
+        assert ("live", "mongodb") in [c[:2] for c in counted], counted
+        assert all(c[:2] in (("live", "mongodb"), ("shadow", "legacy")) for c in counted), counted
+        assert sum(int(c[2]) for c in counted) >= len(late), (counted, len(late))
+    finally:
+        stop.set()
+        stop_clean(gw)
+
+
 NOISY = {"name": "clocks", "path": "/api/clocks/", "table": "noisy_view", "collection": "clocks",
          "owner_column": "user_id",
          "fields": [{"name": "id", "type": "uuid", "primary_key": True, "auto": "uuid4"},
@@ -1115,7 +1226,7 @@ def suite(runner, binary, mongo):
                 test_cascade_delete_reads_are_raced, test_spelled_writes_stay_in_both_stores], binary, mongo)
     if mongo.dir:       # a server of our own, so we may stop and kill it
         runner.run([test_readiness_gate, test_global_flip_waits_for_pending_writes, test_fallback_under_load,
-                    test_nothing_lost_when_mongodb_dies], binary, mongo)
+                    test_stalled_mongodb_waits_are_bounded, test_nothing_lost_when_mongodb_dies], binary, mongo)
 
 
 def main():
