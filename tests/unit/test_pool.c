@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
+#include <event2/thread.h>
 
 #include "pool.h"
 
@@ -264,6 +266,90 @@ static void test_no_job_lost_while_workers_leave(void **state)
 	pool_stop(p);
 }
 
+/* Time limits: a job running past its limit has its outcome given by
+ * expired (and cannot claim it), a job queued past it never runs, a job
+ * that claims in time is never expired; done follows for every one, on
+ * the loop. */
+struct timed {
+	struct pool_job job;
+	int hold_ms;                /* run takes this long */
+	bool claimed, expired, done;
+};
+
+static struct event_base *timed_base;
+static int timed_left;          /* jobs not done yet (on the loop's thread only) */
+
+static void timed_run(struct pool_job *job, struct store *const stores[POOL_SLOTS])
+{
+	struct timed *t = (struct timed *)job;
+
+	(void)stores;
+	sleep_ms(t->hold_ms);
+	t->claimed = pool_job_claim(job);
+}
+
+static void timed_expired(struct pool_job *job)
+{
+	struct timed *t = (struct timed *)job;
+
+	assert_false(t->done);
+	t->expired = true;
+}
+
+static void timed_done(struct pool_job *job)
+{
+	struct timed *t = (struct timed *)job;
+
+	assert_int_equal(pool_job_expired(job), t->expired);
+	t->done = true;
+	timed_left--;
+}
+
+/* Run the loop until every job submitted is done (at most 5 s). */
+static void timed_wait(void)
+{
+	for (int i = 0; i < 1000 && timed_left > 0; i++) {
+		event_base_loop(timed_base, EVLOOP_NONBLOCK);
+		sleep_ms(5);
+	}
+}
+
+static void test_time_limits(void **state)
+{
+	struct pool *p = pool_start("test", 1, 16, no_urls, NULL, 0, NULL);
+	struct mailbox *m;
+	/* slow: runs 300 ms with 50; queued: waits behind it with 100;
+	 * quick: alone, 0 ms with 5 s */
+	struct timed slow = {.hold_ms = 300}, queued = {.hold_ms = 0}, quick = {.hold_ms = 0};
+	struct timed *all[] = {&slow, &queued, &quick};
+	const int64_t limit_us[] = {50000, 100000, 5000000};
+	size_t i;
+
+	(void)state;
+	evthread_use_pthreads();
+	timed_base = event_base_new();
+	m = mailbox_new(timed_base);
+	for (i = 0; i < 3; i++) {
+		all[i]->job.run = timed_run;
+		all[i]->job.done = timed_done;
+		all[i]->job.expired = timed_expired;
+		all[i]->job.reply_to = m;
+	}
+	timed_left = 2;
+	assert_int_equal(pool_submit_within(p, &slow.job, limit_us[0]), 0);
+	assert_int_equal(pool_submit_within(p, &queued.job, limit_us[1]), 0);
+	timed_wait();
+	assert_true(slow.done && slow.expired && slow.job.ran && !slow.claimed);
+	assert_true(queued.done && queued.expired && !queued.job.ran);
+	timed_left = 1;
+	assert_int_equal(pool_submit_within(p, &quick.job, limit_us[2]), 0);
+	timed_wait();
+	assert_true(quick.done && !quick.expired && quick.job.ran && quick.claimed);
+	pool_stop(p);
+	mailbox_free(m);
+	event_base_free(timed_base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_on_demand_pool),
 		cmocka_unit_test(test_full_queue_refuses),
 		cmocka_unit_test(test_no_job_lost_while_workers_leave),
+		cmocka_unit_test(test_time_limits),
 	};
 	int failed;
 
