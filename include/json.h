@@ -52,7 +52,8 @@ struct json_member {
  */
 struct json *json_parse(struct arena *arena, const char *text, size_t len,
                         char *errmsg, size_t errlen, size_t *erroff);
-/* The same, with // and block comments allowed (configuration files). */
+/* The same, with // and block comments allowed (configuration files), and
+ * the common mistakes said as what was expected. */
 struct json *json_parse_commented(struct arena *arena, const char *text, size_t len,
                                   char *errmsg, size_t errlen, size_t *erroff);
 

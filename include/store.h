@@ -173,6 +173,7 @@ struct store_ops {
 
 struct store {
 	const struct store_ops *ops;
+	uint64_t calls;             /* request calls made (by the one thread using it): was it asked? */
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -206,12 +207,14 @@ static inline void store_close(struct store *s)
 static inline int store_count(struct store *s, const struct query *q, int64_t *n,
                               struct store_error *err)
 {
+	s->calls++;
 	return s->ops->count(s, q, n, err);
 }
 
 static inline int store_list(struct store *s, const struct query *q, struct arena *a,
                              struct record **rows, size_t *n, struct store_error *err)
 {
+	s->calls++;
 	return s->ops->list(s, q, a, rows, n, err);
 }
 
@@ -224,30 +227,35 @@ static inline int store_get(struct store *s, const struct resource *r, int64_t o
                             const unsigned char id[16], struct arena *a, struct record *out,
                             struct store_error *err)
 {
+	s->calls++;
 	return s->ops->get(s, r, owner, id, a, out, err);
 }
 
 static inline int store_exists(struct store *s, const struct resource *r, int64_t owner,
                                const unsigned char id[16], bool *found, int64_t *whose, struct store_error *err)
 {
+	s->calls++;
 	return s->ops->exists(s, r, owner, id, found, whose, err);
 }
 
 static inline int store_create(struct store *s, const struct resource *r, int64_t owner,
                                const struct record *rec, struct store_error *err)
 {
+	s->calls++;
 	return s->ops->create(s, r, owner, rec, err);
 }
 
 static inline int store_replace(struct store *s, const struct resource *r, int64_t owner,
                                 const struct record *rec, struct store_error *err)
 {
+	s->calls++;
 	return s->ops->replace(s, r, owner, rec, err);
 }
 
 static inline int store_remove(struct store *s, const struct resource *r, int64_t owner,
                                const unsigned char id[16], struct store_error *err)
 {
+	s->calls++;
 	return s->ops->remove(s, r, owner, id, err);
 }
 
@@ -255,6 +263,7 @@ static inline int store_aggregate(struct store *s, const struct query *q, int gr
                                   int sum_field, struct arena *a, struct agg_row **rows,
                                   size_t *n, struct store_error *err)
 {
+	s->calls++;
 	return s->ops->aggregate(s, q, group_field, sum_field, a, rows, n, err);
 }
 

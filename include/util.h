@@ -67,6 +67,18 @@ void fast_random_bytes(void *p, size_t n);
 /* How many of s's bytes to keep to cut it at max (s holds more): max, less
  * the bytes of a UTF-8 character that would be split. */
 size_t utf8_cut(const char *s, size_t max);
+
+/* The candidate nearest to a misspelt word, for "did you mean": offer each
+ * with nearest_try, and nearest_found gives the closest one if it is near
+ * enough to be a slip (an edit for every three letters, at most two), or
+ * NULL. */
+struct nearest {
+	const char *word, *best;
+	size_t dist;
+};
+void nearest_init(struct nearest *n, const char *word);
+void nearest_try(struct nearest *n, const char *candidate);
+const char *nearest_found(const struct nearest *n);
 /* The value of a hex digit (either case), or -1. */
 extern const signed char hex_values[256];
 

@@ -462,6 +462,30 @@ static bool choice(struct config_loader *l, const struct json *v, const char **v
 		       (*label = config_want_str(l, v->u.a.v[1], "choices"));
 	return (*value = config_want_str(l, v, "choices")) != NULL;
 }
+/* " (did you mean "x"?)" for the nearest known key, or "". */
+static const char *did_you_mean(struct config_loader *l, const struct nearest *n)
+{
+	return nearest_found(n) ? arena_printf(l->a, " (did you mean \"%s\"?)", nearest_found(n)) : "";
+}
+
+/* The word of known[0..count) nearest to name. */
+static const char *word_hint(struct config_loader *l, const char *name, const char *const *known, size_t count)
+{
+	struct nearest n;
+	size_t i;
+
+	nearest_init(&n, name);
+	for (i = 0; i < count; i++)
+		nearest_try(&n, known[i]);
+	return did_you_mean(l, &n);
+}
+
+/* A field's keys (for "did you mean"; parse_field reads them). */
+static const char *const field_keys[] = {
+	"name", "type", "column", "primary_key", "max_length", "digits", "places", "min", "max", "choices",
+	"default", "auto", "references", "mongodb_decimal", "null", "blank", "required", "read_only", "email",
+};
+
 static void parse_field(struct config_loader *l, struct resource *r, struct field *f,
                         const struct json *obj, bool *is_pk)
 {
@@ -551,8 +575,8 @@ static void parse_field(struct config_loader *l, struct resource *r, struct fiel
 		} else if (strcmp(key, "mongodb_decimal") == 0) {
 			want_decimal_repr(l, v, &f->mongo_decimal);
 		} else {
-			config_problem(l, v, "field %s: unknown key %s", f->name ? f->name : "?",
-			               config_quote(l, key));
+			config_problem(l, v, "field %s: unknown key %s%s", f->name ? f->name : "?",
+			               config_quote(l, key), word_hint(l, key, field_keys, ARRAY_LEN(field_keys)));
 		}
 	}
 	if (!f->name) {
@@ -636,8 +660,9 @@ static void parse_views(struct config_loader *l, struct resource *r, const struc
 				if (strcmp(o->u.o.m[k].key, known[j]) == 0)
 					break;
 			if (j == ARRAY_LEN(known))
-				config_problem(l, o->u.o.m[k].val, "view: unknown key %s",
-				               config_quote(l, o->u.o.m[k].key));
+				config_problem(l, o->u.o.m[k].val, "view: unknown key %s%s",
+				               config_quote(l, o->u.o.m[k].key),
+				               word_hint(l, o->u.o.m[k].key, known, ARRAY_LEN(known)));
 		}
 		if (!(x = json_get(o, "name")) || !(w->name = config_want_str(l, x, "name")) ||
 		    !(x = json_get(o, "kind")) || !(kind = config_want_str(l, x, "kind"))) {
@@ -880,8 +905,9 @@ static struct resource *parse_resource(struct config_loader *l, const struct jso
 			if (strcmp(obj->u.o.m[i].key, scalar_keys[k]) == 0)
 				break;
 		if (k == ARRAY_LEN(scalar_keys))
-			config_problem(l, obj->u.o.m[i].val, "resource: unknown key %s",
-			               config_quote(l, obj->u.o.m[i].key));
+			config_problem(l, obj->u.o.m[i].val, "resource: unknown key %s%s",
+			               config_quote(l, obj->u.o.m[i].key),
+			               word_hint(l, obj->u.o.m[i].key, scalar_keys, ARRAY_LEN(scalar_keys)));
 	}
 	if ((v = json_get(obj, "name")))
 		set_str(l, v, "name", &r->name);
@@ -1069,6 +1095,27 @@ static const struct config_key *find_key(const char *section, const char *name)
 	return NULL;
 }
 
+/* The known key nearest to name in section (NULL: the top level, whose
+ * sections count as keys too). */
+static const char *key_hint(struct config_loader *l, const char *section, const char *name)
+{
+	const struct config_module *const *m;
+	struct nearest n;
+	size_t i;
+
+	nearest_init(&n, name);
+	for (m = config_modules; *m; m++)
+		for (i = 0; i < (*m)->nkeys; i++) {
+			const struct config_key *k = &(*m)->keys[i];
+
+			if (same(k->section, section))
+				nearest_try(&n, k->name);
+			else if (!section && k->section)
+				nearest_try(&n, k->section);
+		}
+	return did_you_mean(l, &n);
+}
+
 static bool is_section(const char *name)
 {
 	const struct config_module *const *m;
@@ -1127,8 +1174,8 @@ void config_read_section(struct config_loader *l, const char *section, const str
 		if (k)
 			read_key(l, k, obj->u.o.m[i].val);
 		else
-			config_problem(l, obj->u.o.m[i].val, "%s: unknown key %s", section,
-			               config_quote(l, obj->u.o.m[i].key));
+			config_problem(l, obj->u.o.m[i].val, "%s: unknown key %s%s", section,
+			               config_quote(l, obj->u.o.m[i].key), key_hint(l, section, obj->u.o.m[i].key));
 	}
 }
 
@@ -1176,7 +1223,7 @@ static void parse_root(struct config_loader *l, const struct json *root)
 		if (k)
 			read_key(l, k, v);
 		else if (!is_section(key))
-			config_problem(l, v, "unknown key %s", config_quote(l, key));
+			config_problem(l, v, "unknown key %s%s", config_quote(l, key), key_hint(l, NULL, key));
 		else if (config_want_type(l, v, JSON_OBJECT, key))
 			config_read_section(l, key, v);
 	}

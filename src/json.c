@@ -245,6 +245,31 @@ static const yajl_callbacks callbacks = {
 	.yajl_end_array = cb_end,
 };
 
+/* yajl's messages for the mistakes people make by hand, said as what was
+ * expected (for configuration files; an API client gets yajl's). */
+static const char *explained(const char *msg, size_t n)
+{
+	static const struct { const char *yajl, *says; } table[] = {
+		{"invalid object key (must be a string)", "expected a key in double quotes (a comma before '}'?)"},
+		{"after key and value, inside map, I expect ',' or '}'", "expected ',' or '}' after a value"},
+		{"after array element, I expect ',' or ']'", "expected ',' or ']' after a value"},
+		{"object key and value must be separated by a colon (':')", "expected ':' after a key"},
+		{"unallowed token at this point in JSON text", "expected a value (a comma before ']'?)"},
+		{"premature EOF", "the text ends before the JSON does (a '}' or ']' missing?)"},
+		{"trailing garbage", "more text after the JSON value"},
+		{"lexical error: invalid char in json text", "expected a value: a string in double quotes, a number, "
+		 "true, false, null, an object or an array"},
+	};
+	size_t i;
+
+	if (strncmp(msg, "parse error: ", 13) == 0 && n >= 13)
+		msg += 13, n -= 13;
+	for (i = 0; i < ARRAY_LEN(table); i++)
+		if (strlen(table[i].yajl) <= n && strncmp(msg, table[i].yajl, strlen(table[i].yajl)) == 0)
+			return table[i].says;
+	return NULL;
+}
+
 static struct json *parse(struct arena *arena, const char *text, size_t len, bool comments,
                           char *errmsg, size_t errlen, size_t *erroff)
 {
@@ -265,7 +290,10 @@ static struct json *parse(struct arena *arena, const char *text, size_t len, boo
 
 		while (n && (msg[n - 1] == ' ' || msg[n - 1] == '.'))
 			n--;
-		snprintf(errmsg, errlen, "%.*s", (int)n, msg);
+		if (comments && explained(msg, n))
+			snprintf(errmsg, errlen, "%s", explained(msg, n));
+		else
+			snprintf(errmsg, errlen, "%.*s", (int)n, msg);
 		if (erroff) {       /* yajl counts the space it feeds itself at the end */
 			*erroff = yajl_get_bytes_consumed(b.h);
 			if (*erroff > len)

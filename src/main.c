@@ -165,11 +165,15 @@ static const struct { const char *name, *text; } helps[] = {
 	 "exit: 0 done; 1 the gateway refused or could not be reached; 2 usage\n"},
 };
 
+/* The command being run ("mode" …), or NULL before one is known. */
+static const char *command;
+
+/* A usage error: one line, and where the whole usage is. */
 static int bad_usage(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "cutover: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n%s", usage);
+	fprintf(stderr, "\nsee 'cutover %s%s--help'\n", command ? command : "", command ? " " : "");
 	return 2;
 }
 
@@ -676,6 +680,6 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].fn(argc - 1, argv + 1);
+			return command = cmds[i].name, cmds[i].fn(argc - 1, argv + 1);
 	return bad_usage("unknown command '%s'", argv[1]);
 }

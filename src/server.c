@@ -86,13 +86,18 @@ static void finish(struct request *req)
 static void handle(struct request *req, struct store *store)
 {
 	int64_t t0 = now_mono_us();
+	uint64_t calls = store ? store->calls : 0;
 
 	req->store = store;
 	if (!store)
 		req_reply_detail(req, 503, "The data store is unavailable. Try again shortly.");
 	else
 		resource_handle(req, req->resource);
-	if (store && req->status != 401) {      /* refused before the store was asked */
+	/* Refused before the store was asked (401, 405, 415, a 400 of the
+	 * body): the gateway's own answer, counted with store "none". */
+	if (store && store->calls == calls)
+		req->store = NULL;
+	if (req->store) {
 		int64_t us = now_mono_us() - t0;
 
 		metrics_latency(req->resource, mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY,

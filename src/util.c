@@ -255,3 +255,62 @@ size_t utf8_cut(const char *s, size_t max)
 		max--;
 	return max;
 }
+
+/* Edits between a and b (insertions, deletions, substitutions and swaps
+ * of two neighbours), or a number past limit once it is past it (words of
+ * configuration keys: short). */
+static size_t edits(const char *a, const char *b, size_t limit)
+{
+	size_t na = strlen(a), nb = strlen(b), rows[3][65], i, j;
+
+	if (na > 64 || nb > 64 || (na > nb ? na - nb : nb - na) > limit)
+		return limit + 1;
+	for (j = 0; j <= nb; j++)
+		rows[0][j] = j;
+	for (i = 1; i <= na; i++) {
+		size_t *up2 = rows[(i + 1) % 3], *up = rows[(i - 1) % 3], *row = rows[i % 3], low;
+
+		row[0] = low = i;
+		for (j = 1; j <= nb; j++) {
+			size_t best = up[j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (up[j] + 1 < best)
+				best = up[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && up2[j - 2] + 1 < best)
+				best = up2[j - 2] + 1;
+			row[j] = best;
+			if (best < low)
+				low = best;
+		}
+		if (low > limit)
+			return limit + 1;
+	}
+	return rows[na % 3][nb];
+}
+
+void nearest_init(struct nearest *n, const char *word)
+{
+	size_t len = strlen(word);
+
+	n->word = word;
+	n->best = NULL;
+	n->dist = len < 3 ? 1 : len / 3 > 2 ? 2 : len / 3;     /* the most it allows, then the best found */
+	n->dist++;
+}
+
+void nearest_try(struct nearest *n, const char *candidate)
+{
+	size_t d = edits(n->word, candidate, n->dist - 1);
+
+	if (d < n->dist) {
+		n->best = candidate;
+		n->dist = d;
+	}
+}
+
+const char *nearest_found(const struct nearest *n)
+{
+	return n->best;
+}

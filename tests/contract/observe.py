@@ -284,12 +284,19 @@ def test_metrics_need_the_token_and_count_refusals(binary, mongo):
         eq(gw.request("GET", "/_cutover/metrics").status, 401)
         eq(gw.request("GET", "/api/invoices/").status, 401)
         eq(gw.request("GET", "/api/nothing-here/").status, 404)
+        eq(gw.request("PUT", "/api/invoices/", {}, T1).status, 405)
+        eq(gw.request("POST", "/api/invoices/", raw=b"x", token=T1, headers={"Content-Type": "text/plain"}).status,
+           415)
+        eq(gw.request("GET", "/api/invoices/", token=T1).status, 200)
         smp = samples(gw.request("GET", "/_cutover/metrics", headers={"Authorization": "Bearer " + ADMIN_TOKEN}).text)
-        eq(total(smp, "cutover_requests_total", route="invoices", code="401", store="legacy"), 1)
+        # The gateway's own refusals are no store's answers; the list is the legacy store's.
+        for code in ("401", "405", "415"):
+            eq(total(smp, "cutover_requests_total", route="invoices", code=code, store="none"), 1)
+        eq(total(smp, "cutover_requests_total", route="invoices", store="legacy"), 1)
         eq(total(smp, "cutover_requests_total", route="-", code="404"), 1)
         eq(total(smp, "cutover_requests_total", route="admin", code="401"), 1)
-        # Refused before any store was asked: no latency counted.
-        eq(total(smp, "cutover_store_latency_seconds_count", route="invoices"), 0)
+        # Refused before any store was asked: no latency counted but the list's.
+        eq(total(smp, "cutover_store_latency_seconds_count", route="invoices"), 1)
         eq(total(smp, "cutover_build_info"), 1)
         # Without MongoDB configured, only the legacy store is checked.
         eq(total(smp, "cutover_store_up", store="legacy"), 1)

@@ -174,6 +174,37 @@ static void test_invalid_json_position(void **state)
 	config_problems_free(&pr);
 }
 
+/* A misspelt key names the nearest known one; a syntax error says what was
+ * expected. */
+static void test_hints(void **state)
+{
+	static const struct { const char *text, *want; } cases[] = {
+		{BASE_HEAD "  \"lisen\": \"x\"\n}", "unknown key \"lisen\" (did you mean \"listen\"?)"},
+		{BASE_HEAD "  \"shadow\": {\"timout_ms\": 3}\n}", "shadow: unknown key \"timout_ms\" (did you mean \"timeout_ms\"?)"},
+		{BASE_HEAD "  \"shdaow\": {}\n}", "unknown key \"shdaow\" (did you mean \"shadow\"?)"},
+		{BASE_HEAD "  \"resources\": [{\"name\": \"r\", \"tabel\": \"t\"}]\n}", "(did you mean \"table\"?)"},
+		{BASE_HEAD "  \"resources\": [{\"name\": \"r\", \"fields\": [{\"name\": \"x\", \"requird\": true}]}]\n}",
+		 "field x: unknown key \"requird\" (did you mean \"required\"?)"},
+		{BASE_HEAD "  \"zebra\": 1\n}", "unknown key \"zebra\"\n"},
+		{BASE_HEAD "  \"listen\": \"x\",\n}", "invalid JSON: expected a key in double quotes (a comma before '}'?)"},
+		{"[1,]", "expected a value (a comma before ']'?)"},
+		{"{\"a\" 1}", "expected ':' after a key"},
+		{"{\"a\": 1 \"b\": 2}", "expected ',' or '}' after a value"},
+	};
+	size_t i;
+
+	(void)state;
+	clear_env();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config_problems pr = {0};
+
+		assert_null(load_text(cases[i].text, &pr));
+		if (!strstr(pr.text.p, cases[i].want))
+			fail_msg("case %zu: %s\nwanted: %s", i, pr.text.p, cases[i].want);
+		config_problems_free(&pr);
+	}
+}
+
 /* Configuration files may carry comments (cutover init writes its guesses
  * as comments); a problem's line and column still count them. */
 static void test_comments(void **state)
@@ -391,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_checked_values),
 		cmocka_unit_test(test_problems_with_positions),
 		cmocka_unit_test(test_invalid_json_position),
+		cmocka_unit_test(test_hints),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_env_overrides),
 		cmocka_unit_test(test_short_secret_and_missing_store),
