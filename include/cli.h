@@ -8,6 +8,9 @@
 
 #include "config.h"
 
+/* The configuration a command reads without -c. */
+#define CLI_DEFAULT_CONFIG "etc/cutover.json"
+
 /* `cutover mode [ROUTE [MODE]]`: argv[0] is "mode"; force passes the
  * readiness gate. */
 int cli_mode(const struct config *cfg, int argc, char **argv, bool force);

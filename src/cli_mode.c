@@ -214,7 +214,31 @@ static void print_checks(const struct json *r)
 	printf("\n");
 }
 
-static void plan_route(const struct config *cfg, const struct json *r)
+/* " -c FILE" unless the configuration is the default one, for the
+ * commands the plan prints: they reach the same gateway. */
+static void config_option(const struct config *cfg, struct buf *b)
+{
+	const char *p = cfg->path;
+
+	if (!p || strcmp(p, CLI_DEFAULT_CONFIG) == 0)
+		return;
+	buf_puts(b, " -c ");
+	if (p[strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+=:,@")] == '\0') {
+		buf_puts(b, p);
+		return;
+	}
+	buf_putc(b, '\'');
+	for (; *p; p++)
+		if (*p == '\'')
+			buf_puts(b, "'\\''");
+		else
+			buf_putc(b, *p);
+	buf_putc(b, '\'');
+}
+
+/* The next step of route r; c: the commands' " -c FILE" or ""; mongo: the
+ * gateway has a MongoDB store. */
+static void plan_route(const struct config *cfg, const struct json *r, const char *c, bool mongo)
 {
 	const char *name = str_of(r, "route"), *mode = str_of(r, "mode"), *next = NULL;
 	const struct json *ready = json_get(r, "ready");
@@ -225,8 +249,8 @@ static void plan_route(const struct config *cfg, const struct json *r)
 		if (strcmp(mode, stages[i]) == 0)
 			next = stages[i + 1];
 	if (strcmp(mode, "passthrough") == 0) {
-		printf("%-16s passthrough: the application serves it\n%-16s to serve it here: cutover mode %s legacy\n",
-		       name, "", name);
+		printf("%-16s passthrough: the application serves it\n%-16s to serve it here: cutover mode%s %s legacy\n",
+		       name, "", c, name);
 		return;
 	}
 	if (!next) {
@@ -236,20 +260,21 @@ static void plan_route(const struct config *cfg, const struct json *r)
 	}
 	printf("%-16s %s -> %s   ", name, mode, next);
 	if (strcmp(mode, "legacy") == 0) {
-		printf("%s\n", *cfg->mongodb_uri ? "writes start reaching MongoDB" : "needs MongoDB: set mongodb_uri");
-		if (*cfg->mongodb_uri)
-			printf("%-16s cutover mode %s dual-write\n", "", name);
+		printf("%s\n", mongo ? "writes start reaching MongoDB"
+		       : "needs MongoDB: the gateway has none (set mongodb_uri or MONGODB_URI, and restart it)");
+		if (mongo)
+			printf("%-16s cutover mode%s %s dual-write\n", "", c, name);
 	} else if (strcmp(mode, "dual-write") == 0) {
 		printf("copy the rows from before dual-write, and check them\n"
-		       "%-16s cutover migrate --resource %s && cutover verify --resource %s && cutover mode %s shadow\n",
-		       "", name, name, name);
+		       "%-16s cutover migrate%s --resource %s && cutover verify%s --resource %s && cutover mode%s %s shadow\n",
+		       "", c, name, c, name, c, name);
 	} else if (strcmp(mode, "shadow") == 0 && !is_ready) {
-		printf("%s (%s)\n%-16s when it is ready: cutover mode %s live\n", str_of(r, "readiness"),
-		       str_of(r, "readiness_detail"), "", name);
+		printf("%s (%s)\n%-16s when it is ready: cutover mode%s %s live\n", str_of(r, "readiness"),
+		       str_of(r, "readiness_detail"), "", c, name);
 		print_checks(r);
 	} else {
-		printf("%s (%s)\n%-16s cutover mode %s %s\n", is_ready ? "ready" : str_of(r, "readiness"),
-		       str_of(r, "readiness_detail"), "", name, next);
+		printf("%s (%s)\n%-16s cutover mode%s %s %s\n", is_ready ? "ready" : str_of(r, "readiness"),
+		       str_of(r, "readiness_detail"), "", c, name, next);
 		print_checks(r);
 	}
 }
@@ -278,11 +303,16 @@ int cli_plan(const struct config *cfg)
 	         !(routes = json_get(doc, "routes")) || routes->type != JSON_ARRAY)
 		fprintf(stderr, "cutover: unexpected answer: %s\n", buf_cstr(&out));
 	else {
+		const struct json *m = json_get(doc, "mongodb");
+		struct buf c = {0};
+
 		rc = 0;
+		config_option(cfg, &c);
 		printf("global mode %s; the next safe step of each route, what stands in its way, and the command:\n",
 		       str_of(doc, "mode"));
 		for (i = 0; i < routes->u.a.n; i++)
-			plan_route(cfg, routes->u.a.v[i]);
+			plan_route(cfg, routes->u.a.v[i], buf_cstr(&c), m && m->type == JSON_BOOL && m->u.b);
+		buf_free(&c);
 	}
 	arena_reset(&a);
 	buf_free(&out);

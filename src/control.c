@@ -1137,7 +1137,8 @@ void control_routes_json(struct buf *b, const struct resource *only)
 
 	if (only)
 		return route_json(b, route_of(only));
-	buf_printf(b, "{\"mode\":\"%s\",\"routes\":[", mode_name((enum mode)C.global));
+	buf_printf(b, "{\"mode\":\"%s\",\"mongodb\":%s,\"routes\":[", mode_name((enum mode)C.global),
+	           *C.cfg->mongodb_uri ? "true" : "false");
 	for (i = 0; i < C.n; i++) {
 		if (!first)
 			buf_putc(b, ',');

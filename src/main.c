@@ -21,7 +21,7 @@
 #include "shadow.h"
 #include "store.h"
 
-#define DEFAULT_CONFIG "etc/cutover.json"
+#define DEFAULT_CONFIG CLI_DEFAULT_CONFIG
 
 static const char usage[] =
 	"usage: cutover <command> [options]\n"

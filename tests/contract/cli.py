@@ -12,7 +12,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import CONFIG, SECRET, Gateway, Runner, binary_arg, eq, free_port, make_token, stop_clean  # noqa: E402
+from harness import ADMIN_TOKEN, CONFIG, SECRET, Gateway, Runner, binary_arg, eq, free_port, make_token, stop_clean  # noqa: E402
 
 
 def serve(binary, env, timeout=20):
@@ -223,6 +223,58 @@ def test_check_connect(binary):
         mongo.close()
 
 
+def test_plan_reaches_the_same_gateway(binary):
+    """cutover plan -c FILE, the gateway's admin API on a listener of its own:
+    the commands it prints carry the -c, and run as printed (without the
+    environment that found the gateway) they reach that gateway.  Whether
+    MongoDB is there is the running gateway's to say, not plan's
+    environment's."""
+    import shlex
+    from mongo import Mongo
+    mongo = Mongo()
+    try:
+        admin = free_port()
+        gw = Gateway(binary, mongo=mongo, mode="legacy", config={"admin": {"listen": "127.0.0.1:%d" % admin}})
+        try:
+            eq(gw.admin_port, admin)
+            cfg = os.path.join(tempfile.mkdtemp(prefix="cutover plan "), "other's.json")
+            with open(gw.cfg_path) as f, open(cfg, "w") as g:
+                g.write(f.read())
+            env = dict(gw.env)
+            env.pop("CUTOVER_ADMIN_URL", None)
+            env.pop("MONGODB_URI", None)        # plan's own environment has none: the gateway has one
+            r = subprocess.run([binary, "plan", "-c", cfg], env=env, capture_output=True, text=True, timeout=30,
+                               cwd="/")
+            eq(r.returncode, 0, r.stdout + r.stderr)
+            m = re.search(r"^ +(cutover mode -c .* invoices dual-write)$", r.stdout, re.M)
+            assert m, r.stdout
+            argv = shlex.split(m.group(1))
+            eq(argv[1:4], ["mode", "-c", cfg])
+            r = subprocess.run([binary] + argv[1:], env=env, capture_output=True, text=True, timeout=30, cwd="/")
+            eq(r.returncode, 0, r.stdout + r.stderr)
+            eq(gw.admin("GET", "routes/invoices")[1]["mode"], "dual-write")
+            r = subprocess.run([binary, "plan", "-c", cfg], env=env, capture_output=True, text=True, timeout=30,
+                               cwd="/")
+            assert re.search(r"^ +cutover migrate -c .* --resource invoices && cutover verify -c .* --resource "
+                             r"invoices && cutover mode -c .* invoices shadow$", r.stdout, re.M), r.stdout
+        finally:
+            stop_clean(gw)
+        # A gateway without MongoDB, whatever plan's environment says
+        gw = Gateway(binary, mode="legacy", extra_env={"CUTOVER_ADMIN_TOKEN": ADMIN_TOKEN})
+        try:
+            r = subprocess.run([binary, "plan", "-c", gw.cfg_path], capture_output=True, text=True, timeout=30,
+                               env=dict(gw.env, MONGODB_URI=mongo.fresh_url("plan"),
+                                        CUTOVER_ADMIN_URL="127.0.0.1:%d" % gw.port))
+            eq(r.returncode, 0, r.stdout + r.stderr)
+            assert re.search(r"^invoices +legacy -> dual-write +needs MongoDB: the gateway has none", r.stdout,
+                             re.M), r.stdout
+            assert "mode invoices dual-write" not in r.stdout, r.stdout
+        finally:
+            stop_clean(gw)
+    finally:
+        mongo.close()
+
+
 def main():
     binary = binary_arg()
     runner = Runner()
@@ -230,7 +282,7 @@ def main():
     runner.run([test_port_served_by_another_gateway, test_unreachable_legacy_store, test_unreachable_mongodb,
                 test_help_per_command, test_invalid_values_list_the_valid_ones,
                 test_migrate_state_beside_the_journal, test_progress_of_migrate_verify_and_repair,
-                test_check_connect], binary)
+                test_check_connect, test_plan_reaches_the_same_gateway], binary)
     return runner.finish()
 
 

@@ -425,7 +425,7 @@ def test_readiness_gate(binary, mongo):
         assert "0 comparisons of 5 needed" in refused("too few comparisons")
         out = plan()
         assert re.search(r"^invoices +shadow -> live +not ready: too few comparisons \(0 comparisons of 5 "
-                         r"needed\)\n +when it is ready: cutover mode invoices live\n +checks: comparisons NOT "
+                         r"needed\)\n +when it is ready: cutover mode -c \S+ invoices live\n +checks: comparisons NOT "
                          r"\(0 of 5 needed\); mismatches ok \(none unexplained in the last 3 s\); copies ok "
                          r"\(0 writes waiting to be copied\); secondary_p99 ok \(0\.0 ms, the bound 250 ms\)$",
                          out, re.M), out
@@ -458,7 +458,7 @@ def test_readiness_gate(binary, mongo):
         ready_again()
         # ready: the plan says so, and the flip is allowed
         assert re.search(r"^invoices +shadow -> live +ready \(\d+ comparisons, no unexplained mismatch in 3 s, "
-                         r"nothing to copy, secondary p99 [\d.]+ ms\)\n +cutover mode invoices live$", plan(), re.M)
+                         r"nothing to copy, secondary p99 [\d.]+ ms\)\n +cutover mode -c \S+ invoices live$", plan(), re.M)
         eq(to_live()[0], 200)
         eq(route(gw)["mode"], "live")
         assert re.search(r"^invoices +live -> rampdown", plan(), re.M)
