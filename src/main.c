@@ -469,8 +469,8 @@ static int cmd_check(int argc, char **argv)
 	}
 	if (!(cfg = load(o.config)))
 		return 1;
-	printf("%s: ok (%zu resources, legacy store %s, mode %s)\n", o.config, cfg->nresources,
-	       strncmp(cfg->database_url, "sqlite:", 7) == 0 ? "sqlite" : "other", cfg->mode);
+	printf("%s: ok (%zu resource%s, legacy store %s, mode %s)\n", o.config, cfg->nresources,
+	       cfg->nresources == 1 ? "" : "s", store_ops_for(cfg->database_url, NULL)->name, cfg->mode);
 	rc = o.connect ? reach_everything(cfg) : 0;
 	config_free(cfg);
 	return rc;

@@ -654,7 +654,7 @@ int server_run(const struct config *cfg)
 	sigaddset(&signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &signals, &old);
 	kill_after_commit = getenv("CUTOVER_TEST_KILL_AFTER_COMMIT") != NULL;
-	if (!(ops = store_ops_for(url, &serr)) || (both && !store_ops_for(cfg->mongodb_uri, &serr))) {
+	if (!(ops = store_ops_as(url, true, &serr)) || (both && !store_ops_as(cfg->mongodb_uri, false, &serr))) {
 		fprintf(stderr, "cutover: %s: %s\n", role, serr.msg);
 		goto unmask;
 	}
@@ -822,21 +822,14 @@ static const char *address_problem(const char *addr)
 	return NULL;
 }
 
-/* A store URL no adapter takes: refused with what server_run() says of it
- * (store_ops_for, which lists the accepted forms). */
+/* A store URL its role does not take: refused with what server_run() says
+ * of it (store_ops_as, which lists the forms the role accepts). */
 static void check_store_url(struct config_loader *l, const char *key, const char *url)
 {
 	struct store_error serr;
-	char *p;
 
-	if (store_ops_for(url, &serr))
-		return;
-	/* It quotes the URL as it is: a control character would split the one
-	 * line a problem takes. */
-	for (p = serr.msg; *p; p++)
-		if ((unsigned char)*p < 0x20)
-			*p = '?';
-	config_key_problem(l, NULL, key, "\"%s\": %s", key, serr.msg);
+	if (!store_ops_as(url, strcmp(key, "database_url") == 0, &serr))
+		config_key_problem(l, NULL, key, "\"%s\": %s", key, serr.msg);
 }
 
 /* What serve binds and opens, checked as serve reads it (check and serve

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "util.h"
 #include "store.h"
 
 bool store_streaming;
@@ -17,15 +18,48 @@ static const struct store_ops *const adapters[] = {
 	&store_mongodb_ops,
 };
 
+/* The URL forms each store accepts, for the messages that refuse one. */
+#define LEGACY_FORMS "sqlite:///path/to/db.sqlite3 (sqlite://relative/path.sqlite3), " \
+	"postgres://user:password@host:5432/db or postgresql://…"
+#define MONGODB_FORMS "mongodb://user:password@host:27017/db or mongodb+srv://host/db"
+
+/* "…" and at most 64 bytes of url, control characters as '?', into out. */
+static void quoted_url(char out[80], const char *url)
+{
+	size_t n = strlen(url) > 64 ? utf8_cut(url, 64) : strlen(url), i;
+
+	for (i = 0; i < n; i++)
+		out[i] = (unsigned char)url[i] < 0x20 ? '?' : url[i];
+	strcpy(out + n, strlen(url) > n ? "…" : "");
+}
+
 const struct store_ops *store_ops_for(const char *url, struct store_error *err)
 {
+	char q[80];
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(adapters); i++)
 		if (adapters[i]->accepts(url))
 			return adapters[i];
-	store_error_set(err, STORE_UNAVAILABLE,
-	                "no store adapter serves \"%.64s\" (expected sqlite:///path/to/db.sqlite3 postgres://user@host/db or mongodb://host/db)", url);
+	quoted_url(q, url);
+	store_error_set(err, STORE_UNAVAILABLE, "no store serves \"%s\"; the forms: " LEGACY_FORMS ", "
+	                MONGODB_FORMS, q);
+	return NULL;
+}
+
+const struct store_ops *store_ops_as(const char *url, bool legacy, struct store_error *err)
+{
+	const struct store_ops *ops = store_ops_for(url, NULL);
+	char q[80];
+
+	if (ops && (ops == &store_mongodb_ops) != legacy)
+		return ops;
+	quoted_url(q, url);
+	if (legacy)
+		store_error_set(err, STORE_UNAVAILABLE, "\"%s\" is no legacy store%s; the forms: " LEGACY_FORMS, q,
+		                ops ? " (MongoDB is the other store: mongodb_uri)" : "");
+	else
+		store_error_set(err, STORE_UNAVAILABLE, "\"%s\" is no MongoDB server; the forms: " MONGODB_FORMS, q);
 	return NULL;
 }
 

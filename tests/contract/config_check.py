@@ -159,14 +159,25 @@ def position(text, key):
 def test_checked_values(binary):
     tmp = tempfile.mkdtemp(prefix="cutover-check-")
     base = {"database_url": "sqlite:///tmp/none.sqlite3", "resources": []}
-    forms = "(expected sqlite:///path/to/db.sqlite3 postgres://user@host/db or mongodb://host/db)"
+    legacy = ("; the forms: sqlite:///path/to/db.sqlite3 (sqlite://relative/path.sqlite3), "
+              "postgres://user:password@host:5432/db or postgresql://…")
+    mongo = "; the forms: mongodb://user:password@host:27017/db or mongodb+srv://host/db"
     cases = [
         ({"mode": "bogus"}, 'mode "bogus" is not one of legacy, dual-write'),
         ({"listen": "1.2.3.4:99999"}, 'listen address "1.2.3.4:99999" needs a port from 1 to 65535'),
         ({"listen": "no such/host:80"}, 'listen address "no such/host:80" has a host that is no address'),
         ({"listen": "[::1:80"}, 'listen address "[::1:80" has a host that is no IPv6 address'),
-        ({"database_url": "nonsense"}, '"database_url": no store adapter serves "nonsense" ' + forms),
-        ({"mongodb_uri": "mysql://x/y"}, '"mongodb_uri": no store adapter serves "mysql://x/y"'),
+        # every form the stores refuse, each with the forms its role takes
+        ({"database_url": "nonsense"}, '"database_url": "nonsense" is no legacy store' + legacy),
+        ({"database_url": "mysql://x/y"}, '"database_url": "mysql://x/y" is no legacy store' + legacy),
+        ({"database_url": "/var/db/app.sqlite3"}, '"database_url": "/var/db/app.sqlite3" is no legacy store' + legacy),
+        ({"database_url": "sqlite:app.db"}, '"database_url": "sqlite:app.db" is no legacy store' + legacy),
+        ({"database_url": "mongodb://h/db"}, '"database_url": "mongodb://h/db" is no legacy store (MongoDB is '
+                                             'the other store: mongodb_uri)' + legacy),
+        ({"mongodb_uri": "mysql://x/y"}, '"mongodb_uri": "mysql://x/y" is no MongoDB server' + mongo),
+        ({"mongodb_uri": "http://x"}, '"mongodb_uri": "http://x" is no MongoDB server' + mongo),
+        ({"mongodb_uri": "sqlite:///x.db"}, '"mongodb_uri": "sqlite:///x.db" is no MongoDB server' + mongo),
+        ({"mongodb_uri": "postgres://h/db"}, '"mongodb_uri": "postgres://h/db" is no MongoDB server' + mongo),
     ]
     for over, want in cases:
         text = dump(dict(base, **over))
@@ -180,12 +191,12 @@ def test_checked_values(binary):
     # Given by a variable: the variable named, as there is no position.
     rc, out = check(binary, dump(base), tmp, DATABASE_URL="nonsense", CUTOVER_LISTEN="x:70000")
     eq(rc, 1, out)
-    assert 'DATABASE_URL (from the environment): "database_url": no store adapter serves "nonsense"' in out, out
+    assert 'DATABASE_URL (from the environment): "database_url": "nonsense" is no legacy store' in out, out
     assert 'CUTOVER_LISTEN (from the environment): listen address "x:70000" needs a port' in out, out
     # A 10 MB value is named by its first bytes, not echoed whole (the
-    # store adapters' message keeps 64 of them).
+    # stores' message keeps 64 of them).
     for key, quoted in (("mode", '"' + "v" * 80 + '\u2026"'), ("listen", '"' + "v" * 80 + '\u2026"'),
-                        ("database_url", '"' + "v" * 64 + '"')):
+                        ("database_url", '"' + "v" * 64 + '\u2026"')):
         rc, out = check(binary, dump(dict(base, **{key: "v" * (10 << 20)})), tmp, DATABASE_URL=None)
         eq(rc, 1, out[:500])
         assert len(out) < 1000 and quoted in out, out[:2000]
