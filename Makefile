@@ -36,7 +36,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all run lint test test-unit test-fuzz test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
+.PHONY: all run run-mongo lint test test-unit test-fuzz test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
         install clean demo
 all: $(BUILD)/cutover
 
@@ -83,6 +83,10 @@ demo: $(DEMO_DB)
 
 run: $(BUILD)/cutover $(DEMO_DB)
 	$(Q)scripts/run_demo.sh $(BUILD)/cutover $(DEMO_DB)
+
+# The demo with MongoDB beside it, and the whole cutover to walk.
+run-mongo: $(BUILD)/cutover $(DEMO_DB)
+	$(Q)scripts/run_mongo_demo.sh $(BUILD)/cutover $(DEMO_DB)
 
 test-unit: $(UNIT_BIN) test-fuzz-replay
 	$(Q)scripts/run_unit.sh $(UNIT_BIN)

@@ -35,7 +35,10 @@ def test_demo_curl_lines(binary):
             text = log.read()
         assert "listening on" in text, text
         lines = text.replace("\\\n", " ").splitlines()
-        curls = [l.strip() for l in lines if l.strip().startswith("curl ")]
+        exports = [l.strip() for l in lines if l.strip().startswith("export T1=")]
+        eq(len(exports), 1, lines)
+        assert "CUTOVER_LISTEN=127.0.0.1:%d" % port in exports[0], exports
+        curls = [exports[0] + "; " + l.strip() for l in lines if l.strip().startswith("curl ")]
         assert len(curls) >= 5, curls
         for line in curls:
             out = subprocess.run(line + " -o /dev/null -w '%{http_code}'", shell=True, capture_output=True,
@@ -48,9 +51,10 @@ def test_demo_curl_lines(binary):
                              capture_output=True, text=True, timeout=30).stdout
         eq(out, "200 text/html; charset=utf-8")
         # the printed `cutover mode` line lists every route of the example
-        mode = [l.strip() for l in lines if l.strip().startswith("CUTOVER_ADMIN_TOKEN=")]
+        mode = [l.strip() for l in lines if l.strip().endswith(" mode")]
         eq(len(mode), 1, lines)
-        out = subprocess.run(mode[0], shell=True, capture_output=True, text=True, timeout=30, cwd=ROOT)
+        out = subprocess.run(exports[0] + "; " + mode[0], shell=True, capture_output=True, text=True, timeout=30,
+                             cwd=ROOT, env=env)
         eq(out.returncode, 0, out.stdout + out.stderr)
         assert "invoices" in out.stdout and "payments" in out.stdout and "legacy" in out.stdout, out.stdout
         # a second POST of the same invoice number is the unique-constraint error
@@ -62,10 +66,85 @@ def test_demo_curl_lines(binary):
         eq(proc.wait(timeout=30), 0)
 
 
+def test_mongo_demo_walks_the_cutover(binary):
+    """`make run-mongo` as a user meets it: the script starts the
+    MongoDB-compatible server and the gateway and prints the cutover as
+    commands; run as printed, in order, in one shell, they take the invoices
+    route from legacy through dual-write, migrate and verify, shadow, to live
+    and back to shadow, while a client reads without one failed request."""
+    import threading
+    import urllib.request
+    tmp = tempfile.mkdtemp(prefix="cutover-mongo-demo-")
+    db = os.path.join(tmp, "demo.sqlite3")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "demo_data.py"), "--schema",
+                    os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql"), "--out", db,
+                    "--invoices", "60"], check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CUTOVER_", "DATABASE_", "MONGODB_", "JWT_"))}
+    env.update(CUTOVER_LISTEN="127.0.0.1:%d" % port, CUTOVER_DEMO_DIR=os.path.join(tmp, "state"))
+    log = open(os.path.join(tmp, "demo.log"), "w+")
+    proc = subprocess.Popen([os.path.join(ROOT, "scripts", "run_mongo_demo.sh"), binary, db], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    stop, failures, reads = threading.Event(), [], [0]
+
+    def reader(token):
+        url = "http://127.0.0.1:%d/api/invoices/" % port
+        while not stop.is_set():
+            try:
+                req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    if r.status != 200:
+                        failures.append(r.status)
+                reads[0] += 1
+            except Exception as e:      # noqa: BLE001 - a failed request, reported below
+                failures.append(repr(e))
+            time.sleep(0.3)
+
+    t = None
+    try:
+        deadline = time.time() + 300    # the first run builds the server
+        text = ""
+        while time.time() < deadline and "Ctrl-C stops" not in text:
+            assert proc.poll() is None, text
+            time.sleep(0.2)
+            log.seek(0)
+            text = log.read()
+        assert "Ctrl-C stops" in text, text
+        lines = text.splitlines()
+        exports = [l.strip() for l in lines if l.strip().startswith("export ")]
+        eq(len(exports), 1, lines)
+        assert "127.0.0.1:%d" % port in exports[0], exports        # the real port
+        steps = [l[5:] for l in lines if l.startswith("     ") and not l.startswith("      ")]
+        eq([s.split()[1:3] for s in steps if s.startswith(binary)],
+           [["mode", "invoices"], ["migrate", "--resource"], ["mode", "invoices"], ["mode", "invoices"], ["plan"],
+            ["mode", "invoices"], ["mode", "invoices"]])
+        token = re.search(r"\bT1=(\S+)", exports[0]).group(1)
+        t = threading.Thread(target=reader, args=(token,))
+        t.start()
+        script = "set -e\n" + exports[0] + "\n" + "\n".join(steps) + "\n"
+        r = subprocess.run(["sh", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+        eq(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+        modes = re.findall(r"^invoices +(\S+) +route ", r.stdout, re.M)
+        eq(modes, ["dual-write", "shadow", "shadow", "live", "shadow"])
+        assert re.search(r"^invoices +shadow -> live +ready \(", r.stdout, re.M), r.stdout
+        assert "0 missing, 0 extra, 0 different" in r.stdout, r.stdout
+        # the write reached both stores: the demo POST, answered 201 with its id
+        assert re.search(r'"invoice_number":"INV-\d+"', r.stdout), r.stdout
+    finally:
+        stop.set()
+        if t:
+            t.join(timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        eq(proc.wait(timeout=60), 0)
+    eq(failures, [])
+    assert reads[0] > 20, reads
+    print("     %d reads during the cutover" % reads[0])
+
+
 def main():
     binary = os.path.abspath(sys.argv[sys.argv.index("--binary") + 1])
     r = Runner()
-    r.run([test_demo_curl_lines], binary)
+    r.run([test_demo_curl_lines, test_mongo_demo_walks_the_cutover], binary)
     return r.finish()
 
 
