@@ -12,8 +12,9 @@
 #define CLI_DEFAULT_CONFIG "etc/cutover.json"
 
 /* `cutover mode [ROUTE [MODE]]`: argv[0] is "mode"; force passes the
- * readiness gate. */
-int cli_mode(const struct config *cfg, int argc, char **argv, bool force);
+ * readiness gate; reset stops the route's mismatches so far from holding
+ * its readiness back. */
+int cli_mode(const struct config *cfg, int argc, char **argv, bool force, bool reset);
 /* `cutover plan`: each route's next safe step, what stands in its way, and
  * the command to take it. */
 int cli_plan(const struct config *cfg);

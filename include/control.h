@@ -64,6 +64,14 @@ int control_store_start(const struct config *cfg);
  * handed over; running gateways move to MongoDB at their next look, and
  * start there.  0, or 1 with a message. */
 int control_store_hand_over(const struct config *cfg);
+/* From a tool (migrate, verify, repair) that made MongoDB hold what the
+ * legacy store holds for r: every gateway stops counting r's earlier
+ * mismatches against readiness, within a second (through the control
+ * store; they stay in the record).  -1 (said why) when it cannot write. */
+int control_store_reset(const struct config *cfg, const struct resource *r, const char *why);
+/* The same asked of this gateway (the admin API): here at once, and the
+ * others through the control store. */
+int control_reset_evidence(const struct resource *r, const char *why, struct error *err);
 void control_store_stop(void);
 /* The background work of the control state, on the thread that watches
  * the process (never a loop): completes the flips whose writes are in,

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "json.h"
 #include "migrate.h"
 #include "store.h"
@@ -304,6 +305,8 @@ int migrate_run(const struct config *cfg, const struct migrate_opts *o)
 			        (long long)t[i].read);
 		if (copy_resource(cfg, o, src, dst, i, t) < 0)
 			rc = 1;
+		else if (t[i].failed == 0)
+			control_store_reset(cfg, cfg->resources[i], "cutover migrate copied it");
 	}
 	if (!any) {
 		fprintf(stderr, "cutover: no resource named \"%s\"\n", o->resource);

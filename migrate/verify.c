@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "drf.h"
 #include "journal.h"
 #include "json.h"
@@ -243,6 +244,10 @@ static int run(const struct config *cfg, const struct verify_opts *o, bool repai
 		rc = walk(cfg, legacy, mongo, r, &rep, &nl, &nm);
 		diffs = rep.counts[D_MISSING] + rep.counts[D_EXTRA] + rep.counts[D_DIFFERENT];
 		*total_diffs += repair ? rep.fix_failed : diffs;
+		/* Whole: a sample that matched does not show the rest does. */
+		if (rc == 0 && (repair ? rep.fix_failed == 0 : diffs == 0 && o->sample >= 100))
+			control_store_reset(cfg, r, repair ? "cutover repair made MongoDB hold what the legacy store holds"
+			                    : "cutover verify found MongoDB identical to the legacy store");
 		if (repair)
 			printf("%-12s %lld rewritten or deleted in MongoDB, %lld failed\n", r->name,
 			       (long long)rep.fixed, (long long)rep.fix_failed);

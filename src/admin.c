@@ -11,8 +11,10 @@
  *                                  the calls it makes do
  *   GET  routes                    every route: mode, counters, readiness
  *   GET  routes/NAME               one route
- *   PUT  routes/NAME               {"mode": …, "sample": …, "force": …, "by": …}; "mode": null
- *                                  follows the global mode; "force" passes the readiness gate
+ *   PUT  routes/NAME               {"mode": …, "sample": …, "force": …, "reset_evidence": …, "by": …};
+ *                                  "mode": null follows the global mode; "force" passes the
+ *                                  readiness gate; "reset_evidence" stops the mismatches so far
+ *                                  from holding readiness back
  *   PUT  mode                      {"mode": …}: the global mode
  *   GET  mismatches[?route=&limit=]  newest first, with both answers and the JSON Patch
  *   GET  journal[?limit=]          secondary writes not yet applied
@@ -88,7 +90,7 @@ static int apply_flip(struct request *req, const struct resource *r)
 {
 	char msg[128];
 	struct json *body = json_parse(&req->arena, req->body, req->body_len, msg, sizeof(msg), NULL);
-	const struct json *m, *smp, *f;
+	const struct json *m, *smp, *f, *reset;
 	int mode = -2, sample = -1, rc;
 	int64_t pct;
 	const char *name;
@@ -115,8 +117,22 @@ static int apply_flip(struct request *req, const struct resource *r)
 		}
 		sample = (int)pct;
 	}
+	if ((reset = json_get(body, "reset_evidence")) && (reset->type != JSON_BOOL || !r)) {
+		req_reply_detail(req, 400, "\"reset_evidence\" must be true or false, for a route.");
+		return -1;
+	}
+	if (reset && reset->u.b) {
+		/* The mismatches so far stop holding readiness back, on every
+		 * instance: after a repair made outside the tools, say. */
+		if (control_reset_evidence(r, arena_printf(&req->arena, "reset by %s", who(req, body)), &err) < 0) {
+			req_reply_detail(req, 409, err.msg);
+			return -1;
+		}
+		if (mode == -2 && sample < 0)
+			return 0;
+	}
 	if (mode == -2 && sample < 0) {
-		req_reply_detail(req, 400, "Nothing to change: give \"mode\" or \"sample\".");
+		req_reply_detail(req, 400, "Nothing to change: give \"mode\", \"sample\" or \"reset_evidence\".");
 		return -1;
 	}
 	if ((f = json_get(body, "force"))) {

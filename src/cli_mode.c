@@ -124,7 +124,7 @@ static void print_noise(const struct json *r)
 	buf_free(&b);
 }
 
-int cli_mode(const struct config *cfg, int argc, char **argv, bool force)
+int cli_mode(const struct config *cfg, int argc, char **argv, bool force, bool reset)
 {
 	const char *token, *addr;
 	struct buf path = {0}, body = {0}, out = {0};
@@ -142,24 +142,30 @@ int cli_mode(const struct config *cfg, int argc, char **argv, bool force)
 		buf_puts(&path, global ? "mode" : "routes/");
 		if (!global)
 			buf_puts(&path, argv[1]);
-		if (argc >= 3) {
-			buf_puts(&body, "{\"mode\":");
-			if (strcmp(argv[2], "global") == 0)
-				buf_puts(&body, "null");
-			else
-				json_put_cstr(&body, argv[2]);
-			if (force) {
-				const char *user = getenv("USER");
+		if (argc >= 3 || reset) {
+			const char *user = getenv("USER");
 
-				buf_puts(&body, ",\"force\":true,\"by\":");
-				json_put_cstr(&body, user && *user ? user : "cutover mode");
+			buf_putc(&body, '{');
+			if (argc >= 3) {
+				buf_puts(&body, "\"mode\":");
+				if (strcmp(argv[2], "global") == 0)
+					buf_puts(&body, "null");
+				else
+					json_put_cstr(&body, argv[2]);
+				buf_putc(&body, ',');
 			}
+			if (force)
+				buf_puts(&body, "\"force\":true,");
+			if (reset)
+				buf_puts(&body, "\"reset_evidence\":true,");
+			buf_puts(&body, "\"by\":");
+			json_put_cstr(&body, user && *user ? user : "cutover mode");
 			buf_putc(&body, '}');
 		}
 	} else {
 		buf_puts(&path, "routes");
 	}
-	status = http(addr, argc >= 3 ? "PUT" : "GET", buf_cstr(&path), token, body.len ? buf_cstr(&body) : NULL,
+	status = http(addr, body.len ? "PUT" : "GET", buf_cstr(&path), token, body.len ? buf_cstr(&body) : NULL,
 	              &out);
 	arena_init(&a, 4096);
 	if (status < 0) {

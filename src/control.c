@@ -104,6 +104,12 @@ static struct {
 	int wake_fd;                    /* an eventfd: work for control_tick */
 	bool *pending;                  /* per route, and [n] for the global mode */
 	int64_t *seen;                  /* the version last applied, likewise */
+	/* Evidence resets: to write, per route (and why), and the version of
+	 * each route's reset row last seen. */
+	bool *reset_pending;
+	char (*reset_why)[128];
+	int64_t *reset_seen;
+	bool polled;                    /* the first look is done: what it found is history */
 	struct store *store;
 	bool in_mongo;                  /* the modes are in MongoDB's cutover_routes */
 	bool handed_over;               /* the legacy store says so: switch at the end of this poll */
@@ -111,6 +117,9 @@ static struct {
 
 /* The row of the legacy control store that says the modes moved to MongoDB. */
 #define HANDED_OVER "@control"
+/* "@evidence:NAME": a row whose every new version resets route NAME's
+ * evidence (its mode column says why). */
+#define EVIDENCE "@evidence:"
 
 static struct route *route_of(const struct resource *r)
 {
@@ -525,6 +534,34 @@ static uint64_t count_paths(struct path_count *list, size_t *n_list, const char 
 			list[k].records[list[k].nrecords++] = *rec;
 	}
 	return dropped;
+}
+
+/* Mismatches before now stop counting against readiness (they stay in
+ * the record). */
+static void reset_here(struct route *rt, const char *why)
+{
+	rt->last_mismatch_us = 0;
+	fprintf(stderr, "cutover: %s: the mismatches until now no longer hold readiness back (%s)\n",
+	        rt->res->name, why);
+}
+
+int control_reset_evidence(const struct resource *r, const char *why, struct error *err)
+{
+	struct route *rt = route_of(r);
+
+	if (!rt) {
+		error_set(err, 0, "no such route");
+		return -1;
+	}
+	reset_here(rt, why);
+	pthread_mutex_lock(&CS.mu);
+	if (CS.reset_pending) {
+		CS.reset_pending[r->index] = true;
+		snprintf(CS.reset_why[r->index], sizeof(CS.reset_why[0]), "%s", why);
+	}
+	pthread_mutex_unlock(&CS.mu);
+	control_wake();
+	return 0;
 }
 
 void control_mismatch(const struct resource *r, const char *method, const char *uri, int64_t principal,
@@ -1226,15 +1263,27 @@ static int poll_store(void)
 	struct store_error err;
 	struct route_row *rows = NULL, set;
 	size_t n = 0, i;
-	int rc = 0, slot = -1;
+	int rc = 0, slot = -1, reset = -1;
 
 	arena_init(&a, 1024);
 	pthread_mutex_lock(&CS.mu);
 	for (i = 0; i <= C.n && slot < 0; i++)
 		if (CS.pending[i])
 			slot = (int)i;
+	for (i = 0; i < C.n && slot < 0 && reset < 0; i++)
+		if (CS.reset_pending[i]) {
+			reset = (int)i;
+			set = (struct route_row){arena_printf(&a, EVIDENCE "%s", C.routes[i].res->name),
+			                         arena_strdup(&a, CS.reset_why[i]), 0, 0};
+		}
 	pthread_mutex_unlock(&CS.mu);
-	if (slot >= 0) {
+	if (reset >= 0) {
+		if ((rc = store_routes(CS.store, &set, &a, &rows, &n, &err)) == 0) {
+			pthread_mutex_lock(&CS.mu);
+			CS.reset_pending[reset] = false;
+			pthread_mutex_unlock(&CS.mu);
+		}
+	} else if (slot >= 0) {
 		struct route *rt = (size_t)slot < C.n ? &C.routes[slot] : NULL;
 
 		set.route = rt ? rt->res->name : "*";
@@ -1258,11 +1307,25 @@ static int poll_store(void)
 		}
 	}
 	for (i = 0; rc == 0 && i < n; i++) {
-		size_t k = slot_of(rows[i].route);
+		size_t k;
 		int mode = *rows[i].mode ? mode_parse(rows[i].mode) : -1;
 
 		if (!CS.in_mongo && strcmp(rows[i].route, HANDED_OVER) == 0 && strcmp(rows[i].mode, "mongodb") == 0)
 			CS.handed_over = true;
+		if (strncmp(rows[i].route, EVIDENCE, strlen(EVIDENCE)) == 0) {
+			const char *name = rows[i].route + strlen(EVIDENCE);
+			const struct resource *r = config_resource(C.cfg, name, strlen(name));
+
+			/* Another instance's reset, or a tool's (migrate, verify,
+			 * repair); one found at the first look is history. */
+			if (r && rows[i].version > CS.reset_seen[r->index]) {
+				CS.reset_seen[r->index] = rows[i].version;
+				if (CS.polled && r->index != reset)
+					reset_here(&C.routes[r->index], rows[i].mode);
+			}
+			continue;
+		}
+		k = slot_of(rows[i].route);
 		if (k == (size_t)-1 || rows[i].version <= CS.seen[k])
 			continue;
 		CS.seen[k] = rows[i].version;
@@ -1278,8 +1341,10 @@ static int poll_store(void)
 			        *rows[i].mode ? rows[i].mode : "(global)", rows[i].sample);
 		control_apply(rows[i].route, mode, rows[i].sample);
 	}
+	if (rc == 0)
+		CS.polled = true;
 	arena_reset(&a);
-	return slot >= 0 ? 1 : 0;
+	return slot >= 0 || reset >= 0 ? 1 : 0;
 }
 
 /* From now on the modes are read from and written to MongoDB: every
@@ -1298,6 +1363,8 @@ static void use_mongo(void)
 	CS.store = m;
 	CS.in_mongo = true;
 	memset(CS.seen, 0, (C.n + 1) * sizeof(*CS.seen));
+	memset(CS.reset_seen, 0, (C.n + 1) * sizeof(*CS.reset_seen));
+	CS.polled = false;
 	fprintf(stderr, "cutover: control store: the modes are in MongoDB (cutover_routes) from now on\n");
 	poll_store();
 }
@@ -1317,6 +1384,40 @@ int control_tick(void)
 	if (CS.handed_over)
 		use_mongo();
 	return waiting ? 20 : CS.store ? 1000 : -1;
+}
+
+int control_store_reset(const struct config *cfg, const struct resource *r, const char *why)
+{
+	struct store_error err = {0};
+	bool mongo = strcmp(cfg->control_store, "mongodb") == 0;
+	struct store *s = NULL;
+	struct route_row set, *rows;
+	struct arena a;
+	size_t n, i;
+	int rc = -1;
+
+	arena_init(&a, 1024);
+	set = (struct route_row){arena_printf(&a, EVIDENCE "%s", r->name), why, 0, 0};
+	/* The legacy table, unless the modes moved to MongoDB. */
+	if (!mongo && (s = store_open(cfg->database_url, cfg, &err)) &&
+	    store_routes(s, NULL, &a, &rows, &n, &err) == 0)
+		for (i = 0; i < n; i++)
+			if (strcmp(rows[i].route, HANDED_OVER) == 0 && strcmp(rows[i].mode, "mongodb") == 0)
+				mongo = true;
+	if (mongo) {
+		store_close(s);
+		s = store_open(cfg->mongodb_uri, cfg, &err);
+	}
+	if (s)
+		rc = store_routes(s, &set, &a, &rows, &n, &err);
+	if (rc < 0)
+		fprintf(stderr, "cutover: %s: the gateways could not be told to start its evidence afresh: %s\n", r->name,
+		        err.msg);
+	else
+		fprintf(stderr, "%s: mismatches recorded until now no longer hold its readiness back\n", r->name);
+	store_close(s);
+	arena_reset(&a);
+	return rc;
 }
 
 int control_store_hand_over(const struct config *cfg)
@@ -1381,6 +1482,10 @@ int control_store_start(const struct config *cfg)
 	}
 	CS.pending = xcalloc(C.n + 1, sizeof(*CS.pending));
 	CS.seen = xcalloc(C.n + 1, sizeof(*CS.seen));
+	CS.reset_pending = xcalloc(C.n + 1, sizeof(*CS.reset_pending));
+	CS.reset_why = xcalloc(C.n + 1, sizeof(*CS.reset_why));
+	CS.reset_seen = xcalloc(C.n + 1, sizeof(*CS.reset_seen));
+	CS.polled = false;
 	/* Modes persisted earlier win over the file, before the first request. */
 	poll_store();
 	if (CS.handed_over)
@@ -1398,8 +1503,14 @@ void control_store_stop(void)
 	CS.store = NULL;
 	free(CS.pending);
 	free(CS.seen);
+	free(CS.reset_pending);
+	free(CS.reset_why);
+	free(CS.reset_seen);
 	CS.pending = NULL;
 	CS.seen = NULL;
+	CS.reset_pending = NULL;
+	CS.reset_why = NULL;
+	CS.reset_seen = NULL;
 }
 
 /* Configuration ------------------------------------------------------ */

@@ -146,7 +146,7 @@ static const struct { const char *name, *text; } helps[] = {
 	 "exit: 0 written; 1 the store could not be read, nothing could be served, or the\n"
 	 "file could not be written; 2 usage\n"},
 	{"mode",
-	 "usage: cutover mode [-c FILE] [ROUTE [MODE [--force]]]\n"
+	 "usage: cutover mode [-c FILE] [ROUTE [MODE [--force]] [--reset-evidence]]\n"
 	 "       cutover mode [-c FILE] --control-store mongodb\n\n"
 	 "Without arguments, every route with its mode, comparisons and readiness; with\n"
 	 "ROUTE (a resource, or \"global\") and MODE, flip it.  Talks to the running\n"
@@ -157,6 +157,9 @@ static const struct { const char *name, *text; } helps[] = {
 	 "  MODE                legacy, dual-write, shadow (dual), live, rampdown, mongodb,\n"
 	 "                      passthrough\n"
 	 "  --force             flip even when the route is not ready (logged, with $USER)\n"
+	 "  --reset-evidence    the route's mismatches so far stop holding its readiness back,\n"
+	 "                      on every gateway (logged, with $USER; they stay in the record);\n"
+	 "                      migrate, a verify that finds no difference and repair do it too\n"
 	 "  --control-store mongodb\n"
 	 "                      move the modes from the legacy store's cutover_routes table\n"
 	 "                      to MongoDB's collection (the last phase then needs no SQL\n"
@@ -606,7 +609,7 @@ static int cmd_mode(int argc, char **argv)
 	const char *config = DEFAULT_CONFIG;
 	struct config *cfg;
 	int rc, skip = 0, i;
-	bool force = false;
+	bool force = false, reset = false;
 
 	for (i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--control-store") == 0) {
@@ -623,11 +626,14 @@ static int cmd_mode(int argc, char **argv)
 		}
 	}
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--force") == 0) {
-			force = true;
+		bool *flag = strcmp(argv[i], "--force") == 0 ? &force : strcmp(argv[i], "--reset-evidence") == 0 ? &reset
+		             : NULL;
+
+		if (flag) {
+			*flag = true;
 			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
 			argc--;
-			break;
+			i--;
 		}
 	}
 	if (force && argc < 3)
@@ -638,13 +644,15 @@ static int cmd_mode(int argc, char **argv)
 	}
 	if (argc - skip > 3)
 		return bad_usage("%s", "mode takes at most a route and a mode");
+	if (reset && (argc - skip < 2 || strcmp(argv[1 + skip], "global") == 0 || strcmp(argv[1 + skip], "*") == 0))
+		return bad_usage("%s", "--reset-evidence goes with a route: cutover mode ROUTE --reset-evidence");
 	if (argc - skip == 3 && mode_parse(argv[2 + skip]) < 0 && strcmp(argv[2 + skip], "global") != 0)
 		return bad_usage("unknown mode '%s' (one of legacy, dual-write, shadow, dual, live, rampdown, "
 		                 "mongodb, passthrough)", argv[2 + skip]);
 	if (!(cfg = load(config)))
 		return 1;
 	argv[skip] = argv[0];
-	rc = cli_mode(cfg, argc - skip, argv + skip, force);
+	rc = cli_mode(cfg, argc - skip, argv + skip, force, reset);
 	config_free(cfg);
 	return rc;
 }

@@ -88,7 +88,7 @@ def test_help_per_command(binary):
     opts = {"serve": [], "check": ["--connect", "--keys"], "token": ["--user-id", "--ttl"],
             "migrate": ["--resource", "--batch", "--rate", "--resume", "--restart", "--state", "--indexes-only"],
             "verify": ["--resource", "--sample", "--json"], "repair": ["--resource", "--from-verify", "--journal"],
-            "mode": ["--force"], "plan": []}
+            "mode": ["--force", "--reset-evidence"], "plan": []}
     for cmd, want in opts.items():
         r = subprocess.run([binary, cmd, "--help"], capture_output=True, text=True, timeout=10)
         eq(r.returncode, 0, (cmd, r.stderr))

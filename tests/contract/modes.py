@@ -603,6 +603,94 @@ def fallback_under_load(gw, other, mongo):
     assert re.search(r'^cutover_fallbacks_total\{route="invoices"\} %d$' % route(gw)["fallbacks"], smp, re.M)
 
 
+def test_evidence_follows_the_data(binary, mongo):
+    """Mismatches recorded before a repair, a migrate or a verify that finds
+    no difference stop holding readiness back, on every instance (they
+    stay in the record); `cutover mode ROUTE --reset-evidence` does the same
+    by hand, logged with who asked."""
+    cfg = {"readiness": {"min_comparisons": 2, "window_seconds": 3600}}
+    gw = Gateway(binary, mongo=mongo, mode="shadow", config=cfg)
+    other = None
+    env = dict(gw.env, USER="carol", CUTOVER_ADMIN_URL="127.0.0.1:%d" % gw.port)
+
+    def cli(*args):
+        r = subprocess.run([binary] + list(args) + ["-c", gw.cfg_path] if args[0] != "mode" else
+                           [binary, "mode", "-c", gw.cfg_path] + list(args[1:]), env=env, capture_output=True,
+                           text=True, timeout=120)
+        eq(r.returncode, 0, r.stdout + r.stderr)
+        return r
+
+    def mismatch_on(g, inv):
+        gw.docs("await db.collection('invoices').updateOne({_id: %s}, {$set: {client_name: 'Behind its back'}});"
+                % json.dumps(inv["id"]))
+        before = route(g)["mismatched"]
+        g.request("GET", "/api/invoices/%s/" % inv["id"], token=T1)
+        deadline = time.time() + 15
+        while route(g)["mismatched"] == before:
+            assert time.time() < deadline, route(g)
+            time.sleep(0.05)
+        assert route(g)["readiness"] == "not ready: unexplained mismatches", route(g)
+
+    def held_back_no_more(g, mismatched):
+        deadline = time.time() + 10     # the control store is read every second
+        while route(g)["readiness"] == "not ready: unexplained mismatches":
+            assert time.time() < deadline, route(g)
+            time.sleep(0.05)
+        eq(route(g)["mismatched"], mismatched)      # kept for the record
+
+    try:
+        other = Gateway(binary, mongo=mongo, mode="shadow", same_as=gw, config=cfg)
+        inv = create(gw, 9400)
+        wait_journal_empty(gw)
+        for g in (gw, other):
+            for _ in range(2):
+                eq(g.request("GET", "/api/invoices/%s/" % inv["id"], token=T1).status, 200)
+        # a repair: on both instances
+        mismatch_on(gw, inv)
+        mismatch_on(other, inv)
+        r = cli("repair", "--resource", "invoices")
+        assert "invoices: mismatches recorded until now no longer hold its readiness back" in r.stderr, r.stderr
+        held_back_no_more(gw, 1)
+        held_back_no_more(other, 1)
+        assert "the mismatches until now no longer hold readiness back (cutover repair made MongoDB hold " \
+               "what the legacy store holds)" in other.read_log(), other.read_log()[-2000:]
+        # a verify that finds the stores identical; not one of a sample
+        mismatch_on(gw, inv)
+        gw.docs("await db.collection('invoices').updateOne({_id: %s}, {$set: {client_name: %s}});"
+                % (json.dumps(inv["id"]), json.dumps(inv["client_name"])))
+        r = subprocess.run([binary, "verify", "--sample", "50", "-c", gw.cfg_path], env=env, capture_output=True,
+                           text=True, timeout=120)
+        eq(r.returncode, 0, r.stdout + r.stderr)
+        assert "no longer hold" not in r.stderr, r.stderr
+        time.sleep(1.5)
+        eq(route(gw)["readiness"], "not ready: unexplained mismatches")
+        cli("verify", "--resource", "invoices")
+        held_back_no_more(gw, 2)
+        # a migrate
+        mismatch_on(gw, inv)
+        cli("migrate", "--resource", "invoices", "--restart")
+        held_back_no_more(gw, 3)
+        # by hand, through the CLI; the other instance follows
+        mismatch_on(other, inv)
+        cli("mode", "invoices", "--reset-evidence")
+        held_back_no_more(other, 2)
+        assert re.search(r"invoices: the mismatches until now no longer hold readiness back \(reset by carol from "
+                         r"127\.0\.0\.1\)", gw.read_log()), gw.read_log()[-2000:]
+        st, body = gw.admin("PUT", "routes/invoices", {"reset_evidence": "yes"})
+        eq(st, 400, body)
+        r = subprocess.run([binary, "mode", "-c", gw.cfg_path, "--reset-evidence"], env=env, capture_output=True,
+                           text=True, timeout=30)
+        eq(r.returncode, 2, r.stderr)
+        assert "--reset-evidence goes with a route" in r.stderr, r.stderr
+    finally:
+        problems = []
+        for g in (other, gw):
+            if g:
+                p, log = g.stop()
+                problems += [(x, log[-2000:]) for x in p]
+    eq(problems, [])
+
+
 OUTCOMES = ("matched", "mismatched", "raced", "secondary_errors", "secondary_timeouts", "dropped", "noise",
             "ordering")
 LATE = {"detail": "The data store did not answer in time. Try again shortly."}
@@ -1223,7 +1311,8 @@ def suite(runner, binary, mongo):
                 test_shadow_reads_answered_on_the_loop,
                 test_zero_downtime_flips_under_load,
                 test_zero_downtime_global_flips_under_load, test_kill_between_commit_and_copy,
-                test_cascade_delete_reads_are_raced, test_spelled_writes_stay_in_both_stores], binary, mongo)
+                test_cascade_delete_reads_are_raced, test_spelled_writes_stay_in_both_stores,
+                test_evidence_follows_the_data], binary, mongo)
     if mongo.dir:       # a server of our own, so we may stop and kill it
         runner.run([test_readiness_gate, test_global_flip_waits_for_pending_writes, test_fallback_under_load,
                     test_stalled_mongodb_waits_are_bounded, test_nothing_lost_when_mongodb_dies], binary, mongo)
