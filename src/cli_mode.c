@@ -271,6 +271,11 @@ static void plan_route(const struct config *cfg, const struct json *r, const cha
 		if (mongo)
 			printf("%-16s cutover mode%s %s dual-write\n", "", c, name);
 	} else if (strcmp(mode, "dual-write") == 0) {
+		const struct json *copy = json_get(r, "copy");
+
+		if (copy && copy->type == JSON_OBJECT)
+			printf("MongoDB holds %s of the legacy store's %s records (counted %s s ago); ", str_of(copy, "mongodb"),
+			       str_of(copy, "legacy"), str_of(copy, "counted_seconds_ago"));
 		printf("copy the rows from before dual-write, and check them\n"
 		       "%-16s cutover migrate%s --resource %s && cutover verify%s --resource %s && cutover mode%s %s shadow\n",
 		       "", c, name, c, name, c, name);

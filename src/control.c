@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "health.h"
 #include "journal.h"
 #include "json.h"
 
@@ -938,12 +939,40 @@ static bool needs_readiness(enum mode from, enum mode to)
 	       (to == MODE_MONGODB && from != MODE_MONGODB && !C.cfg->rollback_copy);
 }
 
+/* Before shadow, MongoDB must hold what the legacy store holds: the
+ * comparisons of a route not copied would all be mismatches.  From legacy
+ * nothing reaches MongoDB (and legacy mode does not look at it), so the
+ * way is dual-write, then the copy; from dual-write the last count says. */
+static const char *not_copied(const struct route *rt, enum mode to, char *detail, size_t n)
+{
+	enum mode from = control_mode(rt->res);
+	int64_t legacy, mongo;
+	double age;
+
+	if ((from != MODE_LEGACY && from != MODE_DUAL_WRITE) || to == MODE_LEGACY || to == MODE_DUAL_WRITE ||
+	    to == MODE_PASSTHROUGH)
+		return NULL;
+	if (from == MODE_LEGACY)
+		snprintf(detail, n, "in legacy its writes do not reach MongoDB: first cutover mode %s dual-write, then "
+		         "cutover migrate --resource %s", rt->res->name, rt->res->name);
+	/* Refused only on a count made now: the last one may be from before
+	 * a migrate that has just filled MongoDB. */
+	else if (health_copy_count(rt->res, &legacy, &mongo, &age) && mongo < legacy &&
+	         health_count_now(rt->res) && health_copy_count(rt->res, &legacy, &mongo, &age) && mongo < legacy)
+		snprintf(detail, n, "MongoDB holds %lld of the legacy store's %lld records: copy them first, cutover "
+		         "migrate --resource %s", (long long)mongo, (long long)legacy, rt->res->name);
+	else
+		return NULL;
+	return "not ready: not copied to MongoDB";
+}
+
 static int gate_route(struct route *rt, enum mode to, struct error *err, size_t *said)
 {
 	const char *why;
 	char detail[200];
 
-	if (!needs_readiness(control_mode(rt->res), to) || !(why = judge(rt, detail, sizeof(detail))))
+	if (!(why = not_copied(rt, to, detail, sizeof(detail))) &&
+	    (!needs_readiness(control_mode(rt->res), to) || !(why = judge(rt, detail, sizeof(detail)))))
 		return 0;
 	*said += (size_t)snprintf(err->msg + *said, sizeof(err->msg) - *said, "%s%s is not ready for %s: %s (%s)",
 	                          *said ? "; " : "", rt->res->name, mode_name(to), why + strlen("not ready: "),
@@ -1083,6 +1112,23 @@ static void noise_json(struct buf *b, const struct route *rt)
 	buf_putc(b, '}');
 }
 
+/* ,"copy":{"legacy":N,"mongodb":M,"counted_seconds_ago":S} as last
+ * counted, while the route is in dual-write; else null. */
+static void copy_json(struct buf *b, const struct resource *r)
+{
+	int64_t legacy, mongo;
+	double age;
+
+	enum mode m = control_mode(r);
+
+	if (m != MODE_DUAL_WRITE || !health_copy_count(r, &legacy, &mongo, &age)) {
+		buf_puts(b, ",\"copy\":null");
+		return;
+	}
+	buf_printf(b, ",\"copy\":{\"legacy\":%lld,\"mongodb\":%lld,\"counted_seconds_ago\":%.1f}", (long long)legacy,
+	           (long long)mongo, age);
+}
+
 static void route_json(struct buf *b, struct route *rt)
 {
 	enum mode m = control_mode(rt->res);
@@ -1129,6 +1175,7 @@ static void route_json(struct buf *b, struct route *rt)
 	buf_puts(b, ",\"readiness_detail\":");
 	json_put_cstr(b, detail);
 	checks_json(b, &a);
+	copy_json(b, rt->res);
 	buf_printf(b, ",\"fallbacks\":%llu,\"fallback\":", (unsigned long long)rt->fallbacks);
 	pthread_mutex_lock(&C.mu);
 	if (rt->fallback_why[0]) {
@@ -1320,8 +1367,10 @@ static int poll_store(void)
 			 * repair); one found at the first look is history. */
 			if (r && rows[i].version > CS.reset_seen[r->index]) {
 				CS.reset_seen[r->index] = rows[i].version;
-				if (CS.polled && r->index != reset)
+				if (CS.polled && r->index != reset) {
 					reset_here(&C.routes[r->index], rows[i].mode);
+					health_recount();       /* a migrate may have filled MongoDB */
+				}
 			}
 			continue;
 		}

@@ -478,7 +478,9 @@ def test_readiness_gate(binary, mongo):
         assert re.search(r"readiness overridden \(forced by alice from 127\.0\.0\.1\): invoices is not ready for "
                          r"live: unexplained mismatches", gw.read_log()), gw.read_log()[-2000:]
         eq(gw.admin("PUT", "routes/invoices", {"mode": "legacy"})[0], 200)
-        eq(gw.admin("PUT", "routes/invoices", {"mode": "shadow"})[0], 200)
+        # straight from legacy to shadow is gated too (nothing reached MongoDB meanwhile)
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "shadow"})[0], 409)
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "shadow", "force": True})[0], 200)
         env = dict(gw.env, USER="bob", CUTOVER_ADMIN_URL="127.0.0.1:%d" % gw.port)
         r = subprocess.run([binary, "mode", "-c", gw.cfg_path, "invoices", "live"], env=env, capture_output=True,
                            text=True, timeout=30)
@@ -601,6 +603,54 @@ def fallback_under_load(gw, other, mongo):
     assert re.search(r"fallback: invoices from live to shadow, by itself: .*MongoDB", fell[0].read_log())
     smp = gw.request("GET", "/_cutover/metrics", headers={"Authorization": "Bearer " + ADMIN_TOKEN}).text
     assert re.search(r'^cutover_fallbacks_total\{route="invoices"\} %d$' % route(gw)["fallbacks"], smp, re.M)
+
+
+def test_flip_before_migrate_is_gated(binary, mongo):
+    """A route whose records are not in MongoDB yet: dual-write is allowed,
+    a flip to shadow (or further) is refused, naming cutover migrate, and
+    plan says how many are there; forced, it is logged; once migrate has
+    copied them the flip is allowed."""
+    gw = Gateway(binary, mongo=mongo, mode="legacy")
+    try:
+        for n in range(3):
+            create(gw, 9500 + n)
+        # from legacy nothing reached MongoDB: the way is dual-write, then the copy
+        st, body = gw.admin("PUT", "routes/invoices", {"mode": "shadow"})
+        eq(st, 409, body)
+        assert body["detail"].startswith("invoices is not ready for shadow: not copied to MongoDB (in legacy its "
+                                         "writes do not reach MongoDB: first cutover mode invoices dual-write, then "
+                                         "cutover migrate --resource invoices)"), body
+        eq(route(gw)["copy"], None)         # legacy mode does not look at MongoDB
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "dual-write"})[0], 200)
+        deadline = time.time() + 15         # counted every 5 s in dual-write
+        while not route(gw)["copy"]:
+            assert time.time() < deadline, route(gw)
+            time.sleep(0.1)
+        eq((route(gw)["copy"]["legacy"], route(gw)["copy"]["mongodb"]), (3, 0))
+        for to in ("shadow", "live"):
+            st, body = gw.admin("PUT", "routes/invoices", {"mode": to})
+            eq(st, 409, body)
+            assert body["detail"].startswith("invoices is not ready for %s: not copied to MongoDB (MongoDB holds "
+                                             "0 of the legacy store's 3 records: copy them first, cutover migrate "
+                                             "--resource invoices). Flip with" % to), body
+        eq(route(gw)["mode"], "dual-write")
+        env = dict(gw.env, CUTOVER_ADMIN_URL="127.0.0.1:%d" % gw.port)
+        r = subprocess.run([binary, "plan", "-c", gw.cfg_path], env=env, capture_output=True, text=True, timeout=30)
+        assert re.search(r"^invoices +dual-write -> shadow +MongoDB holds 0 of the legacy store's 3 records "
+                         r"\(counted [\d.]+ s ago\); copy the rows", r.stdout, re.M), r.stdout
+        st, body = gw.admin("PUT", "routes/invoices", {"mode": "shadow", "force": True, "by": "dana"})
+        eq(st, 200, body)
+        assert "readiness overridden (forced by dana from 127.0.0.1): invoices is not ready for shadow: not " \
+               "copied to MongoDB" in gw.read_log(), gw.read_log()[-2000:]
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "dual-write"})[0], 200)
+        r = subprocess.run([binary, "migrate", "--resource", "invoices", "-c", gw.cfg_path], env=env,
+                           capture_output=True, text=True, timeout=120)
+        eq(r.returncode, 0, r.stdout + r.stderr)
+        # at once: a refusal rests on a count made then, not on the one from before the migrate
+        eq(gw.admin("PUT", "routes/invoices", {"mode": "shadow"})[0], 200)
+        eq(route(gw)["copy"], None)         # counted in dual-write only
+    finally:
+        stop_clean(gw)
 
 
 def test_evidence_follows_the_data(binary, mongo):
@@ -1312,7 +1362,7 @@ def suite(runner, binary, mongo):
                 test_zero_downtime_flips_under_load,
                 test_zero_downtime_global_flips_under_load, test_kill_between_commit_and_copy,
                 test_cascade_delete_reads_are_raced, test_spelled_writes_stay_in_both_stores,
-                test_evidence_follows_the_data], binary, mongo)
+                test_evidence_follows_the_data, test_flip_before_migrate_is_gated], binary, mongo)
     if mongo.dir:       # a server of our own, so we may stop and kill it
         runner.run([test_readiness_gate, test_global_flip_waits_for_pending_writes, test_fallback_under_load,
                     test_stalled_mongodb_waits_are_bounded, test_nothing_lost_when_mongodb_dies], binary, mongo)
