@@ -124,6 +124,25 @@ static void print_noise(const struct json *r)
 	buf_free(&b);
 }
 
+/* The gateway's refusal: its detail, with the advice for API clients
+ * ("force": true) said as this command takes it. */
+static void refused(int status, struct arena *a, const struct buf *out)
+{
+	static const char api[] = "Flip with \"force\": true to override.";
+	char msg[128];
+	const struct json *doc = json_parse(a, out->p, out->len, msg, sizeof(msg), NULL);
+	const char *detail = doc ? json_cstr(json_get(doc, "detail")) : NULL, *at;
+
+	if (!detail) {
+		fprintf(stderr, "cutover: %d %s\n", status, out->p ? out->p : "");
+		return;
+	}
+	if ((at = strstr(detail, api)))
+		fprintf(stderr, "cutover: %.*sRun it again with --force to override.\n", (int)(at - detail), detail);
+	else
+		fprintf(stderr, "cutover: %s\n", detail);
+}
+
 int cli_mode(const struct config *cfg, int argc, char **argv, bool force, bool reset)
 {
 	const char *token, *addr;
@@ -171,7 +190,7 @@ int cli_mode(const struct config *cfg, int argc, char **argv, bool force, bool r
 	if (status < 0) {
 		fprintf(stderr, "cutover: cannot reach the gateway at %s\n", addr);
 	} else if (status != 200 && status != 202) {
-		fprintf(stderr, "cutover: %d %s\n", status, buf_cstr(&out));
+		refused(status, &a, &out);
 	} else if (!(doc = json_parse(&a, out.p, out.len, msg, sizeof(msg), NULL))) {
 		fprintf(stderr, "cutover: unexpected answer: %s\n", buf_cstr(&out));
 	} else {

@@ -109,7 +109,8 @@ function renderRoutes(doc) {
     c[6].textContent = `${r.secondary_errors} · ${r.secondary_timeouts} · ${r.dropped}`; c[6].className = "num";
     c[7].textContent = auth.calls ? `${ms(auth.p50)} / ${ms(auth.p99)}` : "–"; c[7].className = "num";
     c[8].textContent = sec.calls ? `${ms(sec.p50)} / ${ms(sec.p99)}` : "–"; c[8].className = "num";
-    c[9].textContent = r.readiness; c[9].className = r.ready ? "ready" : "notready";
+    c[1].className = "wrap";
+    c[9].textContent = r.readiness; c[9].className = "wrap " + (r.ready ? "ready" : "notready");
     c[9].title = (r.readiness_checks || []).map((k) => `${k.check}: ${k.ok ? "ok" : "NOT"} (${k.detail})`)
       .join("\n");
     if (r.fallback)
@@ -237,12 +238,18 @@ async function flipGlobal() {
   await sendFlip("mode", { mode: g.value, force: ok.force, by: "dashboard" }, "the global mode");
 }
 
+// The API's advice is for API clients; on this page the way is the checkbox.
+function forceHint(detail) {
+  return detail.replace('Flip with "force": true to override.', "Tick Force in the confirmation to override.");
+}
+
 async function sendFlip(path, body, what) {
   try {
     const r = await api("PUT", path, body);
     if (r.status === 200) say(`Flipped ${what} to ${r.json.mode}.`, "good");
     else if (r.status === 202) say(`${what} flips once the writes in flight are in both stores.`, "good");
-    else say(`Flip of ${what} refused: ${r.json && r.json.detail ? r.json.detail : "status " + r.status}`, "bad");
+    else say(`Flip of ${what} refused: ${r.json && r.json.detail ? forceHint(r.json.detail) : "status " + r.status}`,
+             "bad");
   } catch (e) {
     if (e instanceof Unauthorized) { token = ""; return askToken(); }
     say(`Flip of ${what} failed: the gateway does not answer.`, "bad");

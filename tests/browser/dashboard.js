@@ -49,6 +49,34 @@ function fail(msg) { throw new Error(msg); }
     ok("every route listed with its mode");
     await page.screenshot({ path: path.join(env.SHOTS, "dashboard-routes.png"), fullPage: true });
 
+    // At 1280 and 1920 px nothing scrolls sideways and every route's flip
+    // control is in view, its labels beside it.
+    for (const width of [1280, 1920]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.waitForTimeout(300);
+      const fit = await page.evaluate(() => {
+        const box = document.querySelector("#routes").parentElement;
+        return {
+          page: document.documentElement.scrollWidth, view: window.innerWidth,
+          box: box.scrollWidth, boxView: box.clientWidth,
+          controls: [...document.querySelectorAll("#routes tbody tr")].map((tr) => ({
+            route: tr.dataset.route,
+            right: Math.max(...[...tr.querySelectorAll("select.flip-mode, button.flip")]
+              .map((e) => e.getBoundingClientRect().right)),
+            label: tr.cells[0].getBoundingClientRect().left,
+          })),
+        };
+      });
+      if (fit.page > fit.view || fit.box > fit.boxView)
+        fail(`at ${width} px the page scrolls sideways: ` + JSON.stringify(fit));
+      for (const c of fit.controls)
+        if (c.right > width || c.label < 0) fail(`at ${width} px ${c.route}'s flip control is out of view: ` +
+                                                 JSON.stringify(fit));
+      await page.screenshot({ path: path.join(env.SHOTS, `dashboard-${width}.png`), fullPage: true });
+      ok(`at ${width} px every flip control is in view, nothing scrolls sideways`);
+    }
+    await page.setViewportSize({ width: 1760, height: 1000 });
+
     // The mismatch made on purpose, as a diff of the two answers and the patch.
     const mm = `.mismatch[data-route="${env.MISMATCH_ROUTE}"]`;
     await page.waitForSelector(`${mm} .diff .del`, { timeout: 15000 });
@@ -79,6 +107,8 @@ function fail(msg) { throw new Error(msg); }
     const gate = await page.textContent("#message");
     if (!/refused: invoices is not ready for live: unexplained mismatches \(1 unexplained mismatch/.test(gate))
       fail("the readiness gate's refusal shows: " + gate);
+    if (!/Tick Force in the confirmation to override\.$/.test(gate.trim()) || /"force"/.test(gate))
+      fail("the refusal does not point at the checkbox: " + gate);
     ok("a flip the route is not ready for is refused with the reason: " + gate.trim());
     await page.click(`${row} button.flip`);
     await page.waitForSelector("#confirm[open]");

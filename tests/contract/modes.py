@@ -486,6 +486,8 @@ def test_readiness_gate(binary, mongo):
                            text=True, timeout=30)
         eq(r.returncode, 1, r.stdout + r.stderr)
         assert "invoices is not ready for live: unexplained mismatches" in r.stderr, r.stderr
+        assert r.stderr.rstrip().endswith("Run it again with --force to override.") and '"force"' not in r.stderr, \
+            r.stderr
         r = subprocess.run([binary, "mode", "-c", gw.cfg_path, "invoices", "live", "--force"], env=env,
                            capture_output=True, text=True, timeout=30)
         eq(r.returncode, 0, r.stdout + r.stderr)
