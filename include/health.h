@@ -26,14 +26,5 @@ bool health_ready(struct buf *reason, bool detail);
 /* What the last look at store s saw: 1 up, 0 down, -1 not looked at (no
  * mode needs it). */
 int health_store_up(enum which_store s);
-/* r's records in each store as last counted (every 5 s while its route
- * is in dual-write), age_s ago; false when not counted. */
-bool health_copy_count(const struct resource *r, int64_t *legacy, int64_t *mongo, double *age_s);
-/* Count again at the next look (a migrate just filled MongoDB). */
-void health_recount(void);
-/* Count r's records in both stores now, on the caller's thread (each call
- * within the secondary time limit): the last word before a flip is
- * refused for them.  false when a store does not answer. */
-bool health_count_now(const struct resource *r);
 
 #endif

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "control.h"
-#include "health.h"
+#include "copies.h"
 #include "journal.h"
 #include "json.h"
 
@@ -957,8 +957,8 @@ static const char *not_copied(const struct route *rt, enum mode to, char *detail
 		         "cutover migrate --resource %s", rt->res->name, rt->res->name);
 	/* Refused only on a count made now: the last one may be from before
 	 * a migrate that has just filled MongoDB. */
-	else if (health_copy_count(rt->res, &legacy, &mongo, &age) && mongo < legacy &&
-	         health_count_now(rt->res) && health_copy_count(rt->res, &legacy, &mongo, &age) && mongo < legacy)
+	else if (copies_count(rt->res, &legacy, &mongo, &age) && mongo < legacy &&
+	         copies_count_now(rt->res) && copies_count(rt->res, &legacy, &mongo, &age) && mongo < legacy)
 		snprintf(detail, n, "MongoDB holds %lld of the legacy store's %lld records: copy them first, cutover "
 		         "migrate --resource %s", (long long)mongo, (long long)legacy, rt->res->name);
 	else
@@ -1121,7 +1121,7 @@ static void copy_json(struct buf *b, const struct resource *r)
 
 	enum mode m = control_mode(r);
 
-	if (m != MODE_DUAL_WRITE || !health_copy_count(r, &legacy, &mongo, &age)) {
+	if (m != MODE_DUAL_WRITE || !copies_count(r, &legacy, &mongo, &age)) {
 		buf_puts(b, ",\"copy\":null");
 		return;
 	}
@@ -1369,7 +1369,7 @@ static int poll_store(void)
 				CS.reset_seen[r->index] = rows[i].version;
 				if (CS.polled && r->index != reset) {
 					reset_here(&C.routes[r->index], rows[i].mode);
-					health_recount();       /* a migrate may have filled MongoDB */
+					copies_recount();       /* a migrate may have filled MongoDB */
 				}
 			}
 			continue;

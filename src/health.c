@@ -8,19 +8,11 @@
 #include <string.h>
 
 #include "control.h"
+#include "copies.h"
 #include "health.h"
 #include "shadow.h"
 
 #define LOOK_EVERY_MS 1000
-#define COUNT_EVERY_MS 5000
-
-/* A resource's records in each store, counted while its route is in
- * dual-write: a flip forward while MongoDB holds fewer is gated, naming
- * cutover migrate.  (In legacy nothing touches MongoDB.) */
-struct copy_count {
-	_Atomic int64_t legacy, mongo;
-	_Atomic int64_t at_us;              /* when counted (monotonic); 0: not counted */
-};
 
 static struct {
 	const struct config *cfg;
@@ -31,8 +23,6 @@ static struct {
 	char why[WS_COUNT][256];            /* under mu */
 	pthread_mutex_t mu;
 	int64_t next_us;
-	struct copy_count *counts;          /* per resource */
-	struct store *counter[WS_COUNT];    /* the counts' own handles */
 	int64_t next_count_us;
 } H = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -59,11 +49,11 @@ void health_start(const struct config *cfg)
 
 	H.cfg = cfg;
 	H.next_us = H.next_count_us = 0;
-	H.counts = xcalloc(cfg->nresources ? cfg->nresources : 1, sizeof(*H.counts));
 	for (s = 0; s < WS_COUNT; s++) {
 		H.urls[s] = urls[s] && *urls[s] ? shadow_url(urls[s], cfg->shadow.timeout_ms) : NULL;
 		H.up[s] = -1;
 	}
+	copies_start(cfg, (const char *const *)H.urls);
 	health_tick();
 }
 
@@ -73,13 +63,11 @@ void health_stop(void)
 
 	for (s = 0; s < WS_COUNT; s++) {
 		store_close(H.store[s]);
-		store_close(H.counter[s]);
 		free(H.urls[s]);
-		H.store[s] = H.counter[s] = NULL;
+		H.store[s] = NULL;
 		H.urls[s] = NULL;
 	}
-	free(H.counts);
-	H.counts = NULL;
+	copies_stop();
 	H.cfg = NULL;
 }
 
@@ -112,82 +100,6 @@ static void look(enum which_store s)
 	H.up[s] = answers;
 }
 
-/* The records of every resource whose route is in dual-write, in both
- * stores; a count that fails leaves the last one. */
-static void count_copies(void)
-{
-	struct store_error err;
-	bool any = false;
-	size_t i;
-	int s;
-
-	for (i = 0; H.urls[WS_MONGO] && i < H.cfg->nresources; i++) {
-		const struct resource *r = H.cfg->resources[i];
-		enum mode m = control_mode(r);
-		int64_t n[WS_COUNT];
-
-		if (m != MODE_DUAL_WRITE)
-			continue;
-		any = true;
-		for (s = 0; s < WS_COUNT; s++)
-			if ((!H.counter[s] && !(H.counter[s] = store_open(H.urls[s], H.cfg, &err))) ||
-			    store_size(H.counter[s], r, &n[s], &err) < 0)
-				break;
-		if (s < WS_COUNT) {
-			store_close(H.counter[s]);          /* afresh next time */
-			H.counter[s] = NULL;
-			continue;
-		}
-		H.counts[i].legacy = n[WS_LEGACY];
-		H.counts[i].mongo = n[WS_MONGO];
-		H.counts[i].at_us = now_mono_us();
-	}
-	for (s = 0; !any && s < WS_COUNT; s++) {
-		store_close(H.counter[s]);
-		H.counter[s] = NULL;
-	}
-}
-
-void health_recount(void)
-{
-	H.next_count_us = 0;
-}
-
-bool health_count_now(const struct resource *r)
-{
-	struct store_error err;
-	struct store *st[WS_COUNT] = {NULL};
-	int64_t n[WS_COUNT];
-	int s;
-
-	if (!H.cfg || !H.urls[WS_MONGO] || (size_t)r->index >= H.cfg->nresources)
-		return false;
-	for (s = 0; s < WS_COUNT; s++)
-		if (!(st[s] = store_open(H.urls[s], H.cfg, &err)) || store_size(st[s], r, &n[s], &err) < 0)
-			break;
-	for (int i = 0; i < WS_COUNT; i++)
-		store_close(st[i]);
-	if (s < WS_COUNT)
-		return false;
-	H.counts[r->index].legacy = n[WS_LEGACY];
-	H.counts[r->index].mongo = n[WS_MONGO];
-	H.counts[r->index].at_us = now_mono_us();
-	return true;
-}
-
-bool health_copy_count(const struct resource *r, int64_t *legacy, int64_t *mongo, double *age_s)
-{
-	const struct copy_count *c = H.counts && (size_t)r->index < H.cfg->nresources ? &H.counts[r->index] : NULL;
-	int64_t at = c ? c->at_us : 0;
-
-	if (!at)
-		return false;
-	*legacy = c->legacy;
-	*mongo = c->mongo;
-	*age_s = (double)(now_mono_us() - at) / 1e6;
-	return true;
-}
-
 int health_tick(void)
 {
 	int64_t now = now_mono_us();
@@ -210,10 +122,16 @@ int health_tick(void)
 		now = now_mono_us();
 		H.next_us = now + LOOK_EVERY_MS * 1000LL;
 	}
-	if (now >= H.next_count_us) {
-		count_copies();
+	if ((now = now_mono_us()) >= H.next_count_us || copies_due()) {
+		bool *dual = xcalloc(H.cfg->nresources + 1, sizeof(*dual));
+		size_t i;
+
+		for (i = 0; i < H.cfg->nresources; i++)
+			dual[i] = control_mode(H.cfg->resources[i]) == MODE_DUAL_WRITE;
+		copies_tick(dual);
+		free(dual);
 		now = now_mono_us();
-		H.next_count_us = now + COUNT_EVERY_MS * 1000LL;
+		H.next_count_us = now + COPIES_EVERY_MS * 1000LL;
 	}
 	return (int)(((H.next_us < H.next_count_us ? H.next_us : H.next_count_us) - now + 999) / 1000);
 }
