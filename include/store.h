@@ -190,8 +190,8 @@ extern _Atomic bool store_text_collated;
 
 /* The adapter for a URL, or NULL with err set when no adapter serves it. */
 const struct store_ops *store_ops_for(const char *url, struct store_error *err);
-/* The same for a store in its role: the legacy store (SQLite, PostgreSQL)
- * or MongoDB; err lists the forms the role accepts. */
+/* The same for a store in its role: the legacy store (any adapter) or
+ * mongodb_uri (MongoDB only); err lists the forms the role accepts. */
 const struct store_ops *store_ops_as(const char *url, bool legacy, struct store_error *err);
 /* Does the store at url sort null above every value? */
 bool store_nulls_high(const char *url);

@@ -52,12 +52,14 @@ const struct store_ops *store_ops_as(const char *url, bool legacy, struct store_
 	const struct store_ops *ops = store_ops_for(url, NULL);
 	char q[80];
 
-	if (ops && (ops == &store_mongodb_ops) != legacy)
+	/* The store the API is served from may be any of them (MongoDB
+	 * alone, too); mongodb_uri is MongoDB's. */
+	if (ops && (legacy || ops == &store_mongodb_ops))
 		return ops;
 	quoted_url(q, url);
 	if (legacy)
-		store_error_set(err, STORE_UNAVAILABLE, "\"%s\" is no legacy store%s; the forms: " LEGACY_FORMS, q,
-		                ops ? " (MongoDB is the other store: mongodb_uri)" : "");
+		store_error_set(err, STORE_UNAVAILABLE, "\"%s\" is no store URL; the forms: " LEGACY_FORMS ", "
+		                MONGODB_FORMS, q);
 	else
 		store_error_set(err, STORE_UNAVAILABLE, "\"%s\" is no MongoDB server; the forms: " MONGODB_FORMS, q);
 	return NULL;

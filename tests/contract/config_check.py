@@ -159,21 +159,20 @@ def position(text, key):
 def test_checked_values(binary):
     tmp = tempfile.mkdtemp(prefix="cutover-check-")
     base = {"database_url": "sqlite:///tmp/none.sqlite3", "resources": []}
-    legacy = ("; the forms: sqlite:///path/to/db.sqlite3 (sqlite://relative/path.sqlite3), "
-              "postgres://user:password@host:5432/db or postgresql://…")
     mongo = "; the forms: mongodb://user:password@host:27017/db or mongodb+srv://host/db"
+    legacy = ("; the forms: sqlite:///path/to/db.sqlite3 (sqlite://relative/path.sqlite3), "
+              "postgres://user:password@host:5432/db or postgresql://\u2026, mongodb://user:password@host:27017/db "
+              "or mongodb+srv://host/db")
     cases = [
         ({"mode": "bogus"}, 'mode "bogus" is not one of legacy, dual-write'),
         ({"listen": "1.2.3.4:99999"}, 'listen address "1.2.3.4:99999" needs a port from 1 to 65535'),
         ({"listen": "no such/host:80"}, 'listen address "no such/host:80" has a host that is no address'),
         ({"listen": "[::1:80"}, 'listen address "[::1:80" has a host that is no IPv6 address'),
         # every form the stores refuse, each with the forms its role takes
-        ({"database_url": "nonsense"}, '"database_url": "nonsense" is no legacy store' + legacy),
-        ({"database_url": "mysql://x/y"}, '"database_url": "mysql://x/y" is no legacy store' + legacy),
-        ({"database_url": "/var/db/app.sqlite3"}, '"database_url": "/var/db/app.sqlite3" is no legacy store' + legacy),
-        ({"database_url": "sqlite:app.db"}, '"database_url": "sqlite:app.db" is no legacy store' + legacy),
-        ({"database_url": "mongodb://h/db"}, '"database_url": "mongodb://h/db" is no legacy store (MongoDB is '
-                                             'the other store: mongodb_uri)' + legacy),
+        ({"database_url": "nonsense"}, '"database_url": "nonsense" is no store URL' + legacy),
+        ({"database_url": "mysql://x/y"}, '"database_url": "mysql://x/y" is no store URL' + legacy),
+        ({"database_url": "/var/db/app.sqlite3"}, '"database_url": "/var/db/app.sqlite3" is no store URL' + legacy),
+        ({"database_url": "sqlite:app.db"}, '"database_url": "sqlite:app.db" is no store URL' + legacy),
         ({"mongodb_uri": "mysql://x/y"}, '"mongodb_uri": "mysql://x/y" is no MongoDB server' + mongo),
         ({"mongodb_uri": "http://x"}, '"mongodb_uri": "http://x" is no MongoDB server' + mongo),
         ({"mongodb_uri": "sqlite:///x.db"}, '"mongodb_uri": "sqlite:///x.db" is no MongoDB server' + mongo),
@@ -191,7 +190,7 @@ def test_checked_values(binary):
     # Given by a variable: the variable named, as there is no position.
     rc, out = check(binary, dump(base), tmp, DATABASE_URL="nonsense", CUTOVER_LISTEN="x:70000")
     eq(rc, 1, out)
-    assert 'DATABASE_URL (from the environment): "database_url": "nonsense" is no legacy store' in out, out
+    assert 'DATABASE_URL (from the environment): "database_url": "nonsense" is no store URL' in out, out
     assert 'CUTOVER_LISTEN (from the environment): listen address "x:70000" needs a port' in out, out
     # A 10 MB value is named by its first bytes, not echoed whole (the
     # stores' message keeps 64 of them).

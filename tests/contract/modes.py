@@ -301,6 +301,16 @@ def test_nothing_lost_when_mongodb_dies(binary, mongo):
     eq(problems, [], log[-3000:])
 
 
+def stop_all(*gateways):
+    """Stop every gateway started (None: not started); fail on any unclean stop."""
+    problems = []
+    for g in gateways:
+        if g:
+            p, log = g.stop()
+            problems += [(x, log[-2000:]) for x in p]
+    eq(problems, [])
+
+
 def flip(gw, name, mode, timeout=30):
     """Flip a route and wait until the flip has taken effect (a flip that
     hands the route to the other store waits for pending writes).  Forced:
@@ -523,12 +533,7 @@ def test_fallback_under_load(binary, mongo):
         other = Gateway(binary, mongo=mongo, mode="live", same_as=gw, config=cfg)
         fallback_under_load(gw, other, mongo)
     finally:
-        problems = []
-        for g in (other, gw):
-            if g:
-                p, log = g.stop()
-                problems += [(x, log[-2000:]) for x in p]
-    eq(problems, [])
+        stop_all(other, gw)
 
 
 def fallback_under_load(gw, other, mongo):
@@ -735,12 +740,7 @@ def test_evidence_follows_the_data(binary, mongo):
         eq(r.returncode, 2, r.stderr)
         assert "--reset-evidence goes with a route" in r.stderr, r.stderr
     finally:
-        problems = []
-        for g in (other, gw):
-            if g:
-                p, log = g.stop()
-                problems += [(x, log[-2000:]) for x in p]
-    eq(problems, [])
+        stop_all(other, gw)
 
 
 OUTCOMES = ("matched", "mismatched", "raced", "secondary_errors", "secondary_timeouts", "dropped", "noise",

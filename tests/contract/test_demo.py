@@ -13,12 +13,18 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import ROOT, Runner, eq, free_port  # noqa: E402
 
 
-def test_demo_curl_lines(binary):
-    tmp = tempfile.mkdtemp(prefix="cutover-demo-")
+def demo_db(tmp):
+    """A small demo database in tmp, as make run's (60 invoices a user)."""
     db = os.path.join(tmp, "demo.sqlite3")
     subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "demo_data.py"), "--schema",
                     os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql"), "--out", db,
                     "--invoices", "60"], check=True, stdout=subprocess.DEVNULL)
+    return db
+
+
+def test_demo_curl_lines(binary):
+    tmp = tempfile.mkdtemp(prefix="cutover-demo-")
+    db = demo_db(tmp)
     port = free_port()
     env = dict(os.environ, CUTOVER_LISTEN="127.0.0.1:%d" % port)
     env.pop("JWT_SECRET", None)
@@ -75,10 +81,7 @@ def test_mongo_demo_walks_the_cutover(binary):
     import threading
     import urllib.request
     tmp = tempfile.mkdtemp(prefix="cutover-mongo-demo-")
-    db = os.path.join(tmp, "demo.sqlite3")
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "demo_data.py"), "--schema",
-                    os.path.join(ROOT, "etc", "examples", "hisabpro", "schema.sqlite.sql"), "--out", db,
-                    "--invoices", "60"], check=True, stdout=subprocess.DEVNULL)
+    db = demo_db(tmp)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CUTOVER_", "DATABASE_", "MONGODB_", "JWT_"))}
     env.update(CUTOVER_LISTEN="127.0.0.1:%d" % port, CUTOVER_DEMO_DIR=os.path.join(tmp, "state"))

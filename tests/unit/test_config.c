@@ -264,7 +264,7 @@ static void test_checked_values(void **state)
 	assert_null(load_text("{\"database_url\": \"nonsense\",\n \"mode\": \"bogus\",\n"
 	                      " \"listen\": \"1.2.3.4:99999\", \"jwt\": {\"secret\": \"0123456789abcdef\"}}", &pr));
 	assert_int_equal(pr.count, 3);
-	assert_non_null(strstr(pr.text.p, "t.json:1:28: \"database_url\": \"nonsense\" is no legacy store; the "
+	assert_non_null(strstr(pr.text.p, "t.json:1:28: \"database_url\": \"nonsense\" is no store URL; the "
 	                       "forms: sqlite://"));
 	assert_non_null(strstr(pr.text.p, "t.json:2:17: mode \"bogus\" is not one of"));
 	assert_non_null(strstr(pr.text.p, "t.json:3:27: listen address \"1.2.3.4:99999\" needs a port"));
@@ -291,7 +291,7 @@ static void test_checked_values(void **state)
 	setenv("DATABASE_URL", "nonsense", 1);
 	setenv("CUTOVER_LISTEN", "x:70000", 1);
 	assert_null(load_text(BASE_HEAD "\"resources\": []}", &pr));
-	assert_non_null(strstr(pr.text.p, "t.json: DATABASE_URL (from the environment): \"database_url\": \"nonsense\" is no legacy store"));
+	assert_non_null(strstr(pr.text.p, "t.json: DATABASE_URL (from the environment): \"database_url\": \"nonsense\" is no store URL"));
 	assert_non_null(strstr(pr.text.p, "t.json: CUTOVER_LISTEN (from the environment): listen address"));
 	config_problems_free(&pr);
 	clear_env();
