@@ -28,8 +28,8 @@ void copies_recount(void);
  * counted. */
 bool copies_count(const struct resource *r, int64_t *legacy, int64_t *mongo, double *age_s);
 /* Count r's records in both stores now, on the caller's thread (each call
- * within the secondary time limit): the last word before a flip is
- * refused for them.  false when a store does not answer. */
-bool copies_count_now(const struct resource *r);
+ * within the secondary time limit), and keep them: the last word before a
+ * flip is refused for them.  false when a store does not answer. */
+bool copies_count_now(const struct resource *r, int64_t *legacy, int64_t *mongo);
 
 #endif

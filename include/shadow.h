@@ -47,11 +47,6 @@ void shadow_kick(void);
 int shadow_sync(struct store *const stores[WS_COUNT], const struct resource *r, int64_t owner,
                 const unsigned char id[16], enum which_store source, struct store_error *err);
 
-/* url with a time limit of timeout_ms on every call where its URL can
- * carry one (MongoDB's timeouts, PostgreSQL's statement_timeout; what the
- * URL sets itself stays), and without the MongoDB driver's retries unless
- * retries.  Allocated. */
-char *store_timed_url(const char *url, int timeout_ms, bool retries);
 /* The URL of a store for secondary work: timed by the shadow time limit,
  * without retries.  Allocated. */
 char *shadow_url(const char *url, int timeout_ms);

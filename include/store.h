@@ -201,6 +201,12 @@ struct store *store_open(const char *url, const struct config *cfg, struct store
  * so its socket time limit is ten minutes unless the URL gives one. */
 struct store *store_open_batch(const char *url, const struct config *cfg, struct store_error *err);
 
+/* url with a time limit of timeout_ms on every call where its URL can
+ * carry one (MongoDB's timeouts, PostgreSQL's statement_timeout; what the
+ * URL sets itself stays), and without the MongoDB driver's retries unless
+ * retries.  Allocated. */
+char *store_timed_url(const char *url, int timeout_ms, bool retries);
+
 static inline void store_close(struct store *s)
 {
 	if (s)

@@ -420,11 +420,17 @@ void control_write_end(const struct resource *r, uint64_t epoch, int64_t seq)
 	atomic_fetch_add(&rt->ended_seq, 1);
 }
 
-bool control_fenced(const struct resource *r, uint64_t epoch)
+/* Is a flip of r under way (waiting for earlier writes)? */
+static bool flipping(const struct resource *r)
 {
 	struct route *rt = route_of(r);
 
-	return rt && rt->target != -2 && epoch == rt->epoch;
+	return rt && rt->target != -2;
+}
+
+bool control_fenced(const struct resource *r, uint64_t epoch)
+{
+	return flipping(r) && epoch == route_of(r)->epoch;
 }
 
 bool control_await_flip(const struct resource *r, int64_t timeout_us)
@@ -434,7 +440,7 @@ bool control_await_flip(const struct resource *r, int64_t timeout_us)
 
 	deadline_after(&ts, timeout_us);
 	pthread_mutex_lock(&C.modes_mu);
-	while ((fenced = route_of(r) && route_of(r)->target != -2) && pthread_cond_timedwait(&C.flipped, &C.modes_mu, &ts) == 0)
+	while ((fenced = flipping(r)) && pthread_cond_timedwait(&C.flipped, &C.modes_mu, &ts) == 0)
 		;
 	pthread_mutex_unlock(&C.modes_mu);
 	return !fenced;
@@ -958,7 +964,7 @@ static const char *not_copied(const struct route *rt, enum mode to, char *detail
 	/* Refused only on a count made now: the last one may be from before
 	 * a migrate that has just filled MongoDB. */
 	else if (copies_count(rt->res, &legacy, &mongo, &age) && mongo < legacy &&
-	         copies_count_now(rt->res) && copies_count(rt->res, &legacy, &mongo, &age) && mongo < legacy)
+	         copies_count_now(rt->res, &legacy, &mongo) && mongo < legacy)
 		snprintf(detail, n, "MongoDB holds %lld of the legacy store's %lld records: copy them first, cutover "
 		         "migrate --resource %s", (long long)mongo, (long long)legacy, rt->res->name);
 	else
@@ -1116,10 +1122,9 @@ static void noise_json(struct buf *b, const struct route *rt)
  * counted, while the route is in dual-write; else null. */
 static void copy_json(struct buf *b, const struct resource *r)
 {
+	enum mode m = control_mode(r);
 	int64_t legacy, mongo;
 	double age;
-
-	enum mode m = control_mode(r);
 
 	if (m != MODE_DUAL_WRITE || !copies_count(r, &legacy, &mongo, &age)) {
 		buf_puts(b, ",\"copy\":null");

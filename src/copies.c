@@ -49,34 +49,40 @@ bool copies_due(void)
 	return K.due;
 }
 
-void copies_tick(const bool *dual)
+/* Count r in both stores through st (a NULL handle is opened) and keep
+ * the counts; false when a store does not answer (its handle closed, to
+ * connect afresh next time). */
+static bool count_into(struct store *st[WS_COUNT], const struct resource *r)
 {
 	struct store_error err;
-	bool any = false;
+	int64_t n[WS_COUNT];
+	int s;
 
-	K.due = false;
+	for (s = 0; s < WS_COUNT; s++) {
+		if ((!st[s] && !(st[s] = store_open(K.urls[s], K.cfg, &err))) || store_size(st[s], r, &n[s], &err) < 0) {
+			store_close(st[s]);
+			st[s] = NULL;
+			return false;
+		}
+	}
+	K.counts[r->index].legacy = n[WS_LEGACY];
+	K.counts[r->index].mongo = n[WS_MONGO];
+	K.counts[r->index].at_us = now_mono_us();
+	return true;
+}
+
+void copies_tick(const bool *dual)
+{
+	bool any = false;
 	size_t i;
 	int s;
 
+	K.due = false;
 	for (i = 0; K.urls[WS_MONGO] && i < K.cfg->nresources; i++) {
-		const struct resource *r = K.cfg->resources[i];
-		int64_t n[WS_COUNT];
-
-		if (!dual[i])
-			continue;
-		any = true;
-		for (s = 0; s < WS_COUNT; s++)
-			if ((!K.counter[s] && !(K.counter[s] = store_open(K.urls[s], K.cfg, &err))) ||
-			    store_size(K.counter[s], r, &n[s], &err) < 0)
-				break;
-		if (s < WS_COUNT) {
-			store_close(K.counter[s]);          /* afresh next time */
-			K.counter[s] = NULL;
-			continue;
+		if (dual[i]) {
+			any = true;
+			count_into(K.counter, K.cfg->resources[i]);
 		}
-		K.counts[i].legacy = n[WS_LEGACY];
-		K.counts[i].mongo = n[WS_MONGO];
-		K.counts[i].at_us = now_mono_us();
 	}
 	for (s = 0; !any && s < WS_COUNT; s++) {
 		store_close(K.counter[s]);
@@ -89,26 +95,19 @@ void copies_recount(void)
 	K.due = true;
 }
 
-bool copies_count_now(const struct resource *r)
+bool copies_count_now(const struct resource *r, int64_t *legacy, int64_t *mongo)
 {
-	struct store_error err;
 	struct store *st[WS_COUNT] = {NULL};
-	int64_t n[WS_COUNT];
+	double age;
+	bool counted;
 	int s;
 
 	if (!K.cfg || !K.urls[WS_MONGO] || (size_t)r->index >= K.cfg->nresources)
 		return false;
+	counted = count_into(st, r);
 	for (s = 0; s < WS_COUNT; s++)
-		if (!(st[s] = store_open(K.urls[s], K.cfg, &err)) || store_size(st[s], r, &n[s], &err) < 0)
-			break;
-	for (int i = 0; i < WS_COUNT; i++)
-		store_close(st[i]);
-	if (s < WS_COUNT)
-		return false;
-	K.counts[r->index].legacy = n[WS_LEGACY];
-	K.counts[r->index].mongo = n[WS_MONGO];
-	K.counts[r->index].at_us = now_mono_us();
-	return true;
+		store_close(st[s]);
+	return counted && copies_count(r, legacy, mongo, &age);
 }
 
 bool copies_count(const struct resource *r, int64_t *legacy, int64_t *mongo, double *age_s)

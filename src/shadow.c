@@ -32,46 +32,6 @@ static struct {
 	int read_delay_ms;          /* CUTOVER_TEST_SHADOW_DELAY_MS: tests of raced reads */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-/* url with "name=value" added after sep unless it names the key already;
- * sep becomes "&". */
-static void url_param(struct buf *b, const char *url, const char **sep, const char *name, const char *value)
-{
-	if (strstr(url, name))
-		return;
-	buf_printf(b, "%s%s%s", *sep, name, value);
-	*sep = "&";
-}
-
-char *store_timed_url(const char *url, int timeout_ms, bool retries)
-{
-	struct buf b = {0};
-	const char *sep = strchr(url, '?') ? "&" : "?";
-	char ms[16], connect_ms[16];
-	char *out;
-
-	snprintf(ms, sizeof(ms), "%d", timeout_ms);
-	snprintf(connect_ms, sizeof(connect_ms), "%d", timeout_ms < STORE_CONNECT_MS ? timeout_ms : STORE_CONNECT_MS);
-	buf_puts(&b, url);
-	if (strncmp(url, "mongodb", 7) == 0) {
-		/* connectTimeoutMS too: after a timeout the driver opens a new
-		 * connection, whose handshake a stalled server never answers. */
-		url_param(&b, url, &sep, "socketTimeoutMS=", ms);
-		url_param(&b, url, &sep, "serverSelectionTimeoutMS=", connect_ms);
-		url_param(&b, url, &sep, "connectTimeoutMS=", connect_ms);
-		/* The driver's one retry of a read or a write would double the
-		 * wait, and hide a server that stalls. */
-		if (!retries) {
-			url_param(&b, url, &sep, "retryReads=", "false");
-			url_param(&b, url, &sep, "retryWrites=", "false");
-		}
-	} else if (strncmp(url, "postgres", 8) == 0 && !strstr(url, "options=")) {
-		buf_printf(&b, "%soptions=-c%%20statement_timeout%%3D%d", sep, timeout_ms);
-	}
-	out = xstrdup(buf_cstr(&b));
-	buf_free(&b);
-	return out;
-}
-
 char *shadow_url(const char *url, int timeout_ms)
 {
 	return store_timed_url(url, timeout_ms, false);
