@@ -29,6 +29,7 @@ struct journal_entry {
 	enum which_store source;    /* the store holding the truth */
 	int attempts;
 	char last_error[200];
+	int late;                   /* 1: an attempt went unanswered; 2: applied once since, again when due */
 };
 
 int journal_open(const char *path, struct error *err);
@@ -39,11 +40,21 @@ int64_t journal_append(const char *resource, int64_t owner, const unsigned char 
                        enum which_store source);
 /* The entry is applied: true when this call removed it. */
 bool journal_done(int64_t seq);
-/* Applying failed: retry later, backing off with each attempt.  false
+/* Applying failed: retry later, backing off with each attempt; when the
+ * store gave no answer (unanswered), it may make the write yet, so the
+ * entry is applied once more a while after it first succeeds.  false
  * when the entry is no longer there. */
-bool journal_failed(int64_t seq, const char *why);
-/* Entries due for a retry (up to max); how many. */
-size_t journal_due(struct journal_entry *out, size_t max, bool all);
+bool journal_failed(int64_t seq, const char *why, bool unanswered);
+/* An entry with an unanswered attempt was applied: true when it stays to
+ * be applied again later (see SETTLE_US), false when it may go. */
+bool journal_settling(int64_t seq);
+enum journal_which {
+	DUE_NOW,                    /* whose retry time has come */
+	DUE_SOON,                   /* and every other, but those applied once and settling */
+	DUE_EVERY,                  /* every entry */
+};
+/* Entries due (up to max); how many. */
+size_t journal_due(struct journal_entry *out, size_t max, enum journal_which which);
 /* {"depth":…,"failing":…,"oldest":…,"entries":[…]} for the admin API. */
 void journal_json(struct buf *b, int limit);
 struct journal_stats {

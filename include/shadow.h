@@ -11,6 +11,7 @@
 #define CUTOVER_SHADOW_H
 
 #include "config.h"
+#include "journal.h"
 #include "pool.h"
 #include "request.h"
 #include "store.h"
@@ -34,9 +35,10 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
  * shadow read (if sampled) to the shadow workers. */
 void shadow_after_answer(struct request *req);
 
-/* Apply the journal entries due (all: whatever their retry time), up to
- * one batch; returns how many were tried, *applied how many left it. */
-size_t shadow_drain(const struct config *cfg, struct store *const stores[WS_COUNT], bool all,
+/* Apply the journal entries due (see journal_which), up to one batch;
+ * returns how many were tried, *applied how many left it.  Every entry
+ * (DUE_EVERY, for cutover repair) is applied once and removed. */
+size_t shadow_drain(const struct config *cfg, struct store *const stores[WS_COUNT], enum journal_which which,
                     size_t *applied);
 
 /* Apply every journal entry now, whatever its retry time (a flip waits). */

@@ -373,7 +373,7 @@ static int repair_journal(const struct config *cfg)
 	}
 	progress_begin(&pr, "repair", "journal", "entries", before, 0);
 	while (rc == 0) {
-		size_t ok, n = shadow_drain(cfg, stores, true, &ok);
+		size_t ok, n = shadow_drain(cfg, stores, DUE_EVERY, &ok);
 
 		applied += (int64_t)ok;
 		failed += (int64_t)(n - ok);

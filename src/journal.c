@@ -15,11 +15,16 @@
 /* The first try happens at once on the shadow workers; the background
  * retry leaves an entry alone for this long before taking it up. */
 #define FIRST_RETRY_US (3 * 1000000LL)
+/* A store that did not answer may still make the write when it resumes
+ * (a stalled server does, in whatever order its connections come back).
+ * An entry one of whose attempts went unanswered is applied once more
+ * this long after it first succeeds, and stays pending until then. */
+#define SETTLE_US (2 * 1000000LL)
 
 static struct {
 	pthread_mutex_t mu;
 	sqlite3 *db;
-	sqlite3_stmt *append, *done, *failed, *due, *count, *oldest;
+	sqlite3_stmt *append, *done, *failed, *late, *settling, *due, *count, *oldest;
 	int64_t depth;
 	uint64_t drained, failures;     /* entries applied and removed; attempts that failed */
 } J = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -31,8 +36,18 @@ static const char schema[] =
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" resource TEXT NOT NULL, owner INTEGER NOT NULL, id BLOB NOT NULL, source INTEGER NOT NULL,"
 	" created_us INTEGER NOT NULL, next_us INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-	" last_error TEXT NOT NULL DEFAULT '');"
+	" last_error TEXT NOT NULL DEFAULT '', late INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS journal_next ON journal (next_us);";
+
+/* Journals written before the late column get it. */
+static int add_late(char **msg)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(J.db, "SELECT late FROM journal LIMIT 0", -1, &st, NULL) == SQLITE_OK)
+		return sqlite3_finalize(st);
+	return sqlite3_exec(J.db, "ALTER TABLE journal ADD COLUMN late INTEGER NOT NULL DEFAULT 0", NULL, NULL, msg);
+}
 
 int journal_open(const char *path, struct error *err)
 {
@@ -42,13 +57,18 @@ int journal_open(const char *path, struct error *err)
 	                    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(J.db, 5000) != SQLITE_OK ||
 	    sqlite3_exec(J.db, schema, NULL, NULL, &msg) != SQLITE_OK ||
+	    add_late(&msg) != SQLITE_OK ||
 	    sqlite3_prepare_v2(J.db, "INSERT INTO journal (resource, owner, id, source, created_us, next_us)"
 	                       " VALUES (?,?,?,?,?,?)", -1, &J.append, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(J.db, "DELETE FROM journal WHERE seq=?", -1, &J.done, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(J.db, "UPDATE journal SET attempts=attempts+1, last_error=?, next_us=?"
 	                       " WHERE seq=? RETURNING attempts", -1, &J.failed, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(J.db, "SELECT seq, resource, owner, id, source, attempts, last_error"
-	                       " FROM journal WHERE next_us<=? ORDER BY seq LIMIT ?", -1, &J.due, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(J.db, "UPDATE journal SET late=1 WHERE seq=?", -1, &J.late, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(J.db, "UPDATE journal SET late=2, next_us=? WHERE seq=? AND late=1", -1, &J.settling,
+	                       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(J.db, "SELECT seq, resource, owner, id, source, attempts, last_error, late"
+	                       " FROM journal WHERE next_us<=?1 OR (?2 AND late<2) OR ?3 ORDER BY seq LIMIT ?4", -1,
+	                       &J.due, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(J.db, "SELECT COUNT(*) FROM journal", -1, &J.count, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(J.db, "SELECT created_us FROM journal ORDER BY seq LIMIT 1", -1, &J.oldest,
 	                       NULL) != SQLITE_OK) {
@@ -68,12 +88,14 @@ void journal_close(void)
 	sqlite3_finalize(J.append);
 	sqlite3_finalize(J.done);
 	sqlite3_finalize(J.failed);
+	sqlite3_finalize(J.late);
+	sqlite3_finalize(J.settling);
 	sqlite3_finalize(J.due);
 	sqlite3_finalize(J.count);
 	sqlite3_finalize(J.oldest);
 	sqlite3_close(J.db);
 	J.db = NULL;
-	J.append = J.done = J.failed = J.due = J.count = J.oldest = NULL;
+	J.append = J.done = J.failed = J.late = J.settling = J.due = J.count = J.oldest = NULL;
 }
 
 int64_t journal_append(const char *resource, int64_t owner, const unsigned char id[16],
@@ -120,7 +142,7 @@ bool journal_done(int64_t seq)
 	return removed;
 }
 
-bool journal_failed(int64_t seq, const char *why)
+bool journal_failed(int64_t seq, const char *why, bool unanswered)
 {
 	bool found = false;
 
@@ -147,6 +169,11 @@ bool journal_failed(int64_t seq, const char *why)
 			snprintf(sql, sizeof(sql), "UPDATE journal SET next_us=%lld WHERE seq=%lld",
 			         (long long)(now + wait), (long long)seq);
 			sqlite3_exec(J.db, sql, NULL, NULL, NULL);
+			if (unanswered) {
+				sqlite3_bind_int64(J.late, 1, seq);
+				sqlite3_step(J.late);
+				sqlite3_reset(J.late);
+			}
 		}
 		sqlite3_reset(J.failed);
 		sqlite3_clear_bindings(J.failed);
@@ -155,14 +182,31 @@ bool journal_failed(int64_t seq, const char *why)
 	return found;
 }
 
-size_t journal_due(struct journal_entry *out, size_t max, bool all)
+bool journal_settling(int64_t seq)
+{
+	bool again = false;
+
+	pthread_mutex_lock(&J.mu);
+	if (J.db) {
+		sqlite3_bind_int64(J.settling, 1, now_wall_us() + SETTLE_US);
+		sqlite3_bind_int64(J.settling, 2, seq);
+		again = sqlite3_step(J.settling) == SQLITE_DONE && sqlite3_changes(J.db) > 0;
+		sqlite3_reset(J.settling);
+	}
+	pthread_mutex_unlock(&J.mu);
+	return again;
+}
+
+size_t journal_due(struct journal_entry *out, size_t max, enum journal_which which)
 {
 	size_t n = 0;
 
 	pthread_mutex_lock(&J.mu);
 	if (J.db) {
-		sqlite3_bind_int64(J.due, 1, all ? INT64_MAX : now_wall_us());
-		sqlite3_bind_int64(J.due, 2, (int64_t)max);
+		sqlite3_bind_int64(J.due, 1, now_wall_us());
+		sqlite3_bind_int(J.due, 2, which == DUE_SOON);
+		sqlite3_bind_int(J.due, 3, which == DUE_EVERY);
+		sqlite3_bind_int64(J.due, 4, (int64_t)max);
 		while (n < max && sqlite3_step(J.due) == SQLITE_ROW) {
 			struct journal_entry *e = &out[n];
 			const void *id = sqlite3_column_blob(J.due, 3);
@@ -177,6 +221,7 @@ size_t journal_due(struct journal_entry *out, size_t max, bool all)
 			e->attempts = sqlite3_column_int(J.due, 5);
 			snprintf(e->last_error, sizeof(e->last_error), "%s",
 			         (const char *)sqlite3_column_text(J.due, 6));
+			e->late = sqlite3_column_int(J.due, 7);
 			n++;
 		}
 		sqlite3_reset(J.due);

@@ -87,18 +87,26 @@ int shadow_sync(struct store *const stores[WS_COUNT], const struct resource *r, 
 	return rc;
 }
 
-/* Apply one journal entry; true when it left the journal. */
+static bool unanswered(enum store_err code)
+{
+	return code == STORE_TIMEOUT || code == STORE_UNAVAILABLE;
+}
+
+/* Apply one journal entry; true when it left the journal.  An entry one
+ * of whose attempts went unanswered (late) stays for one more, later. */
 static bool apply(struct store *const stores[WS_COUNT], const struct resource *r, int64_t owner,
-                  const unsigned char id[16], enum which_store source, int64_t seq)
+                  const unsigned char id[16], enum which_store source, int64_t seq, int late)
 {
 	struct store_error err;
 
 	if (shadow_sync(stores, r, owner, id, source, &err) == 0) {
+		if (late == 1 && journal_settling(seq))
+			return false;
 		if (journal_done(seq))
 			control_sync_pending(r, id, -1);
 		return true;
 	}
-	journal_failed(seq, err.msg);
+	journal_failed(seq, err.msg, unanswered(err.code));
 	return false;
 }
 
@@ -118,7 +126,7 @@ static void sync_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 {
 	struct sync_job *j = (struct sync_job *)job;
 
-	apply(stores, j->res, j->owner, j->id, j->source, j->seq);
+	apply(stores, j->res, j->owner, j->id, j->source, j->seq, 0);
 }
 
 static void job_free(struct pool_job *job)
@@ -138,16 +146,16 @@ bool shadow_breaker_open(enum which_store target)
 
 /* The entry made before the write stays due after it: the drain may have
  * applied it to the record as it was while the write was under way. */
-static void keep_due(struct request *req, int64_t seq, enum which_store source, const char *why)
+static void keep_due(struct request *req, int64_t seq, enum which_store source, const char *why, bool late)
 {
-	if (journal_failed(seq, why))
+	if (journal_failed(seq, why, late))
 		return;
 	if ((seq = journal_append(req->resource->name, req->owner, req->id, source)) <= 0)
 		return;
 	drainer_ensure();
 	control_sync_pending(req->resource, req->id, +1);
 	req->journal_pending = seq;
-	journal_failed(seq, why);
+	journal_failed(seq, why, late);
 }
 
 void shadow_before_write(struct request *req, const unsigned char id[16])
@@ -180,11 +188,11 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
 
 	if (seq <= 0)
 		return;
-	if (req->store_err == STORE_TIMEOUT || req->store_err == STORE_UNAVAILABLE)
+	if (unanswered(req->store_err))
 		/* No answer is not a refusal: the store may make the write yet
 		 * (a stalled server does, when it resumes).  The entry stays,
 		 * and copies what is there then. */
-		return keep_due(req, seq, source, "the store did not answer the write: copied as it is");
+		return keep_due(req, seq, source, "the store did not answer the write: copied as it is", true);
 	if (!req->wrote || !req->has_id) {
 		/* The store refused the write: nothing to copy. */
 		if (journal_done(seq))
@@ -198,7 +206,7 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
 		return;
 	}
 	if (shadow_breaker_open(target))
-		return keep_due(req, seq, source, "the secondary store is failing: left to the journal drain");
+		return keep_due(req, seq, source, "the secondary store is failing: left to the journal drain", false);
 	pair[source] = stores[source];
 	pair[target] = stores[QUICK(target)];
 	if (shadow_sync(pair, r, req->owner, req->id, source, &err) == 0) {
@@ -206,8 +214,8 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
 			control_sync_pending(r, req->id, -1);
 		req->journal_pending = 0;
 	} else {
-		keep_due(req, seq, source, err.msg);
-		if (err.code == STORE_UNAVAILABLE || err.code == STORE_TIMEOUT)
+		keep_due(req, seq, source, err.msg, unanswered(err.code));
+		if (unanswered(err.code))
 			breaker_until[target] = now_mono_us() + BREAKER_US;
 	}
 }
@@ -446,19 +454,19 @@ void shadow_after_answer(struct request *req)
 
 /* The journal drain ---------------------------------------------------- */
 
-size_t shadow_drain(const struct config *cfg, struct store *const stores[WS_COUNT], bool all,
+size_t shadow_drain(const struct config *cfg, struct store *const stores[WS_COUNT], enum journal_which which,
                     size_t *applied)
 {
 	struct journal_entry e[DRAIN_BATCH];
-	size_t n = journal_due(e, DRAIN_BATCH, all), i;
+	size_t n = journal_due(e, DRAIN_BATCH, which), i;
 
 	*applied = 0;
 	for (i = 0; i < n; i++) {
 		const struct resource *r = config_resource(cfg, e[i].resource, strlen(e[i].resource));
 
 		if (!r)
-			journal_failed(e[i].seq, "no such resource in the configuration");
-		else if (apply(stores, r, e[i].owner, e[i].id, e[i].source, e[i].seq))
+			journal_failed(e[i].seq, "no such resource in the configuration", false);
+		else if (apply(stores, r, e[i].owner, e[i].id, e[i].source, e[i].seq, which == DUE_EVERY ? 0 : e[i].late))
 			(*applied)++;
 	}
 	return n;
@@ -496,7 +504,7 @@ static void *drainer_main(void *arg)
 				if (!stores[i] && !(stores[i] = store_open(S.urls[i], S.cfg, &err)))
 					fprintf(stderr, "cutover: journal: %s\n", err.msg);
 			if (stores[WS_LEGACY] && stores[WS_MONGO])
-				shadow_drain(S.cfg, stores, all, &applied);
+				shadow_drain(S.cfg, stores, all ? DUE_SOON : DUE_NOW, &applied);
 		}
 		pthread_mutex_lock(&S.mu);
 	}
@@ -546,7 +554,7 @@ int shadow_start(const struct config *cfg)
 	S.urls[WS_LEGACY] = shadow_url(cfg->database_url, cfg->shadow.timeout_ms);
 	S.urls[WS_MONGO] = shadow_url(cfg->mongodb_uri, cfg->shadow.timeout_ms);
 	/* Entries left by an earlier run are pending too (raced reads). */
-	n = journal_due(e, DRAIN_BATCH, true);
+	n = journal_due(e, DRAIN_BATCH, DUE_EVERY);
 	for (i = 0; i < n; i++) {
 		const struct resource *r = config_resource(cfg, e[i].resource, strlen(e[i].resource));
 
