@@ -325,6 +325,7 @@ struct config_key {
 	const char *def;            /* the default, as text; NULL: zero, "" */
 	const char *env;            /* CFG_STRING: the variable that overrides it, or NULL */
 	void (*parse)(struct config_loader *l, const struct json *v);     /* CFG_CUSTOM */
+	const char *doc;            /* what it does, one line */
 };
 
 #define CFG_FIELD(member) offsetof(struct config, member), sizeof(((struct config *)0)->member)
@@ -340,9 +341,10 @@ struct config_module {
 /* Every module's keys (config_modules.c), NULL-terminated. */
 extern const struct config_module *const config_modules[];
 
-/* Every declared key, a line each: KEY TYPE BOUNDS DEFAULT ENV MODULE
- * ("-" for none). */
-void config_keys_print(FILE *out);
+/* Every declared key: a line each (KEY TYPE BOUNDS DEFAULT ENV MODULE
+ * DESCRIPTION, "-" for none), a Markdown table, or man page entries. */
+enum keys_format { KEYS_TEXT, KEYS_MARKDOWN, KEYS_MAN };
+void config_keys_print(FILE *out, enum keys_format f);
 
 /* For a module's parse and check functions: the configuration being
  * loaded, a problem at a value (NULL: the file as a whole), and the typed

@@ -195,7 +195,8 @@ const struct middleware mw_access_log = {
 };
 
 static const struct config_key keys[] = {
-	{NULL, "access_log", CFG_STRING, CFG_FIELD(access_log), 0, 0, "-", NULL, NULL},
+	{NULL, "access_log", CFG_STRING, CFG_FIELD(access_log), 0, 0, "-", NULL, NULL,
+	 "- for standard error, \"\" for none, or a file (JSON lines)"},
 };
 
 const struct config_module access_log_config = {"access_log", keys, ARRAY_LEN(keys), NULL};

@@ -196,16 +196,26 @@ static void check_auth(struct config_loader *l)
 }
 
 static const struct config_key keys[] = {
-	{"jwt", "secret", CFG_STRING, CFG_FIELD(jwt.secret), 0, 0, NULL, "JWT_SECRET", NULL},
-	{"jwt", "user_id_claim", CFG_STRING, CFG_FIELD(jwt.user_id_claim), 0, 0, "user_id", NULL, NULL},
-	{"jwt", "issuer", CFG_STRING, CFG_FIELD(jwt.issuer), 0, 0, NULL, NULL, NULL},
-	{"jwt", "audience", CFG_STRING, CFG_FIELD(jwt.audience), 0, 0, NULL, NULL, NULL},
-	{"jwt", "leeway", CFG_INT, CFG_FIELD(jwt.leeway), 0, 3600, NULL, NULL, NULL},
-	{"jwt", "algorithms", CFG_CUSTOM, CFG_FIELD(jwt.algorithms), 0, 0, NULL, NULL, parse_algorithms},
-	{"jwt", "public_key", CFG_STRING, CFG_FIELD(jwt.public_key), 0, 0, "", "JWT_PUBLIC_KEY", NULL},
-	{"jwt", "jwks", CFG_STRING, CFG_FIELD(jwt.jwks), 0, 0, "", "JWT_JWKS", NULL},
-	{"jwt", "required_claims", CFG_CUSTOM, CFG_FIELD(jwt.required_claims), 0, 0, NULL, NULL, parse_required},
-	{"jwt", "role_claim", CFG_STRING, CFG_FIELD(jwt.role_claim), 0, 0, "", NULL, NULL},
+	{"jwt", "secret", CFG_STRING, CFG_FIELD(jwt.secret), 0, 0, NULL, "JWT_SECRET", NULL,
+	 "the HS256/384/512 key, at least 16 characters"},
+	{"jwt", "user_id_claim", CFG_STRING, CFG_FIELD(jwt.user_id_claim), 0, 0, "user_id", NULL, NULL,
+	 "the claim holding the user id"},
+	{"jwt", "issuer", CFG_STRING, CFG_FIELD(jwt.issuer), 0, 0, NULL, NULL, NULL,
+	 "the iss a token must carry"},
+	{"jwt", "audience", CFG_STRING, CFG_FIELD(jwt.audience), 0, 0, NULL, NULL, NULL,
+	 "the aud a token must carry"},
+	{"jwt", "leeway", CFG_INT, CFG_FIELD(jwt.leeway), 0, 3600, NULL, NULL, NULL,
+	 "seconds of clock skew allowed on exp and nbf"},
+	{"jwt", "algorithms", CFG_CUSTOM, CFG_FIELD(jwt.algorithms), 0, 0, NULL, NULL, parse_algorithms,
+	 "the algorithms accepted: HS256, HS384, HS512, RS256, ES256"},
+	{"jwt", "public_key", CFG_STRING, CFG_FIELD(jwt.public_key), 0, 0, "", "JWT_PUBLIC_KEY", NULL,
+	 "a PEM public key for RS256 or ES256 tokens"},
+	{"jwt", "jwks", CFG_STRING, CFG_FIELD(jwt.jwks), 0, 0, "", "JWT_JWKS", NULL,
+	 "a JWKS file of public keys, chosen by the token's kid"},
+	{"jwt", "required_claims", CFG_CUSTOM, CFG_FIELD(jwt.required_claims), 0, 0, NULL, NULL, parse_required,
+	 "claims a token must carry, with the value each must have"},
+	{"jwt", "role_claim", CFG_STRING, CFG_FIELD(jwt.role_claim), 0, 0, "", NULL, NULL,
+	 "the claim holding the user's roles (for role-gated writes)"},
 };
 
 const struct config_module auth_config = {"auth", keys, ARRAY_LEN(keys), check_auth};

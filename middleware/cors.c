@@ -70,8 +70,10 @@ static void parse_origins(struct config_loader *l, const struct json *v)
 }
 
 static const struct config_key keys[] = {
-	{"cors", "origins", CFG_CUSTOM, CFG_FIELD(cors.origins), 0, 0, NULL, NULL, parse_origins},
-	{"cors", "max_age", CFG_INT, CFG_FIELD(cors.max_age), 0, 86400, "600", NULL, NULL},
+	{"cors", "origins", CFG_CUSTOM, CFG_FIELD(cors.origins), 0, 0, NULL, NULL, parse_origins,
+	 "origins allowed to call the API from a browser (\"*\" for any)"},
+	{"cors", "max_age", CFG_INT, CFG_FIELD(cors.max_age), 0, 86400, "600", NULL, NULL,
+	 "seconds a browser may keep a CORS preflight's answer"},
 };
 
 const struct config_module cors_config = {"cors", keys, ARRAY_LEN(keys), NULL};

@@ -305,9 +305,12 @@ static void check_admin(struct config_loader *l)
 }
 
 static const struct config_key keys[] = {
-	{"admin", "prefix", CFG_STRING, CFG_FIELD(admin.prefix), 0, 0, "/_cutover/", NULL, NULL},
-	{"admin", "token", CFG_STRING, CFG_FIELD(admin.token), 0, 0, "", "CUTOVER_ADMIN_TOKEN", NULL},
-	{"admin", "listen", CFG_STRING, CFG_FIELD(admin.listen), 0, 0, "", "CUTOVER_ADMIN_LISTEN", NULL},
+	{"admin", "prefix", CFG_STRING, CFG_FIELD(admin.prefix), 0, 0, "/_cutover/", NULL, NULL,
+	 "the path the admin API, metrics, probes and dashboard are served under"},
+	{"admin", "token", CFG_STRING, CFG_FIELD(admin.token), 0, 0, "", "CUTOVER_ADMIN_TOKEN", NULL,
+	 "the bearer token of the admin API; empty turns the admin API off"},
+	{"admin", "listen", CFG_STRING, CFG_FIELD(admin.listen), 0, 0, "", "CUTOVER_ADMIN_LISTEN", NULL,
+	 "host:port of a listener of the admin API's own"},
 };
 
 const struct config_module admin_config = {"admin", keys, ARRAY_LEN(keys), check_admin};

@@ -1270,13 +1270,56 @@ static void finish_load(struct config_loader *l)
 			(*m)->check(l);
 }
 
-void config_keys_print(FILE *out)
+/* Text for a man page: backslashes doubled, a leading dot or quote kept
+ * from being read as a request. */
+static void roff(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++)
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '-')
+			fputs("\\-", out);
+		else
+			fputc(*s, out);
+}
+
+static void key_print(FILE *out, enum keys_format f, const char *key, const char *type, const char *bounds,
+                      const char *def, const char *env, const char *module, const char *doc)
+{
+	if (f == KEYS_TEXT) {
+		fprintf(out, "%-34s %-8s %-22s %-26s %-21s %-10s %s\n", key, type, bounds, def, env, module, doc);
+	} else if (f == KEYS_MARKDOWN) {
+		fprintf(out, "| `%s` | %s | %s | %s | %s | %s |\n", key, type, bounds, def, env, doc);
+	} else {
+		fputs(".TP\n.B ", out);
+		roff(out, key);
+		fprintf(out, "\n(%s", type);
+		if (*bounds != '-')
+			fprintf(out, ", %s", bounds);
+		if (*def != '-') {
+			fputs(", default ", out);
+			roff(out, def);
+		}
+		if (*env != '-')
+			fprintf(out, ", or \\fB%s\\fR", env);
+		fputs(")\n", out);
+		roff(out, doc);
+		fputc('\n', out);
+	}
+}
+
+void config_keys_print(FILE *out, enum keys_format f)
 {
 	static const char *const types[] = {"string", "integer", "boolean", "other"};
 	const struct config_module *const *m;
 	size_t i;
 
-	fprintf(out, "%-34s %-8s %-22s %-26s %-21s %s\n", "KEY", "TYPE", "BOUNDS", "DEFAULT", "ENV", "MODULE");
+	if (f == KEYS_TEXT)
+		key_print(out, f, "KEY", "TYPE", "BOUNDS", "DEFAULT", "ENV", "MODULE", "DESCRIPTION");
+	else if (f == KEYS_MARKDOWN)
+		fputs("| Key | Type | Bounds | Default | Environment | What it does |\n|---|---|---|---|---|---|\n", out);
 	for (m = config_modules; *m; m++)
 		for (i = 0; i < (*m)->nkeys; i++) {
 			const struct config_key *k = &(*m)->keys[i];
@@ -1289,8 +1332,8 @@ void config_keys_print(FILE *out)
 				snprintf(def, sizeof(def), "\"%s\"", k->def);
 			else if (k->type != CFG_STRING && k->type != CFG_CUSTOM)
 				snprintf(def, sizeof(def), "%s", k->def ? k->def : k->type == CFG_INT ? "0" : "false");
-			fprintf(out, "%-34s %-8s %-22s %-26s %-21s %s\n", key, types[k->type], bounds, def,
-			        k->env ? k->env : "-", (*m)->name);
+			key_print(out, f, key, types[k->type], bounds, def, k->env ? k->env : "-", (*m)->name,
+			          k->doc ? k->doc : "-");
 		}
 }
 
@@ -1405,11 +1448,16 @@ static void core_check(struct config_loader *l)
 }
 
 static const struct config_key core_keys[] = {
-	{NULL, "database_url", CFG_STRING, CFG_FIELD(database_url), 0, 0, NULL, "DATABASE_URL", NULL},
-	{NULL, "mongodb_uri", CFG_STRING, CFG_FIELD(mongodb_uri), 0, 0, "", "MONGODB_URI", NULL},
-	{NULL, "mode", CFG_STRING, CFG_FIELD(mode), 0, 0, "legacy", "DATABASE_MODE", NULL},
-	{NULL, "mongodb_decimal", CFG_CUSTOM, CFG_FIELD(mongodb_decimal), 0, 0, NULL, NULL, parse_decimal},
-	{NULL, "resources", CFG_CUSTOM, CFG_FIELD(resources), 0, 0, NULL, NULL, parse_resources},
+	{NULL, "database_url", CFG_STRING, CFG_FIELD(database_url), 0, 0, NULL, "DATABASE_URL", NULL,
+	 "the legacy store: sqlite://PATH, postgresql://… (or MongoDB alone)"},
+	{NULL, "mongodb_uri", CFG_STRING, CFG_FIELD(mongodb_uri), 0, 0, "", "MONGODB_URI", NULL,
+	 "the MongoDB store: mongodb://… or mongodb+srv://…"},
+	{NULL, "mode", CFG_STRING, CFG_FIELD(mode), 0, 0, "legacy", "DATABASE_MODE", NULL,
+	 "the global mode; a route's own mode wins"},
+	{NULL, "mongodb_decimal", CFG_CUSTOM, CFG_FIELD(mongodb_decimal), 0, 0, NULL, NULL, parse_decimal,
+	 "how decimals are kept in MongoDB: decimal128, string or int64 minor units"},
+	{NULL, "resources", CFG_CUSTOM, CFG_FIELD(resources), 0, 0, NULL, NULL, parse_resources,
+	 "the resources served: table, collection, fields, children, routes"},
 };
 
 const struct config_module config_core = {"core", core_keys, ARRAY_LEN(core_keys), core_check};

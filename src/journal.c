@@ -317,7 +317,8 @@ void journal_json(struct buf *b, int limit)
 }
 
 static const struct config_key keys[] = {
-	{NULL, "journal", CFG_STRING, CFG_FIELD(journal), 0, 0, "cutover-journal.sqlite3", NULL, NULL},
+	{NULL, "journal", CFG_STRING, CFG_FIELD(journal), 0, 0, "cutover-journal.sqlite3", NULL, NULL,
+	 "the journal's SQLite file (the writes still to copy)"},
 };
 
 const struct config_module journal_config = {"journal", keys, ARRAY_LEN(keys), NULL};

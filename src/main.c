@@ -28,7 +28,8 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  serve [-c FILE]                      run the gateway\n"
-	"  check [-c FILE] [--connect] | --keys validate a configuration, list every problem\n"
+	"  check [-c FILE] [--connect] | --keys[=markdown|man]\n"
+	"                                         validate a configuration, list every problem\n"
 	"  token --user-id N [--ttl S] [--key PEM [--kid K]] [-c FILE]\n"
 	"                                         mint a development access token\n"
 	"  migrate [-c FILE] [--resource R] [--batch N] [--rate ROWS/S] [--resume|--restart]\n"
@@ -61,14 +62,15 @@ static const struct { const char *name, *text; } helps[] = {
 	 "exit: 0 stopped by a signal; 1 the configuration, the listen address or the\n"
 	 "legacy store stopped the start; 2 usage\n"},
 	{"check",
-	 "usage: cutover check [-c FILE] [--connect] | --keys\n\n"
+	 "usage: cutover check [-c FILE] [--connect] | --keys[=markdown|man]\n\n"
 	 "Validate a configuration and print every problem as FILE:LINE:COLUMN.\n\n"
 	 "  -c, --config FILE   the configuration (default " DEFAULT_CONFIG ")\n"
 	 "  --connect           also reach every store it names (a lookup each) and the\n"
 	 "                      upstream (a TCP connection)\n"
 	 "  --keys              list every key a configuration may hold: type, bounds,\n"
-	 "                      default, the environment variable that overrides it, and\n"
-	 "                      the module that reads it\n\n"
+	 "                      default, the environment variable that overrides it, the\n"
+	 "                      module that reads it and what it does; =markdown and =man\n"
+	 "                      give the same as a Markdown table or man page entries\n\n"
 	 "exit: 0 valid (and, with --connect, everything reached); 1 problems found or\n"
 	 "something not reached; 2 usage\n"},
 	{"token",
@@ -206,6 +208,7 @@ struct opts {
 	bool journal;
 	bool connect;
 	bool keys;
+	enum keys_format keys_format;
 	const char *key, *kid;      /* token: a private key and its id */
 };
 
@@ -237,6 +240,12 @@ static bool number(const char *s, double lo, double hi, double *out)
 	return *s && !*end && *out >= lo && *out <= hi;
 }
 
+static bool keys_format(const char *s, enum keys_format *f)
+{
+	*f = !s ? KEYS_TEXT : strcmp(s, "markdown") == 0 ? KEYS_MARKDOWN : strcmp(s, "man") == 0 ? KEYS_MAN : -1;
+	return (int)*f >= 0;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
@@ -255,7 +264,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"from-verify", required_argument, NULL, 'f'},
 		{"journal", no_argument, NULL, 'J'},
 		{"connect", no_argument, NULL, 'C'},
-		{"keys", no_argument, NULL, 'K'},
+		{"keys", optional_argument, NULL, 'K'},
 		{"key", required_argument, NULL, 'k'},
 		{"kid", required_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
@@ -319,6 +328,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				o->journal = true;
 			else if (c == 'C')
 				o->connect = true;
+			else if (c == 'K' && !keys_format(optarg, &o->keys_format))
+				return bad_usage("--keys takes =markdown or =man, or nothing, not '=%s'", optarg), -1;
 			else if (c == 'K')
 				o->keys = true;
 			break;
@@ -467,7 +478,7 @@ static int cmd_check(int argc, char **argv)
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
 	if (o.keys) {
-		config_keys_print(stdout);
+		config_keys_print(stdout, o.keys_format);
 		return 0;
 	}
 	if (!(cfg = load(o.config)))

@@ -221,7 +221,8 @@ size_t metrics_shards(void)
 }
 
 static const struct config_key keys[] = {
-	{NULL, "metrics", CFG_BOOL, CFG_FIELD(metrics), 0, 0, "true", NULL, NULL},
+	{NULL, "metrics", CFG_BOOL, CFG_FIELD(metrics), 0, 0, "true", NULL, NULL,
+	 "count requests and their latency for /metrics and the admin API"},
 };
 
 const struct config_module metrics_config = {"metrics", keys, ARRAY_LEN(keys), NULL};

@@ -544,8 +544,10 @@ static void parse_profiles(struct config_loader *l, const struct json *v)
 }
 
 static const struct config_key keys[] = {
-	{NULL, "profile", CFG_STRING, CFG_FIELD(profile), 0, 0, "drf", NULL, NULL},
-	{NULL, "profiles", CFG_CUSTOM, CFG_FIELD(profiles_json), 0, 0, NULL, NULL, parse_profiles},
+	{NULL, "profile", CFG_STRING, CFG_FIELD(profile), 0, 0, "drf", NULL, NULL,
+	 "the API framework whose answers are copied: drf, or one of profiles"},
+	{NULL, "profiles", CFG_CUSTOM, CFG_FIELD(profiles_json), 0, 0, NULL, NULL, parse_profiles,
+	 "API profiles of your own: DRF's, with the differences your application has"},
 };
 
 const struct config_module profile_config = {"profile", keys, ARRAY_LEN(keys), check_profiles};

@@ -728,7 +728,8 @@ static void check_public_url(struct config_loader *l)
 }
 
 static const struct config_key keys[] = {
-	{NULL, "public_url", CFG_STRING, CFG_FIELD(public_url), 0, 0, "", NULL, NULL},
+	{NULL, "public_url", CFG_STRING, CFG_FIELD(public_url), 0, 0, "", NULL, NULL,
+	 "http(s)://host[:port] for the links the API gives; empty uses the Host header"},
 };
 
 const struct config_module resource_config = {"resource", keys, ARRAY_LEN(keys), check_public_url};

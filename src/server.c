@@ -852,13 +852,20 @@ static void check_server(struct config_loader *l)
 }
 
 static const struct config_key keys[] = {
-	{NULL, "listen", CFG_STRING, CFG_FIELD(listen), 0, 0, "127.0.0.1:8080", "CUTOVER_LISTEN", NULL},
-	{NULL, "listen_shared", CFG_BOOL, CFG_FIELD(listen_shared), 0, 0, NULL, NULL, NULL},
-	{NULL, "threads", CFG_INT, CFG_FIELD(threads), 0, 256, NULL, NULL, NULL},
-	{NULL, "store_threads", CFG_INT, CFG_FIELD(store_threads), 0, 256, NULL, NULL, NULL},
-	{NULL, "store_queue", CFG_INT, CFG_FIELD(store_queue), 1, 1 << 20, "1024", NULL, NULL},
-	{NULL, "store_timeout_ms", CFG_INT, CFG_FIELD(store_timeout_ms), 100, 600000, "10000", NULL, NULL},
-	{NULL, "drain_seconds", CFG_INT, CFG_FIELD(drain_seconds), 0, 3600, "10", NULL, NULL},
+	{NULL, "listen", CFG_STRING, CFG_FIELD(listen), 0, 0, "127.0.0.1:8080", "CUTOVER_LISTEN", NULL,
+	 "host:port to serve on"},
+	{NULL, "listen_shared", CFG_BOOL, CFG_FIELD(listen_shared), 0, 0, NULL, NULL, NULL,
+	 "share the port with other processes (SO_REUSEPORT), for a restart without a gap"},
+	{NULL, "threads", CFG_INT, CFG_FIELD(threads), 0, 256, NULL, NULL, NULL,
+	 "event loops; 0 means one per core"},
+	{NULL, "store_threads", CFG_INT, CFG_FIELD(store_threads), 0, 256, NULL, NULL, NULL,
+	 "store workers; 0 means inline for SQLite, 8 for PostgreSQL and MongoDB"},
+	{NULL, "store_queue", CFG_INT, CFG_FIELD(store_queue), 1, 1 << 20, "1024", NULL, NULL,
+	 "requests that may wait for a store worker; 503 beyond it"},
+	{NULL, "store_timeout_ms", CFG_INT, CFG_FIELD(store_timeout_ms), 100, 600000, "10000", NULL, NULL,
+	 "the longest a request waits for its store; 503 past it"},
+	{NULL, "drain_seconds", CFG_INT, CFG_FIELD(drain_seconds), 0, 3600, "10", NULL, NULL,
+	 "on SIGTERM, how long requests under way may take to finish"},
 };
 
 const struct config_module server_config = {"server", keys, ARRAY_LEN(keys), check_server};

@@ -607,11 +607,16 @@ void shadow_stop(void)
 /* Configuration ------------------------------------------------------ */
 
 static const struct config_key keys[] = {
-	{"shadow", "threads", CFG_INT, CFG_FIELD(shadow.threads), 1, 256, "4", NULL, NULL},
-	{"shadow", "queue", CFG_INT, CFG_FIELD(shadow.queue), 1, 1 << 20, "4096", NULL, NULL},
-	{"shadow", "timeout_ms", CFG_INT, CFG_FIELD(shadow.timeout_ms), 1, 600000, "2000", NULL, NULL},
-	{"shadow", "noise_sample", CFG_INT, CFG_FIELD(noise_sample), 0, 100, "10", NULL, NULL},
-	{NULL, "rollback_copy", CFG_BOOL, CFG_FIELD(rollback_copy), 0, 0, "true", NULL, NULL},
+	{"shadow", "threads", CFG_INT, CFG_FIELD(shadow.threads), 1, 256, "4", NULL, NULL,
+	 "the secondary store's workers"},
+	{"shadow", "queue", CFG_INT, CFG_FIELD(shadow.queue), 1, 1 << 20, "4096", NULL, NULL,
+	 "secondary reads and copies that may wait; past it a comparison is dropped"},
+	{"shadow", "timeout_ms", CFG_INT, CFG_FIELD(shadow.timeout_ms), 1, 600000, "2000", NULL, NULL,
+	 "the time limit of every call to the secondary store"},
+	{"shadow", "noise_sample", CFG_INT, CFG_FIELD(noise_sample), 0, 100, "10", NULL, NULL,
+	 "percent of compared reads read again from the authoritative store"},
+	{NULL, "rollback_copy", CFG_BOOL, CFG_FIELD(rollback_copy), 0, 0, "true", NULL, NULL,
+	 "in mongodb mode, keep the legacy store up to date for a roll-back"},
 };
 
 const struct config_module shadow_config = {"shadow", keys, ARRAY_LEN(keys), NULL};

@@ -185,9 +185,12 @@ static void check_tls(struct config_loader *l)
 }
 
 static const struct config_key keys[] = {
-	{"tls", "cert_file", CFG_STRING, CFG_FIELD(tls.cert_file), 0, 0, "", "CUTOVER_TLS_CERT", NULL},
-	{"tls", "key_file", CFG_STRING, CFG_FIELD(tls.key_file), 0, 0, "", "CUTOVER_TLS_KEY", NULL},
-	{"tls", "admin_client_ca", CFG_STRING, CFG_FIELD(tls.admin_client_ca), 0, 0, "", NULL, NULL},
+	{"tls", "cert_file", CFG_STRING, CFG_FIELD(tls.cert_file), 0, 0, "", "CUTOVER_TLS_CERT", NULL,
+	 "a PEM certificate chain: both listeners serve TLS"},
+	{"tls", "key_file", CFG_STRING, CFG_FIELD(tls.key_file), 0, 0, "", "CUTOVER_TLS_KEY", NULL,
+	 "the certificate's private key (PEM)"},
+	{"tls", "admin_client_ca", CFG_STRING, CFG_FIELD(tls.admin_client_ca), 0, 0, "", NULL, NULL,
+	 "PEM certificates the admin listener's clients must present one chaining to"},
 };
 
 const struct config_module tls_config = {"tls", keys, ARRAY_LEN(keys), check_tls};

@@ -377,6 +377,10 @@ static void test_declared_keys(void **state)
 			const struct config_key *a = &(*m)->keys[i];
 
 			assert_true(a->type != CFG_CUSTOM || a->parse);
+			/* one line for check --keys, the man page and docs/ */
+			if (!a->doc || !*a->doc || strlen(a->doc) > 100 || strpbrk(a->doc, "\n|"))
+				fail_msg("%s.%s: its description must be one line, without '|'", a->section ? a->section : "",
+				         a->name);
 			assert_true(a->offset + a->size <= sizeof(struct config));
 			if (a->type == CFG_INT && a->def) {
 				assert_true(strtol(a->def, NULL, 10) >= a->lo);
