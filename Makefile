@@ -1,20 +1,34 @@
 # cutover — build, run, test.  Quiet by default; `make V=1` shows commands.
 
-PREFIX  ?= /usr/local
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+STATEDIR   ?= /var/lib/cutover
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/cutover
 BUILD   ?= build
 CC      ?= cc
 PKGS     = libevent libevent_pthreads libevent_openssl libmongoc-1.0 libbson-1.0 \
            libpq sqlite3 yajl openssl
-ifeq ($(filter clean,$(MAKECMDGOALS)),)
+# Building needs only the libraries (Debian: scripts/deps.sh --build names
+# them) and never installs anything; running the demos, the tests and the
+# benchmarks installs what they need (make deps: all of it).
+INSTALLING = deps run run-mongo test test-% bench fuzz
+ifneq ($(filter $(INSTALLING),$(MAKECMDGOALS)),)
 DEPS_OK := $(shell ./scripts/deps.sh >&2 && echo ok)
 ifneq ($(DEPS_OK),ok)
-$(error installing the build dependencies failed (scripts/deps.sh); see the messages above)
+$(error installing the dependencies failed (scripts/deps.sh); see the messages above)
+endif
+else ifeq ($(filter clean,$(MAKECMDGOALS)),)
+MISSING := $(strip $(shell ./scripts/deps.sh --build))
+ifneq ($(MISSING),)
+$(error missing build dependencies: $(MISSING); `make deps` installs them (apt-get), or install them yourself)
 endif
 endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 
 VERSION := 0.1.0
 CFLAGS  ?= -O2 -g
@@ -36,8 +50,8 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all run run-mongo lint test test-unit test-fuzz test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
-        install clean demo
+.PHONY: all run run-mongo lint test test-unit test-package test-fuzz test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
+        install deps deb clean demo FORCE
 all: $(BUILD)/cutover
 
 $(BUILD)/%.o: %.c
@@ -55,6 +69,33 @@ $(BUILD)/libcutover.a: $(LIB_OBJ)
 $(BUILD)/cutover: $(BUILD)/src/main.o $(BUILD)/libcutover.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The binary make install lays out: without -c it reads the installed file.
+SYSTEM_CONFIG = $(SYSCONFDIR)/cutover/cutover.json
+$(BUILD)/system/main.o: src/main.c $(BUILD)/system/paths
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (installed paths)")
+	$(Q)$(CC) $(CPPFLAGS) -DDEFAULT_CONFIG='"$(SYSTEM_CONFIG)"' $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(BUILD)/system/cutover: $(BUILD)/system/main.o $(BUILD)/libcutover.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Rebuilt when the install paths change.
+$(BUILD)/system/paths: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PREFIX) $(SYSCONFDIR) $(STATEDIR)' | cmp -s - $@ || echo '$(PREFIX) $(SYSCONFDIR) $(STATEDIR)' >$@
+
+$(BUILD)/system/cutover.json: etc/cutover.json etc/system/cutover.json.sed $(BUILD)/system/paths
+	$(Q)sed -f etc/system/cutover.json.sed -e 's|@STATEDIR@|$(STATEDIR)|g' etc/cutover.json >$@
+
+$(BUILD)/system/cutover.service: etc/system/cutover.service.in $(BUILD)/system/paths
+	$(Q)sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' $< >$@
+
+$(BUILD)/system/cutover.1: etc/system/cutover.1.in scripts/manpage.sh $(BUILD)/system/cutover
+	$(Q)scripts/manpage.sh $(BUILD)/system/cutover $< $(VERSION) $(SYSCONFDIR) $(STATEDIR) >$@
+
+FORCE:
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcutover.a
 	@mkdir -p $(dir $@)
@@ -150,16 +191,37 @@ test-asan:
 lint:
 	$(Q)python3 scripts/include_cycles.py --self-test
 
-test: lint test-unit test-fuzz test-conformance test-contract test-big test-asan
+# The build from the build dependencies alone, make install and the .deb
+# (installed with dpkg, run, removed).
+test-package: $(BUILD)/cutover
+	$(Q)python3 tests/contract/package.py --binary $(BUILD)/cutover
+
+test: lint test-unit test-fuzz test-conformance test-contract test-package test-big test-asan
 
 # Every figure of BENCHMARKS.md, three runs each (BENCH_RUNS), one table.
 bench: $(BUILD)/cutover $(BUILD)/bare-server $(BUILD)/mongo-loop
 	$(Q)python3 tests/bench/all.py $(BUILD)/cutover $(BUILD)/bare-server $(BUILD)/mongo-loop
 
-install: $(BUILD)/cutover
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cutover/examples/hisabpro
-	install -m 0755 $(BUILD)/cutover $(DESTDIR)$(PREFIX)/bin/cutover
+SYSTEM_FILES = $(addprefix $(BUILD)/system/,cutover cutover.json cutover.service cutover.1)
+install: $(SYSTEM_FILES)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/cutover $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PREFIX)/share/cutover/examples/hisabpro
+	install -d -m 0750 $(DESTDIR)$(STATEDIR)
+	install -m 0755 $(BUILD)/system/cutover $(DESTDIR)$(PREFIX)/bin/cutover
+	install -m 0644 $(BUILD)/system/cutover.json $(DESTDIR)$(SYSCONFDIR)/cutover/cutover.json
+	install -m 0600 etc/system/cutover.env $(DESTDIR)$(SYSCONFDIR)/cutover/cutover.env
+	install -m 0644 $(BUILD)/system/cutover.service $(DESTDIR)$(UNITDIR)/cutover.service
+	install -m 0644 $(BUILD)/system/cutover.1 $(DESTDIR)$(MANDIR)/man1/cutover.1
+	install -m 0644 README.md LICENSE CHANGELOG.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 etc/examples/hisabpro/* $(DESTDIR)$(PREFIX)/share/cutover/examples/hisabpro/
+
+# Everything the tests and demos need (Debian packages, with apt-get).
+deps:
+	@echo "deps: everything is installed"
+
+# A Debian package of the same layout: $(BUILD)/cutover_VERSION_ARCH.deb.
+deb:
+	$(Q)scripts/deb.sh $(BUILD) $(VERSION)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -8,8 +8,9 @@
 
 #include "config.h"
 
-/* The configuration a command reads without -c. */
-#define CLI_DEFAULT_CONFIG "etc/cutover.json"
+/* The configuration a command reads without -c: the source tree's
+ * example, or (the binary make install lays out) /etc/cutover's. */
+extern const char *cli_default_config;
 
 /* `cutover mode [ROUTE [MODE]]`: argv[0] is "mode"; force passes the
  * readiness gate; reset stops the route's mismatches so far from holding

@@ -239,13 +239,15 @@ static void print_checks(const struct json *r)
 	printf("\n");
 }
 
+const char *cli_default_config = "etc/cutover.json";
+
 /* " -c FILE" unless the configuration is the default one, for the
  * commands the plan prints: they reach the same gateway. */
 static void config_option(const struct config *cfg, struct buf *b)
 {
 	const char *p = cfg->path;
 
-	if (!p || strcmp(p, CLI_DEFAULT_CONFIG) == 0)
+	if (!p || strcmp(p, cli_default_config) == 0)
 		return;
 	buf_puts(b, " -c ");
 	if (p[strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+=:,@")] == '\0') {

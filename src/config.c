@@ -1304,7 +1304,7 @@ static void key_print(FILE *out, enum keys_format f, const char *key, const char
 		}
 		if (*env != '-')
 			fprintf(out, ", or \\fB%s\\fR", env);
-		fputs(")\n", out);
+		fputs(")\n.br\n", out);
 		roff(out, doc);
 		fputc('\n', out);
 	}
@@ -1449,9 +1449,9 @@ static void core_check(struct config_loader *l)
 
 static const struct config_key core_keys[] = {
 	{NULL, "database_url", CFG_STRING, CFG_FIELD(database_url), 0, 0, NULL, "DATABASE_URL", NULL,
-	 "the legacy store: sqlite://PATH, postgresql://… (or MongoDB alone)"},
+	 "the legacy store: sqlite://PATH, postgresql://HOST/DB (or MongoDB alone)"},
 	{NULL, "mongodb_uri", CFG_STRING, CFG_FIELD(mongodb_uri), 0, 0, "", "MONGODB_URI", NULL,
-	 "the MongoDB store: mongodb://… or mongodb+srv://…"},
+	 "the MongoDB store: mongodb://HOST/DB or mongodb+srv://HOST/DB"},
 	{NULL, "mode", CFG_STRING, CFG_FIELD(mode), 0, 0, "legacy", "DATABASE_MODE", NULL,
 	 "the global mode; a route's own mode wins"},
 	{NULL, "mongodb_decimal", CFG_CUSTOM, CFG_FIELD(mongodb_decimal), 0, 0, NULL, NULL, parse_decimal,

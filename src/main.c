@@ -21,7 +21,10 @@
 #include "shadow.h"
 #include "store.h"
 
-#define DEFAULT_CONFIG CLI_DEFAULT_CONFIG
+/* make install's binary is built with the installed path. */
+#ifndef DEFAULT_CONFIG
+#define DEFAULT_CONFIG "etc/cutover.json"
+#endif
 
 static const char usage[] =
 	"usage: cutover <command> [options]\n"
@@ -29,7 +32,7 @@ static const char usage[] =
 	"commands:\n"
 	"  serve [-c FILE]                      run the gateway\n"
 	"  check [-c FILE] [--connect] | --keys[=markdown|man]\n"
-	"                                         validate a configuration, list every problem\n"
+	"                                       validate a configuration, list every problem\n"
 	"  token --user-id N [--ttl S] [--key PEM [--kid K]] [-c FILE]\n"
 	"                                         mint a development access token\n"
 	"  migrate [-c FILE] [--resource R] [--batch N] [--rate ROWS/S] [--resume|--restart]\n"
@@ -679,6 +682,7 @@ int main(int argc, char **argv)
 	};
 	size_t i;
 
+	cli_default_config = DEFAULT_CONFIG;
 	if (argc < 2)
 		return bad_usage("%s", "a command is required");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

@@ -24,6 +24,14 @@ static void clear_env(void)
 	unsetenv("CUTOVER_UPSTREAM");
 }
 
+static bool ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
 static void test_example_config(void **state)
 {
 	struct config_problems pr = {0};
@@ -378,8 +386,9 @@ static void test_declared_keys(void **state)
 
 			assert_true(a->type != CFG_CUSTOM || a->parse);
 			/* one line for check --keys, the man page and docs/ */
-			if (!a->doc || !*a->doc || strlen(a->doc) > 100 || strpbrk(a->doc, "\n|"))
-				fail_msg("%s.%s: its description must be one line, without '|'", a->section ? a->section : "",
+			if (!a->doc || !*a->doc || strlen(a->doc) > 100 || strpbrk(a->doc, "\n|") || !ascii(a->doc))
+				fail_msg("%s.%s: its description must be one line of ASCII, without '|'",
+				         a->section ? a->section : "",
 				         a->name);
 			assert_true(a->offset + a->size <= sizeof(struct config));
 			if (a->type == CFG_INT && a->def) {
