@@ -51,7 +51,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
 .PHONY: all run run-mongo lint test test-unit test-package test-fuzz test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
-        install deps deb clean demo FORCE
+        install deps deb docs clean demo FORCE
 all: $(BUILD)/cutover
 
 $(BUILD)/%.o: %.c
@@ -175,6 +175,7 @@ test-contract: $(BUILD)/cutover
 	$(Q)python3 tests/contract/profiles.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/agora.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/observe.py --binary $(BUILD)/cutover
+	$(Q)python3 tests/contract/docs.py --binary $(BUILD)/cutover
 
 # The migration at full size; not repeated under the sanitizers (the suites
 # above cover the same code there).
@@ -214,6 +215,10 @@ install: $(SYSTEM_FILES)
 	install -m 0644 $(BUILD)/system/cutover.1 $(DESTDIR)$(MANDIR)/man1/cutover.1
 	install -m 0644 README.md LICENSE CHANGELOG.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 etc/examples/hisabpro/* $(DESTDIR)$(PREFIX)/share/cutover/examples/hisabpro/
+
+# The generated parts of docs/ (every key, every command's help).
+docs: $(BUILD)/cutover
+	$(Q)python3 scripts/docs.py $(BUILD)/cutover
 
 # Everything the tests and demos need (Debian packages, with apt-get).
 deps:

@@ -5,8 +5,8 @@
  * shards (metrics.c) and the state of the control, journal, pools, shadow
  * breaker, health checks and connection guard.  Series of requests and
  * latency appear once they count something; those of comparisons, modes
- * and readiness are there for every route from the start.  README lists
- * each family.
+ * and readiness are there for every route from the start.
+ * docs/metrics.md lists each family.
  */
 #include <malloc.h>
 #include <stdio.h>
