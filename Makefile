@@ -13,7 +13,7 @@ PKGS     = libevent libevent_pthreads libevent_openssl libmongoc-1.0 libbson-1.0
 # Building needs only the libraries (Debian: scripts/deps.sh --build names
 # them) and never installs anything; running the demos, the tests and the
 # benchmarks installs what they need (make deps: all of it).
-INSTALLING = deps run run-mongo test test-% bench fuzz
+INSTALLING = deps run run-mongo check test test-% bench fuzz
 ifneq ($(filter $(INSTALLING),$(MAKECMDGOALS)),)
 DEPS_OK := $(shell ./scripts/deps.sh >&2 && echo ok)
 ifneq ($(DEPS_OK),ok)
@@ -50,7 +50,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all run run-mongo lint test test-unit test-package test-fuzz test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
+.PHONY: all run run-mongo lint check test test-unit test-package test-fuzz test-fuzz-replay test-conformance test-contract test-big test-asan bench fuzz \
         install deps deb docs clean demo FORCE
 all: $(BUILD)/cutover
 
@@ -196,6 +196,15 @@ lint:
 # (installed with dpkg, run, removed).
 test-package: $(BUILD)/cutover
 	$(Q)python3 tests/contract/package.py --binary $(BUILD)/cutover
+
+# The quick tier, for every change (a minute or two): the include graph, the
+# unit tests and fuzz corpora, the contract suite on SQLite, every
+# configuration key, the docs.  TESTS=REGEX runs only the contract tests
+# whose names match, in any suite.
+check: lint test-unit $(BUILD)/cutover
+	$(Q)python3 tests/contract/run.py --binary $(BUILD)/cutover --store sqlite
+	$(Q)python3 tests/contract/config_check.py --binary $(BUILD)/cutover
+	$(Q)python3 tests/contract/docs.py --binary $(BUILD)/cutover
 
 test: lint test-unit test-fuzz test-conformance test-contract test-package test-big test-asan
 

@@ -31,6 +31,9 @@ SECRETS = {"DATABASE_URL": "sqlite:///nonexistent/legacy.sqlite3", "JWT_SECRET":
 
 
 def make(args, env, timeout=600):
+    """make in the source tree, as a user types it (nothing of an outer make's
+    flags or variables)."""
+    env = {k: v for k, v in env.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
     return subprocess.run(["make", "--no-print-directory"] + args, cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
