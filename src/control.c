@@ -1584,7 +1584,7 @@ static const struct config_key keys[] = {
 	{"fallback", "enabled", CFG_BOOL, CFG_FIELD(fallback.enabled), 0, 0, "true", NULL, NULL,
 	 "flip a live route back to shadow by itself when MongoDB fails"},
 	{"fallback", "rampdown", CFG_BOOL, CFG_FIELD(fallback.rampdown), 0, 0, NULL, NULL, NULL,
-	 "also flip rampdown routes back to live by themselves"},
+	 "rampdown routes fall back to shadow too when MongoDB fails"},
 	{"fallback", "window_seconds", CFG_INT, CFG_FIELD(fallback.window_seconds), 1, FALLBACK_SLOTS - 2, "30", NULL,
 	 NULL,
 	 "the seconds of requests the fallback judges"},
