@@ -350,6 +350,8 @@ void config_keys_print(FILE *out, enum keys_format f);
  * loaded, a problem at a value (NULL: the file as a whole), and the typed
  * readers the declared keys use (each reports its own problem). */
 struct config *config_of(struct config_loader *l);
+/* The memory the configuration lives in (freed with it). */
+struct arena *config_arena(struct config_loader *l);
 void config_problem(struct config_loader *l, const struct json *at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* After the environment, a problem with the value of a declared key (section
@@ -364,6 +366,11 @@ const char *config_want_str(struct config_loader *l, const struct json *v, const
 bool config_want_int(struct config_loader *l, const struct json *v, const char *key, long min, long max,
                      long *out);
 bool config_want_type(struct config_loader *l, const struct json *v, enum json_type t, const char *key);
+bool config_want_bool(struct config_loader *l, const struct json *v, const char *key, bool *out);
+/* " (did you mean "x"?)" for the nearest name found, or "". */
+const char *config_did_you_mean(struct config_loader *l, const struct nearest *n);
+/* A string setting: on a problem *dst keeps its default. */
+void config_set_str(struct config_loader *l, const struct json *v, const char *key, const char **dst);
 /* The members of obj, as the keys declared in section. */
 void config_read_section(struct config_loader *l, const char *section, const struct json *obj);
 

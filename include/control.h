@@ -52,27 +52,26 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 void control_on_flip_wait(void (*fn)(void));
 /* Apply a mode read from the control store (another instance's flip). */
 void control_apply(const char *route, int mode, int sample);
-/* Queue r's current mode and sample (r NULL: the global mode) for the
- * control store; written by control_tick. */
-void control_persist(const struct resource *r);
-/* The control store: the cutover_routes table of the legacy store, read
- * once now (modes persisted earlier win over the file) and then by
- * control_tick, which also writes the flips made here. */
-int control_store_start(const struct config *cfg);
-/* `cutover mode --control-store mongodb`: copy every route's mode from the
- * legacy store's cutover_routes to MongoDB's, then mark the legacy table
- * handed over; running gateways move to MongoDB at their next look, and
- * start there.  0, or 1 with a message. */
-int control_store_hand_over(const struct config *cfg);
-/* From a tool (migrate, verify, repair) that made MongoDB hold what the
- * legacy store holds for r: every gateway stops counting r's earlier
- * mismatches against readiness, within a second (through the control
- * store; they stay in the record).  -1 (said why) when it cannot write. */
-int control_store_reset(const struct config *cfg, const struct resource *r, const char *why);
 /* The same asked of this gateway (the admin API): here at once, and the
  * others through the control store. */
 int control_reset_evidence(const struct resource *r, const char *why, struct error *err);
-void control_store_stop(void);
+
+/* For the control store (control_store.c), which registers itself when
+ * it starts: persist queues a route's mode and sample (NULL: the global
+ * mode) to be written; poll, at each tick, writes what is queued and
+ * applies what others wrote (false: no store); evidence queues a reset. */
+struct control_store_hooks {
+	void (*persist)(const struct resource *r);
+	bool (*poll)(void);
+	void (*evidence)(const struct resource *r, const char *why);
+};
+void control_on_store(const struct control_store_hooks *h);
+/* r's own mode (-1: it follows the global one) and sample; r NULL: the
+ * global mode, and 100. */
+void control_setting(const struct resource *r, int *mode, int *sample);
+/* r's mismatches so far stop holding its readiness back, here (logged
+ * with why). */
+void control_reset_here(const struct resource *r, const char *why);
 /* The background work of the control state, on the thread that watches
  * the process (never a loop): completes the flips whose writes are in,
  * writes the flips made here, applies those of other instances.  Returns

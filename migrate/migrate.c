@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "control_store.h"
 #include "json.h"
 #include "migrate.h"
 #include "store.h"

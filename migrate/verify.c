@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control.h"
+#include "control_store.h"
 #include "drf.h"
 #include "journal.h"
 #include "json.h"

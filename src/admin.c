@@ -36,6 +36,7 @@
 
 #include "admin.h"
 #include "control.h"
+#include "control_store.h"
 #include "dashboard.h"
 #include "exposition.h"
 #include "health.h"

@@ -97,30 +97,22 @@ static struct {
 	pthread_mutex_t mu;
 	struct mismatch *ring;          /* newest at ring[(head - 1) % cap] */
 	size_t cap, head, count;
-} C;
-
-/* The control store (below), and the wake-ups of its caller. */
-static struct {
-	pthread_mutex_t mu;
 	int wake_fd;                    /* an eventfd: work for control_tick */
-	bool *pending;                  /* per route, and [n] for the global mode */
-	int64_t *seen;                  /* the version last applied, likewise */
-	/* Evidence resets: to write, per route (and why), and the version of
-	 * each route's reset row last seen. */
-	bool *reset_pending;
-	char (*reset_why)[128];
-	int64_t *reset_seen;
-	bool polled;                    /* the first look is done: what it found is history */
-	struct store *store;
-	bool in_mongo;                  /* the modes are in MongoDB's cutover_routes */
-	bool handed_over;               /* the legacy store says so: switch at the end of this poll */
-} CS = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1};
+	const struct control_store_hooks *store;        /* where the modes live, once it started */
+} C = {.wake_fd = -1};
 
-/* The row of the legacy control store that says the modes moved to MongoDB. */
-#define HANDED_OVER "@control"
-/* "@evidence:NAME": a row whose every new version resets route NAME's
- * evidence (its mode column says why). */
-#define EVIDENCE "@evidence:"
+
+void control_on_store(const struct control_store_hooks *h)
+{
+	C.store = h;
+}
+
+/* Queue a route's mode for the control store, if one started. */
+static void persist(const struct resource *r)
+{
+	if (C.store)
+		C.store->persist(r);
+}
 
 static struct route *route_of(const struct resource *r)
 {
@@ -161,6 +153,7 @@ int control_init(const struct config *cfg)
 	size_t i;
 
 	memset(&C, 0, sizeof(C));
+	C.wake_fd = -1;
 	C.cfg = cfg;
 	C.global = cfg->mode_id;
 	C.n = cfg->nresources;
@@ -177,8 +170,8 @@ int control_init(const struct config *cfg)
 	pthread_mutex_init(&C.modes_mu, NULL);
 	pthread_cond_init(&C.flipped, NULL);
 	modes_changed();
-	CS.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	return CS.wake_fd >= 0 ? 0 : -1;
+	C.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return C.wake_fd >= 0 ? 0 : -1;
 }
 
 static void mismatch_free(struct mismatch *m)
@@ -208,10 +201,10 @@ void control_fini(void)
 	pthread_mutex_destroy(&C.mu);
 	pthread_mutex_destroy(&C.modes_mu);
 	pthread_cond_destroy(&C.flipped);
+	if (C.wake_fd >= 0)
+		close(C.wake_fd);
 	memset(&C, 0, sizeof(C));
-	if (CS.wake_fd >= 0)
-		close(CS.wake_fd);
-	CS.wake_fd = -1;
+	C.wake_fd = -1;
 }
 
 enum mode control_mode(const struct resource *r)
@@ -352,7 +345,7 @@ static bool complete_flips(void)
 		modes_changed();
 		fprintf(stderr, "cutover: %s mode %s (every write is in both stores)\n", rt->res->name,
 		        mode_name(control_mode(rt->res)));
-		control_persist(rt->res);
+		persist(rt->res);
 	}
 	return waiting;
 }
@@ -543,10 +536,12 @@ static uint64_t count_paths(struct path_count *list, size_t *n_list, const char 
 	return dropped;
 }
 
-/* Mismatches before now stop counting against readiness (they stay in
- * the record). */
-static void reset_here(struct route *rt, const char *why)
+void control_reset_here(const struct resource *r, const char *why)
 {
+	struct route *rt = route_of(r);
+
+	if (!rt)
+		return;
 	rt->last_mismatch_us = 0;
 	fprintf(stderr, "cutover: %s: the mismatches until now no longer hold readiness back (%s)\n",
 	        rt->res->name, why);
@@ -554,21 +549,22 @@ static void reset_here(struct route *rt, const char *why)
 
 int control_reset_evidence(const struct resource *r, const char *why, struct error *err)
 {
-	struct route *rt = route_of(r);
-
-	if (!rt) {
+	if (!route_of(r)) {
 		error_set(err, 0, "no such route");
 		return -1;
 	}
-	reset_here(rt, why);
-	pthread_mutex_lock(&CS.mu);
-	if (CS.reset_pending) {
-		CS.reset_pending[r->index] = true;
-		snprintf(CS.reset_why[r->index], sizeof(CS.reset_why[0]), "%s", why);
-	}
-	pthread_mutex_unlock(&CS.mu);
-	control_wake();
+	control_reset_here(r, why);
+	if (C.store)
+		C.store->evidence(r, why);
 	return 0;
+}
+
+void control_setting(const struct resource *r, int *mode, int *sample)
+{
+	struct route *rt = route_of(r);
+
+	*mode = rt ? rt->mode : C.global;
+	*sample = rt ? rt->sample : 100;
 }
 
 void control_mismatch(const struct resource *r, const char *method, const char *uri, int64_t principal,
@@ -772,7 +768,7 @@ void control_fallback(const char *down)
 			fprintf(stderr, "cutover: fallback of %s to shadow failed: %s\n", rt->res->name, err.msg);
 			continue;
 		}
-		control_persist(rt->res);
+		persist(rt->res);
 		rt->fallbacks++;
 		pthread_mutex_lock(&C.mu);
 		snprintf(rt->fallback_why, sizeof(rt->fallback_why), "%s", why);
@@ -1272,299 +1268,33 @@ void control_mismatches_json(struct buf *b, const struct resource *only, int lim
 	buf_putc(b, ']');
 }
 
-/* The control store --------------------------------------------------- */
+/* The background work ------------------------------------------------- */
 
 void control_wake(void)
 {
 	uint64_t one = 1;
 
 	/* It cannot fail but full, and full is awake already. */
-	if (CS.wake_fd >= 0 && write(CS.wake_fd, &one, sizeof(one)) < 0)
+	if (C.wake_fd >= 0 && write(C.wake_fd, &one, sizeof(one)) < 0)
 		return;
 }
 
 int control_wake_fd(void)
 {
-	return CS.wake_fd;
-}
-
-void control_persist(const struct resource *r)
-{
-	struct route *rt = route_of(r);
-	bool queued = false;
-
-	pthread_mutex_lock(&CS.mu);
-	if (CS.pending)
-		queued = CS.pending[rt ? (size_t)(rt - C.routes) : C.n] = true;
-	pthread_mutex_unlock(&CS.mu);
-	if (queued)
-		control_wake();
-}
-
-static size_t slot_of(const char *route)
-{
-	const struct resource *r = config_resource(C.cfg, route, strlen(route));
-
-	return r ? (size_t)r->index : strcmp(route, "*") == 0 ? C.n : (size_t)-1;
-}
-
-/* Write what is pending, read everything, apply what others changed. */
-static int poll_store(void)
-{
-	struct arena a;
-	struct store_error err;
-	struct route_row *rows = NULL, set;
-	size_t n = 0, i;
-	int rc = 0, slot = -1, reset = -1;
-
-	arena_init(&a, 1024);
-	pthread_mutex_lock(&CS.mu);
-	for (i = 0; i <= C.n && slot < 0; i++)
-		if (CS.pending[i])
-			slot = (int)i;
-	for (i = 0; i < C.n && slot < 0 && reset < 0; i++)
-		if (CS.reset_pending[i]) {
-			reset = (int)i;
-			set = (struct route_row){arena_printf(&a, EVIDENCE "%s", C.routes[i].res->name),
-			                         arena_strdup(&a, CS.reset_why[i]), 0, 0};
-		}
-	pthread_mutex_unlock(&CS.mu);
-	if (reset >= 0) {
-		if ((rc = store_routes(CS.store, &set, &a, &rows, &n, &err)) == 0) {
-			pthread_mutex_lock(&CS.mu);
-			CS.reset_pending[reset] = false;
-			pthread_mutex_unlock(&CS.mu);
-		}
-	} else if (slot >= 0) {
-		struct route *rt = (size_t)slot < C.n ? &C.routes[slot] : NULL;
-
-		set.route = rt ? rt->res->name : "*";
-		set.mode = rt ? (rt->mode >= 0 ? mode_name((enum mode)rt->mode) : "") : mode_name((enum mode)C.global);
-		set.sample = rt ? rt->sample : 100;
-		rc = store_routes(CS.store, &set, &a, &rows, &n, &err);
-		if (rc == 0) {
-			pthread_mutex_lock(&CS.mu);
-			CS.pending[slot] = false;
-			pthread_mutex_unlock(&CS.mu);
-		}
-	} else {
-		rc = store_routes(CS.store, NULL, &a, &rows, &n, &err);
-	}
-	if (rc < 0) {
-		static int64_t last;
-
-		if (now_mono_us() - last > 30 * 1000000LL) {
-			fprintf(stderr, "cutover: control store: %s\n", err.msg);
-			last = now_mono_us();
-		}
-	}
-	for (i = 0; rc == 0 && i < n; i++) {
-		size_t k;
-		int mode = *rows[i].mode ? mode_parse(rows[i].mode) : -1;
-
-		if (!CS.in_mongo && strcmp(rows[i].route, HANDED_OVER) == 0 && strcmp(rows[i].mode, "mongodb") == 0)
-			CS.handed_over = true;
-		if (strncmp(rows[i].route, EVIDENCE, strlen(EVIDENCE)) == 0) {
-			const char *name = rows[i].route + strlen(EVIDENCE);
-			const struct resource *r = config_resource(C.cfg, name, strlen(name));
-
-			/* Another instance's reset, or a tool's (migrate, verify,
-			 * repair); one found at the first look is history. */
-			if (r && rows[i].version > CS.reset_seen[r->index]) {
-				CS.reset_seen[r->index] = rows[i].version;
-				if (CS.polled && r->index != reset) {
-					reset_here(&C.routes[r->index], rows[i].mode);
-					copies_recount();       /* a migrate may have filled MongoDB */
-				}
-			}
-			continue;
-		}
-		k = slot_of(rows[i].route);
-		if (k == (size_t)-1 || rows[i].version <= CS.seen[k])
-			continue;
-		CS.seen[k] = rows[i].version;
-		if ((int)k == slot)
-			continue;       /* our own write */
-		if (mode >= 0 && mode_unavailable(C.cfg, mode)) {
-			fprintf(stderr, "cutover: control store: %s wants mode %s, which %s here; ignored\n",
-			        rows[i].route, rows[i].mode, mode_unavailable(C.cfg, mode));
-			continue;
-		}
-		if (k < C.n ? C.routes[k].mode != mode || C.routes[k].sample != rows[i].sample : C.global != mode)
-			fprintf(stderr, "cutover: control store: %s mode %s sample %d\n", rows[i].route,
-			        *rows[i].mode ? rows[i].mode : "(global)", rows[i].sample);
-		control_apply(rows[i].route, mode, rows[i].sample);
-	}
-	if (rc == 0)
-		CS.polled = true;
-	arena_reset(&a);
-	return slot >= 0 || reset >= 0 ? 1 : 0;
-}
-
-/* From now on the modes are read from and written to MongoDB: every
- * version there is new to this instance. */
-static void use_mongo(void)
-{
-	struct store_error err;
-	struct store *m = store_open(C.cfg->mongodb_uri, C.cfg, &err);
-
-	CS.handed_over = false;
-	if (!m) {
-		fprintf(stderr, "cutover: control store: cannot move to MongoDB: %s\n", err.msg);
-		return;
-	}
-	store_close(CS.store);
-	CS.store = m;
-	CS.in_mongo = true;
-	memset(CS.seen, 0, (C.n + 1) * sizeof(*CS.seen));
-	memset(CS.reset_seen, 0, (C.n + 1) * sizeof(*CS.reset_seen));
-	CS.polled = false;
-	fprintf(stderr, "cutover: control store: the modes are in MongoDB (cutover_routes) from now on\n");
-	poll_store();
+	return C.wake_fd;
 }
 
 int control_tick(void)
 {
 	uint64_t n;
-	bool waiting;
+	bool waiting, polling;
 
 	/* Empty (EAGAIN): nothing was asked, the regular look. */
-	if (CS.wake_fd >= 0 && read(CS.wake_fd, &n, sizeof(n)) < 0)
+	if (C.wake_fd >= 0 && read(C.wake_fd, &n, sizeof(n)) < 0)
 		n = 0;
 	waiting = complete_flips();
-	if (CS.store)
-		while (poll_store() > 0)
-			;
-	if (CS.handed_over)
-		use_mongo();
-	return waiting ? 20 : CS.store ? 1000 : -1;
-}
-
-int control_store_reset(const struct config *cfg, const struct resource *r, const char *why)
-{
-	struct store_error err = {0};
-	bool mongo = strcmp(cfg->control_store, "mongodb") == 0;
-	struct store *s = NULL;
-	struct route_row set, *rows;
-	struct arena a;
-	size_t n, i;
-	int rc = -1;
-
-	arena_init(&a, 1024);
-	set = (struct route_row){arena_printf(&a, EVIDENCE "%s", r->name), why, 0, 0};
-	/* The legacy table, unless the modes moved to MongoDB. */
-	if (!mongo && (s = store_open(cfg->database_url, cfg, &err)) &&
-	    store_routes(s, NULL, &a, &rows, &n, &err) == 0)
-		for (i = 0; i < n; i++)
-			if (strcmp(rows[i].route, HANDED_OVER) == 0 && strcmp(rows[i].mode, "mongodb") == 0)
-				mongo = true;
-	if (mongo) {
-		store_close(s);
-		s = store_open(cfg->mongodb_uri, cfg, &err);
-	}
-	if (s)
-		rc = store_routes(s, &set, &a, &rows, &n, &err);
-	if (rc < 0)
-		fprintf(stderr, "cutover: %s: the gateways could not be told to start its evidence afresh: %s\n", r->name,
-		        err.msg);
-	else
-		fprintf(stderr, "%s: mismatches recorded until now no longer hold its readiness back\n", r->name);
-	store_close(s);
-	arena_reset(&a);
-	return rc;
-}
-
-int control_store_hand_over(const struct config *cfg)
-{
-	struct store_error err;
-	struct store *legacy = NULL, *mongo = NULL;
-	struct route_row *rows, marker = {HANDED_OVER, "mongodb", 0, 0};
-	struct arena a;
-	size_t n, i, copied = 0;
-	int rc = 1;
-
-	arena_init(&a, 1024);
-	if (!*cfg->mongodb_uri)
-		fprintf(stderr, "cutover: the control store can move to MongoDB only with mongodb_uri set\n");
-	else if (!(legacy = store_open(cfg->database_url, cfg, &err)) || !(mongo = store_open(cfg->mongodb_uri, cfg, &err)))
-		fprintf(stderr, "cutover: control store: %s\n", err.msg);
-	else if (store_routes(legacy, NULL, &a, &rows, &n, &err) < 0)
-		fprintf(stderr, "cutover: control store: the legacy store: %s\n", err.msg);
-	else {
-		rc = 0;
-		for (i = 0; rc == 0 && i < n; i++) {
-			struct route_row *got;
-			size_t m;
-
-			if (strcmp(rows[i].route, HANDED_OVER) == 0)
-				continue;
-			if (store_routes(mongo, &rows[i], &a, &got, &m, &err) < 0) {
-				fprintf(stderr, "cutover: control store: MongoDB: %s\n", err.msg);
-				rc = 1;
-			}
-			copied++;
-		}
-		/* Last: the instances switch when they read it. */
-		if (rc == 0 && store_routes(legacy, &marker, &a, &rows, &n, &err) < 0) {
-			fprintf(stderr, "cutover: control store: the legacy store: %s\n", err.msg);
-			rc = 1;
-		}
-		if (rc == 0)
-			printf("the modes of %zu routes are in MongoDB's cutover_routes now; every gateway moves there at its "
-			       "next look (within a second), and reads them there when it starts\n", copied);
-	}
-	store_close(legacy);
-	store_close(mongo);
-	arena_reset(&a);
-	return rc;
-}
-
-int control_store_start(const struct config *cfg)
-{
-	struct store_error err;
-	bool mongo = strcmp(cfg->control_store, "mongodb") == 0;
-
-	CS.in_mongo = mongo;
-	if (!(CS.store = store_open(mongo ? cfg->mongodb_uri : cfg->database_url, cfg, &err))) {
-		fprintf(stderr, "cutover: control store: %s\n", err.msg);
-		return -1;
-	}
-	if (!CS.store->ops->routes) {
-		store_close(CS.store);
-		CS.store = NULL;
-		return 0;
-	}
-	CS.pending = xcalloc(C.n + 1, sizeof(*CS.pending));
-	CS.seen = xcalloc(C.n + 1, sizeof(*CS.seen));
-	CS.reset_pending = xcalloc(C.n + 1, sizeof(*CS.reset_pending));
-	CS.reset_why = xcalloc(C.n + 1, sizeof(*CS.reset_why));
-	CS.reset_seen = xcalloc(C.n + 1, sizeof(*CS.reset_seen));
-	CS.polled = false;
-	/* Modes persisted earlier win over the file, before the first request. */
-	poll_store();
-	if (CS.handed_over)
-		use_mongo();
-	return 0;
-}
-
-void control_store_stop(void)
-{
-	/* Flips not written yet are written now. */
-	if (CS.store)
-		while (poll_store() > 0)
-			;
-	store_close(CS.store);
-	CS.store = NULL;
-	free(CS.pending);
-	free(CS.seen);
-	free(CS.reset_pending);
-	free(CS.reset_why);
-	free(CS.reset_seen);
-	CS.pending = NULL;
-	CS.seen = NULL;
-	CS.reset_pending = NULL;
-	CS.reset_why = NULL;
-	CS.reset_seen = NULL;
+	polling = C.store && C.store->poll();
+	return waiting ? 20 : polling ? 1000 : -1;
 }
 
 /* Configuration ------------------------------------------------------ */

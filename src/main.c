@@ -14,7 +14,7 @@
 
 #include "cli.h"
 #include "config.h"
-#include "control.h"
+#include "control_store.h"
 #include "jwt.h"
 #include "migrate.h"
 #include "server.h"

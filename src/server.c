@@ -40,6 +40,7 @@
 
 #include "admin.h"
 #include "control.h"
+#include "control_store.h"
 #include "health.h"
 #include "journal.h"
 #include "metrics.h"
