@@ -30,6 +30,7 @@ struct read_mark {
 	uint64_t stripe_seq;
 	uint64_t cascade_seq;       /* deletes of the rows this resource's rows reference */
 	int stripe;                 /* -1: the whole resource (lists, views) */
+	bool pending;               /* a copy to the other store was under way (the stripe's, or any) */
 };
 
 int control_init(const struct config *cfg);

@@ -471,18 +471,23 @@ void control_read_mark(const struct resource *r, const unsigned char *id, struct
 	m->ended_seq = rt->ended_seq;
 	m->writing = rt->writing[0] + rt->writing[1] > 0;
 	m->cascade_seq = rt->cascade_seq;
+	m->pending = rt->cascade_pending > 0 || (m->stripe < 0 ? rt->pending : rt->stripe_pending[m->stripe]) > 0;
 	if (m->stripe >= 0)
 		m->stripe_seq = rt->stripe_seq[m->stripe];
 }
 
 /* Raced: a write to the record (to the resource, for lists) began since
- * the read arrived, or one is applied to one store and not yet the other. */
+ * the read arrived, or one was applied to one store and not yet the other
+ * when it arrived or is now (a copy that ends between the two reads of a
+ * comparison leaves them different with nothing pending). */
 bool control_raced(const struct resource *r, const struct read_mark *m)
 {
 	struct route *rt = route_of(r);
 
 	if (!rt)
 		return false;
+	if (m->pending)
+		return true;
 	if (rt->cascade_seq != m->cascade_seq || rt->cascade_pending > 0)
 		return true;
 	if (m->stripe < 0)
