@@ -30,7 +30,7 @@ struct read_mark {
 	uint64_t stripe_seq;
 	uint64_t cascade_seq;       /* deletes of the rows this resource's rows reference */
 	int stripe;                 /* -1: the whole resource (lists, views) */
-	bool pending;               /* a copy to the other store was under way (the stripe's, or any) */
+	bool pending;               /* a write or its copy was under way (the stripe's, or any) */
 };
 
 int control_init(const struct config *cfg);
@@ -93,11 +93,12 @@ bool control_fenced(const struct resource *r, uint64_t epoch);
 /* Wait (a blocking worker's thread, never a loop) until r's flip is
  * complete, at most timeout_us; false when it still waits. */
 bool control_await_flip(const struct resource *r, int64_t timeout_us);
-/* A write arrives; returns its epoch, for control_write_end.  A delete
- * also marks every resource its cascades reach. */
-uint64_t control_write_begin(const struct resource *r, const unsigned char *id, bool deletes);
+/* A write arrives; returns its epoch and *stripe (its record's), for
+ * control_write_end.  A delete also marks every resource its cascades
+ * reach. */
+uint64_t control_write_begin(const struct resource *r, const unsigned char *id, bool deletes, int *stripe);
 /* That write is done; seq: its journal entry if still pending, else 0. */
-void control_write_end(const struct resource *r, uint64_t epoch, int64_t seq);
+void control_write_end(const struct resource *r, uint64_t epoch, int stripe, int64_t seq);
 void control_sync_pending(const struct resource *r, const unsigned char *id, int delta);
 void control_read_mark(const struct resource *r, const unsigned char *id, struct read_mark *m);
 bool control_raced(const struct resource *r, const struct read_mark *m);

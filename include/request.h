@@ -80,6 +80,7 @@ struct request {
 	 * about to write record id (req_before_write). */
 	void (*before_write)(struct request *req, const unsigned char id[16]);
 	uint64_t write_epoch;
+	int write_stripe;           /* the record's race stripe; -1: none (a create) */
 	int64_t journal_seq;        /* mongodb mode: the legacy copy to make after the answer */
 	int64_t journal_pending;    /* the journal entry (made before the write) not applied yet, or 0 */
 	enum store_err store_err;   /* the store error answered, or 0 */

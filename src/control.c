@@ -59,6 +59,7 @@ struct route {
 	_Atomic int64_t pending;
 	_Atomic uint64_t stripe_seq[RACE_STRIPES];
 	_Atomic int64_t stripe_pending[RACE_STRIPES];
+	_Atomic int64_t stripe_writing[RACE_STRIPES];  /* writes begun and not ended, by record stripe */
 	/* Writes to the resources whose deletes cascade here (any of its
 	 * records may change): begun deletes, and copies not yet applied. */
 	_Atomic uint64_t cascade_seq;
@@ -376,12 +377,13 @@ static int stripe_of(const unsigned char *id)
 	return id ? (id[0] ^ id[5] ^ id[15]) % RACE_STRIPES : -1;
 }
 
-uint64_t control_write_begin(const struct resource *r, const unsigned char *id, bool deletes)
+uint64_t control_write_begin(const struct resource *r, const unsigned char *id, bool deletes, int *stripe)
 {
 	struct route *rt = route_of(r);
 	uint64_t e;
 	size_t i;
 
+	*stripe = -1;
 	if (!rt)
 		return 0;
 	for (i = 0; deletes && i < r->ncascades; i++) {
@@ -393,12 +395,14 @@ uint64_t control_write_begin(const struct resource *r, const unsigned char *id, 
 	e = rt->epoch;
 	atomic_fetch_add(&rt->writing[e & 1], 1);
 	atomic_fetch_add(&rt->seq, 1);
-	if (id)
-		atomic_fetch_add(&rt->stripe_seq[stripe_of(id)], 1);
+	if ((*stripe = stripe_of(id)) >= 0) {
+		atomic_fetch_add(&rt->stripe_writing[*stripe], 1);
+		atomic_fetch_add(&rt->stripe_seq[*stripe], 1);
+	}
 	return e;
 }
 
-void control_write_end(const struct resource *r, uint64_t epoch, int64_t seq)
+void control_write_end(const struct resource *r, uint64_t epoch, int stripe, int64_t seq)
 {
 	struct route *rt = route_of(r);
 	int64_t b;
@@ -410,6 +414,8 @@ void control_write_end(const struct resource *r, uint64_t epoch, int64_t seq)
 		while ((b = rt->barrier_seq) < seq && !atomic_compare_exchange_weak(&rt->barrier_seq, &b, seq))
 			;
 	atomic_fetch_sub(&rt->writing[epoch & 1], 1);
+	if (stripe >= 0)
+		atomic_fetch_sub(&rt->stripe_writing[stripe], 1);
 	atomic_fetch_add(&rt->ended_seq, 1);
 }
 
@@ -471,7 +477,12 @@ void control_read_mark(const struct resource *r, const unsigned char *id, struct
 	m->ended_seq = rt->ended_seq;
 	m->writing = rt->writing[0] + rt->writing[1] > 0;
 	m->cascade_seq = rt->cascade_seq;
-	m->pending = rt->cascade_pending > 0 || (m->stripe < 0 ? rt->pending : rt->stripe_pending[m->stripe]) > 0;
+	/* A write already begun (queued for a worker, say) may reach the
+	 * stores between this request's two reads, and a copy under way may
+	 * end there: either leaves them different with nothing to see later. */
+	m->pending = rt->cascade_pending > 0 ||
+	             (m->stripe < 0 ? rt->pending > 0 || m->writing
+	                            : rt->stripe_pending[m->stripe] > 0 || rt->stripe_writing[m->stripe] > 0);
 	if (m->stripe >= 0)
 		m->stripe_seq = rt->stripe_seq[m->stripe];
 }

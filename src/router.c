@@ -60,7 +60,7 @@ bool router_begin(struct request *req)
 	req->has_id = resource_detail_id(req->resource, req->path, req->id);
 	if (req->method_bit & (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE)) {
 		req->write_epoch = control_write_begin(req->resource, req->has_id ? req->id : NULL,
-		                                       req->method_bit == EVHTTP_REQ_DELETE);
+		                                       req->method_bit == EVHTTP_REQ_DELETE, &req->write_stripe);
 		req->write_marked = true;
 		req->before_write = before_write;
 	}
@@ -81,7 +81,7 @@ void router_after_store(struct request *req, struct store *const stores[POOL_SLO
 {
 	shadow_after_write(req, stores);
 	if (req->write_marked) {
-		control_write_end(req->resource, req->write_epoch, req->journal_pending);
+		control_write_end(req->resource, req->write_epoch, req->write_stripe, req->journal_pending);
 		req->write_marked = false;
 	}
 }
@@ -94,6 +94,6 @@ void router_after_answer(struct request *req)
 void router_end(struct request *req)
 {
 	if (req->write_marked)
-		control_write_end(req->resource, req->write_epoch, 0);
+		control_write_end(req->resource, req->write_epoch, req->write_stripe, 0);
 	req->write_marked = false;
 }
