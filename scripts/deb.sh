@@ -17,7 +17,7 @@ arch=$(dpkg --print-architecture)
 # dpkg-shlibdeps reads a debian/control; an empty one of our own will do.
 mkdir -p "$build/deb/src/debian" "$root/DEBIAN"
 printf 'Source: cutover\n\nPackage: cutover\nArchitecture: any\n' >"$build/deb/src/debian/control"
-bin=$(cd "$root/usr/bin" && pwd)/cutover
+bin=$root/usr/bin/cutover
 depends=$(cd "$build/deb/src" && dpkg-shlibdeps -O "$bin" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 size=$(du -sk "$root" | cut -f1)
 cat >"$root/DEBIAN/control" <<CONTROL

@@ -102,7 +102,6 @@ static struct {
 	const struct control_store_hooks *store;        /* where the modes live, once it started */
 } C = {.wake_fd = -1};
 
-
 void control_on_store(const struct control_store_hooks *h)
 {
 	C.store = h;

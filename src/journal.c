@@ -24,7 +24,7 @@
 static struct {
 	pthread_mutex_t mu;
 	sqlite3 *db;
-	sqlite3_stmt *append, *done, *failed, *late, *settling, *due, *count, *oldest;
+	sqlite3_stmt *append, *done, *failed, *settling, *due, *count, *oldest;
 	int64_t depth;
 	uint64_t drained, failures;     /* entries applied and removed; attempts that failed */
 } J = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -61,9 +61,9 @@ int journal_open(const char *path, struct error *err)
 	    sqlite3_prepare_v2(J.db, "INSERT INTO journal (resource, owner, id, source, created_us, next_us)"
 	                       " VALUES (?,?,?,?,?,?)", -1, &J.append, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(J.db, "DELETE FROM journal WHERE seq=?", -1, &J.done, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(J.db, "UPDATE journal SET attempts=attempts+1, last_error=?, next_us=?"
-	                       " WHERE seq=? RETURNING attempts", -1, &J.failed, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(J.db, "UPDATE journal SET late=1 WHERE seq=?", -1, &J.late, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(J.db, "UPDATE journal SET attempts=attempts+1, last_error=?1, next_us=?2,"
+	                       " late=CASE WHEN ?4 THEN 1 ELSE late END WHERE seq=?3 RETURNING attempts", -1,
+	                       &J.failed, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(J.db, "UPDATE journal SET late=2, next_us=? WHERE seq=? AND late=1", -1, &J.settling,
 	                       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(J.db, "SELECT seq, resource, owner, id, source, attempts, last_error, late"
@@ -88,14 +88,13 @@ void journal_close(void)
 	sqlite3_finalize(J.append);
 	sqlite3_finalize(J.done);
 	sqlite3_finalize(J.failed);
-	sqlite3_finalize(J.late);
 	sqlite3_finalize(J.settling);
 	sqlite3_finalize(J.due);
 	sqlite3_finalize(J.count);
 	sqlite3_finalize(J.oldest);
 	sqlite3_close(J.db);
 	J.db = NULL;
-	J.append = J.done = J.failed = J.late = J.settling = J.due = J.count = J.oldest = NULL;
+	J.append = J.done = J.failed = J.settling = J.due = J.count = J.oldest = NULL;
 }
 
 int64_t journal_append(const char *resource, int64_t owner, const unsigned char id[16],
@@ -155,6 +154,7 @@ bool journal_failed(int64_t seq, const char *why, bool unanswered)
 		sqlite3_bind_text(J.failed, 1, why, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(J.failed, 2, now + 250000);
 		sqlite3_bind_int64(J.failed, 3, seq);
+		sqlite3_bind_int(J.failed, 4, unanswered);
 		if (sqlite3_step(J.failed) == SQLITE_ROW) {
 			int attempts = sqlite3_column_int(J.failed, 0);
 
@@ -169,11 +169,6 @@ bool journal_failed(int64_t seq, const char *why, bool unanswered)
 			snprintf(sql, sizeof(sql), "UPDATE journal SET next_us=%lld WHERE seq=%lld",
 			         (long long)(now + wait), (long long)seq);
 			sqlite3_exec(J.db, sql, NULL, NULL, NULL);
-			if (unanswered) {
-				sqlite3_bind_int64(J.late, 1, seq);
-				sqlite3_step(J.late);
-				sqlite3_reset(J.late);
-			}
 		}
 		sqlite3_reset(J.failed);
 		sqlite3_clear_bindings(J.failed);

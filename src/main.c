@@ -245,8 +245,15 @@ static bool number(const char *s, double lo, double hi, double *out)
 
 static bool keys_format(const char *s, enum keys_format *f)
 {
-	*f = !s ? KEYS_TEXT : strcmp(s, "markdown") == 0 ? KEYS_MARKDOWN : strcmp(s, "man") == 0 ? KEYS_MAN : -1;
-	return (int)*f >= 0;
+	if (!s)
+		*f = KEYS_TEXT;
+	else if (strcmp(s, "markdown") == 0)
+		*f = KEYS_MARKDOWN;
+	else if (strcmp(s, "man") == 0)
+		*f = KEYS_MAN;
+	else
+		return false;
+	return true;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
