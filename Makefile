@@ -43,8 +43,10 @@ else
 Q = @
 endif
 
-LIB_SRC  = $(wildcard src/*.c backends/*.c middleware/*.c migrate/*.c)
-LIB_SRC := $(filter-out src/main.c,$(LIB_SRC))
+# src/main.c is the command; the library is every other source (the code map
+# in README.md names the folders).
+SRC_DIRS = src/core src/net src/api src/engine src/ops backends middleware migrate
+LIB_SRC  = $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -60,7 +62,7 @@ $(BUILD)/%.o: %.c
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
 
 # The dashboard's files are embedded by the assembler (.incbin).
-$(BUILD)/src/dashboard.o: $(wildcard src/dashboard/*)
+$(BUILD)/src/ops/dashboard.o: $(wildcard src/ops/dashboard/*)
 
 $(BUILD)/libcutover.a: $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")

@@ -3,7 +3,7 @@
  *
  * A resource is a collection; a record is one document whose keys are the
  * legacy column names, with the primary key as `_id` and each child
- * resource embedded as an array under its name (SPEC §5):
+ * resource embedded as an array under its name (design.md §5):
  *
  *   uuid       string, canonical 36-char form
  *   integer    int32 when it fits, else int64
@@ -1124,7 +1124,7 @@ static struct store *mg_open(const char *url, const struct config *cfg, struct s
 	return &s->base;
 }
 
-/* The control store (SPEC §12): one document per route in cutover_routes,
+/* The control store (design.md §12): one document per route in cutover_routes,
  * {_id: route, mode, sample, version}, version raised by every write. */
 static int mg_routes(struct store *base, const struct route_row *set, struct arena *a, struct route_row **rows,
                      size_t *n, struct store_error *err)

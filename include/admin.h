@@ -1,5 +1,5 @@
 /*
- * admin.h — the admin API (see src/admin.c for its routes).
+ * admin.h — the admin API (see src/ops/admin.c for its routes).
  */
 #ifndef CUTOVER_ADMIN_H
 #define CUTOVER_ADMIN_H

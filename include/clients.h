@@ -1,5 +1,5 @@
 /*
- * clients.h — what each client address may have (SPEC §11): at most
+ * clients.h — what each client address may have (design.md §11): at most
  * limits.max_connections_per_address open connections, and requests at
  * limits.rate_per_address a second with bursts of limits.burst.  Shared by
  * the event loops; nothing is kept when both limits are off.

@@ -1,5 +1,5 @@
 /*
- * compare.h — the comparison engine of shadow reads (SPEC §8).
+ * compare.h — the comparison engine of shadow reads (design.md §8).
  *
  * Pure: two final responses in (status and JSON body, as a client would
  * see them), a verdict and an RFC 6902 JSON Patch out.  The patch turns the

@@ -1,6 +1,6 @@
 /*
  * config.h — the gateway's configuration and the resource model it
- * describes (SPEC §5).
+ * describes (design.md §5).
  *
  * One JSON file, strictly parsed, with ${VAR} and ${VAR:-default}
  * interpolation ($${ is a literal ${); environment variables override the
@@ -19,7 +19,7 @@
 #include "util.h"
 #include "value.h"
 
-/* Which store(s) serve a route (SPEC §3), in migration order. */
+/* Which store(s) serve a route (design.md §3), in migration order. */
 enum mode {
 	MODE_LEGACY,            /* legacy only */
 	MODE_DUAL_WRITE,        /* legacy; writes copied to MongoDB */
@@ -27,7 +27,7 @@ enum mode {
 	MODE_LIVE,              /* MongoDB; reads compared against legacy */
 	MODE_RAMPDOWN,          /* MongoDB; writes copied to legacy */
 	MODE_MONGODB,           /* MongoDB only */
-	MODE_PASSTHROUGH,       /* neither: the application answers (SPEC §10) */
+	MODE_PASSTHROUGH,       /* neither: the application answers (design.md §10) */
 	MODE_COUNT,
 };
 
@@ -58,7 +58,7 @@ enum field_auto {
 struct resource;
 struct profile;
 
-/* How a decimal is kept in MongoDB (SPEC §5): Decimal128 by default, or
+/* How a decimal is kept in MongoDB (design.md §5): Decimal128 by default, or
  * its text ("118.00"), or an int64 count of minor units (11800). */
 enum mongo_decimal {
 	MD_DEFAULT,             /* the config's "mongodb_decimal" */

@@ -1,5 +1,5 @@
 /*
- * dashboard.h — the dashboard's files (src/dashboard/), compiled into the
+ * dashboard.h — the dashboard's files (src/ops/dashboard/), compiled into the
  * binary: served under the admin prefix with no build step and no network.
  */
 #ifndef CUTOVER_DASHBOARD_H

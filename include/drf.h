@@ -1,5 +1,5 @@
 /*
- * drf.h — the Django REST Framework profile (SPEC §6): how request bodies
+ * drf.h — the Django REST Framework profile (design.md §6): how request bodies
  * are validated and how records are shown, message for message and byte
  * for byte as DRF 3.14 does it.
  */

@@ -1,6 +1,6 @@
 /*
  * exposition.h — the gateway's metrics in the Prometheus text format
- * (SPEC §14), for /metrics.
+ * (design.md §14), for /metrics.
  */
 #ifndef CUTOVER_EXPOSITION_H
 #define CUTOVER_EXPOSITION_H

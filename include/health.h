@@ -1,5 +1,5 @@
 /*
- * health.h — the probes for orchestrators (SPEC §14).
+ * health.h — the probes for orchestrators (design.md §14).
  *
  * Liveness is the process answering.  Readiness is the stores that the
  * current modes answer from (each route's authoritative store) answering:

@@ -1,5 +1,5 @@
 /*
- * journal.h — the durable log of secondary writes (SPEC §9).
+ * journal.h — the durable log of secondary writes (design.md §9).
  *
  * Every write that must reach the secondary store is appended here, synced
  * to disk, before the client gets its answer; it leaves the journal only

@@ -1,5 +1,5 @@
 /*
- * metrics.h — the gateway's counters and latency histograms (SPEC §14):
+ * metrics.h — the gateway's counters and latency histograms (design.md §14):
  * what /metrics exposes and the admin API reports.
  *
  * Every thread that counts (event loops, store and shadow workers) writes

@@ -1,8 +1,8 @@
 /*
- * middleware.h — the steps of the request pipeline (SPEC §4).
+ * middleware.h — the steps of the request pipeline (design.md §4).
  *
  * A step is a small ops table; the pipeline is a flat array of them built
- * once at start-up, in the fixed order of the SPEC.  on_request returns
+ * once at start-up, in the fixed order of design.md §4.  on_request returns
  * MW_CONTINUE to go on or MW_DONE when it has set the response itself
  * (the remaining steps and the handler are skipped).  on_response may add
  * headers to any response; on_log runs after the response has been sent,

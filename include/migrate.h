@@ -1,5 +1,5 @@
 /*
- * migrate.h — the migration toolkit (SPEC §13).
+ * migrate.h — the migration toolkit (design.md §13).
  */
 #ifndef CUTOVER_MIGRATE_H
 #define CUTOVER_MIGRATE_H

@@ -1,5 +1,5 @@
 /*
- * mongo_bson.h — canonical records and queries as BSON (SPEC §5, §7).
+ * mongo_bson.h — canonical records and queries as BSON (design.md §5, §7).
  *
  * The pure half of the MongoDB adapter: no connection, so every mapping
  * here is unit-tested on its own.  Documents use the legacy column names as

@@ -1,6 +1,6 @@
 /*
  * proxy.h — the client connection filter, and passthrough to the
- * application (SPEC §10).
+ * application (design.md §10).
  *
  * Every client connection runs through it: heads that are not HTTP/1.1 to
  * the letter are refused, every request has request_timeout from its first

@@ -1,5 +1,5 @@
 /*
- * request.h — one HTTP request as it moves through the pipeline (SPEC §4).
+ * request.h — one HTTP request as it moves through the pipeline (design.md §4).
  *
  * Everything request-scoped lives in req->arena and is released when the
  * response has been sent and logged.  The response is built here (status,
@@ -76,9 +76,6 @@ struct request {
 	unsigned char id[16];
 	struct read_mark mark;
 	bool write_marked;          /* control_write_begin called, end not yet */
-	/* Set by the router for a write it marked: the authoritative store is
-	 * about to write record id (req_before_write). */
-	void (*before_write)(struct request *req, const unsigned char id[16]);
 	uint64_t write_epoch;
 	int write_stripe;           /* the record's race stripe; -1: none (a create) */
 	int64_t journal_seq;        /* mongodb mode: the legacy copy to make after the answer */
@@ -132,9 +129,5 @@ void req_reply(struct request *req, int status, const char *type, const char *bo
 /* Set an error response: {"detail": "..."}, or on a resource's path the
  * error shape of its profile. */
 void req_reply_detail(struct request *req, int status, const char *detail);
-/* The authoritative store is about to write record id: in a mode that
- * copies writes, the secondary copy is journaled first, so a crash between
- * the commit and the copy leaves the copy due rather than forgotten. */
-void req_before_write(struct request *req, const unsigned char id[16]);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * router.h — who serves a request (SPEC §3, §10, §14): decided from its
+ * router.h — who serves a request (design.md §3, §10, §14): decided from its
  * path alone, the same way by the connection filter when the head arrives
  * (is it the application's?) and by the server when evhttp hands the
  * request over; and the engine's bookkeeping around a request the gateway

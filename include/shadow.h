@@ -1,7 +1,8 @@
 /*
- * shadow.h — the secondary store's work, off the client's path (SPEC §8,
- * §9): copying written records to the secondary (through the journal),
- * shadow reads and their comparison, and the background journal drain.
+ * shadow.h — the secondary store's work, off the client's path (design.md §8,
+ * §9): copying written records to the secondary (through the journal)
+ * and the background journal drain; the comparison reads, on the same
+ * workers, are shadow_read.h's.
  *
  * All of it runs on its own bounded pool of workers, whose store handles
  * have their own (short) time limits, so a secondary that is slow, hung or
@@ -23,17 +24,20 @@ int shadow_start(const struct config *cfg);
 void shadow_stop(void);
 
 /* On a store worker, right before the authoritative store writes record
- * id: the secondary copy is journaled (synced to disk) in the modes that
- * copy writes. */
+ * id (a write the router marked): the secondary copy is journaled (synced
+ * to disk) in the modes that copy writes, so a crash between the commit
+ * and the copy leaves the copy due rather than forgotten. */
 void shadow_before_write(struct request *req, const unsigned char id[16]);
 /* … and right after it answered: a failed write's entry leaves the journal;
  * a successful one's copy is made now through the short-limit handles
  * (stores[QUICK(…)]), except in mongodb mode (after the answer); what fails
  * stays in the journal for the drain. */
 void shadow_after_write(struct request *req, struct store *const stores[POOL_SLOTS]);
-/* On the loop, once the answer is final: hand the secondary write and the
- * shadow read (if sampled) to the shadow workers. */
+/* On the loop, once the answer is final: in mongodb mode, hand the legacy
+ * copy of a write to the shadow workers. */
 void shadow_after_answer(struct request *req);
+/* The shadow workers (NULL when not started). */
+struct pool *shadow_pool(void);
 
 /* Apply the journal entries due (see journal_which), up to one batch;
  * returns how many were tried, *applied how many left it.  Every entry

@@ -1,5 +1,5 @@
 /*
- * store.h — the store adapter interface (SPEC §7).
+ * store.h — the store adapter interface (design.md §7).
  *
  * An adapter is a `const struct store_ops` table; each implementation lives
  * in backends/ and puts `struct store` first in its own connection struct.
@@ -165,7 +165,7 @@ struct store_ops {
 	                char (*why)[128], struct store_error *err);
 	int (*remove_ids)(struct store *s, const struct resource *r, const unsigned char (*ids)[16], size_t n,
 	                  struct store_error *err);
-	/* Optional: the control store (SPEC §12).  With set, write that row
+	/* Optional: the control store (design.md §12).  With set, write that row
 	 * first (version raised); then every row, from arena. */
 	int (*routes)(struct store *s, const struct route_row *set, struct arena *arena,
 	              struct route_row **rows, size_t *n, struct store_error *err);

@@ -1,5 +1,5 @@
 /*
- * tls.h — TLS on the listeners (SPEC §11): the certificate and key of
+ * tls.h — TLS on the listeners (design.md §11): the certificate and key of
  * tls.cert_file and tls.key_file, TLS 1.2 and later only, read again on
  * SIGHUP; the admin listener may also ask for client certificates signed
  * by tls.admin_client_ca.

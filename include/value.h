@@ -1,5 +1,5 @@
 /*
- * value.h — canonical types (SPEC §5).
+ * value.h — canonical types (design.md §5).
  *
  * Every value crossing the gateway is one of these types, whatever store it
  * came from, so every adapter produces the same JSON.  A value does not

@@ -1,6 +1,6 @@
 /*
  * migrate.c — `cutover migrate`: copy every legacy row, with its children,
- * into MongoDB (SPEC §13).
+ * into MongoDB (design.md §13).
  *
  * Rows are read in primary-key order a batch at a time (never the whole
  * table) and written as one unordered bulk of upserts per batch.  After

@@ -1,5 +1,5 @@
 /*
- * verify.c — `cutover verify` and `cutover repair` (SPEC §13).
+ * verify.c — `cutover verify` and `cutover repair` (design.md §13).
  *
  * verify walks both stores in primary-key order a batch at a time (constant
  * memory) and compares each legacy row with its document in canonical form:

@@ -31,9 +31,8 @@ libs="$(pkg-config --libs libevent libevent_pthreads libevent_openssl libmongoc-
 objs=""
 # The newest header: an object older than it is built again (any source may
 # include any header; a struct that grew must not meet old code).
-newest=$(ls -t include/*.h | head -1)
-for src in src/*.c backends/*.c middleware/*.c migrate/*.c; do
-	[ "$src" = src/main.c ] && continue
+newest=$(ls -t include/*.h src/*/*.h | head -1)
+for src in src/*/*.c backends/*.c middleware/*.c migrate/*.c; do
 	obj="$out/obj/$(echo "$src" | tr / _).o"
 	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$newest" -nt "$obj" ]; then
 		# shellcheck disable=SC2086

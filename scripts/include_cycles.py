@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`make lint`: the modules of the gateway depend on each other without a
-cycle.  A module is a name: its header in include/ and its source in src/,
-backends/, middleware/ or migrate/.  Module A depends on B when A's source
+cycle.  A module is a name: its header (in include/, or beside its source when
+private) and its source in a folder of src/, backends/, middleware/ or
+migrate/.  Module A depends on B when A's source
 or header includes B's header.  Prints every cycle found (one strongly
 connected set of modules a line, with the includes that close it) and
 exits 1; exits 0 when there is none.  With --self-test it first shows it
@@ -18,10 +19,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def graph(root):
     edges, why = {}, {}
-    files = glob.glob(os.path.join(root, "include", "*.h"))
-    for d in ("src", "backends", "middleware", "migrate"):
+    headers = glob.glob(os.path.join(root, "include", "*.h")) + glob.glob(os.path.join(root, "src", "*", "*.h"))
+    files = list(headers)
+    for d in ("src", "src/*", "backends", "middleware", "migrate"):
         files += glob.glob(os.path.join(root, d, "*.c"))
-    headers = {os.path.splitext(os.path.basename(h))[0] for h in glob.glob(os.path.join(root, "include", "*.h"))}
+    headers = {os.path.splitext(os.path.basename(h))[0] for h in headers}
     for f in files:
         mod = os.path.splitext(os.path.basename(f))[0]
         with open(f) as fh:

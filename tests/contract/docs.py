@@ -4,7 +4,8 @@ runbook; the generated parts of docs/ (every key, every command's help)
 are what the binary prints now; every configuration key, command and
 metric family (from the sources and from a running gateway's scrape) is
 in docs/, and docs/ names no metric that does not exist; every relative
-link resolves.  Each check is also run on a copy with one name taken
+link resolves; the README's code map names every source folder and
+nothing else, and every design note a comment cites exists.  Each check is also run on a copy with one name taken
 out, and must then fail."""
 import glob
 import os
@@ -36,7 +37,7 @@ def source_metrics():
     """The metric names the exposition's sources spell (a histogram's
     series as its family)."""
     names = set()
-    for p in ("src/exposition.c", "src/metrics.c"):
+    for p in ("src/ops/exposition.c", "src/core/metrics.c"):
         names |= set(re.findall(r'"(cutover_\w+)"', read(p)))
     return {re.sub(r"_(bucket|count|sum)$", "", n) for n in names}
 
@@ -110,6 +111,60 @@ def test_links_resolve(binary):
     eq(bad, [])
 
 
+def code_map(readme):
+    """The folders README.md's code map names, and the source files its
+    prose names."""
+    part = readme.split("## Code map", 1)[1].split("\n## ", 1)[0]
+    folders = set(re.findall(r"^\| `([\w/]+/)` \|", part, re.M))
+    files = set(re.findall(r"`((?:src|backends|middleware|migrate)/[\w/]+\.[ch])`", part))
+    return folders, files
+
+
+def source_folders():
+    """Every folder holding C sources, and tests/."""
+    out = {"tests/"}
+    for d in ("src", "backends", "middleware", "migrate"):
+        for path in glob.glob(os.path.join(ROOT, d, "**", "*.c"), recursive=True):
+            out.add(os.path.relpath(os.path.dirname(path), ROOT) + "/")
+    return out
+
+
+def map_problems(folders, files):
+    problems = ["named, not there: " + f for f in sorted(folders) if not os.path.isdir(os.path.join(ROOT, f))]
+    problems += ["not named: " + f for f in sorted(source_folders() - folders)]
+    problems += ["no such file: " + f for f in sorted(files) if not os.path.exists(os.path.join(ROOT, f))]
+    return problems
+
+
+def test_code_map_matches_the_tree(binary):
+    folders, files = code_map(read("README.md"))
+    assert {"src/", "src/net/", "backends/"} <= folders and len(files) > 5, (folders, files)
+    eq(map_problems(folders, files), [])
+    # a folder left out, one that is not there, a file moved: each caught
+    eq(map_problems(folders - {"src/engine/"}, files), ["not named: src/engine/"])
+    eq(map_problems(folders | {"src/gone/"}, files), ["named, not there: src/gone/"])
+    eq(map_problems(folders, files | {"src/router.c"}), ["no such file: src/router.c"])
+
+
+def cited_notes():
+    """The sections of docs/design.md the sources and tests cite."""
+    cited = set()
+    for path in glob.glob(os.path.join(ROOT, "**", "*.[chp]*"), recursive=True):
+        if "/build" in path or not re.search(r"\.(c|h|py)$", path):
+            continue
+        with open(path, errors="replace") as f:
+            for m in re.finditer(r"design\.md ((?:§\d+(?:, )?)+)", f.read()):
+                cited |= set(re.findall(r"§(\d+)", m.group(1)))
+    return cited
+
+
+def test_cited_design_notes_exist(binary):
+    cited = cited_notes()
+    have = set(re.findall(r"^## (\d+)\. ", read("docs/design.md"), re.M))
+    assert {"3", "8", "12"} <= cited, cited
+    eq(sorted(cited - have, key=int), [], "sections of docs/design.md cited but missing")
+
+
 def main():
     import argparse
     ap = argparse.ArgumentParser()
@@ -117,7 +172,8 @@ def main():
     args = ap.parse_args()
     r = Runner()
     r.run([test_readme_is_a_front_door, test_generated_parts_current, test_every_key_command_and_metric_documented,
-           test_links_resolve], os.path.abspath(args.binary))
+           test_links_resolve, test_code_map_matches_the_tree, test_cited_design_notes_exist],
+          os.path.abspath(args.binary))
     sys.exit(r.finish())
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The migration toolkit (SPEC section 13) against real stores: the demo
+"""The migration toolkit (design.md §13) against real stores: the demo
 data (480 invoices with 1-5 items, 126 payments) in SQLite and in
 PostgreSQL, copied into the real MongoDB-compatible server."""
 import json

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Modes, shadow reads, dual writes and the journal (SPEC sections 3, 8, 9):
+"""Modes, shadow reads, dual writes and the journal (docs/design.md §3, §8, §9):
 the real gateway on a real SQLite file and the real MongoDB-compatible
 server, both inspected behind the gateway's back (sqlite3, Node.js driver).
 """

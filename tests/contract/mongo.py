@@ -25,7 +25,7 @@ def _script(name):
 
 
 class Mongo:
-    # FerretDB 1.x cannot store Decimal128 (SPEC §5 allows int64 minor units).
+    # FerretDB 1.x cannot store Decimal128 (design.md §5 allows int64 minor units).
     DECIMAL = "int64"
 
     def __init__(self, tls=None):

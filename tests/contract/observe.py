@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Watching the cutover (SPEC section 14): /metrics scraped by Debian's real
+"""Watching the cutover (design.md §14): /metrics scraped by Debian's real
 Prometheus server and checked by promtool, the probes while the MongoDB
 server goes away and comes back, the admin listener, and the dashboard in
 Debian's headless Chromium (Playwright)."""

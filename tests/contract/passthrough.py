@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Passthrough to the application (SPEC section 10): the real gateway in
+"""Passthrough to the application (design.md §10): the real gateway in
 front of real upstream servers started here, nginx (Debian's, for static
 and large files) and upstream.py (a stand-in application that echoes what
 reached it and serves the login), all over real sockets.

@@ -765,7 +765,7 @@ def test_pg_rows_written_by_django_are_served(gw):
        [("paid", "118.40", "from Django")])
 
 
-# --- MongoDB documents (SPEC section 5), read and written with the official driver -----
+# --- MongoDB documents (docs/design.md §5), read and written with the official driver -----
 
 def test_mongo_bson_types(gw):
     got = create(gw, invoice_input(401, due_date="2026-01-15", total_amount="118.00", subtotal="100.5"))

@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c — libFuzzer target for the configuration loader
- * (src/config.c and every module's keys): the file an operator writes,
+ * (src/core/config.c and every module's keys): the file an operator writes,
  * with ${VAR} interpolation, strict typing and the cross-checks.
  *
  * A text either loads or is refused with at least one problem, each a

@@ -1,6 +1,6 @@
 /*
  * fuzz_http1.c — libFuzzer target for the HTTP/1.1 head parser and the body
- * framer (src/http1.c), the first thing every client byte meets.
+ * framer (src/net/http1.c), the first thing every client byte meets.
  *
  * The input is split at its first NUL-free "\x00\xff" marker (or used whole):
  * the part before is parsed as a request head and as an answer's head, the

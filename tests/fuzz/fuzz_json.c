@@ -1,5 +1,5 @@
 /*
- * fuzz_json.c — libFuzzer target for the JSON body parser (src/json.c) and
+ * fuzz_json.c — libFuzzer target for the JSON body parser (src/core/json.c) and
  * the DRF value checks behind it, which every request body meets.
  *
  * An accepted document is written back out and parsed again, and the two

@@ -1,5 +1,5 @@
 /*
- * fuzz_jwt.c — libFuzzer target for token verification (src/jwt.c): the
+ * fuzz_jwt.c — libFuzzer target for token verification (src/api/jwt.c): the
  * Authorization header's token, which every API request may carry.
  *
  * The first byte picks how the rest is used:

@@ -1,6 +1,6 @@
 /*
  * fuzz_query.c — libFuzzer target for the query-string parser and DRF's
- * page links (src/query.c), which every list request's URL meets.
+ * page links (src/api/query.c), which every list request's URL meets.
  *
  * Every decoded key and value must be valid UTF-8; query_get must find
  * each key; and the page link built from the parameters, parsed again,

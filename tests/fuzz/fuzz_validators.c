@@ -1,6 +1,6 @@
 /*
  * fuzz_validators.c — libFuzzer target for the DRF value validators
- * (src/drf.c, src/value.c) behind every write and every list filter, on
+ * (src/api/drf.c, src/core/value.c) behind every write and every list filter, on
  * the example's resources.
  *
  * Input: a byte choosing the resource and the write (create, full or

@@ -1,5 +1,5 @@
 /*
- * test_mongo_bson.c — the canonical types as BSON (SPEC §5), without a
+ * test_mongo_bson.c — the canonical types as BSON (design.md §5), without a
  * server: every decimal representation (Decimal128 included, which the
  * test server cannot store), dates, datetimes, ids, JSON, and the queries
  * built from client text, which must carry it only as values.

@@ -11,6 +11,7 @@
 #include "resource.h"
 #include "router.h"
 #include "shadow.h"
+#include "shadow_read.h"
 
 /* The admin paths served without the token: the probes and the
  * dashboard's files. */
@@ -47,11 +48,6 @@ void router_decide(const struct config *cfg, const char *path, struct route *out
 	out->to = out->mode == MODE_PASSTHROUGH && upstream ? ROUTE_APPLICATION : ROUTE_ENGINE;
 }
 
-static void before_write(struct request *req, const unsigned char id[16])
-{
-	shadow_before_write(req, id);
-}
-
 bool router_begin(struct request *req)
 {
 	/* Legacy mode touches none of this, whether MongoDB is configured or not. */
@@ -62,7 +58,6 @@ bool router_begin(struct request *req)
 		req->write_epoch = control_write_begin(req->resource, req->has_id ? req->id : NULL,
 		                                       req->method_bit == EVHTTP_REQ_DELETE, &req->write_stripe);
 		req->write_marked = true;
-		req->before_write = before_write;
 	}
 	control_read_mark(req->resource, req->has_id ? req->id : NULL, &req->mark);
 	return true;
@@ -89,6 +84,7 @@ void router_after_store(struct request *req, struct store *const stores[POOL_SLO
 void router_after_answer(struct request *req)
 {
 	shadow_after_answer(req);
+	shadow_compare(req);
 }
 
 void router_end(struct request *req)

@@ -1,6 +1,6 @@
 /*
  * request.c — a request's life on its loop (see request.h): read from
- * evhttp, run through the pipeline's steps (SPEC §4), answered, logged and
+ * evhttp, run through the pipeline's steps (design.md §4), answered, logged and
  * freed.  Who serves it is the router's business (router.c), the loops and
  * listeners the server's (server.c).
  */
@@ -20,7 +20,7 @@
 #include "profile.h"
 #include "request.h"
 
-/* The pipeline, in the order of SPEC §4. */
+/* The pipeline, in the order of design.md §4. */
 static const struct middleware *const steps[] = {
 	&mw_request_id, &mw_access_log, &mw_limits, &mw_cors, &mw_auth,
 };
@@ -56,12 +56,6 @@ void req_reply(struct request *req, int status, const char *type, const char *bo
 void req_reply_json(struct request *req, int status, const char *json, size_t len)
 {
 	req_reply(req, status, NULL, json, len);
-}
-
-void req_before_write(struct request *req, const unsigned char id[16])
-{
-	if (req->before_write)
-		req->before_write(req, id);
 }
 
 void req_reply_detail(struct request *req, int status, const char *detail)

@@ -1,5 +1,5 @@
 /*
- * admin.c — the admin API (SPEC §14), under config admin.prefix
+ * admin.c — the admin API (design.md §14), under config admin.prefix
  * (default /_cutover/), guarded by its own bearer token
  * (CUTOVER_ADMIN_TOKEN).  Without a token the API does not exist (404);
  * the probes and the dashboard's files are served all the same.

@@ -15,10 +15,10 @@
 	        ".previous\n");                                             \
 	extern const char sym[], sym##_end[]
 
-EMBED(dashboard_html, "src/dashboard/index.html");
-EMBED(dashboard_js, "src/dashboard/dashboard.js");
-EMBED(dashboard_css, "src/dashboard/dashboard.css");
-EMBED(dashboard_icon, "src/dashboard/favicon.svg");
+EMBED(dashboard_html, "src/ops/dashboard/index.html");
+EMBED(dashboard_js, "src/ops/dashboard/dashboard.js");
+EMBED(dashboard_css, "src/ops/dashboard/dashboard.css");
+EMBED(dashboard_icon, "src/ops/dashboard/favicon.svg");
 
 bool dashboard_file(const char *name, const char **type, const char **body, size_t *len)
 {

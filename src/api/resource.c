@@ -1,5 +1,5 @@
 /*
- * resource.c — the resource engine (SPEC §5, §6).
+ * resource.c — the resource engine (design.md §5, §6).
  *
  * A request for a resource becomes one neutral store operation: parse and
  * validate first (no store involved), then the store work, then the
@@ -17,6 +17,7 @@
 #include "profile.h"
 #include "query.h"
 #include "resource.h"
+#include "shadow.h"
 #include "tls.h"
 #include "store.h"
 
@@ -525,7 +526,7 @@ static void op_create(struct request *req, const struct resource *r)
 	if (validate(req, r, body, DRF_CREATE, rec) < 0)
 		return;
 	drf_fill_auto(r, rec, DRF_CREATE, now_wall_us());
-	req_before_write(req, rec->vals[r->pk].u.uuid);
+	shadow_before_write(req, rec->vals[r->pk].u.uuid);
 	if (store_create(req_store(req), r, req->owner, rec, &err) < 0)
 		return reply_write_error(req, r, &err);
 	req->wrote = req->has_id = true;
@@ -559,7 +560,7 @@ static void op_update(struct request *req, const struct resource *r, const unsig
 		if (validate(req, r, body, mode, &rec) < 0)
 			return;
 		drf_fill_auto(r, &rec, mode, now_wall_us());
-		req_before_write(req, id);
+		shadow_before_write(req, id);
 		if (store_replace(req_store(req), r, req->owner, &rec, &err) < 0)
 			return reply_write_error(req, r, &err);
 		req->wrote = true;
@@ -576,7 +577,7 @@ static void op_destroy(struct request *req, const struct resource *r, const unsi
 {
 	struct store_error err;
 
-	req_before_write(req, id);
+	shadow_before_write(req, id);
 	if (store_remove(req_store(req), r, req->owner, id, &err) < 0)
 		return reply_store_error(req, &err);
 	req->wrote = true;
