@@ -368,16 +368,15 @@ static int listen_socket(const char *host, int *port, bool first, bool shared)
 	return fd;
 }
 
+/* The store workers (pool, engine) are given it when they start. */
 static int loop_init(struct loop *loop, const struct config *cfg, int fd, const char *listen_host,
-                     const char *url, struct pool *pool, struct pool *engine)
+                     bool on_workers)
 {
 	struct store_error err;
 
 	loop->cfg = cfg;
 	loop->fd = fd;
 	loop->listen_host = listen_host;
-	loop->pool = pool;
-	loop->engine = engine;
 	loop->base = event_base_new();
 	if (loop->base && event_base_priority_init(loop->base, LOOP_PRIORITIES) < 0)
 		return -1;
@@ -388,8 +387,8 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 	loop->drain_ev = evtimer_new(loop->base, on_drain_timeout, loop);
 	if (!loop->mailbox || !loop->drain_ev)
 		return -1;
-	if (!pool) {
-		loop->store = store_open(url, cfg, &err);
+	if (!on_workers) {
+		loop->store = store_open(cfg->database_url, cfg, &err);
 		if (!loop->store) {
 			fprintf(stderr, "cutover: store: %s\n", err.msg);
 			return -1;
@@ -621,30 +620,324 @@ static char *const *worker_urls(const struct config *cfg, bool both)
 	return urls;
 }
 
+/* The start of a run -------------------------------------------------- */
+
+/* What a run holds, built up by the stages below. */
+struct run {
+	const struct config *cfg;
+	bool both;                  /* MongoDB configured: any route may be flipped to need it */
+	const struct store_ops *ops;
+	char *const *urls;          /* the store workers' (worker_urls) */
+	struct pool *pool;          /* the legacy store's workers, when it blocks */
+	struct pool *engine;        /* both stores' workers, for the modes that need MongoDB */
+	struct loop *loops;
+	int nloops, started;
+};
+
+static char listen_host[300];
+
+static int stores_start(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	struct store_error err;
+
+	if (!(r->ops = store_ops_as(cfg->database_url, true, &err)) ||
+	    (r->both && !store_ops_as(cfg->mongodb_uri, false, &err))) {
+		fprintf(stderr, "cutover: %s: %s\n", r->both ? "stores" : "legacy store", err.msg);
+		return -1;
+	}
+	if (store_reachable(cfg, cfg->database_url, "legacy store", true) < 0 ||
+	    (r->both && store_reachable(cfg, cfg->mongodb_uri, "mongodb", false) < 0))
+		return -1;
+	r->urls = worker_urls(cfg, r->both);
+	return 0;
+}
+
+static void stores_stop(struct run *r)
+{
+	(void)r;
+	worker_urls(NULL, false);
+}
+
+static int metrics_start(struct run *r)
+{
+	if (metrics_init(r->cfg) == 0)
+		return 0;
+	fprintf(stderr, "cutover: cannot start the metrics: %s\n", strerror(errno));
+	return -1;
+}
+
+static void metrics_stop(struct run *r)
+{
+	(void)r;
+	metrics_fini();
+}
+
+static int tls_start(struct run *r)
+{
+	struct error err;
+
+	if (tls_init(r->cfg, &err) == 0)
+		return 0;
+	fprintf(stderr, "cutover: %s\n", err.msg);
+	return -1;
+}
+
+static void tls_stop(struct run *r)
+{
+	(void)r;
+	tls_fini();
+}
+
+static int pipeline_start(struct run *r)
+{
+	return request_pipeline_init(r->cfg);
+}
+
+static void pipeline_stop(struct run *r)
+{
+	(void)r;
+	request_pipeline_fini();
+}
+
+static int proxy_start(struct run *r)
+{
+	struct error err;
+
+	if (proxy_init(r->cfg, &err) == 0)
+		return 0;
+	fprintf(stderr, "cutover: %s\n", err.msg);
+	return -1;
+}
+
+static void proxy_stop(struct run *r)
+{
+	(void)r;
+	proxy_fini();
+}
+
+/* Stores that may block are called from workers, never from a loop. */
+static bool legacy_on_workers(const struct run *r)
+{
+	return r->cfg->store_threads > 0 || r->ops->blocking;
+}
+
+static void loops_stop(struct run *r)
+{
+	int i;
+
+	for (i = 0; i < r->nloops; i++)
+		loop_free(&r->loops[i]);
+	free(r->loops);
+	r->loops = NULL;
+}
+
+/* The listeners, one per loop (bound, not yet served), and admin.listen's. */
+static int loops_start(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	char host[256];
+	int port, i;
+
+	split_address(cfg->listen, host, sizeof(host), &port);
+	r->loops = xcalloc((size_t)r->nloops, sizeof(*r->loops));
+	for (i = 0; i < r->nloops; i++)
+		r->loops[i].fd = -1;
+	for (i = 0; i < r->nloops; i++) {
+		int fd = listen_socket(host, &port, i == 0, cfg->listen_shared);
+
+		if (fd == -1)
+			break;
+		if (i == 0)
+			snprintf(listen_host, sizeof(listen_host), "%s:%d", host, port);
+		if (loop_init(&r->loops[i], cfg, fd, listen_host, legacy_on_workers(r)) < 0) {
+			if (!r->loops[i].sock)
+				fprintf(stderr, "cutover: cannot start event loop %d\n", i);
+			break;
+		}
+	}
+	if (i == r->nloops && (!*cfg->admin.listen || admin_listen(&r->loops[0], cfg) == 0))
+		return 0;
+	loops_stop(r);
+	return -1;
+}
+
+static int control_start(struct run *r)
+{
+	if (control_init(r->cfg) == 0)
+		return 0;
+	fprintf(stderr, "cutover: cannot start the control state: %s\n", strerror(errno));
+	control_fini();
+	return -1;
+}
+
+static void control_stop(struct run *r)
+{
+	(void)r;
+	control_fini();
+}
+
+static int health_on(struct run *r)
+{
+	health_start(r->cfg);
+	return 0;
+}
+
+static void health_off(struct run *r)
+{
+	(void)r;
+	health_stop();
+}
+
+static int control_store_on(struct run *r)
+{
+	return control_store_start(r->cfg);
+}
+
+static void control_store_off(struct run *r)
+{
+	(void)r;
+	control_store_stop();
+}
+
+static int journal_start(struct run *r)
+{
+	struct error err;
+
+	if (journal_open(r->cfg->journal, &err) == 0)
+		return 0;
+	fprintf(stderr, "cutover: %s\n", err.msg);
+	journal_close();
+	return -1;
+}
+
+static void journal_stop(struct run *r)
+{
+	(void)r;
+	journal_close();
+}
+
+/* The answers the workers handed back, delivered and their requests freed. */
+static void deliver(struct run *r)
+{
+	int i;
+
+	for (i = 0; i < r->nloops; i++)
+		if (r->loops[i].mailbox)
+			mailbox_deliver(r->loops[i].mailbox);
+}
+
+static int shadow_on(struct run *r)
+{
+	control_on_flip_wait(shadow_kick);
+	if (shadow_start(r->cfg) == 0)
+		return 0;
+	fprintf(stderr, "cutover: cannot start the shadow workers\n");
+	return -1;
+}
+
+/* … and the shadow reads' (their timers go before the control state). */
+static void shadow_off(struct run *r)
+{
+	shadow_stop();
+	deliver(r);
+}
+
+static int pools_start(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	const char *legacy_urls[POOL_SLOTS] = {r->urls[WS_LEGACY], NULL, NULL, NULL};
+	int n = cfg->store_threads > 0 ? cfg->store_threads : 8, i;
+
+	if ((legacy_on_workers(r) &&
+	     !(r->pool = pool_start("legacy", n, (size_t)cfg->store_queue, legacy_urls, cfg, 0, NULL))) ||
+	    (r->both && !(r->engine = pool_start("engine", n, (size_t)cfg->store_queue,
+	                                         (const char *const *)r->urls, cfg, 0, control_engaged)))) {
+		fprintf(stderr, "cutover: cannot start store workers\n");
+		pool_stop(r->pool);
+		r->pool = NULL;
+		return -1;
+	}
+	for (i = 0; i < r->nloops; i++) {
+		r->loops[i].pool = r->pool;
+		r->loops[i].engine = r->engine;
+	}
+	return 0;
+}
+
+/* Workers finish what they hold; the answers are handed over and the
+ * requests freed before the servers close their connections. */
+static void pools_stop(struct run *r)
+{
+	pool_stop(r->pool);
+	pool_stop(r->engine);
+	r->pool = r->engine = NULL;
+	deliver(r);
+}
+
+static void threads_stop(struct run *r)
+{
+	int i;
+
+	for (i = 0; i < r->started; i++)
+		event_active(r->loops[i].stop_ev, EV_READ, 0);
+	for (i = 0; i < r->started; i++)
+		pthread_join(r->loops[i].thread, NULL);
+	r->started = 0;
+}
+
+static int threads_start(struct run *r)
+{
+	while (r->started < r->nloops &&
+	       pthread_create(&r->loops[r->started].thread, NULL, loop_main, &r->loops[r->started]) == 0)
+		r->started++;
+	if (r->started == r->nloops)
+		return 0;
+	fprintf(stderr, "cutover: cannot start event loop %d: %s\n", r->started, strerror(errno));
+	threads_stop(r);
+	return -1;
+}
+
+/* The run's parts, started in this order and stopped in the reverse one,
+ * at shutdown or from the one whose start failed (which undid its own). */
+static const struct stage {
+	const char *name;
+	bool mongo;                 /* only with MongoDB configured */
+	int (*start)(struct run *r);
+	void (*stop)(struct run *r);
+} stages[] = {
+	{"stores", false, stores_start, stores_stop},
+	{"metrics", false, metrics_start, metrics_stop},
+	{"tls", false, tls_start, tls_stop},
+	{"pipeline", false, pipeline_start, pipeline_stop},
+	{"proxy", false, proxy_start, proxy_stop},
+	{"listeners", false, loops_start, loops_stop},
+	{"control", false, control_start, control_stop},
+	{"health", false, health_on, health_off},
+	{"control store", true, control_store_on, control_store_off},
+	{"journal", true, journal_start, journal_stop},
+	{"shadow", true, shadow_on, shadow_off},
+	{"store workers", false, pools_start, pools_stop},
+	{"loops", false, threads_start, threads_stop},
+};
+
+static void stop_from(struct run *r, size_t n)
+{
+	while (n-- > 0)
+		if (!stages[n].mongo || r->both)
+			stages[n].stop(r);
+}
+
 int server_run(const struct config *cfg)
 {
-	char host[256];
-	int port, nloops = cfg->threads, i, started = 0, rc = -1;
-	struct loop *loops;
-	struct pool *pool = NULL, *engine = NULL;
-	const struct store_ops *ops;
-	struct store_error serr;
+	struct run r = {.cfg = cfg, .both = *cfg->mongodb_uri != '\0', .nloops = cfg->threads};
 	sigset_t signals, old;
-	static char listen_host[300];
+	size_t n;
 
-	/* With MongoDB configured any route may be flipped to a mode that
-	 * needs it: its work (both stores on workers, the journal, shadow
-	 * reads) is ready to start, and starts when a route needs it. */
-	bool both = *cfg->mongodb_uri != '\0';
-	char *const *urls = worker_urls(cfg, both);
-	const char *legacy_urls[POOL_SLOTS] = {urls[WS_LEGACY], NULL, NULL, NULL};
-	const char *url = cfg->database_url, *role = both ? "stores" : "legacy store";
-	struct error jerr = {0};
-	split_address(cfg->listen, host, sizeof(host), &port);
-	if (nloops <= 0)
-		nloops = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (nloops <= 0)
-		nloops = 1;
+	if (r.nloops <= 0)
+		r.nloops = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (r.nloops <= 0)
+		r.nloops = 1;
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
 	/* Signals are read by watch(); no thread takes them (every thread
@@ -655,135 +948,23 @@ int server_run(const struct config *cfg)
 	sigaddset(&signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &signals, &old);
 	kill_after_commit = getenv("CUTOVER_TEST_KILL_AFTER_COMMIT") != NULL;
-	if (!(ops = store_ops_as(url, true, &serr)) || (both && !store_ops_as(cfg->mongodb_uri, false, &serr))) {
-		fprintf(stderr, "cutover: %s: %s\n", role, serr.msg);
-		goto unmask;
-	}
-	if (store_reachable(cfg, url, "legacy store", true) < 0 ||
-	    (both && store_reachable(cfg, cfg->mongodb_uri, "mongodb", false) < 0))
-		goto unmask;
-	if (control_init(cfg) < 0 || metrics_init(cfg) < 0) {
-		fprintf(stderr, "cutover: cannot start the control state: %s\n", strerror(errno));
-		control_fini();
-		metrics_fini();
-		goto unmask;
-	}
-	if (both && control_store_start(cfg) < 0) {
-		control_fini();
-		metrics_fini();
-		goto unmask;
-	}
-	if (both)
-		control_on_flip_wait(shadow_kick);
-	if (both && (journal_open(cfg->journal, &jerr) < 0 || shadow_start(cfg) < 0)) {
-		fprintf(stderr, "cutover: %s\n", jerr.msg[0] ? jerr.msg : "cannot start the shadow workers");
-		journal_close();
-		control_store_stop();
-		control_fini();
-		metrics_fini();
-		goto unmask;
-	}
-	if (tls_init(cfg, &jerr) < 0) {
-		fprintf(stderr, "cutover: %s\n", jerr.msg);
-		goto unmask;
-	}
-	if (request_pipeline_init(cfg) < 0) {
-		tls_fini();
-		goto unmask;
-	}
-	if (proxy_init(cfg, &jerr) < 0) {
-		fprintf(stderr, "cutover: %s\n", jerr.msg);
-		request_pipeline_fini();
-		tls_fini();
-		goto unmask;
-	}
-	/* Stores that may block are called from workers, never from a loop. */
-	{
-		int n = cfg->store_threads > 0 ? cfg->store_threads : 8;
-
-		if (((cfg->store_threads > 0 || ops->blocking) &&
-		     !(pool = pool_start("legacy", n, (size_t)cfg->store_queue, legacy_urls, cfg, 0, NULL))) ||
-		    (both && !(engine = pool_start("engine", n, (size_t)cfg->store_queue, (const char *const *)urls, cfg,
-		                                   0, control_engaged)))) {
-			fprintf(stderr, "cutover: cannot start store workers\n");
-			pool_stop(pool);
-			proxy_fini();
-			request_pipeline_fini();
-			goto unmask;
-		}
-	}
-	health_start(cfg);
-	loops = xcalloc((size_t)nloops, sizeof(*loops));
-	for (i = 0; i < nloops; i++)
-		loops[i].fd = -1;
-	for (i = 0; i < nloops; i++) {
-		int fd = listen_socket(host, &port, i == 0, cfg->listen_shared);
-
-		if (fd == -1)
-			goto out;
-		if (i == 0)
-			snprintf(listen_host, sizeof(listen_host), "%s:%d", host, port);
-		if (loop_init(&loops[i], cfg, fd, listen_host, url, pool, engine) < 0) {
-			if (!loops[i].sock)
-				fprintf(stderr, "cutover: cannot start event loop %d\n", i);
-			goto out;
-		}
-	}
-	if (*cfg->admin.listen && admin_listen(&loops[0], cfg) < 0)
-		goto out;
-	for (i = 0; i < nloops; i++) {
-		if (pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]) != 0)
-			break;
-		started++;
+	for (n = 0; n < ARRAY_LEN(stages); n++) {
+		if ((stages[n].mongo && !r.both) || stages[n].start(&r) == 0)
+			continue;
+		stop_from(&r, n);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return -1;
 	}
 	fprintf(stderr, "cutover %s: listening on %s://%s (%d loops, mode %s, legacy store %s %s%s)\n",
-	        CUTOVER_VERSION, tls_on() ? "https" : "http", listen_host, nloops, mode_name(cfg->mode_id), ops->name,
-	        pool ? "on store workers" : "inline", both ? ", mongodb on store workers while a mode needs it" : "");
-	if (started == nloops) {
-		fprintf(stderr, "cutover: signal %d, draining\n", watch(cfg, &signals));
-		rc = 0;
-	}
-	for (i = 0; i < started; i++)
-		event_active(loops[i].stop_ev, EV_READ, 0);
-	for (i = 0; i < started; i++)
-		pthread_join(loops[i].thread, NULL);
-out:
-	/* Workers finish what they hold; the answers are handed over and the
-	 * requests freed before the servers close their connections. */
-	pool_stop(pool);
-	pool_stop(engine);
-	for (i = 0; i < nloops; i++)
-		if (loops[i].mailbox)
-			mailbox_deliver(loops[i].mailbox);
-	if (both) {
-		shadow_stop();
-		/* … and the shadow reads' (their timers go before the control state). */
-		for (i = 0; i < nloops; i++)
-			if (loops[i].mailbox)
-				mailbox_deliver(loops[i].mailbox);
-		journal_close();
-		control_store_stop();
-	}
-	health_stop();
-	control_fini();
-	for (i = 0; i < nloops; i++)
-		loop_free(&loops[i]);
-	free(loops);
-	proxy_fini();
-	request_pipeline_fini();
-	tls_fini();
-	metrics_fini();
-	if (rc == 0) {
-		/* Signals stay blocked: another SIGTERM while draining, or now,
-		 * must not kill a process that is exiting cleanly. */
-		fprintf(stderr, "cutover: stopped\n");
-		worker_urls(NULL, false);
-		return 0;
-	}
-unmask:
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	worker_urls(NULL, false);
-	return rc;
+	        CUTOVER_VERSION, tls_on() ? "https" : "http", listen_host, r.nloops, mode_name(cfg->mode_id),
+	        r.ops->name, r.pool ? "on store workers" : "inline",
+	        r.both ? ", mongodb on store workers while a mode needs it" : "");
+	fprintf(stderr, "cutover: signal %d, draining\n", watch(cfg, &signals));
+	stop_from(&r, n);
+	/* Signals stay blocked: another SIGTERM while draining, or now, must
+	 * not kill a process that is exiting cleanly. */
+	fprintf(stderr, "cutover: stopped\n");
+	return 0;
 }
 
 /* Configuration ------------------------------------------------------ */
