@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """`make lint`: the modules of the gateway depend on each other without a
 cycle.  A module is a name: its header (in include/, or beside its source when
-private) and its source in a folder of src/, backends/, middleware/ or
-migrate/.  Module A depends on B when A's source
+private; NAME_private.h is module NAME's) and its source in a folder
+of src/, backends/, middleware/ or migrate/.  Module A depends on B when A's source
 or header includes B's header.  Prints every cycle found (one strongly
 connected set of modules a line, with the includes that close it) and
 exits 1; exits 0 when there is none.  With --self-test it first shows it
@@ -17,17 +17,24 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def module(name):
+    """NAME_private.h belongs to module NAME."""
+    return name[:-len("_private")] if name.endswith("_private") else name
+
+
 def graph(root):
     edges, why = {}, {}
-    headers = glob.glob(os.path.join(root, "include", "*.h")) + glob.glob(os.path.join(root, "src", "*", "*.h"))
+    headers = []
+    for d in ("include", "src/*", "backends", "middleware", "migrate"):
+        headers += glob.glob(os.path.join(root, d, "*.h"))
     files = list(headers)
     for d in ("src", "src/*", "backends", "middleware", "migrate"):
         files += glob.glob(os.path.join(root, d, "*.c"))
-    headers = {os.path.splitext(os.path.basename(h))[0] for h in headers}
+    headers = {module(os.path.splitext(os.path.basename(h))[0]) for h in headers}
     for f in files:
-        mod = os.path.splitext(os.path.basename(f))[0]
+        mod = module(os.path.splitext(os.path.basename(f))[0])
         with open(f) as fh:
-            for inc in re.findall(r'^#include "([^"/]+)\.h"', fh.read(), re.M):
+            for inc in map(module, re.findall(r'^#include "([^"/]+)\.h"', fh.read(), re.M)):
                 if inc != mod and inc in headers:
                     edges.setdefault(mod, set()).add(inc)
                     why.setdefault((mod, inc), os.path.relpath(f, root))
