@@ -125,7 +125,7 @@ void control_paths(const struct resource *r, enum path_kind kind,
  * mismatch that is all noise is not one. */
 void control_noise(const struct resource *r, const struct read_mark *m, const char *uri, const char *paths);
 bool control_all_noise(const struct resource *r, const char *paths);
-/* May r be handed to the other store (design.md §12's readiness)? */
+/* May r be handed to the other store (design.md §8's readiness)? */
 bool control_ready(const struct resource *r);
 /* The readiness gate: may r (NULL: every route following the global mode)
  * flip to mode now?  Flips that move reads to MongoDB, or stop the copies
@@ -133,7 +133,7 @@ bool control_ready(const struct resource *r);
  * err saying which route is not ready for what, and the figures. */
 int control_gate(const struct resource *r, int mode, struct error *err);
 
-/* Automatic fallback (design.md §12).  What MongoDB did for a route served
+/* Automatic fallback (design.md §8).  What MongoDB did for a route served
  * from it: an answer (status, the store error or 0, its time), and a
  * comparison (mismatched or not). */
 void control_observe(const struct resource *r, enum mode m, int status, enum store_err e, int64_t us);

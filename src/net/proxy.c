@@ -70,13 +70,11 @@
 #include "proxy_conn.h"
 
 struct proxy_counts proxy_counts;
-struct proxy_upstream proxy_up;
 
 /* Shared by the loops: open client connections, and body bytes handed to
  * evhttp and not answered yet.  Touched once per connection and per body
  * read, never per request. */
-static _Atomic int64_t connections, held_bytes;
-static int64_t conn_cap;                /* limits.max_connections, or what descriptors allow */
+static _Atomic int64_t held_bytes;
 
 /* Connections by fd, so evhttp's answer can release a request waiting behind it.
  * A slot is used by the loop serving that fd's connection; a closed fd's next
@@ -746,7 +744,7 @@ static void conn_free(void *arg)
 	held_release(c);
 	if (c->counted)
 		clients_disconnect(&c->addr);
-	atomic_fetch_sub(&connections, 1);
+	accept_closed();
 	evbuffer_remove_cb_entry(bufferevent_get_output(c->client), c->client_out_cb);
 	event_free(c->kick);
 	event_free(c->deadline);
@@ -758,122 +756,6 @@ static void conn_free(void *arg)
 	free(c);
 }
 
-/* ---- accepting ----------------------------------------------------------- */
-
-#define PAUSE_MS 100
-#define WARN_EVERY_US (10 * 1000000LL)
-
-/* No more connections for a moment: at the cap, or out of descriptors
- * (accept would fail at once, again and again). */
-static void stop_accepting(struct proxy *px)
-{
-	struct timeval tv = {0, PAUSE_MS * 1000};
-
-	evconnlistener_disable(px->listener);
-	event_add(px->resume, &tv);
-}
-
-static void accept_pause(struct proxy *px, const char *why)
-{
-	int64_t now = now_mono_us();
-
-	if (!px->listener)
-		return;
-	stop_accepting(px);
-	atomic_fetch_add(&proxy_counts.accept_pauses, 1);
-	if (now - px->warned_us < WARN_EVERY_US) {
-		px->unwarned++;
-		return;
-	}
-	fprintf(stderr, "cutover: %s: accepting paused for %d ms (%llu more pauses since the last "
-	        "such line)\n", why, PAUSE_MS, (unsigned long long)px->unwarned);
-	px->warned_us = now;
-	px->unwarned = 0;
-}
-
-static void on_resume(evutil_socket_t fd, short what, void *arg)
-{
-	struct proxy *px = arg;
-
-	(void)fd;
-	(void)what;
-	if (!px->listener)
-		return;
-	if (atomic_load(&connections) >= conn_cap)
-		accept_pause(px, "the connection cap is reached");
-	else
-		evconnlistener_enable(px->listener);
-}
-
-/* The listeners' error callback gets evhttp's argument, not ours: each
- * loop's proxy is found by its listener. */
-#define MAX_LISTENERS 256
-static _Atomic(struct proxy *) listening[MAX_LISTENERS];
-
-/* On a loop, when another reached the cap: this one stops accepting too,
- * or the kernel would go on handing it connections past the cap. */
-static void on_pause(evutil_socket_t fd, short what, void *arg)
-{
-	struct proxy *px = arg;
-
-	(void)fd;
-	(void)what;
-	if (px->listener && atomic_load(&connections) >= conn_cap)
-		stop_accepting(px);
-}
-
-/* The cap is reached: every loop pauses accepting (a proxy stays in
- * listening, and its events exist, until its loop has stopped). */
-static void cap_reached(struct proxy *px)
-{
-	int i;
-
-	accept_pause(px, "the connection cap is reached");
-	for (i = 0; i < MAX_LISTENERS; i++) {
-		struct proxy *p = atomic_load(&listening[i]);
-
-		if (p && p != px)
-			event_active(p->pause, EV_READ, 0);
-	}
-}
-
-static void on_accept_error(struct evconnlistener *lev, void *arg)
-{
-	struct proxy *px = NULL;
-	int e = EVUTIL_SOCKET_ERROR(), i;
-
-	(void)arg;
-	for (i = 0; i < MAX_LISTENERS && !px; i++) {
-		struct proxy *p = atomic_load(&listening[i]);
-
-		if (p && p->listener == lev)
-			px = p;
-	}
-	if (!px)
-		fprintf(stderr, "cutover: accept: %s\n", strerror(e));
-	else if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
-		accept_pause(px, strerror(e));
-	else if (e != ECONNABORTED)
-		fprintf(stderr, "cutover: accept: %s\n", strerror(e));
-}
-
-void proxy_listen(struct proxy *px, struct evhttp_bound_socket *sock)
-{
-	int i;
-
-	px->listener = sock ? evhttp_bound_socket_get_listener(sock) : NULL;
-	for (i = 0; i < MAX_LISTENERS; i++) {
-		struct proxy *none = NULL, *mine = px;
-
-		if (px->listener ? atomic_compare_exchange_strong(&listening[i], &none, px)
-		                 : atomic_compare_exchange_strong(&listening[i], &mine, NULL))
-			break;
-	}
-	if (px->listener)
-		evconnlistener_set_error_cb(px->listener, on_accept_error);
-	else
-		event_del(px->resume);
-}
 
 /* evhttp's hook for a new client connection: the filter goes between. */
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
@@ -907,8 +789,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	bufferevent_incref(c->client);  /* written to until conn_free, whatever evhttp does */
 	c->client_out_cb = evbuffer_add_cb(bufferevent_get_output(c->client), on_client_out, c);
 	evbuffer_add_cb(bufferevent_get_output(c->filter), on_filter_out, c);
-	if (atomic_fetch_add(&connections, 1) + 1 >= conn_cap)
-		cap_reached(px);
+	accept_opened(px);
 	if (clients_limited() && !px->admin)
 		kick_later(c);          /* once evhttp has given it the socket: the per-address cap */
 	return c->filter;
@@ -946,86 +827,26 @@ void proxy_replied(struct evhttp_request *ev)
 	}
 }
 
-/* Descriptors: as many as the hard limit allows (each connection takes one,
- * a passthrough one two); the cap leaves room for stores, logs and the
- * journal. */
-static void descriptors(const struct config *cfg)
-{
-	struct rlimit rl;
-	size_t have = 1024;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		if (rl.rlim_cur < rl.rlim_max) {
-			rl.rlim_cur = rl.rlim_max < (1u << 20) ? rl.rlim_max : (1u << 20);
-			setrlimit(RLIMIT_NOFILE, &rl);
-			getrlimit(RLIMIT_NOFILE, &rl);
-		}
-		have = rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1u << 20) ? (size_t)rl.rlim_cur : (1u << 20);
-	}
-	nby_fd = have;
-	by_fd = xcalloc(nby_fd, sizeof(*by_fd));
-	conn_cap = cfg->max_connections > 0 ? cfg->max_connections :
-	           (int64_t)have > 128 ? ((int64_t)have - 64) / (*cfg->upstream.url ? 2 : 1) : 32;
-}
-
-/* An https:// upstream: TLS 1.2 and later, its certificate checked against
- * upstream.ca_file, or the system's authorities. */
-static SSL_CTX *upstream_tls(const struct config *cfg, struct error *err)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	const char *ca = cfg->upstream.ca_file;
-
-	if (ctx && SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
-	    (*ca ? SSL_CTX_load_verify_locations(ctx, ca, NULL) : SSL_CTX_set_default_verify_paths(ctx)) == 1) {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		return ctx;
-	}
-	error_set(err, 0, "upstream %s: cannot load the certificate authorities%s%s", cfg->upstream.url,
-	          *ca ? " of " : "", ca);
-	SSL_CTX_free(ctx);
-	return NULL;
-}
 
 int proxy_init(const struct config *cfg, struct error *err)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	                         .ai_flags = AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
-	char port[16];
-	int rc;
-
 	/* Bodies are large and short-lived: with a fixed threshold they are
 	 * mapped and unmapped, never left behind in the heap. */
 	mallopt(M_MMAP_THRESHOLD, 256 << 10);
-	descriptors(cfg);
+	nby_fd = accept_init(cfg);
+	by_fd = xcalloc(nby_fd, sizeof(*by_fd));
 	clients_init(cfg);
-	if (!*cfg->upstream.url)
+	if (upstream_init(cfg, err) == 0)
 		return 0;
-	snprintf(port, sizeof(port), "%d", cfg->upstream.port);
-	if ((rc = getaddrinfo(cfg->upstream.host, port, &hints, &res)) != 0 || !res) {
-		error_set(err, 0, "upstream %s: cannot resolve %s: %s", cfg->upstream.url,
-		          cfg->upstream.host, gai_strerror(rc));
-		proxy_fini();
-		return -1;
-	}
-	memcpy(&proxy_up.addr, res->ai_addr, res->ai_addrlen);
-	proxy_up.addrlen = res->ai_addrlen;
-	freeaddrinfo(res);
-	snprintf(proxy_up.hostport, sizeof(proxy_up.hostport), strchr(cfg->upstream.host, ':') ?
-	         "[%s]:%d" : "%s:%d", cfg->upstream.host, cfg->upstream.port);
-	if (strncmp(cfg->upstream.url, "https://", 8) == 0 && !(proxy_up.tls = upstream_tls(cfg, err))) {
-		proxy_fini();
-		return -1;
-	}
-	proxy_up.host = cfg->upstream.host;
-	return 0;
+	proxy_fini();
+	return -1;
 }
 
 void proxy_fini(void)
 {
 	clients_fini();
-	SSL_CTX_free(proxy_up.tls);
-	proxy_up.tls = NULL;
+	upstream_fini();
 	free((void *)by_fd);
 	by_fd = NULL;
 	nby_fd = 0;
@@ -1040,8 +861,7 @@ struct proxy *proxy_new(struct event_base *base, struct evhttp *http, const stru
 	px->cfg = cfg;
 	px->admin = admin;
 	px->upstream = !admin && *cfg->upstream.url != '\0';
-	px->resume = evtimer_new(base, on_resume, px);
-	px->pause = event_new(base, -1, 0, on_pause, px);
+	accept_events(px);
 	px->idle = xcalloc((size_t)cfg->upstream.max_idle + 1, sizeof(*px->idle));
 	px->client_tv.tv_sec = cfg->request_timeout;
 	px->upstream_tv.tv_sec = cfg->upstream.timeout_ms / 1000;
@@ -1082,7 +902,7 @@ void proxy_stats(struct proxy_stats *st)
 	*st = (struct proxy_stats){
 		.requests = proxy_counts.requests, .bad_gateway = proxy_counts.bad_gateway, .timeouts = proxy_counts.timeouts,
 		.bytes_up = proxy_counts.bytes_up, .bytes_down = proxy_counts.bytes_down, .spliced = proxy_counts.spliced, .opened = proxy_counts.opened,
-		.reused = proxy_counts.reused, .connections = atomic_load(&connections), .max_connections = conn_cap,
+		.reused = proxy_counts.reused, .connections = accept_connections(), .max_connections = accept_cap(),
 		.held_bytes = atomic_load(&held_bytes), .refused_heads = proxy_counts.refused_heads,
 		.request_timeouts = proxy_counts.request_timeouts, .over_budget = proxy_counts.over_budget,
 		.accept_pauses = proxy_counts.accept_pauses, .throttled = cs.throttled,
@@ -1120,64 +940,6 @@ void proxy_guard_json(struct buf *b)
 
 /* Configuration ------------------------------------------------------ */
 
-/* "upstream": "http://host:port", or an object with "url" and limits. */
-static void parse_upstream(struct config_loader *l, const struct json *v)
-{
-	struct config *cfg = config_of(l);
-	const char *url;
-
-	if (v->type == JSON_STRING) {
-		if ((url = config_want_str(l, v, "upstream")))
-			cfg->upstream.url = url;
-	} else if (config_want_type(l, v, JSON_OBJECT, "upstream")) {
-		config_read_section(l, "upstream", v);
-	}
-}
-
-/* http(s)://host[:port][/] → host and port; other schemes and paths are refused. */
-static void check_upstream(struct config_loader *l)
-{
-	struct config *cfg = config_of(l);
-	const char *u = cfg->upstream.url, *h, *end, *colon;
-	long port = 80;
-	bool https = u && strncmp(u, "https://", 8) == 0;
-
-	if (!u || !*u) {
-		cfg->upstream.url = "";
-		return;
-	}
-	if (strncmp(u, "http://", 7) != 0 && !https) {
-		config_problem(l, NULL, "upstream \"%s\" must be an http:// or https:// URL", u);
-		return;
-	}
-	h = u + (https ? 8 : 7);
-	if (https)
-		port = 443;
-	end = h + strcspn(h, "/");
-	if (*end && strcmp(end, "/") != 0) {
-		config_problem(l, NULL, "upstream \"%s\": a path is not supported; requests keep their own", u);
-		return;
-	}
-	if (*h == '[') {
-		const char *rb = memchr(h, ']', (size_t)(end - h));
-
-		colon = rb && rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
-		cfg->upstream.host = rb ? arena_strndup(&cfg->arena, h + 1, (size_t)(rb - h - 1)) : NULL;
-	} else {
-		colon = memchr(h, ':', (size_t)(end - h));
-		cfg->upstream.host = arena_strndup(&cfg->arena, h, (size_t)((colon ? colon : end) - h));
-	}
-	if (colon) {
-		char *stop;
-
-		port = strtol(colon + 1, &stop, 10);
-		if (stop != end || port < 1 || port > 65535)
-			port = -1;
-	}
-	if (!cfg->upstream.host || !*cfg->upstream.host || port < 0)
-		config_problem(l, NULL, "upstream \"%s\" is not http(s)://host:port", u);
-	cfg->upstream.port = (int)port;
-}
 
 static const struct config_key keys[] = {
 	{"limits", "max_body_bytes", CFG_INT, CFG_FIELD(max_body_bytes), 1024, 1L << 30, "1048576", NULL, NULL,
@@ -1200,19 +962,6 @@ static const struct config_key keys[] = {
 	{"limits", "max_buffered_bytes", CFG_INT, CFG_FIELD(max_buffered_bytes), 1 << 20, 1L << 40, "67108864", NULL,
 	 NULL,
 	 "body bytes all connections may hold in memory together"},
-	{NULL, "upstream", CFG_CUSTOM, CFG_FIELD(upstream), 0, 0, NULL, NULL, parse_upstream,
-	 "the application behind the gateway: a URL, or an object of the keys below"},
-	{"upstream", "url", CFG_STRING, CFG_FIELD(upstream.url), 0, 0, "", "CUTOVER_UPSTREAM", NULL,
-	 "http://host:port or https://host:port of the application"},
-	{"upstream", "connect_timeout_ms", CFG_INT, CFG_FIELD(upstream.connect_timeout_ms), 1, 600000, "5000", NULL,
-	 NULL,
-	 "time to connect to the application"},
-	{"upstream", "timeout_ms", CFG_INT, CFG_FIELD(upstream.timeout_ms), 1, 3600000, "60000", NULL, NULL,
-	 "the longest wait for the application's answer, or between two of its reads"},
-	{"upstream", "max_idle", CFG_INT, CFG_FIELD(upstream.max_idle), 0, 4096, "32", NULL, NULL,
-	 "idle connections to the application kept for reuse"},
-	{"upstream", "ca_file", CFG_STRING, CFG_FIELD(upstream.ca_file), 0, 0, "", NULL, NULL,
-	 "PEM certificates that an https:// application's certificate must chain to"},
 };
 
-const struct config_module proxy_config = {"proxy", keys, ARRAY_LEN(keys), check_upstream};
+const struct config_module proxy_config = {"proxy", keys, ARRAY_LEN(keys), NULL};

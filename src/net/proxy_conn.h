@@ -1,8 +1,9 @@
 /*
- * proxy_conn.h — what the client filter (proxy.c) and passthrough to the
- * application (passthrough.c) share: a listener's state, a client
- * connection, an exchange with the application, and the calls each makes
- * of the other.  Private to those two.
+ * proxy_conn.h — what the client filter (proxy.c), accepting (accept.c),
+ * the application's address (upstream.c) and passthrough to it
+ * (passthrough.c) share: a listener's state, a client connection, an
+ * exchange with the application, and the calls each makes of the others.
+ * Private to those files.
  */
 #ifndef CUTOVER_PROXY_CONN_H
 #define CUTOVER_PROXY_CONN_H
@@ -43,6 +44,11 @@ struct proxy_upstream {
 };
 extern struct proxy_upstream proxy_up;
 
+/* upstream.c: resolve the application's address and make its TLS context
+ * (nothing without an upstream); -1 with err set. */
+int upstream_init(const struct config *cfg, struct error *err);
+void upstream_fini(void);
+
 struct proxy {
 	struct event_base *base;
 	const struct config *cfg;
@@ -62,6 +68,17 @@ struct proxy {
 	void (*on_idle)(void *);        /* … run when that falls to 0 */
 	void *idle_arg;
 };
+
+/* accept.c: the file limit raised and the connection cap set; returns
+ * the descriptors a process may hold. */
+size_t accept_init(const struct config *cfg);
+/* px's resume and pause events. */
+void accept_events(struct proxy *px);
+/* A client connection opened (every loop pauses at the cap) or closed. */
+void accept_opened(struct proxy *px);
+void accept_closed(void);
+int64_t accept_connections(void);
+int64_t accept_cap(void);
 
 enum in_state {
 	IN_HEAD,                        /* the next request's head */
