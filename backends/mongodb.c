@@ -23,6 +23,10 @@
  * driver reconnects by itself; a call that fails on a broken connection is
  * retried once where that is safe, and otherwise fails as "unavailable" (a
  * 503) until the server is back.
+ *
+ * The migration toolkit's calls are in mongo_migrate.c and the control
+ * store in mongo_control.c; what they share with this file is in
+ * mongo_private.h.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -34,34 +38,8 @@
 #include "drf.h"
 #include "json.h"
 #include "mongo_bson.h"
+#include "mongo_private.h"
 #include "store.h"
-
-struct shared {
-	struct shared *next;
-	char *url;
-	char *db;
-	mongoc_client_pool_t *pool;
-	int refs;
-	/* What the server is, learned on the first call that reaches it. */
-	bool probed;
-	bool one_accumulator;       /* $group evaluates only its first accumulator */
-	char problem[320];          /* a config this server cannot serve */
-};
-
-struct mg_store {
-	struct store base;          /* must be first */
-	const struct config *cfg;
-	struct shared *sh;
-	bool nulls_high;            /* lists sort null as the legacy store does */
-	/* A scan in progress: the next call after its last id continues it. */
-	struct {
-		mongoc_client_t *client;
-		mongoc_collection_t *col;
-		mongoc_cursor_t *cur;
-		const struct resource *res;
-		unsigned char last[16];
-	} scan;
-};
 
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shared *shared_list;
@@ -89,17 +67,17 @@ static bool mg_accepts(const char *url)
 
 /* Errors ------------------------------------------------------------- */
 
-static bool network_error(const bson_error_t *e)
+bool mg_network_error(const bson_error_t *e)
 {
 	return e->domain == MONGOC_ERROR_SERVER_SELECTION || e->domain == MONGOC_ERROR_STREAM ||
 	       e->domain == MONGOC_ERROR_CLIENT || e->domain == MONGOC_ERROR_PROTOCOL;
 }
 
-static int fail(const bson_error_t *e, struct store_error *err, const char *what)
+int mg_fail(const bson_error_t *e, struct store_error *err, const char *what)
 {
 	enum store_err kind = STORE_INVALID;
 
-	if (network_error(e))
+	if (mg_network_error(e))
 		kind = STORE_UNAVAILABLE;
 	else if (e->code == 11000 || e->code == 11001)
 		kind = STORE_CONFLICT;
@@ -149,7 +127,7 @@ static void probe(struct mg_store *s, mongoc_client_t *c)
 }
 
 /* A client for one call, or NULL with err set. */
-static mongoc_client_t *borrow(struct mg_store *s, struct store_error *err)
+mongoc_client_t *mg_borrow(struct mg_store *s, struct store_error *err)
 {
 	mongoc_client_t *c = mongoc_client_pool_pop(s->sh->pool);
 
@@ -162,12 +140,12 @@ static mongoc_client_t *borrow(struct mg_store *s, struct store_error *err)
 	return c;
 }
 
-static void give_back(struct mg_store *s, mongoc_client_t *c)
+void mg_give_back(struct mg_store *s, mongoc_client_t *c)
 {
 	mongoc_client_pool_push(s->sh->pool, c);
 }
 
-static mongoc_collection_t *coll(struct mg_store *s, mongoc_client_t *c, const struct resource *r)
+mongoc_collection_t *mg_coll(struct mg_store *s, mongoc_client_t *c, const struct resource *r)
 {
 	return mongoc_client_get_collection(c, s->sh->db, r->collection);
 }
@@ -192,7 +170,7 @@ static void conflict_unique(struct mg_store *s, mongoc_client_t *c, const struct
 		}
 	}
 	for (i = 0; i < r->nuniques; i++) {
-		mongoc_collection_t *col = coll(s, c, r);
+		mongoc_collection_t *col = mg_coll(s, c, r);
 		bson_t filter;
 		bson_error_t e;
 		int64_t n;
@@ -221,10 +199,10 @@ static int read_docs(struct mg_store *s, const struct resource *r, const bson_t 
 	mongoc_client_t *c;
 	int attempt;
 
-	if (!(c = borrow(s, err)))
+	if (!(c = mg_borrow(s, err)))
 		return -1;
 	for (attempt = 0; attempt < 2; attempt++) {
-		mongoc_collection_t *col = coll(s, c, r);
+		mongoc_collection_t *col = mg_coll(s, c, r);
 		mongoc_cursor_t *cur = pipeline ?
 			mongoc_collection_aggregate(col, MONGOC_QUERY_NONE, pipeline, NULL, NULL) :
 			mongoc_collection_find_with_opts(col, filter, opts, NULL);
@@ -249,8 +227,8 @@ static int read_docs(struct mg_store *s, const struct resource *r, const bson_t 
 				drf_sort_children(r, &(*rows)[(*n)++]);
 		}
 		if (rc == 0 && mongoc_cursor_error(cur, &e)) {
-			rc = fail(&e, err, pipeline ? "aggregate" : "find");
-			if (network_error(&e) && *n == 0 && attempt == 0) {
+			rc = mg_fail(&e, err, pipeline ? "aggregate" : "find");
+			if (mg_network_error(&e) && *n == 0 && attempt == 0) {
 				mongoc_cursor_destroy(cur);
 				mongoc_collection_destroy(col);
 				continue;
@@ -258,10 +236,10 @@ static int read_docs(struct mg_store *s, const struct resource *r, const bson_t 
 		}
 		mongoc_cursor_destroy(cur);
 		mongoc_collection_destroy(col);
-		give_back(s, c);
+		mg_give_back(s, c);
 		return rc;
 	}
-	give_back(s, c);
+	mg_give_back(s, c);
 	return -1;
 }
 
@@ -273,11 +251,11 @@ static int mg_count(struct store *base, const struct query *qy, int64_t *n, stru
 	bson_error_t e;
 	int attempt, rc = -1;
 
-	if (!(c = borrow(s, err)))
+	if (!(c = mg_borrow(s, err)))
 		return -1;
 	mg_query_filter(qy, &filter);
 	for (attempt = 0; attempt < 2; attempt++) {
-		mongoc_collection_t *col = coll(s, c, qy->res);
+		mongoc_collection_t *col = mg_coll(s, c, qy->res);
 
 		*n = mongoc_collection_count_documents(col, &filter, NULL, NULL, NULL, &e);
 		mongoc_collection_destroy(col);
@@ -285,12 +263,12 @@ static int mg_count(struct store *base, const struct query *qy, int64_t *n, stru
 			rc = 0;
 			break;
 		}
-		rc = fail(&e, err, "count");
-		if (!network_error(&e))
+		rc = mg_fail(&e, err, "count");
+		if (!mg_network_error(&e))
 			break;
 	}
 	bson_destroy(&filter);
-	give_back(s, c);
+	mg_give_back(s, c);
 	return rc;
 }
 
@@ -353,7 +331,7 @@ static int exists(struct mg_store *s, mongoc_client_t *c, const struct resource 
 		BSON_APPEND_INT32(&proj, r->owner_column, 1);
 	bson_append_document_end(&opts, &proj);
 	for (attempt = 0; attempt < 2 && rc < 0; attempt++) {
-		mongoc_collection_t *col = coll(s, c, r);
+		mongoc_collection_t *col = mg_coll(s, c, r);
 		mongoc_cursor_t *cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
 		const bson_t *doc;
 		bson_error_t e;
@@ -365,12 +343,12 @@ static int exists(struct mg_store *s, mongoc_client_t *c, const struct resource 
 			*whose = bson_iter_init_find(&it, doc, r->owner_column) ? bson_iter_as_int64(&it) : 0;
 		}
 		if (mongoc_cursor_error(cur, &e))
-			fail(&e, err, "find");
+			mg_fail(&e, err, "find");
 		else
 			rc = 0;
 		mongoc_cursor_destroy(cur);
 		mongoc_collection_destroy(col);
-		if (rc < 0 && !network_error(&e))
+		if (rc < 0 && !mg_network_error(&e))
 			break;
 	}
 	bson_destroy(&filter);
@@ -385,10 +363,10 @@ static int mg_exists(struct store *base, const struct resource *r, int64_t owner
 	mongoc_client_t *c;
 	int rc;
 
-	if (!(c = borrow(s, err)))
+	if (!(c = mg_borrow(s, err)))
 		return -1;
 	rc = exists(s, c, r, owner, id, found, whose, err);
-	give_back(s, c);
+	mg_give_back(s, c);
 	return rc;
 }
 
@@ -400,7 +378,7 @@ static int group_run(struct mg_store *s, mongoc_client_t *c, const struct query 
 	int attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
-		mongoc_collection_t *col = coll(s, c, qy->res);
+		mongoc_collection_t *col = mg_coll(s, c, qy->res);
 		mongoc_cursor_t *cur = mongoc_collection_aggregate(col, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
 		const bson_t *doc;
 		bson_error_t e;
@@ -425,8 +403,8 @@ static int group_run(struct mg_store *s, mongoc_client_t *c, const struct query 
 		mg_docs_free(*docs, *n);
 		*docs = NULL;
 		*n = 0;
-		fail(&e, err, "aggregate");
-		if (!network_error(&e))
+		mg_fail(&e, err, "aggregate");
+		if (!mg_network_error(&e))
 			break;
 	}
 	return -1;
@@ -443,7 +421,7 @@ static int mg_aggregate(struct store *base, const struct query *qy, int group_fi
 	size_t ncounts = 0, nsums = 0;
 	int rc;
 
-	if (!(c = borrow(s, err)))
+	if (!(c = mg_borrow(s, err)))
 		return -1;
 	if (!s->sh->one_accumulator) {
 		mg_group_pipeline(qy, group_field, sum_field, MG_GROUP_BOTH, &pipeline);
@@ -459,7 +437,7 @@ static int mg_aggregate(struct store *base, const struct query *qy, int group_fi
 			bson_destroy(&pipeline);
 		}
 	}
-	give_back(s, c);
+	mg_give_back(s, c);
 	if (rc == 0)
 		rc = mg_group_rows(qy->res, group_field, sum_field, counts, ncounts,
 		                   s->sh->one_accumulator ? sums : NULL, nsums, a, rows, n, err);
@@ -482,12 +460,12 @@ static int mg_create(struct store *base, const struct resource *r, int64_t owner
 		bson_destroy(&doc);
 		return -1;
 	}
-	if (!(c = borrow(s, err))) {
+	if (!(c = mg_borrow(s, err))) {
 		bson_destroy(&doc);
 		return -1;
 	}
 	for (attempt = 0; attempt < 2 && rc < 0; attempt++) {
-		mongoc_collection_t *col = coll(s, c, r);
+		mongoc_collection_t *col = mg_coll(s, c, r);
 		bson_error_t e;
 
 		if (mongoc_collection_insert_one(col, &doc, NULL, NULL, &e)) {
@@ -496,8 +474,8 @@ static int mg_create(struct store *base, const struct resource *r, int64_t owner
 			/* The first attempt did insert: the id is fresh and ours. */
 			rc = 0;
 		} else {
-			fail(&e, err, "insert");
-			if (!network_error(&e))
+			mg_fail(&e, err, "insert");
+			if (!mg_network_error(&e))
 				attempt = 2;
 		}
 		mongoc_collection_destroy(col);
@@ -505,15 +483,15 @@ static int mg_create(struct store *base, const struct resource *r, int64_t owner
 	bson_destroy(&doc);
 	if (rc < 0)
 		conflict_unique(s, c, r, owner, rec, err);
-	give_back(s, c);
+	mg_give_back(s, c);
 	return rc;
 }
 
 /* One update or delete by filter, retried once on a broken connection (both
  * are idempotent); *matched gets how many documents it found. */
-static int write_one(struct mg_store *s, mongoc_client_t *c, const char *collection,
-                     const bson_t *filter, const bson_t *update, bool many, int64_t *matched,
-                     struct store_error *err)
+int mg_write_one(struct mg_store *s, mongoc_client_t *c, const char *collection,
+                 const bson_t *filter, const bson_t *update, bool many, int64_t *matched,
+                 struct store_error *err)
 {
 	int attempt;
 
@@ -540,8 +518,8 @@ static int write_one(struct mg_store *s, mongoc_client_t *c, const char *collect
 			return 0;
 		}
 		bson_destroy(&reply);
-		fail(&e, err, update ? "update" : "delete");
-		if (!network_error(&e))
+		mg_fail(&e, err, update ? "update" : "delete");
+		if (!mg_network_error(&e))
 			break;
 	}
 	return -1;
@@ -560,12 +538,12 @@ static int mg_replace(struct store *base, const struct resource *r, int64_t owne
 		bson_destroy(&update);
 		return -1;
 	}
-	if (!(c = borrow(s, err))) {
+	if (!(c = mg_borrow(s, err))) {
 		bson_destroy(&update);
 		return -1;
 	}
 	mg_id_filter(r, owner, rec->vals[r->pk].u.uuid, &filter);
-	rc = write_one(s, c, r->collection, &filter, &update, false, &matched, err);
+	rc = mg_write_one(s, c, r->collection, &filter, &update, false, &matched, err);
 	bson_destroy(&filter);
 	bson_destroy(&update);
 	if (rc == 0 && matched == 0) {
@@ -574,7 +552,7 @@ static int mg_replace(struct store *base, const struct resource *r, int64_t owne
 	}
 	if (rc < 0)
 		conflict_unique(s, c, r, owner, rec, err);
-	give_back(s, c);
+	mg_give_back(s, c);
 	return rc;
 }
 
@@ -589,7 +567,7 @@ static int mg_remove(struct store *base, const struct resource *r, int64_t owner
 	size_t i;
 	int rc;
 
-	if (!(c = borrow(s, err)))
+	if (!(c = mg_borrow(s, err)))
 		return -1;
 	rc = exists(s, c, r, owner, id, &found, NULL, err);
 	if (rc == 0 && !found) {
@@ -602,359 +580,15 @@ static int mg_remove(struct store *base, const struct resource *r, int64_t owner
 		const struct resource *o = r->cascades[i].res;
 
 		mg_ref_filter(&o->fields[r->cascades[i].field], id, &filter);
-		rc = write_one(s, c, o->collection, &filter, NULL, true, &matched, err);
+		rc = mg_write_one(s, c, o->collection, &filter, NULL, true, &matched, err);
 		bson_destroy(&filter);
 	}
 	if (rc == 0) {
 		mg_id_filter(r, owner, id, &filter);
-		rc = write_one(s, c, r->collection, &filter, NULL, false, &matched, err);
+		rc = mg_write_one(s, c, r->collection, &filter, NULL, false, &matched, err);
 		bson_destroy(&filter);
 	}
-	give_back(s, c);
-	return rc;
-}
-
-/* The migration toolkit ------------------------------------------------ */
-
-static void scan_end(struct mg_store *s)
-{
-	if (s->scan.cur)
-		mongoc_cursor_destroy(s->scan.cur);
-	if (s->scan.col)
-		mongoc_collection_destroy(s->scan.col);
-	if (s->scan.client)
-		give_back(s, s->scan.client);
-	memset(&s->scan, 0, sizeof(s->scan));
-}
-
-/* One cursor over the whole collection in id order, read a batch per call:
- * a server that cannot use the _id index for $gt with a sort (FerretDB)
- * then sorts once instead of once per batch. */
-static int mg_scan(struct store *base, const struct resource *r, const unsigned char *after,
-                   size_t limit, struct arena *a, struct record **rows, int64_t **owners,
-                   size_t *n, struct store_error *err)
-{
-	struct mg_store *s = (struct mg_store *)base;
-	const bson_t *doc;
-	bson_error_t e;
-	int rc = 0;
-
-	if (!s->scan.cur || s->scan.res != r || !after || memcmp(after, s->scan.last, 16) != 0) {
-		bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, gt, sort;
-
-		scan_end(s);
-		if (!(s->scan.client = borrow(s, err)))
-			return -1;
-		if (after) {
-			char tmp[UUID_STR_LEN + 1];
-
-			uuid_format(after, tmp);
-			bson_append_document_begin(&filter, "_id", 3, &gt);
-			bson_append_utf8(&gt, "$gt", 3, tmp, UUID_STR_LEN);
-			bson_append_document_end(&filter, &gt);
-		}
-		bson_append_document_begin(&opts, "sort", 4, &sort);
-		bson_append_int32(&sort, "_id", 3, 1);
-		bson_append_document_end(&opts, &sort);
-		bson_append_int32(&opts, "batchSize", 9, (int32_t)(limit < 100000 ? limit : 100000));
-		s->scan.col = coll(s, s->scan.client, r);
-		s->scan.cur = mongoc_collection_find_with_opts(s->scan.col, &filter, &opts, NULL);
-		s->scan.res = r;
-		bson_destroy(&filter);
-		bson_destroy(&opts);
-	}
-	*n = 0;
-	*rows = ARENA_ARRAY(a, struct record, limit ? limit : 1);
-	*owners = ARENA_ARRAY(a, int64_t, limit ? limit : 1);
-	while (*n < limit && mongoc_cursor_next(s->scan.cur, &doc)) {
-		struct record *rec = &(*rows)[*n];
-		struct store_error bad;
-		bson_iter_t it;
-
-		if (mg_doc_to_record(r, doc, a, rec, &bad) < 0) {
-			/* Keep the id, so the document is reported, not skipped. */
-			*rec = *record_new(a, r);
-			rec->bad = arena_strdup(a, bad.msg);
-			if (!bson_iter_init_find(&it, doc, "_id") ||
-			    mg_read_value(&it, &r->fields[r->pk], a, &rec->vals[r->pk]) < 0)
-				continue;
-		}
-		(*owners)[*n] = bson_iter_init_find(&it, doc, r->owner_column) ? bson_iter_as_int64(&it) : 0;
-		memcpy(s->scan.last, rec->vals[r->pk].u.uuid, 16);
-		(*n)++;
-	}
-	if (mongoc_cursor_error(s->scan.cur, &e))
-		rc = fail(&e, err, "find");
-	if (rc < 0 || *n < limit)
-		scan_end(s);
-	return rc;
-}
-
-static int mg_size(struct store *base, const struct resource *r, int64_t *n, struct store_error *err)
-{
-	struct mg_store *s = (struct mg_store *)base;
-	mongoc_client_t *c;
-	mongoc_collection_t *col;
-	bson_t filter = BSON_INITIALIZER;
-	bson_error_t e;
-	int rc = 0;
-
-	if (!(c = borrow(s, err)))
-		return -1;
-	col = coll(s, c, r);
-	if ((*n = mongoc_collection_count_documents(col, &filter, NULL, NULL, NULL, &e)) < 0)
-		rc = fail(&e, err, "count");
-	mongoc_collection_destroy(col);
-	give_back(s, c);
-	return rc;
-}
-
-/* One unordered bulk of inserts (replace false) or guarded upserts over
- * the rows whose out[] is PUT_WRITTEN on entry.  Rows that fail keep the
- * reason; a duplicate key is reported as code 11000 in dup[]. */
-static int bulk(struct mg_store *s, mongoc_client_t *c, const struct resource *r, const struct record *rows,
-                const int64_t *owners, size_t n, int version_field, bool replace, enum put_result *out,
-                bool *dup, char (*why)[128], struct store_error *err)
-{
-	mongoc_collection_t *col = coll(s, c, r);
-	mongoc_bulk_operation_t *b;
-	bson_t opts = BSON_INITIALIZER, bopts = BSON_INITIALIZER, reply;
-	bson_iter_t it, errs, one;
-	bson_error_t e;
-	size_t i, *slot = xcalloc(n ? n : 1, sizeof(*slot)), nops = 0;
-	bool ok = true;
-	int rc = 0;
-
-	BSON_APPEND_BOOL(&bopts, "ordered", false);
-	BSON_APPEND_BOOL(&opts, "upsert", true);
-	b = mongoc_collection_create_bulk_operation_with_opts(col, &bopts);
-	for (i = 0; i < n; i++) {
-		struct store_error verr;
-		bson_t doc, sel;
-		bool added;
-
-		if (out[i] != PUT_WRITTEN)
-			continue;
-		if (mg_record_to_doc(r, owners[i], &rows[i], &doc, &verr) < 0) {
-			bson_destroy(&doc);
-			out[i] = PUT_FAILED;
-			snprintf(why[i], sizeof(why[i]), "%.120s", verr.msg);
-			continue;
-		}
-		if (replace) {
-			mg_version_filter(r, &rows[i], version_field, &sel);
-			added = mongoc_bulk_operation_replace_one_with_opts(b, &sel, &doc, &opts, &e);
-			bson_destroy(&sel);
-		} else {
-			added = mongoc_bulk_operation_insert_with_opts(b, &doc, NULL, &e);
-		}
-		bson_destroy(&doc);
-		if (added) {
-			slot[nops++] = i;
-		} else {
-			out[i] = PUT_FAILED;
-			snprintf(why[i], sizeof(why[i]), "%.120s", e.message);
-		}
-	}
-	bson_init(&reply);
-	if (nops) {
-		bson_destroy(&reply);
-		ok = mongoc_bulk_operation_execute(b, &reply, &e);
-	}
-	if (!ok && network_error(&e)) {
-		rc = fail(&e, err, "bulk write");
-	} else if (bson_iter_init_find(&it, &reply, "writeErrors") && bson_iter_recurse(&it, &errs)) {
-		while (bson_iter_next(&errs)) {
-			int64_t idx = -1, code = 0;
-			const char *msg = "";
-
-			if (!bson_iter_recurse(&errs, &one))
-				continue;
-			while (bson_iter_next(&one)) {
-				if (strcmp(bson_iter_key(&one), "index") == 0)
-					idx = bson_iter_as_int64(&one);
-				else if (strcmp(bson_iter_key(&one), "code") == 0)
-					code = bson_iter_as_int64(&one);
-				else if (strcmp(bson_iter_key(&one), "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&one))
-					msg = bson_iter_utf8(&one, NULL);
-			}
-			if (idx < 0 || (size_t)idx >= nops)
-				continue;
-			out[slot[idx]] = PUT_FAILED;
-			dup[slot[idx]] = code == 11000 || code == 11001;
-			snprintf(why[slot[idx]], sizeof(why[slot[idx]]), "%.120s", msg);
-		}
-	} else if (!ok) {
-		for (i = 0; i < nops; i++) {
-			out[slot[i]] = PUT_FAILED;
-			snprintf(why[slot[i]], sizeof(why[slot[i]]), "%.120s", e.message);
-		}
-	}
-	bson_destroy(&reply);
-	bson_destroy(&opts);
-	bson_destroy(&bopts);
-	mongoc_bulk_operation_destroy(b);
-	mongoc_collection_destroy(col);
-	free(slot);
-	return rc;
-}
-
-/* The version field of the stored document with id: 1 found (v set, or
- * null), 0 not found, -1 error. */
-static int stored_version(struct mg_store *s, mongoc_client_t *c, const struct resource *r,
-                          const unsigned char id[16], int vf, struct value *v, struct arena *a)
-{
-	mongoc_collection_t *col = coll(s, c, r);
-	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
-	mongoc_cursor_t *cur;
-	const bson_t *doc;
-	char tmp[UUID_STR_LEN + 1];
-	bson_iter_t it;
-	int rc = 0;
-
-	uuid_format(id, tmp);
-	bson_append_utf8(&filter, "_id", 3, tmp, UUID_STR_LEN);
-	BSON_APPEND_INT64(&opts, "limit", 1);
-	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
-	bson_append_int32(&proj, mg_key(r, (size_t)vf), -1, 1);
-	bson_append_document_end(&opts, &proj);
-	cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
-	v->null = true;
-	if (mongoc_cursor_next(cur, &doc)) {
-		rc = 1;
-		if (bson_iter_init_find(&it, doc, mg_key(r, (size_t)vf)) && mg_read_value(&it, &r->fields[vf], a, v) < 0)
-			v->null = true;
-	} else if (mongoc_cursor_error(cur, NULL)) {
-		rc = -1;
-	}
-	mongoc_cursor_destroy(cur);
-	mongoc_collection_destroy(col);
-	bson_destroy(&filter);
-	bson_destroy(&opts);
-	return rc;
-}
-
-/* Write commands of at most this many operations: FerretDB 1.x can stall
- * for good on larger ones that hit duplicates or update in place. */
-#define BULK_OPS 100
-
-static int bulk_chunked(struct mg_store *s, mongoc_client_t *c, const struct resource *r,
-                        const struct record *rows, const int64_t *owners, size_t n, int version_field,
-                        bool replace, enum put_result *out, bool *dup, char (*why)[128],
-                        struct store_error *err)
-{
-	size_t at;
-	int rc = 0;
-
-	for (at = 0; at < n && rc == 0; at += BULK_OPS)
-		rc = bulk(s, c, r, rows + at, owners + at, n - at < BULK_OPS ? n - at : BULK_OPS, version_field,
-		          replace, out + at, dup + at, why + at, err);
-	return rc;
-}
-
-/* A batch: inserted first, as bulks (the common case: nothing there yet).
- * A row whose id is taken is compared by version with the stored document:
- * not older, the document is left alone (a killed run's own copy, or a
- * record the gateway wrote since); older, it is replaced through an upsert
- * guarded by the version, so a write landing meanwhile still wins. */
-static int mg_put_many(struct store *base, const struct resource *r, const struct record *rows,
-                       const int64_t *owners, size_t n, int version_field, enum put_result *out,
-                       char (*why)[128], struct store_error *err)
-{
-	struct mg_store *s = (struct mg_store *)base;
-	mongoc_client_t *c;
-	size_t m = n ? n : 1, i;
-	bool *dup = xcalloc(m, sizeof(bool)), *cand = xcalloc(m, sizeof(bool)), *gone = xcalloc(m, sizeof(bool));
-	bool any = false;
-	enum put_result *again = xcalloc(m, sizeof(*again));
-	int rc;
-
-	if (!(c = borrow(s, err))) {
-		rc = -1;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		again[i] = PUT_FAILED;
-		out[i] = rows[i].bad ? PUT_FAILED : PUT_WRITTEN;
-		if (rows[i].bad)
-			snprintf(why[i], sizeof(why[i]), "%.120s", rows[i].bad);
-	}
-	rc = bulk_chunked(s, c, r, rows, owners, n, version_field, false, out, dup, why, err);
-	/* Taken: by this id (compare versions), or a unique constraint. */
-	for (i = 0; rc == 0 && i < n; i++) {
-		struct arena a;
-		struct value stored;
-		int vf = version_field >= 0 ? version_field : r->pk, found;
-
-		if (!dup[i])
-			continue;
-		dup[i] = false;
-		arena_init(&a, 256);
-		found = stored_version(s, c, r, rows[i].vals[r->pk].u.uuid, vf, &stored, &a);
-		if (found == 1 && version_field >= 0 && !stored.null && !rows[i].vals[vf].null &&
-		    stored.u.i >= rows[i].vals[vf].u.i) {
-			out[i] = PUT_SKIPPED_NEWER;
-		} else if (found >= 0) {
-			/* found 0: taken by a unique constraint, or by this id and
-			 * deleted since (by the gateway): the upsert tells which. */
-			again[i] = PUT_WRITTEN;
-			cand[i] = any = true;
-			gone[i] = found == 0;
-		} else {
-			snprintf(why[i], sizeof(why[i]), "cannot read the stored document to compare versions");
-		}
-		arena_reset(&a);
-	}
-	if (rc == 0 && any)
-		rc = bulk_chunked(s, c, r, rows, owners, n, version_field, true, again, dup, why, err);
-	/* A guarded upsert that finds a newer document tries to insert one and
-	 * collides with it: the stored document is newer.  Where none was
-	 * stored, a collision is another document's unique values. */
-	for (i = 0; rc == 0 && i < n; i++) {
-		if (!cand[i])
-			continue;
-		out[i] = again[i] == PUT_WRITTEN ? PUT_WRITTEN : dup[i] && !gone[i] ? PUT_SKIPPED_NEWER : PUT_FAILED;
-		if (out[i] == PUT_FAILED && dup[i])
-			snprintf(why[i], sizeof(why[i]), "unique constraint: another document has these values");
-	}
-	give_back(s, c);
-out:
-	free(dup);
-	free(cand);
-	free(gone);
-	free(again);
-	return rc;
-}
-
-static int mg_remove_ids(struct store *base, const struct resource *r, const unsigned char (*ids)[16],
-                         size_t n, struct store_error *err)
-{
-	struct mg_store *s = (struct mg_store *)base;
-	mongoc_client_t *c;
-	bson_t filter = BSON_INITIALIZER, in, arr;
-	int64_t matched;
-	size_t i;
-	int rc;
-
-	if (n == 0)
-		return 0;
-	if (!(c = borrow(s, err)))
-		return -1;
-	bson_append_document_begin(&filter, "_id", 3, &in);
-	bson_append_array_begin(&in, "$in", 3, &arr);
-	for (i = 0; i < n; i++) {
-		char key[16], tmp[UUID_STR_LEN + 1];
-		const char *k;
-
-		bson_uint32_to_string((uint32_t)i, &k, key, sizeof(key));
-		uuid_format(ids[i], tmp);
-		bson_append_utf8(&arr, k, -1, tmp, UUID_STR_LEN);
-	}
-	bson_append_array_end(&in, &arr);
-	bson_append_document_end(&filter, &in);
-	rc = write_one(s, c, r->collection, &filter, NULL, true, &matched, err);
-	bson_destroy(&filter);
-	give_back(s, c);
+	mg_give_back(s, c);
 	return rc;
 }
 
@@ -964,7 +598,7 @@ static int mg_remove_ids(struct store *base, const struct resource *r, const uns
 static int index_names(struct mg_store *s, mongoc_client_t *c, const struct resource *r,
                        char ***names, size_t *n, struct store_error *err)
 {
-	mongoc_collection_t *col = coll(s, c, r);
+	mongoc_collection_t *col = mg_coll(s, c, r);
 	mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(col, NULL);
 	const bson_t *doc;
 	bson_error_t e;
@@ -981,7 +615,7 @@ static int index_names(struct mg_store *s, mongoc_client_t *c, const struct reso
 		}
 	}
 	if (mongoc_cursor_error(cur, &e) && e.code != 26)      /* 26: no such collection */
-		rc = fail(&e, err, "listIndexes");
+		rc = mg_fail(&e, err, "listIndexes");
 	mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(col);
 	return rc;
@@ -997,7 +631,7 @@ static int mg_setup(struct store *base, const struct resource *r, struct buf *re
 	bson_t cmd;
 	int rc;
 
-	if (!(c = borrow(s, err)))
+	if (!(c = mg_borrow(s, err)))
 		return -1;
 	/* Only the missing ones are sent: creating indexes that exist is a
 	 * no-op on MongoDB but not on every compatible server. */
@@ -1010,7 +644,7 @@ static int mg_setup(struct store *base, const struct resource *r, struct buf *re
 			bson_error_t e;
 
 			if (!mongoc_database_write_command_with_opts(db, &cmd, NULL, &reply, &e))
-				rc = fail(&e, err, "createIndexes");
+				rc = mg_fail(&e, err, "createIndexes");
 			bson_destroy(&reply);
 			mongoc_database_destroy(db);
 		}
@@ -1022,7 +656,7 @@ static int mg_setup(struct store *base, const struct resource *r, struct buf *re
 	for (i = 0; i < nnames; i++)
 		free(names[i]);
 	free(names);
-	give_back(s, c);
+	mg_give_back(s, c);
 	return rc;
 }
 
@@ -1104,7 +738,7 @@ static void mg_close(struct store *base)
 
 	if (!s)
 		return;
-	scan_end(s);
+	mg_scan_end(s);
 	shared_put(s->sh);
 	free(s);
 }
@@ -1122,84 +756,6 @@ static struct store *mg_open(const char *url, const struct config *cfg, struct s
 	s->sh = sh;
 	s->nulls_high = store_nulls_high(cfg->database_url);
 	return &s->base;
-}
-
-/* The control store (design.md §12): one document per route in cutover_routes,
- * {_id: route, mode, sample, version}, version raised by every write. */
-static int mg_routes(struct store *base, const struct route_row *set, struct arena *a, struct route_row **rows,
-                     size_t *n, struct store_error *err)
-{
-	struct mg_store *s = (struct mg_store *)base;
-	mongoc_client_t *c;
-	mongoc_collection_t *col;
-	mongoc_cursor_t *cur;
-	const bson_t *doc;
-	bson_error_t e;
-	size_t cap = 8;
-	int rc = 0;
-
-	*n = 0;
-	*rows = ARENA_ARRAY(a, struct route_row, cap);
-	if (!(c = mongoc_client_pool_pop(s->sh->pool))) {
-		store_error_set(err, STORE_UNAVAILABLE, "mongodb: no client");
-		return -1;
-	}
-	col = mongoc_client_get_collection(c, s->sh->db, "cutover_routes");
-	if (set) {
-		bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, fields, inc, opts = BSON_INITIALIZER;
-
-		BSON_APPEND_UTF8(&filter, "_id", set->route);
-		BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &fields);
-		BSON_APPEND_UTF8(&fields, "mode", set->mode);
-		BSON_APPEND_INT32(&fields, "sample", set->sample);
-		bson_append_document_end(&update, &fields);
-		BSON_APPEND_DOCUMENT_BEGIN(&update, "$inc", &inc);
-		BSON_APPEND_INT64(&inc, "version", 1);
-		bson_append_document_end(&update, &inc);
-		BSON_APPEND_BOOL(&opts, "upsert", true);
-		if (!mongoc_collection_update_one(col, &filter, &update, &opts, NULL, &e))
-			rc = fail(&e, err, "control store");
-		bson_destroy(&filter);
-		bson_destroy(&update);
-		bson_destroy(&opts);
-	}
-	if (rc == 0) {
-		bson_t filter = BSON_INITIALIZER;
-
-		cur = mongoc_collection_find_with_opts(col, &filter, NULL, NULL);
-		while (mongoc_cursor_next(cur, &doc)) {
-			bson_iter_t it;
-			struct route_row *r;
-
-			if (*n == cap) {
-				struct route_row *more = ARENA_ARRAY(a, struct route_row, cap * 2);
-
-				memcpy(more, *rows, cap * sizeof(*more));
-				*rows = more;
-				cap *= 2;
-			}
-			r = &(*rows)[*n];
-			memset(r, 0, sizeof(*r));
-			r->mode = "";
-			if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it))
-				continue;
-			r->route = arena_strdup(a, bson_iter_utf8(&it, NULL));
-			if (bson_iter_init_find(&it, doc, "mode") && BSON_ITER_HOLDS_UTF8(&it))
-				r->mode = arena_strdup(a, bson_iter_utf8(&it, NULL));
-			if (bson_iter_init_find(&it, doc, "sample") && BSON_ITER_HOLDS_INT(&it))
-				r->sample = (int)bson_iter_as_int64(&it);
-			if (bson_iter_init_find(&it, doc, "version") && BSON_ITER_HOLDS_INT(&it))
-				r->version = bson_iter_as_int64(&it);
-			(*n)++;
-		}
-		if (mongoc_cursor_error(cur, &e))
-			rc = fail(&e, err, "control store");
-		mongoc_cursor_destroy(cur);
-		bson_destroy(&filter);
-	}
-	mongoc_collection_destroy(col);
-	mongoc_client_pool_push(s->sh->pool, c);
-	return rc;
 }
 
 const struct store_ops store_mongodb_ops = {
