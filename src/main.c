@@ -256,6 +256,62 @@ static bool keys_format(const char *s, enum keys_format *f)
 	return true;
 }
 
+/* The options of migrate, verify, repair and check (-1 after the usage). */
+static int toolkit_option(int c, const char *cmd, const char *given, struct opts *o)
+{
+	double x = 0;
+
+	if (!option_for(c, cmd))
+		return bad_usage("option %s is not for this command", given), -1;
+	if (c == 'b' && !number(optarg, 1, 100000, &x))
+		return bad_usage("--batch takes a number of rows from 1 to 100000, not '%s'", optarg), -1;
+	if (c == 'R' && !number(optarg, 0, 1e9, &x))
+		return bad_usage("--rate takes rows a second from 0 (no limit) to 1e9, not '%s'", optarg), -1;
+	if (c == 'p' && !number(optarg, 0, 100, &x))
+		return bad_usage("--sample takes a percentage from 0 to 100, not '%s'", optarg), -1;
+	switch (c) {
+	case 'i': o->indexes_only = true; break;
+	case 'r': o->m.resource = o->v.resource = optarg; break;
+	case 'b': o->m.batch = (size_t)x; break;
+	case 'R': o->m.rate = x; break;
+	case 'X': o->m.restart = true; break;
+	case 's': o->m.state = optarg; break;
+	case 'p': o->v.sample = x; break;
+	case 'j': o->v.json = true; break;
+	case 'f': o->from = optarg; break;
+	case 'J': o->journal = true; break;
+	case 'C': o->connect = true; break;
+	case 'K':
+		if (!keys_format(optarg, &o->keys_format))
+			return bad_usage("--keys takes =markdown or =man, or nothing, not '=%s'", optarg), -1;
+		o->keys = true;
+		break;
+	}
+	return 0;
+}
+
+/* The options of token (-1 after the usage). */
+static int token_option(int c, const char *cmd, const char *given, struct opts *o)
+{
+	char *end = NULL;
+
+	if (!option_for(c, cmd))
+		return bad_usage("option %s is only for 'token'", given), -1;
+	if (c == 'k' || c == 'd') {
+		*(c == 'k' ? &o->key : &o->kid) = optarg;
+		return 0;
+	}
+	if (c == 'u') {
+		o->user_id = strtoll(optarg, &end, 10);
+		o->have_user = true;
+	} else {
+		o->ttl = strtoll(optarg, &end, 10);
+	}
+	if (!*optarg || *end || (c == 't' && o->ttl <= 0))
+		return bad_usage("bad number '%s'", optarg), -1;
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
@@ -279,9 +335,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"kid", required_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
-	char *end;
-	double x = 0;
+	int c, rc = 0;
 
 	o->config = DEFAULT_CONFIG;
 	o->ttl = 3600;
@@ -290,85 +344,19 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->v.sample = 100;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+c:", longs, NULL)) != -1) {
-		switch (c) {
-		case 'c':
+	while (rc == 0 && (c = getopt_long(argc, argv, "+c:", longs, NULL)) != -1) {
+		if (c == 'c')
 			o->config = optarg;
-			break;
-		case 'i':
-		case 'r':
-		case 'b':
-		case 'R':
-		case 'S':
-		case 'X':
-		case 's':
-		case 'p':
-		case 'j':
-		case 'f':
-		case 'J':
-		case 'C':
-		case 'K':
-			if (!option_for(c, argv[0]))
-				return bad_usage("option %s is not for this command", argv[optind - 1]), -1;
-			if (c == 'b' && !number(optarg, 1, 100000, &x))
-				return bad_usage("--batch takes a number of rows from 1 to 100000, not '%s'", optarg), -1;
-			if (c == 'R' && !number(optarg, 0, 1e9, &x))
-				return bad_usage("--rate takes rows a second from 0 (no limit) to 1e9, not '%s'", optarg), -1;
-			if (c == 'p' && !number(optarg, 0, 100, &x))
-				return bad_usage("--sample takes a percentage from 0 to 100, not '%s'", optarg), -1;
-			if (c == 'i')
-				o->indexes_only = true;
-			else if (c == 'r')
-				o->m.resource = o->v.resource = optarg;
-			else if (c == 'b')
-				o->m.batch = (size_t)x;
-			else if (c == 'R')
-				o->m.rate = x;
-			else if (c == 'X')
-				o->m.restart = true;
-			else if (c == 's')
-				o->m.state = optarg;
-			else if (c == 'p')
-				o->v.sample = x;
-			else if (c == 'j')
-				o->v.json = true;
-			else if (c == 'f')
-				o->from = optarg;
-			else if (c == 'J')
-				o->journal = true;
-			else if (c == 'C')
-				o->connect = true;
-			else if (c == 'K' && !keys_format(optarg, &o->keys_format))
-				return bad_usage("--keys takes =markdown or =man, or nothing, not '=%s'", optarg), -1;
-			else if (c == 'K')
-				o->keys = true;
-			break;
-		case 'k':
-		case 'd':
-			if (!option_for(c, argv[0]))
-				return bad_usage("option %s is only for 'token'", argv[optind - 1]), -1;
-			*(c == 'k' ? &o->key : &o->kid) = optarg;
-			break;
-		case 'u':
-		case 't':
-			if (!option_for(c, argv[0]))
-				return bad_usage("option %s is only for 'token'", argv[optind - 1]), -1;
-			if (c == 'u') {
-				o->user_id = strtoll(optarg, &end, 10);
-				o->have_user = true;
-			} else {
-				o->ttl = strtoll(optarg, &end, 10);
-			}
-			if (!*optarg || *end || (c == 't' && o->ttl <= 0))
-				return bad_usage("bad number '%s'", optarg), -1;
-			break;
-		default:
-			return bad_usage("unknown or incomplete option '%s'", argv[optind - 1]), -1;
-		}
+		else if (c && strchr("irbRSXspjfJCK", c))
+			rc = toolkit_option(c, argv[0], argv[optind - 1], o);
+		else if (c && strchr("kdut", c))
+			rc = token_option(c, argv[0], argv[optind - 1], o);
+		else
+			rc = (bad_usage("unknown or incomplete option '%s'", argv[optind - 1]), -1);
 	}
-	if (optind < argc)
-		return bad_usage("unexpected argument '%s'", argv[optind]), -1;
-	return 0;
+	if (rc == 0 && optind < argc)
+		rc = (bad_usage("unexpected argument '%s'", argv[optind]), -1);
+	return rc;
 }
 
 /* Options, then the configuration; NULL with *rc set (2: usage, else

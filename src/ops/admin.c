@@ -87,25 +87,21 @@ static const char *who(struct request *req, const struct json *body)
  * error.  1: the flip waits for pending writes (202).  A flip the
  * readiness gate refuses is 409 unless forced; a forced one is logged
  * with who forced it and what it overrode. */
-static int apply_flip(struct request *req, const struct resource *r)
+/* A flip's body: *mode (-1 the global one, -2 unchanged), *sample (-1
+ * unchanged), *force; evidence reset at once when asked.  -1 after an
+ * answer, 1 when the reset was all there was to do. */
+static int read_flip(struct request *req, const struct resource *r, const struct json *body, int *mode,
+                     int *sample, bool *force)
 {
-	char msg[128];
-	struct json *body = json_parse(&req->arena, req->body, req->body_len, msg, sizeof(msg), NULL);
 	const struct json *m, *smp, *f, *reset;
-	int mode = -2, sample = -1, rc;
 	int64_t pct;
 	const char *name;
 	struct error err;
-	bool force = false;
 
-	if (!body || body->type != JSON_OBJECT) {
-		req_reply_detail(req, 400, "Send a JSON object: {\"mode\": \"shadow\", \"sample\": 100}.");
-		return -1;
-	}
 	if ((m = json_get(body, "mode"))) {
 		if (m->type == JSON_NULL && r) {
-			mode = -1;
-		} else if (!(name = json_cstr(m)) || (mode = mode_parse(name)) < 0) {
+			*mode = -1;
+		} else if (!(name = json_cstr(m)) || (*mode = mode_parse(name)) < 0) {
 			req_reply_detail(req, 400, "\"mode\" must be one of legacy, dual-write, shadow, live, "
 			                 "rampdown, mongodb, passthrough.");
 			return -1;
@@ -116,7 +112,7 @@ static int apply_flip(struct request *req, const struct resource *r)
 			req_reply_detail(req, 400, "\"sample\" must be a whole percentage, 0 to 100, of a route.");
 			return -1;
 		}
-		sample = (int)pct;
+		*sample = (int)pct;
 	}
 	if ((reset = json_get(body, "reset_evidence")) && (reset->type != JSON_BOOL || !r)) {
 		req_reply_detail(req, 400, "\"reset_evidence\" must be true or false, for a route.");
@@ -129,10 +125,10 @@ static int apply_flip(struct request *req, const struct resource *r)
 			req_reply_detail(req, 409, err.msg);
 			return -1;
 		}
-		if (mode == -2 && sample < 0)
-			return 0;
+		if (*mode == -2 && *sample < 0)
+			return 1;
 	}
-	if (mode == -2 && sample < 0) {
+	if (*mode == -2 && *sample < 0) {
 		req_reply_detail(req, 400, "Nothing to change: give \"mode\", \"sample\" or \"reset_evidence\".");
 		return -1;
 	}
@@ -141,8 +137,25 @@ static int apply_flip(struct request *req, const struct resource *r)
 			req_reply_detail(req, 400, "\"force\" must be true or false.");
 			return -1;
 		}
-		force = f->u.b;
+		*force = f->u.b;
 	}
+	return 0;
+}
+
+static int apply_flip(struct request *req, const struct resource *r)
+{
+	char msg[128];
+	struct json *body = json_parse(&req->arena, req->body, req->body_len, msg, sizeof(msg), NULL);
+	int mode = -2, sample = -1, rc;
+	struct error err;
+	bool force = false;
+
+	if (!body || body->type != JSON_OBJECT) {
+		req_reply_detail(req, 400, "Send a JSON object: {\"mode\": \"shadow\", \"sample\": 100}.");
+		return -1;
+	}
+	if ((rc = read_flip(req, r, body, &mode, &sample, &force)) != 0)
+		return rc < 0 ? -1 : 0;
 	if (control_gate(r, mode, &err) < 0) {
 		if (!force) {
 			req_reply_detail(req, 409, arena_printf(&req->arena, "%s. Flip with \"force\": true to override.",
@@ -184,31 +197,22 @@ static void metrics(struct request *req)
 	buf_free(&b);
 }
 
-void admin_handle(struct request *req)
+/* What the admin paths serve without the token: the probes, the
+ * dashboard's files.  false when rest is none of them. */
+static bool serve_public(struct request *req, const char *rest, bool get)
 {
 	const struct config *cfg = req->cfg;
-	size_t plen = strlen(cfg->admin.prefix);
-	const char *rest = req->path + plen, *type, *file;
+	const char *type, *file;
 	size_t flen;
-	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-	bool put = strcmp(req->method, "PUT") == 0 || strcmp(req->method, "POST") == 0 ||
-	           strcmp(req->method, "PATCH") == 0;
-	struct qparams qp;
-	struct buf b = {0};
-	const char *q;
 
-	req->route = "admin";
-	/* The admin listener serves nothing else, and /metrics where
-	 * Prometheus looks by default. */
-	if (strncmp(req->path, cfg->admin.prefix, plen) != 0) {
-		if (strcmp(req->path, "/metrics") != 0)
-			return req_reply_detail(req, 404, "Not found.");
-		rest = "metrics";
+	if (!get)
+		return false;
+	if (strcmp(rest, "health") == 0) {
+		req_reply_json(req, 200, "{\"status\":\"ok\"}", 15);
+		return true;
 	}
-	if (strcmp(rest, "health") == 0 && get)
-		return req_reply_json(req, 200, "{\"status\":\"ok\"}", 15);
-	if (strcmp(rest, "ready") == 0 && get) {
-		struct buf why = {0};
+	if (strcmp(rest, "ready") == 0) {
+		struct buf b = {0}, why = {0};
 		/* The stores' own words (their addresses among them) only for
 		 * the admin token's holder: the probe itself needs none. */
 		bool ready = health_ready(&why, *cfg->admin.token && token_ok(req));
@@ -220,75 +224,114 @@ void admin_handle(struct request *req)
 		}
 		buf_putc(&b, '}');
 		buf_free(&why);
-		return reply(req, ready ? 200 : 503, &b);
+		reply(req, ready ? 200 : 503, &b);
+		return true;
 	}
-	if (get && dashboard_file(rest, &type, &file, &flen)) {
-		/* The page asks for the token itself and sends it with each call;
-		 * nothing else may load or frame it. */
-		req_add_header(req, "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
-		req_add_header(req, "X-Content-Type-Options", "nosniff");
-		req_add_header(req, "Cache-Control", "no-cache");
-		return req_reply(req, 200, type, file, flen);
+	if (!dashboard_file(rest, &type, &file, &flen))
+		return false;
+	/* The page asks for the token itself and sends it with each call;
+	 * nothing else may load or frame it. */
+	req_add_header(req, "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+	req_add_header(req, "X-Content-Type-Options", "nosniff");
+	req_add_header(req, "Cache-Control", "no-cache");
+	req_reply(req, 200, type, file, flen);
+	return true;
+}
+
+/* routes/NAME: a route's state, and its flips. */
+static void serve_route(struct request *req, const char *name, bool get, bool put)
+{
+	size_t n = strcspn(name, "/");
+	const struct resource *r = config_resource(req->cfg, name, n);
+	struct buf b = {0};
+	int rc = 0;
+
+	if (!r || (name[n] == '/' && name[n + 1] != '\0'))
+		return req_reply_detail(req, 404, "No such route.");
+	if (put && (rc = apply_flip(req, r)) < 0)
+		return;
+	if (!get && !put)
+		return req_reply_detail(req, 405, "Use GET or PUT.");
+	control_routes_json(&b, r);
+	reply(req, rc == 1 ? 202 : 200, &b);
+}
+
+/* ?limit=N, 20 unless a positive number is given. */
+static int limit_of(const struct qparams *qp)
+{
+	const char *q = query_get(qp, "limit");
+	int limit = q ? atoi(q) : 20;
+
+	return limit > 0 ? limit : 20;
+}
+
+/* The paths behind the token. */
+static void serve_api(struct request *req, const char *rest, bool get, bool put)
+{
+	struct qparams qp;
+	struct buf b = {0};
+	const char *q;
+	int rc = 0;
+
+	query_parse(&req->arena, req->query, &qp);
+	if (strncmp(rest, "routes/", 7) == 0)
+		return serve_route(req, rest + 7, get, put);
+	if (strcmp(rest, "mode") == 0 && (get || put)) {
+		if (put && (rc = apply_flip(req, NULL)) < 0)
+			return;
+		buf_printf(&b, "{\"mode\":\"%s\"}", mode_name(control_mode(NULL)));
+		return reply(req, rc == 1 ? 202 : 200, &b);
 	}
+	if (!get)
+		return req_reply_detail(req, 404, "Not found.");
+	if (strcmp(rest, "metrics") == 0)
+		return metrics(req);
+	if (strcmp(rest, "routes") == 0) {
+		control_routes_json(&b, NULL);
+	} else if (strcmp(rest, "mismatches") == 0) {
+		const struct resource *r = NULL;
+
+		if ((q = query_get(&qp, "route")) && !(r = config_resource(req->cfg, q, strlen(q))))
+			return req_reply_detail(req, 404, "No such route.");
+		control_mismatches_json(&b, r, limit_of(&qp));
+	} else if (strcmp(rest, "passthrough") == 0) {
+		proxy_stats_json(&b);
+	} else if (strcmp(rest, "connections") == 0) {
+		proxy_guard_json(&b);
+	} else if (strcmp(rest, "journal") == 0) {
+		journal_json(&b, limit_of(&qp));
+	} else {
+		return req_reply_detail(req, 404, "Not found.");
+	}
+	reply(req, 200, &b);
+}
+
+void admin_handle(struct request *req)
+{
+	const struct config *cfg = req->cfg;
+	size_t plen = strlen(cfg->admin.prefix);
+	const char *rest = req->path + plen;
+	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	bool put = strcmp(req->method, "PUT") == 0 || strcmp(req->method, "POST") == 0 ||
+	           strcmp(req->method, "PATCH") == 0;
+
+	req->route = "admin";
+	/* The admin listener serves nothing else, and /metrics where
+	 * Prometheus looks by default. */
+	if (strncmp(req->path, cfg->admin.prefix, plen) != 0) {
+		if (strcmp(req->path, "/metrics") != 0)
+			return req_reply_detail(req, 404, "Not found.");
+		rest = "metrics";
+	}
+	if (serve_public(req, rest, get))
+		return;
 	if (!*cfg->admin.token)
 		return req_reply_detail(req, 404, "Not found.");
 	if (!token_ok(req)) {
 		req_add_header(req, "WWW-Authenticate", "Bearer realm=\"cutover-admin\"");
 		return req_reply_detail(req, 401, "Admin token missing or wrong.");
 	}
-	query_parse(&req->arena, req->query, &qp);
-	if (strcmp(rest, "metrics") == 0 && get)
-		return metrics(req);
-	if (strcmp(rest, "routes") == 0 && get) {
-		control_routes_json(&b, NULL);
-		return reply(req, 200, &b);
-	}
-	if (strncmp(rest, "routes/", 7) == 0) {
-		size_t n = strcspn(rest + 7, "/");
-		const struct resource *r = config_resource(cfg, rest + 7, n);
-		int rc = 0;
-
-		if (!r || (rest[7 + n] == '/' && rest[8 + n] != '\0'))
-			return req_reply_detail(req, 404, "No such route.");
-		if (put && (rc = apply_flip(req, r)) < 0)
-			return;
-		if (!get && !put)
-			return req_reply_detail(req, 405, "Use GET or PUT.");
-		control_routes_json(&b, r);
-		return reply(req, rc == 1 ? 202 : 200, &b);
-	}
-	if (strcmp(rest, "mode") == 0 && (get || put)) {
-		int rc = 0;
-
-		if (put && (rc = apply_flip(req, NULL)) < 0)
-			return;
-		buf_printf(&b, "{\"mode\":\"%s\"}", mode_name(control_mode(NULL)));
-		return reply(req, rc == 1 ? 202 : 200, &b);
-	}
-	if (strcmp(rest, "mismatches") == 0 && get) {
-		const struct resource *r = NULL;
-		int limit = (q = query_get(&qp, "limit")) ? atoi(q) : 20;
-
-		if ((q = query_get(&qp, "route")) && !(r = config_resource(cfg, q, strlen(q))))
-			return req_reply_detail(req, 404, "No such route.");
-		control_mismatches_json(&b, r, limit > 0 ? limit : 20);
-		return reply(req, 200, &b);
-	}
-	if (strcmp(rest, "passthrough") == 0 && get) {
-		proxy_stats_json(&b);
-		return reply(req, 200, &b);
-	}
-	if (strcmp(rest, "connections") == 0 && get) {
-		proxy_guard_json(&b);
-		return reply(req, 200, &b);
-	}
-	if (strcmp(rest, "journal") == 0 && get) {
-		int limit = (q = query_get(&qp, "limit")) ? atoi(q) : 20;
-
-		journal_json(&b, limit > 0 ? limit : 20);
-		return reply(req, 200, &b);
-	}
-	req_reply_detail(req, 404, "Not found.");
+	serve_api(req, rest, get, put);
 }
 
 /* Configuration ------------------------------------------------------ */
