@@ -327,6 +327,75 @@ static int take_rows(struct pg_store *s, PGresult *res, const struct resource *r
 	return 0;
 }
 
+/* Sends a pipeline's steps (see pipeline) and its sync: BEGIN when begin_sql
+ * is given, qs[0..nq) with ps[i] made from qs[i], prepared as c<ks[i]> when
+ * ks[i] >= 0, then COMMIT when commit.  False when a send failed. */
+static bool pipeline_send(struct pg_store *s, const char *begin_sql, struct sql *qs, size_t nq, bool commit,
+                          struct params *ps, const int *ks)
+{
+	bool sent;
+	size_t i;
+
+	sent = PQenterPipelineMode(s->conn) &&
+	       (!begin_sql || PQsendQueryParams(s->conn, begin_sql, 0, NULL, NULL, NULL, NULL, 0));
+	for (i = 0; i < nq && sent; i++) {
+		char name[24];
+
+		params_free(&ps[i]);
+		params_make(&ps[i], &qs[i]);
+		snprintf(name, sizeof(name), "c%d", ks[i]);
+		sent = ks[i] >= 0 ?
+		       PQsendQueryPrepared(s->conn, name, (int)qs[i].n, ps[i].values, NULL, NULL, 0) :
+		       PQsendQueryParams(s->conn, sql_text(&qs[i]), (int)qs[i].n, NULL, ps[i].values, NULL,
+		                         NULL, 0);
+	}
+	return sent && (!commit || PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) &&
+	       PQpipelineSync(s->conn);
+}
+
+/* Every result of every step, up to the sync: qs[q]'s into res[q], the
+ * rest cleared; the first failure is the error (in err, *failed set), the
+ * rest were skipped because of it. */
+static void pipeline_results(struct pg_store *s, const char *begin_sql, size_t nq, size_t steps,
+                             PGresult **res, bool *failed, struct store_error *err)
+{
+	size_t i;
+
+	for (i = 0;;) {
+		PGresult *r = PQgetResult(s->conn);
+		ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+		if (!r && i < steps) {
+			i++;                    /* one step's results have ended */
+			continue;
+		}
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (!r || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
+			if (!*failed && st != PGRES_PIPELINE_ABORTED)
+				fail_res(s, r, err, "query");
+			else
+				PQclear(r);
+			*failed = true;
+			if (!r || PQstatus(s->conn) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		{
+			size_t q = i - (begin_sql != NULL);
+
+			if (begin_sql && i == 0)
+				PQclear(r);
+			else if (q < nq && !res[q])
+				res[q] = r;
+			else
+				PQclear(r);     /* COMMIT's */
+		}
+	}
+}
+
 /*
  * Several statements in one round trip (libpq's pipeline mode): BEGIN
  * first when begin_sql is given, then qs[0..nq), then COMMIT when commit.
@@ -356,56 +425,9 @@ static int pipeline(struct pg_store *s, const char *begin_sql, struct sql *qs, s
 				continue;
 			break;
 		}
-		sent = PQenterPipelineMode(s->conn) &&
-		       (!begin_sql || PQsendQueryParams(s->conn, begin_sql, 0, NULL, NULL, NULL, NULL, 0));
-		for (i = 0; i < nq && sent; i++) {
-			char name[24];
-
-			params_free(&ps[i]);
-			params_make(&ps[i], &qs[i]);
-			snprintf(name, sizeof(name), "c%d", ks[i]);
-			sent = ks[i] >= 0 ?
-			       PQsendQueryPrepared(s->conn, name, (int)qs[i].n, ps[i].values, NULL, NULL, 0) :
-			       PQsendQueryParams(s->conn, sql_text(&qs[i]), (int)qs[i].n, NULL, ps[i].values, NULL,
-			                         NULL, 0);
-		}
-		sent = sent && (!commit || PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) &&
-		       PQpipelineSync(s->conn);
-		/* Every result of every step, up to the sync; the first failure is
-		 * the error, the rest were skipped because of it. */
-		for (i = 0; sent; ) {
-			PGresult *r = PQgetResult(s->conn);
-			ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-
-			if (!r && i < steps) {
-				i++;                    /* one step's results have ended */
-				continue;
-			}
-			if (st == PGRES_PIPELINE_SYNC) {
-				PQclear(r);
-				break;
-			}
-			if (!r || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
-				if (!failed && st != PGRES_PIPELINE_ABORTED)
-					fail_res(s, r, err, "query");
-				else
-					PQclear(r);
-				failed = true;
-				if (!r || PQstatus(s->conn) != CONNECTION_OK)
-					break;
-				continue;
-			}
-			{
-				size_t q = i - (begin_sql != NULL);
-
-				if (begin_sql && i == 0)
-					PQclear(r);
-				else if (q < nq && !res[q])
-					res[q] = r;
-				else
-					PQclear(r);     /* COMMIT's */
-			}
-		}
+		sent = pipeline_send(s, begin_sql, qs, nq, commit, ps, ks);
+		if (sent)
+			pipeline_results(s, begin_sql, nq, steps, res, &failed, err);
 		if (!sent) {
 			if (!failed)
 				store_error_set(err, STORE_UNAVAILABLE, "postgres: %s", PQerrorMessage(s->conn));

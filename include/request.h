@@ -20,7 +20,7 @@
 
 struct evhttp_request;
 struct event_base;
-struct loop;
+struct lanes;
 
 enum auth_state {
 	AUTH_NONE,              /* no credentials given */
@@ -38,7 +38,7 @@ enum auth_state {
 
 struct request {
 	struct evhttp_request *ev;
-	struct loop *loop;
+	struct lanes *lanes;          /* the loop's ways to the stores (engine.h) */
 	const struct config *cfg;
 	struct arena arena;
 	int64_t start_us;
@@ -94,7 +94,7 @@ struct request {
 
 /* A request evhttp has read: what every step needs, copied or pointed to
  * (host: the listen address, for a request without Host). */
-struct request *request_new(struct evhttp_request *ev, const struct config *cfg, struct loop *loop,
+struct request *request_new(struct evhttp_request *ev, const struct config *cfg, struct lanes *lanes,
                             const char *listen_host);
 /* The pipeline's steps, in order; false when one of them answered. */
 bool request_run_pipeline(struct request *req);

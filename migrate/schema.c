@@ -162,6 +162,44 @@ static void set_bound(struct schema_column *c, const char *op, int64_t n, bool c
 	}
 }
 
+/* Bounds: col OP n, n OP col, col BETWEEN n AND m, joined by AND, from the
+ * n tokens of a check; -1 when a number stands anywhere else or none is set. */
+static int apply_bounds(struct schema_column *col, const struct tok *tk, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct tok *prev = NULL, *next = NULL;
+		bool neg = false;
+		int64_t v;
+		size_t j;
+
+		if (tk[i].kind != TK_NUMBER)
+			continue;
+		for (j = i; j-- > 0 && tk[j].kind == TK_OP && strchr("(-", tk[j].text[0]) && !tk[j].text[1];)
+			neg ^= tk[j].text[0] == '-';
+		prev = j < i ? &tk[j] : NULL;
+		for (j = i + 1; j < n && tk[j].kind == TK_OP && tk[j].text[0] == ')';)
+			j++;
+		next = j < n ? &tk[j] : NULL;
+		v = strtoll(tk[i].text, NULL, 10) * (neg ? -1 : 1);
+		if (next && next->kind == TK_OP && strchr("<>", next->text[0])) {
+			set_bound(col, next->text, v, false);
+		} else if (prev && prev->kind == TK_OP && strchr("<>", prev->text[0])) {
+			set_bound(col, prev->text, v, true);
+		} else if (prev && is_word(prev, "between")) {
+			col->has_min = true;
+			col->min = v;
+		} else if (prev && is_word(prev, "and") && col->has_min && !col->has_max) {
+			col->has_max = true;
+			col->max = v;
+		} else {
+			return -1;
+		}
+	}
+	return col->has_min || col->has_max ? 0 : -1;
+}
+
 int schema_apply_check(struct arena *a, struct schema_table *t, const char *expr)
 {
 	struct tok tk[64];
@@ -223,37 +261,7 @@ int schema_apply_check(struct arena *a, struct schema_table *t, const char *expr
 	}
 	if (nstr || in)
 		return -1;
-	/* Bounds: col OP n, n OP col, col BETWEEN n AND m, joined by AND. */
-	for (i = 0; i < n; i++) {
-		const struct tok *prev = NULL, *next = NULL;
-		bool neg = false;
-		int64_t v;
-		size_t j;
-
-		if (tk[i].kind != TK_NUMBER)
-			continue;
-		for (j = i; j-- > 0 && tk[j].kind == TK_OP && strchr("(-", tk[j].text[0]) && !tk[j].text[1];)
-			neg ^= tk[j].text[0] == '-';
-		prev = j < i ? &tk[j] : NULL;
-		for (j = i + 1; j < n && tk[j].kind == TK_OP && tk[j].text[0] == ')';)
-			j++;
-		next = j < n ? &tk[j] : NULL;
-		v = strtoll(tk[i].text, NULL, 10) * (neg ? -1 : 1);
-		if (next && next->kind == TK_OP && strchr("<>", next->text[0])) {
-			set_bound(col, next->text, v, false);
-		} else if (prev && prev->kind == TK_OP && strchr("<>", prev->text[0])) {
-			set_bound(col, prev->text, v, true);
-		} else if (prev && is_word(prev, "between")) {
-			col->has_min = true;
-			col->min = v;
-		} else if (prev && is_word(prev, "and") && col->has_min && !col->has_max) {
-			col->has_max = true;
-			col->max = v;
-		} else {
-			return -1;
-		}
-	}
-	return col->has_min || col->has_max ? 0 : -1;
+	return apply_bounds(col, tk, n);
 }
 
 /* A CHECK expression of t: applied to its column, or kept (copied: expr

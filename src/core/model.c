@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "model_private.h"
 
 /* Field names listed in an array, resolved against a resource. */
 static int *want_field_list(struct config_loader *l, const struct resource *r, const struct json *v,
@@ -68,7 +69,7 @@ int resource_field(const struct resource *r, const char *name)
 }
 
 /* Identifiers reach SQL text (quoted), so only plain names are allowed. */
-static bool ident_ok(const char *s)
+bool model_ident_ok(const char *s)
 {
 	if (!*s || strlen(s) > 63)
 		return false;
@@ -90,7 +91,7 @@ int mongo_decimal_parse(const char *s)
 	return -1;
 }
 
-static void want_decimal_repr(struct config_loader *l, const struct json *v, enum mongo_decimal *out)
+void model_want_decimal(struct config_loader *l, const struct json *v, enum mongo_decimal *out)
 {
 	const char *s = config_want_str(l, v, "mongodb_decimal");
 	int md;
@@ -103,252 +104,16 @@ static void want_decimal_repr(struct config_loader *l, const struct json *v, enu
 		*out = (enum mongo_decimal)md;
 }
 
-static const char *want_ident(struct config_loader *l, const struct json *v, const char *key)
+const char *model_want_ident(struct config_loader *l, const struct json *v, const char *key)
 {
 	const char *s = config_want_str(l, v, key);
 
-	if (s && !ident_ok(s)) {
+	if (s && !model_ident_ok(s)) {
 		config_problem(l, v, "\"%s\": %s is not a plain identifier (letters, digits, _)", key,
 		               config_quote(l, s));
 		return NULL;
 	}
 	return s;
-}
-
-/* Fields -------------------------------------------------------------- */
-
-static void field_default(struct config_loader *l, struct field *f, const struct json *v)
-{
-	const char *s = NULL;
-
-	f->flags |= F_DEFAULT;
-	if (v->type == JSON_NULL) {
-		f->def.null = true;
-		return;
-	}
-	switch (f->type) {
-	case CT_BOOLEAN:
-		if (v->type != JSON_BOOL)
-			goto bad;
-		f->def.u.i = v->u.b;
-		return;
-	case CT_INTEGER: {
-		long x;
-
-		if (!config_want_int(l, v, "default", -(1L << 53), 1L << 53, &x))
-			return;
-		f->def.u.i = x;
-		return;
-	}
-	case CT_JSON: {
-		struct buf b = {0};
-
-		json_write(&b, v);
-		f->def.u.s.p = arena_strndup(config_arena(l), b.p, b.len);
-		f->def.u.s.n = b.len;
-		buf_free(&b);
-		return;
-	}
-	default:
-		break;
-	}
-	if (!(s = config_want_str(l, v, "default")))
-		return;
-	switch (f->type) {
-	case CT_DECIMAL:
-		if (decimal_parse(s, strlen(s), f->digits, f->places, &f->def.u.i) != DEC_OK)
-			goto bad;
-		return;
-	case CT_DATE:
-		if (date_parse(s, strlen(s), &f->def.u.i) < 0)
-			goto bad;
-		return;
-	case CT_DATETIME:
-		if (datetime_parse(s, strlen(s), &f->def.u.i) < 0)
-			goto bad;
-		return;
-	case CT_UUID:
-		if (uuid_parse(s, strlen(s), f->def.u.uuid) < 0)
-			goto bad;
-		return;
-	default:
-		f->def.u.s.p = s;
-		f->def.u.s.n = strlen(s);
-		return;
-	}
-bad:
-	config_problem(l, v, "field %s: default is not a valid %s", f->name, ctype_name(f->type));
-}
-
-
-/* A choice: "value", or ["value", "Display name"] as Django's choices give
- * it (the name OPTIONS shows; NULL: made from the value). */
-static bool choice(struct config_loader *l, const struct json *v, const char **value, const char **label)
-{
-	*label = NULL;
-	if (v->type == JSON_ARRAY && v->u.a.n == 2)
-		return (*value = config_want_str(l, v->u.a.v[0], "choices")) &&
-		       (*label = config_want_str(l, v->u.a.v[1], "choices"));
-	return (*value = config_want_str(l, v, "choices")) != NULL;
-}
-/* The word of known[0..count) nearest to name. */
-static const char *word_hint(struct config_loader *l, const char *name, const char *const *known, size_t count)
-{
-	struct nearest n;
-	size_t i;
-
-	nearest_init(&n, name);
-	for (i = 0; i < count; i++)
-		nearest_try(&n, known[i]);
-	return config_did_you_mean(l, &n);
-}
-
-/* A field's keys (for "did you mean"; parse_field reads them). */
-static const char *const field_keys[] = {
-	"name", "type", "column", "primary_key", "max_length", "digits", "places", "min", "max", "choices",
-	"default", "auto", "references", "mongodb_decimal", "null", "blank", "required", "read_only", "email",
-};
-
-static void parse_field(struct config_loader *l, struct resource *r, struct field *f,
-                        const struct json *obj, bool *is_pk)
-{
-	static const struct { const char *key; unsigned flag; } flags[] = {
-		{"null", F_NULL}, {"blank", F_BLANK}, {"required", F_REQUIRED},
-		{"read_only", F_READ_ONLY}, {"email", F_EMAIL},
-	};
-	const struct json *def = NULL, *type = json_get(obj, "type");
-	size_t i, k;
-
-	*is_pk = false;
-	f->type = CT_STRING;
-	if (!type) {
-		config_problem(l, obj, "field in %s: \"type\" is required", r->name);
-	} else {
-		const char *t = config_want_str(l, type, "type");
-
-		if (t && ctype_parse(t, &f->type) < 0)
-			config_problem(l, type, "unknown type %s (one of uuid, string, text, integer, "
-			        "boolean, decimal, date, datetime, json)", config_quote(l, t));
-	}
-	for (i = 0; i < obj->u.o.n; i++) {
-		const char *key = obj->u.o.m[i].key;
-		const struct json *v = obj->u.o.m[i].val;
-		long x;
-		bool b;
-
-		for (k = 0; k < ARRAY_LEN(flags); k++) {
-			if (strcmp(key, flags[k].key) == 0) {
-				if (config_want_bool(l, v, key, &b) && b)
-					f->flags |= flags[k].flag;
-				break;
-			}
-		}
-		if (k < ARRAY_LEN(flags) || strcmp(key, "type") == 0)
-			continue;
-		if (strcmp(key, "name") == 0) {
-			config_set_str(l, v, key, &f->name);
-		} else if (strcmp(key, "column") == 0) {
-			f->column = want_ident(l, v, key);
-		} else if (strcmp(key, "primary_key") == 0) {
-			config_want_bool(l, v, key, is_pk);
-		} else if (strcmp(key, "max_length") == 0) {
-			if (config_want_int(l, v, key, 1, 1 << 30, &x))
-				f->max_length = (int)x;
-		} else if (strcmp(key, "digits") == 0) {
-			if (config_want_int(l, v, key, 1, DECIMAL_MAX_DIGITS, &x))
-				f->digits = (int)x;
-		} else if (strcmp(key, "places") == 0) {
-			if (config_want_int(l, v, key, 0, DECIMAL_MAX_DIGITS, &x))
-				f->places = (int)x;
-		} else if (strcmp(key, "min") == 0) {
-			if (config_want_int(l, v, key, -(1L << 53), 1L << 53, &x)) {
-				f->has_min = true;
-				f->min_value = x;
-			}
-		} else if (strcmp(key, "max") == 0) {
-			if (config_want_int(l, v, key, -(1L << 53), INT64_MAX, &x)) {
-				f->has_max = true;
-				f->max_value = x;
-			}
-		} else if (strcmp(key, "choices") == 0) {
-			if (!config_want_type(l, v, JSON_ARRAY, key))
-				continue;
-			f->choices = ARENA_ARRAY(config_arena(l), const char *, v->u.a.n);
-			f->choice_labels = ARENA_ARRAY(config_arena(l), const char *, v->u.a.n);
-			for (k = 0; k < v->u.a.n; k++)
-				if (choice(l, v->u.a.v[k], &f->choices[f->nchoices], &f->choice_labels[f->nchoices]))
-					f->nchoices++;
-		} else if (strcmp(key, "default") == 0) {
-			def = v;
-		} else if (strcmp(key, "auto") == 0) {
-			const char *s = config_want_str(l, v, key);
-
-			if (!s)
-				continue;
-			if (strcmp(s, "uuid4") == 0)
-				f->autoset = AUTO_UUID4;
-			else if (strcmp(s, "now_on_create") == 0)
-				f->autoset = AUTO_NOW_CREATE;
-			else if (strcmp(s, "now") == 0)
-				f->autoset = AUTO_NOW;
-			else
-				config_problem(l, v, "\"auto\" must be uuid4, now_on_create or now");
-		} else if (strcmp(key, "references") == 0) {
-			config_set_str(l, v, key, &f->ref_name);
-		} else if (strcmp(key, "mongodb_decimal") == 0) {
-			want_decimal_repr(l, v, &f->mongo_decimal);
-		} else {
-			config_problem(l, v, "field %s: unknown key %s%s", f->name ? f->name : "?",
-			               config_quote(l, key), word_hint(l, key, field_keys, ARRAY_LEN(field_keys)));
-		}
-	}
-	if (!f->name) {
-		config_problem(l, obj, "field in %s: \"name\" is required", r->name);
-		f->name = "?";
-	}
-	if (!f->column) {
-		if (!ident_ok(f->name))
-			config_problem(l, obj, "field %s: name is not a plain identifier; give \"column\"", f->name);
-		f->column = f->name;
-	}
-	if (f->type == CT_DECIMAL && (f->digits == 0 || f->places > f->digits))
-		config_problem(l, obj, "field %s: a decimal needs \"digits\" (1-%d) and \"places\" (at most digits)",
-		        f->name, DECIMAL_MAX_DIGITS);
-	if (f->autoset)
-		f->flags |= F_READ_ONLY;
-	if (def)
-		field_default(l, f, def);
-}
-
-static void parse_fields(struct config_loader *l, struct resource *r, const struct json *v)
-{
-	size_t i;
-
-	r->pk = -1;
-	if (!config_want_type(l, v, JSON_ARRAY, "fields"))
-		return;
-	r->fields = ARENA_ARRAY(config_arena(l), struct field, v->u.a.n);
-	for (i = 0; i < v->u.a.n; i++) {
-		bool is_pk;
-
-		if (!config_want_type(l, v->u.a.v[i], JSON_OBJECT, "fields"))
-			continue;
-		parse_field(l, r, &r->fields[r->nfields], v->u.a.v[i], &is_pk);
-		if (resource_field(r, r->fields[r->nfields].name) >= 0)
-			config_problem(l, v->u.a.v[i], "resource %s: field %s appears twice", r->name,
-			        config_quote(l, r->fields[r->nfields].name));
-		if (is_pk) {
-			if (r->pk >= 0)
-				config_problem(l, v->u.a.v[i], "resource %s: only one primary key is supported", r->name);
-			r->pk = (int)r->nfields;
-		}
-		r->nfields++;
-	}
-	if (r->pk < 0)
-		config_problem(l, v, "resource %s: no field has \"primary_key\": true", r->name);
-	else if (r->fields[r->pk].type != CT_UUID || r->fields[r->pk].autoset != AUTO_UUID4)
-		config_problem(l, v, "resource %s: the primary key must be a uuid with \"auto\": \"uuid4\"",
-		        r->name);
 }
 
 /* Resources ----------------------------------------------------------- */
@@ -385,7 +150,7 @@ static void parse_views(struct config_loader *l, struct resource *r, const struc
 			if (j == ARRAY_LEN(known))
 				config_problem(l, o->u.o.m[k].val, "view: unknown key %s%s",
 				               config_quote(l, o->u.o.m[k].key),
-				               word_hint(l, o->u.o.m[k].key, known, ARRAY_LEN(known)));
+				               model_word_hint(l, o->u.o.m[k].key, known, ARRAY_LEN(known)));
 		}
 		if (!(x = json_get(o, "name")) || !(w->name = config_want_str(l, x, "name")) ||
 		    !(x = json_get(o, "kind")) || !(kind = config_want_str(l, x, "kind"))) {
@@ -603,18 +368,88 @@ static void parse_roles(struct config_loader *l, struct resource *r, const struc
 	}
 }
 
+static const char *const resource_keys[] = {
+	"name", "path", "table", "collection", "owner_column", "fk_column", "fields",
+	"page_size", "operations", "filters", "search", "ordering_fields", "ordering",
+	"unique", "views", "children", "cascade", "after", "mode", "sample", "compare", "roles",
+	"profile",
+};
+
+static void unknown_resource_keys(struct config_loader *l, const struct json *obj)
+{
+	size_t i, k;
+
+	for (i = 0; i < obj->u.o.n; i++) {
+		for (k = 0; k < ARRAY_LEN(resource_keys); k++)
+			if (strcmp(obj->u.o.m[i].key, resource_keys[k]) == 0)
+				break;
+		if (k == ARRAY_LEN(resource_keys))
+			config_problem(l, obj->u.o.m[i].val, "resource: unknown key %s%s",
+			               config_quote(l, obj->u.o.m[i].key),
+			               model_word_hint(l, obj->u.o.m[i].key, resource_keys, ARRAY_LEN(resource_keys)));
+	}
+}
+
+/* A child's own keys: its foreign key, the field it is ordered after. */
+static void parse_child_keys(struct config_loader *l, struct resource *r, const struct json *obj)
+{
+	const struct json *v;
+
+	if ((v = json_get(obj, "fk_column")))
+		r->fk_column = model_want_ident(l, v, "fk_column");
+	if (!r->fk_column)
+		config_problem(l, obj, "child %s: \"fk_column\" is required", r->name);
+	r->after = -1;
+	if ((v = json_get(obj, "after"))) {
+		const char *a = config_want_str(l, v, "after");
+
+		if (a && (r->after = resource_field(r->parent, a)) < 0)
+			config_problem(l, v, "child %s: \"after\" names no field of %s", r->name, r->parent->name);
+	}
+}
+
+/* A top-level resource's own keys: its path, its owner. */
+static void parse_top_keys(struct config_loader *l, struct resource *r, const struct json *obj)
+{
+	const struct json *v;
+
+	if ((v = json_get(obj, "path")))
+		config_set_str(l, v, "path", &r->path);
+	if (!r->path || r->path[0] != '/' || r->path[strlen(r->path) - 1] != '/')
+		config_problem(l, v ? v : obj, "resource %s: \"path\" must start and end with /", r->name);
+	else
+		r->path_len = strlen(r->path);
+	if ((v = json_get(obj, "owner_column")))
+		r->owner_column = model_want_ident(l, v, "owner_column");
+	if (!r->owner_column)
+		config_problem(l, obj, "resource %s: \"owner_column\" is required", r->name);
+}
+
+static void parse_operations(struct config_loader *l, struct resource *r, const struct json *v)
+{
+	size_t i, k;
+
+	if (!config_want_type(l, v, JSON_ARRAY, "operations"))
+		return;
+	r->ops = 0;
+	for (i = 0; i < v->u.a.n; i++) {
+		const char *s = config_want_str(l, v->u.a.v[i], "operations");
+
+		for (k = 0; s && k < ARRAY_LEN(op_names); k++)
+			if (strcmp(s, op_names[k].name) == 0)
+				break;
+		if (s && k == ARRAY_LEN(op_names))
+			config_problem(l, v->u.a.v[i], "unknown operation %s", config_quote(l, s));
+		else if (s)
+			r->ops |= op_names[k].bit;
+	}
+}
+
 static struct resource *parse_resource(struct config_loader *l, const struct json *obj,
                                        struct resource *parent)
 {
-	static const char *scalar_keys[] = {
-		"name", "path", "table", "collection", "owner_column", "fk_column", "fields",
-		"page_size", "operations", "filters", "search", "ordering_fields", "ordering",
-		"unique", "views", "children", "cascade", "after", "mode", "sample", "compare", "roles",
-		"profile",
-	};
 	struct resource *r;
 	const struct json *v;
-	size_t i, k;
 	long n;
 
 	if (!config_want_type(l, obj, JSON_OBJECT, parent ? "children" : "resources"))
@@ -623,15 +458,7 @@ static struct resource *parse_resource(struct config_loader *l, const struct jso
 	r->parent = parent;
 	r->page_size = 20;
 	r->ops = OP_LIST | OP_CREATE | OP_RETRIEVE | OP_UPDATE | OP_PARTIAL | OP_DESTROY;
-	for (i = 0; i < obj->u.o.n; i++) {
-		for (k = 0; k < ARRAY_LEN(scalar_keys); k++)
-			if (strcmp(obj->u.o.m[i].key, scalar_keys[k]) == 0)
-				break;
-		if (k == ARRAY_LEN(scalar_keys))
-			config_problem(l, obj->u.o.m[i].val, "resource: unknown key %s%s",
-			               config_quote(l, obj->u.o.m[i].key),
-			               word_hint(l, obj->u.o.m[i].key, scalar_keys, ARRAY_LEN(scalar_keys)));
-	}
+	unknown_resource_keys(l, obj);
 	if ((v = json_get(obj, "name")))
 		config_set_str(l, v, "name", &r->name);
 	if (!r->name) {
@@ -639,7 +466,7 @@ static struct resource *parse_resource(struct config_loader *l, const struct jso
 		r->name = "?";
 	}
 	if ((v = json_get(obj, "table")))
-		r->table = want_ident(l, v, "table");
+		r->table = model_want_ident(l, v, "table");
 	if (!r->table)
 		config_problem(l, obj, "resource %s: \"table\" is required", r->name);
 	r->collection = r->name;
@@ -658,50 +485,18 @@ static struct resource *parse_resource(struct config_loader *l, const struct jso
 		else
 			parse_roles(l, r, v);
 	}
-	if (parent) {
-		if ((v = json_get(obj, "fk_column")))
-			r->fk_column = want_ident(l, v, "fk_column");
-		if (!r->fk_column)
-			config_problem(l, obj, "child %s: \"fk_column\" is required", r->name);
-		r->after = -1;
-		if ((v = json_get(obj, "after"))) {
-			const char *a = config_want_str(l, v, "after");
-
-			if (a && (r->after = resource_field(parent, a)) < 0)
-				config_problem(l, v, "child %s: \"after\" names no field of %s", r->name, parent->name);
-		}
-	} else {
-		if ((v = json_get(obj, "path")))
-			config_set_str(l, v, "path", &r->path);
-		if (!r->path || r->path[0] != '/' || r->path[strlen(r->path) - 1] != '/')
-			config_problem(l, v ? v : obj, "resource %s: \"path\" must start and end with /", r->name);
-		else
-			r->path_len = strlen(r->path);
-		if ((v = json_get(obj, "owner_column")))
-			r->owner_column = want_ident(l, v, "owner_column");
-		if (!r->owner_column)
-			config_problem(l, obj, "resource %s: \"owner_column\" is required", r->name);
-	}
+	if (parent)
+		parse_child_keys(l, r, obj);
+	else
+		parse_top_keys(l, r, obj);
 	if ((v = json_get(obj, "page_size")) && config_want_int(l, v, "page_size", 1, 1000, &n))
 		r->page_size = (int)n;
-	if ((v = json_get(obj, "operations")) && config_want_type(l, v, JSON_ARRAY, "operations")) {
-		r->ops = 0;
-		for (i = 0; i < v->u.a.n; i++) {
-			const char *s = config_want_str(l, v->u.a.v[i], "operations");
-
-			for (k = 0; s && k < ARRAY_LEN(op_names); k++)
-				if (strcmp(s, op_names[k].name) == 0)
-					break;
-			if (s && k == ARRAY_LEN(op_names))
-				config_problem(l, v->u.a.v[i], "unknown operation %s", config_quote(l, s));
-			else if (s)
-				r->ops |= op_names[k].bit;
-		}
-	}
+	if ((v = json_get(obj, "operations")))
+		parse_operations(l, r, v);
 	r->allow_collection = allow_methods(config_arena(l), r->ops, OP_LIST, OP_CREATE, 0, 0, 0);
 	r->allow_detail = allow_methods(config_arena(l), r->ops, OP_RETRIEVE, 0, OP_UPDATE, OP_PARTIAL, OP_DESTROY);
 	if ((v = json_get(obj, "fields")))
-		parse_fields(l, r, v);
+		model_parse_fields(l, r, v);
 	else
 		config_problem(l, obj, "resource %s: \"fields\" is required", r->name);
 	parse_resource_lists(l, r, obj);
@@ -796,7 +591,7 @@ static void parse_resources(struct config_loader *l, const struct json *v)
 
 static void parse_decimal(struct config_loader *l, const struct json *v)
 {
-	want_decimal_repr(l, v, &config_of(l)->mongodb_decimal);
+	model_want_decimal(l, v, &config_of(l)->mongodb_decimal);
 }
 
 

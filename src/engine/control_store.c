@@ -59,6 +59,77 @@ static size_t slot_of(const char *route)
 	return r ? (size_t)r->index : strcmp(route, "*") == 0 ? CS.n : (size_t)-1;
 }
 
+/* Another instance's evidence reset, or a tool's (migrate, verify,
+ * repair); one found at the first look is history. */
+static void evidence_row(const struct route_row *row, int reset)
+{
+	const char *name = row->route + strlen(EVIDENCE);
+	const struct resource *r = config_resource(CS.cfg, name, strlen(name));
+
+	if (!r || row->version <= CS.reset_seen[r->index])
+		return;
+	CS.reset_seen[r->index] = row->version;
+	if (CS.polled && r->index != reset) {
+		control_reset_here(r, row->mode);
+		copies_recount();       /* a migrate may have filled MongoDB */
+	}
+}
+
+/* One row read: a mode or sample another instance set, applied here. */
+static void apply_row(const struct route_row *row, int slot, int reset)
+{
+	int mode = *row->mode ? mode_parse(row->mode) : -1, now_mode, now_sample;
+	size_t k;
+
+	if (!CS.in_mongo && strcmp(row->route, HANDED_OVER) == 0 && strcmp(row->mode, "mongodb") == 0)
+		CS.handed_over = true;
+	if (strncmp(row->route, EVIDENCE, strlen(EVIDENCE)) == 0)
+		return evidence_row(row, reset);
+	k = slot_of(row->route);
+	if (k == (size_t)-1 || row->version <= CS.seen[k])
+		return;
+	CS.seen[k] = row->version;
+	if ((int)k == slot)
+		return;         /* our own write */
+	if (mode >= 0 && mode_unavailable(CS.cfg, mode)) {
+		fprintf(stderr, "cutover: control store: %s wants mode %s, which %s here; ignored\n",
+		        row->route, row->mode, mode_unavailable(CS.cfg, mode));
+		return;
+	}
+	control_setting(k < CS.n ? CS.cfg->resources[k] : NULL, &now_mode, &now_sample);
+	if (now_mode != mode || (k < CS.n && now_sample != row->sample))
+		fprintf(stderr, "cutover: control store: %s mode %s sample %d\n", row->route,
+		        *row->mode ? row->mode : "(global)", row->sample);
+	control_apply(row->route, mode, row->sample);
+}
+
+/* The one row to write this time (an evidence reset first, then a mode),
+ * in *set: *reset or *slot says which; both -1: none. */
+static void next_write(struct arena *a, struct route_row *set, int *slot, int *reset)
+{
+	size_t i;
+
+	pthread_mutex_lock(&CS.mu);
+	for (i = 0; i <= CS.n && *slot < 0; i++)
+		if (CS.pending[i])
+			*slot = (int)i;
+	for (i = 0; i < CS.n && *slot < 0 && *reset < 0; i++)
+		if (CS.reset_pending[i]) {
+			*reset = (int)i;
+			*set = (struct route_row){arena_printf(a, EVIDENCE "%s", CS.cfg->resources[i]->name),
+			                          arena_strdup(a, CS.reset_why[i]), 0, 0};
+		}
+	pthread_mutex_unlock(&CS.mu);
+	if (*reset < 0 && *slot >= 0) {
+		const struct resource *r = (size_t)*slot < CS.n ? CS.cfg->resources[*slot] : NULL;
+		int mode;
+
+		control_setting(r, &mode, &set->sample);
+		set->route = r ? r->name : "*";
+		set->mode = mode >= 0 ? mode_name((enum mode)mode) : "";
+	}
+}
+
 /* Write what is pending, read everything, apply what others changed. */
 static int poll_store(void)
 {
@@ -66,41 +137,18 @@ static int poll_store(void)
 	struct store_error err;
 	struct route_row *rows = NULL, set;
 	size_t n = 0, i;
-	int rc = 0, slot = -1, reset = -1;
+	int rc, slot = -1, reset = -1;
 
 	arena_init(&a, 1024);
-	pthread_mutex_lock(&CS.mu);
-	for (i = 0; i <= CS.n && slot < 0; i++)
-		if (CS.pending[i])
-			slot = (int)i;
-	for (i = 0; i < CS.n && slot < 0 && reset < 0; i++)
-		if (CS.reset_pending[i]) {
-			reset = (int)i;
-			set = (struct route_row){arena_printf(&a, EVIDENCE "%s", CS.cfg->resources[i]->name),
-			                         arena_strdup(&a, CS.reset_why[i]), 0, 0};
-		}
-	pthread_mutex_unlock(&CS.mu);
-	if (reset >= 0) {
-		if ((rc = store_routes(CS.store, &set, &a, &rows, &n, &err)) == 0) {
-			pthread_mutex_lock(&CS.mu);
+	next_write(&a, &set, &slot, &reset);
+	rc = store_routes(CS.store, slot >= 0 || reset >= 0 ? &set : NULL, &a, &rows, &n, &err);
+	if (rc == 0 && (slot >= 0 || reset >= 0)) {
+		pthread_mutex_lock(&CS.mu);
+		if (reset >= 0)
 			CS.reset_pending[reset] = false;
-			pthread_mutex_unlock(&CS.mu);
-		}
-	} else if (slot >= 0) {
-		const struct resource *r = (size_t)slot < CS.n ? CS.cfg->resources[slot] : NULL;
-		int mode;
-
-		control_setting(r, &mode, &set.sample);
-		set.route = r ? r->name : "*";
-		set.mode = mode >= 0 ? mode_name((enum mode)mode) : "";
-		rc = store_routes(CS.store, &set, &a, &rows, &n, &err);
-		if (rc == 0) {
-			pthread_mutex_lock(&CS.mu);
+		else
 			CS.pending[slot] = false;
-			pthread_mutex_unlock(&CS.mu);
-		}
-	} else {
-		rc = store_routes(CS.store, NULL, &a, &rows, &n, &err);
+		pthread_mutex_unlock(&CS.mu);
 	}
 	if (rc < 0) {
 		static int64_t last;
@@ -110,44 +158,8 @@ static int poll_store(void)
 			last = now_mono_us();
 		}
 	}
-	for (i = 0; rc == 0 && i < n; i++) {
-		size_t k;
-		int mode = *rows[i].mode ? mode_parse(rows[i].mode) : -1, now_mode, now_sample;
-
-		if (!CS.in_mongo && strcmp(rows[i].route, HANDED_OVER) == 0 && strcmp(rows[i].mode, "mongodb") == 0)
-			CS.handed_over = true;
-		if (strncmp(rows[i].route, EVIDENCE, strlen(EVIDENCE)) == 0) {
-			const char *name = rows[i].route + strlen(EVIDENCE);
-			const struct resource *r = config_resource(CS.cfg, name, strlen(name));
-
-			/* Another instance's reset, or a tool's (migrate, verify,
-			 * repair); one found at the first look is history. */
-			if (r && rows[i].version > CS.reset_seen[r->index]) {
-				CS.reset_seen[r->index] = rows[i].version;
-				if (CS.polled && r->index != reset) {
-					control_reset_here(r, rows[i].mode);
-					copies_recount();       /* a migrate may have filled MongoDB */
-				}
-			}
-			continue;
-		}
-		k = slot_of(rows[i].route);
-		if (k == (size_t)-1 || rows[i].version <= CS.seen[k])
-			continue;
-		CS.seen[k] = rows[i].version;
-		if ((int)k == slot)
-			continue;       /* our own write */
-		if (mode >= 0 && mode_unavailable(CS.cfg, mode)) {
-			fprintf(stderr, "cutover: control store: %s wants mode %s, which %s here; ignored\n",
-			        rows[i].route, rows[i].mode, mode_unavailable(CS.cfg, mode));
-			continue;
-		}
-		control_setting(k < CS.n ? CS.cfg->resources[k] : NULL, &now_mode, &now_sample);
-		if (now_mode != mode || (k < CS.n && now_sample != rows[i].sample))
-			fprintf(stderr, "cutover: control store: %s mode %s sample %d\n", rows[i].route,
-			        *rows[i].mode ? rows[i].mode : "(global)", rows[i].sample);
-		control_apply(rows[i].route, mode, rows[i].sample);
-	}
+	for (i = 0; rc == 0 && i < n; i++)
+		apply_row(&rows[i], slot, reset);
 	if (rc == 0)
 		CS.polled = true;
 	arena_reset(&a);

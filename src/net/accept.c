@@ -1,16 +1,23 @@
 /*
- * accept.c — accepting client connections (see proxy_conn.h): the cap on
- * open connections, the file descriptors it leaves room for, and pausing
- * every loop's listener while the cap is reached or descriptors run out.
+ * accept.c — listening and accepting client connections (see accept.h and
+ * proxy_conn.h): the loops' listening sockets, the cap on open
+ * connections, the file descriptors it leaves room for, and pausing every
+ * loop's listener while the cap is reached or descriptors run out.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include "accept.h"
 #include "proxy.h"
 
 #include "proxy_conn.h"
@@ -180,4 +187,82 @@ size_t accept_init(const struct config *cfg)
 	conn_cap = cfg->max_connections > 0 ? cfg->max_connections :
 	           (int64_t)have > 128 ? ((int64_t)have - 64) / (*cfg->upstream.url ? 2 : 1) : 32;
 	return have;
+}
+
+/* Listening ----------------------------------------------------------- */
+
+/* Is host:port served by another process already?  Our loops bind it with
+ * SO_REUSEPORT, which would quietly split the traffic with that process:
+ * a bind without it fails when anyone listens there. */
+static bool port_taken(const struct addrinfo *ai)
+{
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	bool taken;
+
+	if (fd == -1)
+		return false;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	taken = bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno == EADDRINUSE;
+	close(fd);
+	return taken;
+}
+
+/* host:port → a socket bound with SO_REUSEPORT; port 0 picks a free one,
+ * written back so the other loops bind the same.  first: the first loop's,
+ * refused when another process serves the port (unless listen_shared). */
+int listen_socket(const char *host, int *port, bool first, bool shared)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	char portstr[16];
+	int fd = -1, one = 1;
+
+	snprintf(portstr, sizeof(portstr), "%d", *port);
+	if (getaddrinfo(*host ? host : NULL, portstr, &hints, &res) != 0 || !res) {
+		fprintf(stderr, "cutover: cannot resolve listen address %s\n", host);
+		return -1;
+	}
+	if (first && *port != 0 && !shared && port_taken(res)) {
+		fprintf(stderr, "cutover: %s:%d is served by another process already; stop it, choose another "
+		        "port, or set \"listen_shared\": true to share it\n", host, *port);
+		freeaddrinfo(res);
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+	    /* Responses go out whole: without this, a body past libevent's
+	     * 16 KiB single write leaves a small tail that Nagle holds until
+	     * the client's delayed ACK, some 40 ms.  Accepted sockets inherit it. */
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 || listen(fd, 1024) == -1) {
+		fprintf(stderr, "cutover: cannot listen on %s:%d: %s\n", host, *port, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	if (*port == 0) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		getsockname(fd, (struct sockaddr *)&ss, &len);
+		*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                                       : ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	return fd;
+}
+
+/* host:port → host and port (brackets of an IPv6 address dropped). */
+void split_address(const char *addr, char *host, size_t size, int *port)
+{
+	const char *colon = strrchr(addr, ':');
+
+	snprintf(host, size, "%.*s", (int)(colon - addr), addr);
+	if (host[0] == '[')
+		memmove(host, host + 1, strlen(host)), host[strlen(host) - 1] = '\0';
+	*port = atoi(colon + 1);
 }

@@ -1,7 +1,7 @@
 /*
- * proxy_conn.h — what the client filter (proxy.c), accepting (accept.c),
- * the application's address (upstream.c) and passthrough to it
- * (passthrough.c) share: a listener's state, a client connection, an
+ * proxy_conn.h — what the client filter (proxy.c), its guards (guard.c),
+ * accepting (accept.c), the application's address (upstream.c) and
+ * passthrough to it (passthrough.c) share: a listener's state, a client connection, an
  * exchange with the application, and the calls each makes of the others.
  * Private to those files.
  */
@@ -155,6 +155,25 @@ void set_timeout(struct bufferevent *bev, int read_ms, int write_ms);
 /* A whole answer of the gateway's own: {"detail": …}. */
 void reply_detail(struct conn *c, int status, const char *reason, const char *detail, const char *request_id,
                   bool close);
+
+/* guard.c's, for the filter: a request's deadline (whole seconds, or
+ * us), the shared body budget, and refusals. */
+void deadline_set_us(struct conn *c, int64_t us);
+void deadline_set(struct conn *c, int seconds);
+void deadline_stop(struct conn *c);
+void on_deadline(evutil_socket_t fd, short what, void *arg);
+/* Room for n more body bytes in the budget all connections share; false
+ * (counted) when there is none. */
+bool held_take(struct conn *c, int64_t n);
+/* The body bytes evhttp held for c are let go; … or n of them, taken
+ * and not handed over. */
+void held_release(struct conn *c);
+void held_give_back(struct conn *c, int64_t n);
+int64_t guard_held_bytes(void);
+/* End c with an answer of ours (broken: the body of a request evhttp has
+ * the head of broke off); sent once evhttp's earlier answers are out. */
+void conn_refuse(struct conn *c, int status, const char *reason, const char *detail, bool broken);
+void refusal_send(struct conn *c);
 
 /* Passthrough's, for the filter (passthrough.c). */
 void kick_later(struct conn *c);

@@ -153,7 +153,7 @@ static void send_response(struct request *req)
 	evbuffer_free(body);
 }
 
-struct request *request_new(struct evhttp_request *ev, const struct config *cfg, struct loop *loop,
+struct request *request_new(struct evhttp_request *ev, const struct config *cfg, struct lanes *lanes,
                              const char *listen_host)
 {
 	struct request *req = xcalloc(1, sizeof(*req));
@@ -163,7 +163,7 @@ struct request *request_new(struct evhttp_request *ev, const struct config *cfg,
 	ev_uint16_t port = 0;
 
 	req->ev = ev;
-	req->loop = loop;
+	req->lanes = lanes;
 	req->cfg = cfg;
 	arena_init(&req->arena, 8192);
 	req->start_us = now_mono_us();
@@ -214,7 +214,7 @@ struct request *request_stand_in(const struct request *req)
 	struct request *in = xcalloc(1, sizeof(*in));
 
 	in->ev = req->ev;
-	in->loop = req->loop;
+	in->lanes = req->lanes;
 	in->cfg = req->cfg;
 	arena_init(&in->arena, 1024);
 	in->start_us = req->start_us;

@@ -1,9 +1,9 @@
 /*
  * server.c — listeners, event loops, store workers, graceful shutdown.
  *
- * A request is read and answered by request.c, and who serves it is the
- * router's (router.c); here it is handed to the store (inline, or on a
- * worker and back through the loop's mailbox).
+ * A request is read and answered by request.c and served by the engine
+ * (engine.c: the router's decision, then the store inline or on a worker
+ * and back through the loop's mailbox); here are the loops it runs on.
  * One libevent loop per core.  Each loop owns a listening socket bound to
  * the shared address with SO_REUSEPORT (the kernel spreads connections
  * across loops), an evhttp server, and its own legacy-store connection, so
@@ -38,17 +38,17 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 
+#include "accept.h"
 #include "admin.h"
 #include "control.h"
 #include "control_store.h"
+#include "engine.h"
 #include "health.h"
 #include "journal.h"
 #include "metrics.h"
 #include "middleware.h"
 #include "proxy.h"
 #include "request.h"
-#include "resource.h"
-#include "router.h"
 #include "server.h"
 #include "shadow.h"
 #include "store.h"
@@ -60,10 +60,7 @@ struct loop {
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	struct event *stop_ev;
-	struct store *store;        /* inline store, or NULL when requests go to the pool */
-	struct pool *pool;          /* the legacy store's workers, if it blocks */
-	struct pool *engine;        /* for the modes that need MongoDB: on demand */
-	struct mailbox *mailbox;
+	struct lanes lanes;         /* the stores' ways, the engine's (cfg, store, workers, mailbox) */
 	struct event *drain_ev;
 	struct proxy *proxy;        /* the connection filter, and passthrough */
 	struct evhttp *admin_http;  /* admin.listen's server (the first loop's) */
@@ -72,64 +69,8 @@ struct loop {
 	const struct config *cfg;
 	const char *listen_host;
 	int fd;
-	int inflight;               /* requests out on store workers */
 	bool draining;
 };
-
-/* The end of every request, on its loop. */
-static void finish(struct request *req)
-{
-	router_end(req);
-	proxy_replied(req->ev);
-	request_send(req);
-}
-
-static void handle(struct request *req, struct store *store)
-{
-	int64_t t0 = now_mono_us();
-	uint64_t calls = store ? store->calls : 0;
-
-	req->store = store;
-	if (!store)
-		req_reply_detail(req, 503, "The data store is unavailable. Try again shortly.");
-	else
-		resource_handle(req, req->resource);
-	/* Refused before the store was asked (401, 405, 415, a 400 of the
-	 * body): the gateway's own answer, counted with store "none". */
-	if (store && store->calls == calls)
-		req->store = NULL;
-	if (req->store) {
-		int64_t us = now_mono_us() - t0;
-
-		metrics_latency(req->resource, mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY,
-		                ROLE_AUTHORITATIVE, us);
-		/* An answer past the time limit was counted when it ran out. */
-		if (!pool_job_expired(&req->job))
-			control_observe(req->resource, req->mode, req->status, req->store_err, us);
-	}
-}
-
-/* CUTOVER_TEST_KILL_AFTER_COMMIT=1: the process dies as a kill would, right
- * after the authoritative store committed a write and before anything else
- * happens, so the tests can show nothing committed is ever lost. */
-static bool kill_after_commit;
-
-/* On a store worker: the authoritative store answers (and a write is
- * journaled for the secondary before the client hears of it). */
-static void job_run(struct pool_job *job, struct store *const stores[POOL_SLOTS])
-{
-	struct request *req = (struct request *)((char *)job - offsetof(struct request, job));
-
-	router_before_store(req);
-	/* Its time ran out while a flip held it: the client was told 503. */
-	if (pool_job_expired(job))
-		return;
-	handle(req, stores[mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY]);
-	if (kill_after_commit && req->wrote)
-		raise(SIGKILL);         /* the crash window the journal must cover (tests) */
-	router_after_store(req, stores);
-	pool_job_claim(job);
-}
 
 /* A draining loop exits once no request is out on a store worker or
  * passing through to the application; requests already being read get a
@@ -138,7 +79,7 @@ static void maybe_exit(struct loop *loop)
 {
 	struct timeval grace = {0, 200000};
 
-	if (loop->draining && loop->inflight == 0 && proxy_active(loop->proxy) == 0)
+	if (loop->draining && loop->lanes.inflight == 0 && proxy_active(loop->proxy) == 0)
 		event_base_loopexit(loop->base, &grace);
 }
 
@@ -147,116 +88,27 @@ static void on_proxy_idle(void *arg)
 	maybe_exit(arg);
 }
 
-/* Back on the loop. */
-static void job_done(struct pool_job *job)
-{
-	struct request *req = (struct request *)((char *)job - offsetof(struct request, job));
-	struct loop *loop = req->loop;
-
-	loop->inflight--;
-	if (pool_job_expired(job)) {
-		/* Answered when its time ran out; what the worker did still
-		 * has its copies and comparisons. */
-		if (req->done)
-			router_after_answer(req);
-		router_end(req);
-		request_free(req);
-	} else {
-		router_after_answer(req);
-		finish(req);
-	}
-	maybe_exit(loop);
-}
-
-/* On the loop: the store has not answered in store_timeout_ms.  The client
- * hears 503 now, from a stand-in holding what the log and the metrics
- * need; the request stays the worker's until job_done, and a write not
- * begun is never made. */
-static void job_expired(struct pool_job *job)
-{
-	struct request *req = (struct request *)((char *)job - offsetof(struct request, job));
-	struct loop *loop = req->loop;
-	struct request *ans = request_stand_in(req);
-
-	ans->timed_out = true;
-	req->ev = NULL;
-	req_reply_detail(ans, 503, "The data store did not answer in time. Try again shortly.");
-	control_observe(ans->resource, ans->mode, 503, STORE_TIMEOUT, loop->cfg->store_timeout_ms * 1000LL);
-	finish(ans);
-}
-
 /* admin.listen: the admin API, /metrics, the probes and the dashboard. */
 static void on_admin_request(struct evhttp_request *ev, void *arg)
 {
 	struct loop *loop = arg;
-	struct request *req = request_new(ev, loop->cfg, loop, loop->listen_host);
+	struct request *req = request_new(ev, loop->cfg, &loop->lanes, loop->listen_host);
 
 	if (request_run_pipeline(req))
 		admin_handle(req);
-	finish(req);
+	engine_finish(req);
 }
 
 static void on_request(struct evhttp_request *ev, void *arg)
 {
 	struct loop *loop = arg;
-	struct request *req = request_new(ev, loop->cfg, loop, loop->listen_host);
-	struct pool *pool = loop->pool;
-	struct route rt;
 
-	req->mailbox = loop->mailbox;
-	if (!request_run_pipeline(req))
-		return finish(req);
-	router_decide(loop->cfg, req->path, &rt);
-	switch (rt.to) {
-	case ROUTE_ADMIN:
-		admin_handle(req);
-		return finish(req);
-	case ROUTE_NONE:
-		req_reply_detail(req, 404, "Not found.");
-		return finish(req);
-	case ROUTE_APPLICATION:
-		/* The filter gave evhttp this request before its route was
-		 * flipped to passthrough: the gateway answers it once more. */
-		if (!rt.resource) {
-			req_reply_detail(req, 404, "Not found.");
-			return finish(req);
-		}
-		rt.mode = MODE_LEGACY;
-		break;
-	case ROUTE_ENGINE:
-		break;
-	}
-	/* The mode is fixed for the request now; a flip affects later ones. */
-	req->resource = rt.resource;
-	req->mode = req->arrived_in = rt.mode;
-	if (router_begin(req)) {
-		/* A read the legacy store answers, when that store runs on the
-		 * loop, needs no worker: any comparison runs on the shadow
-		 * workers once the client has its answer. */
-		if (!req->write_marked && !mode_mongo_first(req->mode) && loop->store && !loop->pool) {
-			handle(req, loop->store);
-			router_after_answer(req);
-			return finish(req);
-		}
-		pool = loop->engine;
-	}
-	if (!pool) {
-		handle(req, loop->store);
-		return finish(req);
-	}
-	/* From here until job_done the request belongs to a store worker;
-	 * nothing on the worker touches libevent's request, which the loop
-	 * answers itself when the store's time runs out. */
-	req->job.run = job_run;
-	req->job.done = job_done;
-	req->job.expired = job_expired;
-	req->job.reply_to = loop->mailbox;
-	request_own(req);
-	if (pool_submit_within(pool, &req->job, loop->cfg->store_timeout_ms * 1000LL) < 0) {
-		req_reply_detail(req, 503, "The gateway is overloaded. Try again shortly.");
-		return finish(req);
-	}
-	loop->inflight++;
+	engine_serve(request_new(ev, loop->cfg, &loop->lanes, loop->listen_host), &loop->lanes);
+}
+
+static void on_lane_settled(void *arg)
+{
+	maybe_exit(arg);
 }
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
@@ -278,7 +130,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	loop->draining = true;
 	maybe_exit(loop);
 	/* Wait for the store workers and the application, but not for ever. */
-	if (loop->inflight || proxy_active(loop->proxy))
+	if (loop->lanes.inflight || proxy_active(loop->proxy))
 		event_add(loop->drain_ev, &cap);
 }
 
@@ -289,7 +141,7 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	fprintf(stderr, "cutover: %d requests still with the store and %d with the application after "
-	        "%d s; closing\n", loop->inflight, proxy_active(loop->proxy), loop->cfg->drain_seconds);
+	        "%d s; closing\n", loop->lanes.inflight, proxy_active(loop->proxy), loop->cfg->drain_seconds);
 	event_base_loopexit(loop->base, NULL);
 }
 
@@ -303,78 +155,15 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
-/* Is host:port served by another process already?  Our loops bind it with
- * SO_REUSEPORT, which would quietly split the traffic with that process:
- * a bind without it fails when anyone listens there. */
-static bool port_taken(const struct addrinfo *ai)
-{
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-	bool taken;
-
-	if (fd == -1)
-		return false;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	taken = bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno == EADDRINUSE;
-	close(fd);
-	return taken;
-}
-
-/* host:port → a socket bound with SO_REUSEPORT; port 0 picks a free one,
- * written back so the other loops bind the same.  first: the first loop's,
- * refused when another process serves the port (unless listen_shared). */
-static int listen_socket(const char *host, int *port, bool first, bool shared)
-{
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
-	char portstr[16];
-	int fd = -1, one = 1;
-
-	snprintf(portstr, sizeof(portstr), "%d", *port);
-	if (getaddrinfo(*host ? host : NULL, portstr, &hints, &res) != 0 || !res) {
-		fprintf(stderr, "cutover: cannot resolve listen address %s\n", host);
-		return -1;
-	}
-	if (first && *port != 0 && !shared && port_taken(res)) {
-		fprintf(stderr, "cutover: %s:%d is served by another process already; stop it, choose another "
-		        "port, or set \"listen_shared\": true to share it\n", host, *port);
-		freeaddrinfo(res);
-		return -1;
-	}
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
-	    /* Responses go out whole: without this, a body past libevent's
-	     * 16 KiB single write leaves a small tail that Nagle holds until
-	     * the client's delayed ACK, some 40 ms.  Accepted sockets inherit it. */
-	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 || listen(fd, 1024) == -1) {
-		fprintf(stderr, "cutover: cannot listen on %s:%d: %s\n", host, *port, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
-	if (*port == 0) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-
-		getsockname(fd, (struct sockaddr *)&ss, &len);
-		*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-		                                       : ((struct sockaddr_in *)&ss)->sin_port);
-	}
-	return fd;
-}
-
 /* The store workers (pool, engine) are given it when they start. */
 static int loop_init(struct loop *loop, const struct config *cfg, int fd, const char *listen_host,
                      bool on_workers)
 {
 	struct store_error err;
 
-	loop->cfg = cfg;
+	loop->cfg = loop->lanes.cfg = cfg;
+	loop->lanes.settled = on_lane_settled;
+	loop->lanes.arg = loop;
 	loop->fd = fd;
 	loop->listen_host = listen_host;
 	loop->base = event_base_new();
@@ -383,13 +172,13 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 	loop->http = loop->base ? evhttp_new(loop->base) : NULL;
 	if (!loop->http)
 		return -1;
-	loop->mailbox = mailbox_new(loop->base);
+	loop->lanes.mailbox = mailbox_new(loop->base);
 	loop->drain_ev = evtimer_new(loop->base, on_drain_timeout, loop);
-	if (!loop->mailbox || !loop->drain_ev)
+	if (!loop->lanes.mailbox || !loop->drain_ev)
 		return -1;
 	if (!on_workers) {
-		loop->store = store_open(cfg->database_url, cfg, &err);
-		if (!loop->store) {
+		loop->lanes.store = store_open(cfg->database_url, cfg, &err);
+		if (!loop->lanes.store) {
 			fprintf(stderr, "cutover: store: %s\n", err.msg);
 			return -1;
 		}
@@ -408,17 +197,6 @@ static int loop_init(struct loop *loop, const struct config *cfg, int fd, const 
 	proxy_listen(loop->proxy, loop->sock);
 	loop->stop_ev = event_new(loop->base, -1, 0, on_stop, loop);
 	return loop->sock && loop->stop_ev ? 0 : -1;
-}
-
-/* host:port → host and port (brackets of an IPv6 address dropped). */
-static void split_address(const char *addr, char *host, size_t size, int *port)
-{
-	const char *colon = strrchr(addr, ':');
-
-	snprintf(host, size, "%.*s", (int)(colon - addr), addr);
-	if (host[0] == '[')
-		memmove(host, host + 1, strlen(host)), host[strlen(host) - 1] = '\0';
-	*port = atoi(colon + 1);
 }
 
 /* admin.listen, served by the first loop with an evhttp of its own. */
@@ -473,16 +251,16 @@ static void loop_free(struct loop *loop)
 		event_free(loop->stop_ev);
 	if (loop->drain_ev)
 		event_free(loop->drain_ev);
-	mailbox_free(loop->mailbox);
+	mailbox_free(loop->lanes.mailbox);
 	loop->drain_ev = NULL;
-	loop->mailbox = NULL;
+	loop->lanes.mailbox = NULL;
 	if (loop->base)
 		event_base_free(loop->base);
-	store_close(loop->store);
+	store_close(loop->lanes.store);
 	loop->http = NULL;
 	loop->stop_ev = NULL;
 	loop->base = NULL;
-	loop->store = NULL;
+	loop->lanes.store = NULL;
 }
 
 /* SIGHUP: read the file again; its modes and samples apply as flips (the
@@ -823,8 +601,8 @@ static void deliver(struct run *r)
 	int i;
 
 	for (i = 0; i < r->nloops; i++)
-		if (r->loops[i].mailbox)
-			mailbox_deliver(r->loops[i].mailbox);
+		if (r->loops[i].lanes.mailbox)
+			mailbox_deliver(r->loops[i].lanes.mailbox);
 }
 
 static int shadow_on(struct run *r)
@@ -859,8 +637,8 @@ static int pools_start(struct run *r)
 		return -1;
 	}
 	for (i = 0; i < r->nloops; i++) {
-		r->loops[i].pool = r->pool;
-		r->loops[i].engine = r->engine;
+		r->loops[i].lanes.pool = r->pool;
+		r->loops[i].lanes.engine = r->engine;
 	}
 	return 0;
 }
@@ -947,7 +725,7 @@ int server_run(const struct config *cfg)
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &signals, &old);
-	kill_after_commit = getenv("CUTOVER_TEST_KILL_AFTER_COMMIT") != NULL;
+	engine_start();
 	for (n = 0; n < ARRAY_LEN(stages); n++) {
 		if ((stages[n].mongo && !r.both) || stages[n].start(&r) == 0)
 			continue;
