@@ -163,21 +163,19 @@ test-fuzz:
 test-conformance: $(BUILD)/tests/test_conformance $(BUILD)/cutover
 	$(Q)python3 tests/conformance/run.py --binary $(BUILD)/tests/test_conformance
 
-test-contract: $(BUILD)/cutover
-	$(Q)python3 tests/contract/test_demo.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/run.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/modes.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/migrate.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/passthrough.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/hostile.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/security.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/config_check.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/cli.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/init.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/profiles.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/agora.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/observe.py --binary $(BUILD)/cutover
-	$(Q)python3 tests/contract/docs.py --binary $(BUILD)/cutover
+# Every contract suite is a goal of its own (test-contract-NAME, its time
+# printed at the end), so that make -j runs them side by side; each starts
+# its own servers on free ports.
+CONTRACT = modes passthrough run security migrate observe agora hostile init profiles cli config_check \
+           test_demo docs
+CONTRACT_GOALS = $(CONTRACT:%=test-contract-%)
+
+.PHONY: $(CONTRACT_GOALS) test-all
+test-contract: $(CONTRACT_GOALS)
+
+$(CONTRACT_GOALS): test-contract-%: $(BUILD)/cutover
+	$(Q)t0=$$(date +%s); python3 tests/contract/$*.py --binary $(BUILD)/cutover; rc=$$?; \
+	  echo "-- $*: $$(($$(date +%s) - t0)) s$$([ $$rc = 0 ] || echo ', FAILED')"; exit $$rc
 
 # The migration at full size; not repeated under the sanitizers (the suites
 # above cover the same code there).
@@ -208,7 +206,15 @@ check: lint test-unit $(BUILD)/cutover
 	$(Q)python3 tests/contract/config_check.py --binary $(BUILD)/cutover
 	$(Q)python3 tests/contract/docs.py --binary $(BUILD)/cutover
 
-test: lint test-unit test-fuzz test-conformance test-contract test-package test-big test-asan
+# Everything, TEST_JOBS suites at a time (each suite's output printed whole
+# when it ends): the sanitizer pass and the full-size migrations first,
+# being the longest.
+TEST_JOBS ?= 2
+test:
+	$(Q)t0=$$(date +%s); $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target test-all; rc=$$?; \
+	  echo "== make test: $$(($$(date +%s) - t0)) s$$([ $$rc = 0 ] || echo ', FAILED')"; exit $$rc
+
+test-all: lint test-asan test-big test-unit test-fuzz test-conformance test-contract test-package
 
 # Every figure of BENCHMARKS.md, three runs each (BENCH_RUNS), one table.
 bench: $(BUILD)/cutover $(BUILD)/bare-server $(BUILD)/mongo-loop

@@ -13,6 +13,14 @@ if [ -x "$bin" ] && "$bin" --version >/dev/null 2>&1; then
 	echo "$bin"
 	exit 0
 fi
+# Suites run side by side: one builds, the others wait for it.
+mkdir -p "$cache"
+exec 9>"$cache/ferretdb.lock"
+flock 9
+if [ -x "$bin" ] && "$bin" --version >/dev/null 2>&1; then
+	echo "$bin"
+	exit 0
+fi
 command -v go >/dev/null 2>&1 || {
 	echo "ferretdb: the Go toolchain is needed to build FerretDB (apt-get install golang-go)" >&2
 	exit 1

@@ -9,6 +9,12 @@ cache=${CUTOVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cutover}
 dir="$cache/node-$name-$version"
 
 if [ ! -f "$dir/node_modules/$name/package.json" ]; then
+	# Suites run side by side: one installs, the others wait for it.
+	mkdir -p "$cache"
+	exec 9>"$cache/node-$name.lock"
+	flock 9
+fi
+if [ ! -f "$dir/node_modules/$name/package.json" ]; then
 	command -v npm >/dev/null 2>&1 || {
 		echo "npm_package: npm is needed (apt-get install nodejs npm)" >&2
 		exit 1

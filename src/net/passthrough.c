@@ -226,8 +226,11 @@ void exchange_fail(struct exchange *ex, int status)
 		ex->log.status = status;
 		ex->client_close = close;
 	} else {
-		/* Mid-answer: the client can only be told by the connection closing. */
+		/* Mid-answer: the client can only be told by the connection
+		 * closing, at once (what the kernel still holds of a cut answer
+		 * is no use to it). */
 		ex->client_close = true;
+		c->cut = true;
 	}
 	exchange_end(ex);
 }

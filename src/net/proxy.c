@@ -620,8 +620,14 @@ static void conn_free(void *arg)
 
 	if (c->ex) {
 		c->in = IN_CLOSING;
+		c->cut = true;
 		exchange_end(c->ex);
 	}
+	/* An answer cut off (its client stalled, or its application): the
+	 * socket is reset, so the kernel does not go on feeding a client that
+	 * cannot use the rest, holding its send queue for as long. */
+	if (c->cut && c->fd >= 0)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &(struct linger){1, 0}, sizeof(struct linger));
 	if (c->fd >= 0 && (size_t)c->fd < nby_fd) {
 		struct conn *mine = c;  /* the slot may be another connection's by now */
 

@@ -109,6 +109,7 @@ struct conn {
 	bool flush_out;                 /* evhttp wrote: move it to the socket */
 	bool flushing;                  /* inside our own flush of the filter */
 	bool shut;
+	bool cut;                       /* an answer was cut off: the socket is reset when it closes */
 	bool partial_head;              /* some of a head is here, not all */
 	bool refusing;                  /* a refusal waits for evhttp's earlier answers */
 	bool fed_broken;                /* … and evhttp has the head of a body that broke */
