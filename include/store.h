@@ -108,6 +108,10 @@ struct route_row {
 /* The two stores a gateway may hold. */
 enum which_store { WS_LEGACY, WS_MONGO, WS_COUNT };
 
+/* The store that answers in mode m, and the other one. */
+static inline enum which_store mode_authority(enum mode m) { return mode_mongo_first(m) ? WS_MONGO : WS_LEGACY; }
+static inline enum which_store mode_secondary(enum mode m) { return mode_mongo_first(m) ? WS_LEGACY : WS_MONGO; }
+
 struct store_ops {
 	const char *name;
 	int version;

@@ -559,9 +559,6 @@ struct arena *config_arena(struct config_loader *l)
 	return l->a;
 }
 
-static const char *const modes[] = {"legacy", "dual-write", "shadow", "live", "rampdown", "mongodb",
-                                    "passthrough"};
-
 const char *mode_unavailable(const struct config *cfg, int m)
 {
 	if (m == MODE_PASSTHROUGH && !*cfg->upstream.url)
@@ -569,23 +566,6 @@ const char *mode_unavailable(const struct config *cfg, int m)
 	if (m >= 0 && mode_uses_mongo((enum mode)m) && !*cfg->mongodb_uri)
 		return "needs the MongoDB store: set \"mongodb_uri\" or MONGODB_URI";
 	return NULL;
-}
-
-int mode_parse(const char *s)
-{
-	size_t i;
-
-	if (strcmp(s, "dual") == 0)
-		return MODE_SHADOW;
-	for (i = 0; i < ARRAY_LEN(modes); i++)
-		if (strcmp(s, modes[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-const char *mode_name(enum mode m)
-{
-	return (unsigned)m < ARRAY_LEN(modes) ? modes[m] : "?";
 }
 
 /* The legacy store and the modes, after the environment. */

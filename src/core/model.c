@@ -284,7 +284,7 @@ static void parse_route_settings(struct config_loader *l, struct resource *r, co
 	size_t i;
 	long n;
 
-	r->mode = -1;
+	r->mode = MODE_GLOBAL;
 	r->sample = 100;
 	if ((v = json_get(obj, "mode"))) {
 		const char *m = config_want_str(l, v, "mode");

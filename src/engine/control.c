@@ -53,7 +53,7 @@ static void modes_changed(void)
 		int t = ctl.routes[i].target;
 
 		on = mode_uses_mongo(control_mode(ctl.routes[i].res)) ||
-		     (t != -2 && mode_uses_mongo(t >= 0 ? (enum mode)t : (enum mode)ctl.global));
+		     (t != MODE_UNCHANGED && mode_uses_mongo(t >= 0 ? (enum mode)t : (enum mode)ctl.global));
 	}
 	ctl.engaged = on;
 	pthread_cond_broadcast(&ctl.flipped);
@@ -83,7 +83,7 @@ int control_init(const struct config *cfg)
 	for (i = 0; i < ctl.n; i++) {
 		ctl.routes[i].res = cfg->resources[i];
 		ctl.routes[i].mode = cfg->resources[i]->mode;
-		ctl.routes[i].target = -2;
+		ctl.routes[i].target = MODE_UNCHANGED;
 		ctl.routes[i].sample = cfg->resources[i]->sample;
 	}
 	ctl.cap = (size_t)cfg->mismatch_capacity;
@@ -140,7 +140,7 @@ static void followers_afresh(void)
 	size_t i;
 
 	for (i = 0; i < ctl.n; i++)
-		if (ctl.routes[i].mode == -1)
+		if (ctl.routes[i].mode == MODE_GLOBAL)
 			fallback_afresh(&ctl.routes[i]);
 }
 
@@ -188,7 +188,7 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 		           mode_mongo_first((enum mode)mode);
 		for (i = 0; handover && i < ctl.n; i++) {
 			rt = &ctl.routes[i];
-			if (rt->mode == -1 && rt->target == -2 && writes_pending(rt)) {
+			if (rt->mode == MODE_GLOBAL && rt->target == MODE_UNCHANGED && writes_pending(rt)) {
 				rt->mode = ctl.global;
 				fence(rt, -1);
 				waits = true;
@@ -217,7 +217,7 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 		return flip_waits();
 	}
 	rt->mode = mode;
-	rt->target = -2;
+	rt->target = MODE_UNCHANGED;
 	modes_changed();
 	return 0;
 }
@@ -232,7 +232,7 @@ static bool complete_flips(void)
 		struct route_state *rt = &ctl.routes[i];
 		int t = rt->target;
 
-		if (t == -2)
+		if (t == MODE_UNCHANGED)
 			continue;
 		if (rt->writing[(rt->epoch - 1) & 1] > 0 ||
 		    journal_pending_upto(rt->res->name, rt->barrier_seq) > 0) {
@@ -242,7 +242,7 @@ static bool complete_flips(void)
 		if (rt->mode != t)
 			fallback_afresh(rt);
 		rt->mode = t;
-		rt->target = -2;
+		rt->target = MODE_UNCHANGED;
 		modes_changed();
 		fprintf(stderr, "cutover: %s mode %s (every write is in both stores)\n", rt->res->name,
 		        mode_name(control_mode(rt->res)));
@@ -324,7 +324,7 @@ static bool flipping(const struct resource *r)
 {
 	struct route_state *rt = ctl_route(r);
 
-	return rt && rt->target != -2;
+	return rt && rt->target != MODE_UNCHANGED;
 }
 
 bool control_fenced(const struct resource *r, uint64_t epoch)
@@ -457,7 +457,7 @@ static void route_json(struct buf *b, struct route_state *rt)
 	json_put_cstr(b, rt->res->path);
 	buf_printf(b, ",\"mode\":\"%s\",\"mode_source\":\"%s\",\"pending_mode\":", mode_name(m),
 	           rt->mode >= 0 ? "route" : "global");
-	if (rt->target == -2)
+	if (rt->target == MODE_UNCHANGED)
 		buf_puts(b, "null");
 	else
 		buf_printf(b, "\"%s\"", rt->target >= 0 ? mode_name((enum mode)rt->target) : "global");

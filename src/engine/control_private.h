@@ -40,8 +40,8 @@ struct path_count {
 
 struct route_state {
 	const struct resource *res;
-	_Atomic int mode;               /* -1: the global mode */
-	_Atomic int target;             /* a flip waiting for the stores to agree; -2: none */
+	_Atomic int mode;               /* MODE_GLOBAL: the global mode */
+	_Atomic int target;             /* a flip waiting for the stores to agree, or MODE_UNCHANGED */
 	_Atomic int sample;
 	/* A flip to the other store waits for the writes that arrived before
 	 * it: those of the old epoch still running, and journal entries up to

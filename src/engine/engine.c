@@ -43,7 +43,7 @@ static void handle(struct request *req, struct store *store)
 	if (req->store) {
 		int64_t us = now_mono_us() - t0;
 
-		metrics_latency(req->resource, mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY,
+		metrics_latency(req->resource, mode_authority(req->mode),
 		                ROLE_AUTHORITATIVE, us);
 		/* An answer past the time limit was counted when it ran out. */
 		if (!pool_job_expired(&req->job))
@@ -71,7 +71,7 @@ static void job_run(struct pool_job *job, struct store *const stores[POOL_SLOTS]
 	/* Its time ran out while a flip held it: the client was told 503. */
 	if (pool_job_expired(job))
 		return;
-	handle(req, stores[mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY]);
+	handle(req, stores[mode_authority(req->mode)]);
 	if (kill_after_commit && req->wrote)
 		raise(SIGKILL);         /* the crash window the journal must cover (tests) */
 	router_after_store(req, stores);

@@ -131,7 +131,7 @@ void control_fallback(const char *down)
 		struct route_state *rt = &ctl.routes[i];
 		enum mode m = control_mode(rt->res);
 
-		if (!falls_back(m) || rt->target != -2 || !failing(rt, down, why, sizeof(why)))
+		if (!falls_back(m) || rt->target != MODE_UNCHANGED || !failing(rt, down, why, sizeof(why)))
 			continue;
 		if (control_set(rt->res, MODE_SHADOW, -1, &err) < 0) {
 			fprintf(stderr, "cutover: fallback of %s to shadow failed: %s\n", rt->res->name, err.msg);

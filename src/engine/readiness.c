@@ -210,7 +210,7 @@ int control_gate(const struct resource *r, int mode, struct error *err)
 	if (r)
 		return gate_route(rt, mode >= 0 ? (enum mode)mode : (enum mode)ctl.global, err, &said);
 	for (i = 0; i < ctl.n; i++)
-		if (ctl.routes[i].mode == -1 && ctl.routes[i].target == -2 && gate_route(&ctl.routes[i], (enum mode)mode,
+		if (ctl.routes[i].mode == MODE_GLOBAL && ctl.routes[i].target == MODE_UNCHANGED && gate_route(&ctl.routes[i], (enum mode)mode,
 		                                                                     err, &said) < 0)
 			rc = -1;
 	return rc;

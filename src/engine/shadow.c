@@ -88,6 +88,29 @@ static bool unanswered(enum store_err code)
 	return code == STORE_TIMEOUT || code == STORE_UNAVAILABLE;
 }
 
+static void drainer_ensure(void);
+
+/* A journal entry for the copy of record id from source: on disk, the
+ * record pending (raced reads), the drain running.  Its seq, or <= 0. */
+static int64_t entry_add(const struct resource *r, int64_t owner, const unsigned char id[16],
+                         enum which_store source)
+{
+	int64_t seq = journal_append(r->name, owner, id, source);
+
+	if (seq <= 0)
+		return seq;
+	drainer_ensure();
+	control_sync_pending(r, id, +1);
+	return seq;
+}
+
+/* The entry is applied (or was not needed): it leaves the journal. */
+static void entry_done(const struct resource *r, const unsigned char id[16], int64_t seq)
+{
+	if (journal_done(seq))
+		control_sync_pending(r, id, -1);
+}
+
 /* Apply one journal entry; true when it left the journal.  An entry one
  * of whose attempts went unanswered (late) stays for one more, later. */
 static bool apply(struct store *const stores[WS_COUNT], const struct resource *r, int64_t owner,
@@ -98,8 +121,7 @@ static bool apply(struct store *const stores[WS_COUNT], const struct resource *r
 	if (shadow_sync(stores, r, owner, id, source, &err) == 0) {
 		if (late == 1 && journal_settling(seq))
 			return false;
-		if (journal_done(seq))
-			control_sync_pending(r, id, -1);
+		entry_done(r, id, seq);
 		return true;
 	}
 	journal_failed(seq, err.msg, unanswered(err.code));
@@ -107,8 +129,6 @@ static bool apply(struct store *const stores[WS_COUNT], const struct resource *r
 }
 
 /* Secondary writes ----------------------------------------------------- */
-
-static void drainer_ensure(void);
 
 struct sync_job {
 	struct pool_job job;
@@ -146,10 +166,8 @@ static void keep_due(struct request *req, int64_t seq, enum which_store source, 
 {
 	if (journal_failed(seq, why, late))
 		return;
-	if ((seq = journal_append(req->resource->name, req->owner, req->id, source)) <= 0)
+	if ((seq = entry_add(req->resource, req->owner, req->id, source)) <= 0)
 		return;
-	drainer_ensure();
-	control_sync_pending(req->resource, req->id, +1);
 	req->journal_pending = seq;
 	journal_failed(seq, why, late);
 }
@@ -157,7 +175,7 @@ static void keep_due(struct request *req, int64_t seq, enum which_store source, 
 void shadow_before_write(struct request *req, const unsigned char id[16])
 {
 	const struct resource *r = req->resource;
-	enum which_store source = mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY;
+	enum which_store source = mode_authority(req->mode);
 	int64_t seq;
 
 	if (!req->write_marked || (!mode_copies_writes(req->mode) && !(req->mode == MODE_MONGODB && S.cfg->rollback_copy)))
@@ -165,18 +183,16 @@ void shadow_before_write(struct request *req, const unsigned char id[16])
 	/* On disk before the commit: from here the write cannot be lost, even
 	 * to a crash right after it.  The entry names the record, so applying
 	 * it when the write did not happen copies what is there: harmless. */
-	if ((seq = journal_append(r->name, req->owner, id, source)) <= 0)
+	if ((seq = entry_add(r, req->owner, id, source)) <= 0)
 		return;
-	drainer_ensure();
 	memcpy(req->id, id, 16);
-	control_sync_pending(r, id, +1);
 	req->journal_pending = seq;
 }
 
 void shadow_after_write(struct request *req, struct store *const stores[POOL_SLOTS])
 {
 	const struct resource *r = req->resource;
-	enum which_store source = mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY;
+	enum which_store source = mode_authority(req->mode);
 	enum which_store target = source == WS_MONGO ? WS_LEGACY : WS_MONGO;
 	struct store *pair[WS_COUNT];
 	struct store_error err;
@@ -191,8 +207,7 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
 		return keep_due(req, seq, source, "the store did not answer the write: copied as it is", true);
 	if (!req->wrote || !req->has_id) {
 		/* The store refused the write: nothing to copy. */
-		if (journal_done(seq))
-			control_sync_pending(r, req->id, -1);
+		entry_done(r, req->id, seq);
 		req->journal_pending = 0;
 		return;
 	}
@@ -206,8 +221,7 @@ void shadow_after_write(struct request *req, struct store *const stores[POOL_SLO
 	pair[source] = stores[source];
 	pair[target] = stores[QUICK(target)];
 	if (shadow_sync(pair, r, req->owner, req->id, source, &err) == 0) {
-		if (journal_done(seq))
-			control_sync_pending(r, req->id, -1);
+		entry_done(r, req->id, seq);
 		req->journal_pending = 0;
 	} else {
 		keep_due(req, seq, source, err.msg, unanswered(err.code));
@@ -231,7 +245,7 @@ void shadow_after_answer(struct request *req)
 	j->owner = req->owner;
 	j->seq = req->journal_seq;
 	memcpy(j->id, req->id, 16);
-	j->source = mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY;
+	j->source = mode_authority(req->mode);
 	/* A full queue leaves the entry to the journal drain. */
 	if (pool_submit(S.pool, &j->job) < 0)
 		free(j);

@@ -105,7 +105,7 @@ static void compare_with(const struct read_job *j, const struct request *fake, s
  * generated values) is the route's noise, not the secondary's fault. */
 static void baseline(const struct read_job *j, struct store *const stores[POOL_SLOTS])
 {
-	enum which_store auth = mode_mongo_first(j->mode) ? WS_MONGO : WS_LEGACY;
+	enum which_store auth = mode_authority(j->mode);
 	struct compare_result cr;
 	struct request again;
 	int pct = j->cfg->noise_sample;
@@ -124,7 +124,7 @@ static void baseline(const struct read_job *j, struct store *const stores[POOL_S
 static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS])
 {
 	struct read_job *j = (struct read_job *)job;
-	enum which_store sec = mode_mongo_first(j->mode) ? WS_LEGACY : WS_MONGO;
+	enum which_store sec = mode_secondary(j->mode);
 	struct request fake;
 	struct compare_result cr;
 	int64_t t0 = now_mono_us(), us;
@@ -180,7 +180,7 @@ static void read_run(struct pool_job *job, struct store *const stores[POOL_SLOTS
 static void read_expired(struct pool_job *job)
 {
 	struct read_job *j = (struct read_job *)job;
-	enum which_store sec = mode_mongo_first(j->mode) ? WS_LEGACY : WS_MONGO;
+	enum which_store sec = mode_secondary(j->mode);
 
 	metrics_latency(j->res, sec, ROLE_SECONDARY, now_mono_us() - j->queued_us);
 	metrics_outcome(j->res, OUT_TIMEOUT);

@@ -243,7 +243,7 @@ void request_send(struct request *req)
 		req_reply_detail(req, 500, "A server error occurred.");
 	metrics_request(req->resource ? req->resource->index
 	                : strcmp(req->route, "admin") == 0 ? METRIC_ROUTE_ADMIN(req->cfg) : METRIC_ROUTE_NONE(req->cfg),
-	                req->mode, req->store || req->timed_out ? (mode_mongo_first(req->mode) ? WS_MONGO : WS_LEGACY)
+	                req->mode, req->store || req->timed_out ? mode_authority(req->mode)
 	                : STORE_NONE, req->status);
 	for (i = 0; i < ARRAY_LEN(steps); i++)
 		if (steps[i]->on_response)

@@ -87,7 +87,7 @@ static const char *who(struct request *req, const struct json *body)
  * error.  1: the flip waits for pending writes (202).  A flip the
  * readiness gate refuses is 409 unless forced; a forced one is logged
  * with who forced it and what it overrode. */
-/* A flip's body: *mode (-1 the global one, -2 unchanged), *sample (-1
+/* A flip's body: *mode (MODE_GLOBAL, MODE_UNCHANGED), *sample (-1
  * unchanged), *force; evidence reset at once when asked.  -1 after an
  * answer, 1 when the reset was all there was to do. */
 static int read_flip(struct request *req, const struct resource *r, const struct json *body, int *mode,
@@ -100,7 +100,7 @@ static int read_flip(struct request *req, const struct resource *r, const struct
 
 	if ((m = json_get(body, "mode"))) {
 		if (m->type == JSON_NULL && r) {
-			*mode = -1;
+			*mode = MODE_GLOBAL;
 		} else if (!(name = json_cstr(m)) || (*mode = mode_parse(name)) < 0) {
 			req_reply_detail(req, 400, "\"mode\" must be one of legacy, dual-write, shadow, live, "
 			                 "rampdown, mongodb, passthrough.");
@@ -125,10 +125,10 @@ static int read_flip(struct request *req, const struct resource *r, const struct
 			req_reply_detail(req, 409, err.msg);
 			return -1;
 		}
-		if (*mode == -2 && *sample < 0)
+		if (*mode == MODE_UNCHANGED && *sample < 0)
 			return 1;
 	}
-	if (*mode == -2 && *sample < 0) {
+	if (*mode == MODE_UNCHANGED && *sample < 0) {
 		req_reply_detail(req, 400, "Nothing to change: give \"mode\", \"sample\" or \"reset_evidence\".");
 		return -1;
 	}
@@ -146,7 +146,7 @@ static int apply_flip(struct request *req, const struct resource *r)
 {
 	char msg[128];
 	struct json *body = json_parse(&req->arena, req->body, req->body_len, msg, sizeof(msg), NULL);
-	int mode = -2, sample = -1, rc;
+	int mode = MODE_UNCHANGED, sample = -1, rc;
 	struct error err;
 	bool force = false;
 
@@ -182,7 +182,7 @@ static int apply_flip(struct request *req, const struct resource *r)
 		return 1;
 	}
 	fprintf(stderr, "cutover: admin: %s mode %s%s (%s)\n", r ? r->name : "global",
-	        r ? mode_name(control_mode(r)) : mode_name(mode), r && mode == -1 ? " (global)" : "",
+	        r ? mode_name(control_mode(r)) : mode_name(mode), r && mode == MODE_GLOBAL ? " (global)" : "",
 	        who(req, body));
 	control_persist(r);
 	return 0;

@@ -38,7 +38,7 @@ static void needed(bool need[WS_COUNT])
 		enum mode m = control_mode(H.cfg->resources[i]);
 
 		if (m != MODE_PASSTHROUGH)
-			need[mode_mongo_first(m) ? WS_MONGO : WS_LEGACY] = true;
+			need[mode_authority(m)] = true;
 	}
 }
 
