@@ -666,12 +666,15 @@ static void threads_stop(struct run *r)
 
 static int threads_start(struct run *r)
 {
+	int e = 0;
+
 	while (r->started < r->nloops &&
-	       pthread_create(&r->loops[r->started].thread, NULL, loop_main, &r->loops[r->started]) == 0)
+	       (e = pthread_create(&r->loops[r->started].thread, NULL, loop_main, &r->loops[r->started])) == 0)
 		r->started++;
 	if (r->started == r->nloops)
 		return 0;
-	fprintf(stderr, "cutover: cannot start event loop %d: %s\n", r->started, strerror(errno));
+	/* pthread_create says why in its return, not in errno. */
+	fprintf(stderr, "cutover: cannot start event loop %d: %s\n", r->started, strerror(e));
 	threads_stop(r);
 	return -1;
 }
