@@ -6,7 +6,10 @@
  * verdict, and the write marks that tell a raced read from a mismatch.
  *
  * One instance per process (the gateway runs one configuration); every
- * function is safe from any thread.  A route is a resource.
+ * function is safe from any thread.  A route is a resource.  Four modules
+ * implement it, each owning its state per route: control.c (modes, flips,
+ * write marks), mismatch.c, fallback.c and readiness.c (which judges what
+ * the others hold); control_init starts them all.
  */
 #ifndef CUTOVER_CONTROL_H
 #define CUTOVER_CONTROL_H
@@ -102,6 +105,14 @@ void control_write_end(const struct resource *r, uint64_t epoch, int stripe, int
 void control_sync_pending(const struct resource *r, const unsigned char *id, int delta);
 void control_read_mark(const struct resource *r, const unsigned char *id, struct read_mark *m);
 bool control_raced(const struct resource *r, const struct read_mark *m);
+/* Raced, or a write ran or ended since m: the noise baseline's test. */
+bool control_changed(const struct resource *r, const struct read_mark *m);
+/* Is a flip of r under way (waiting for earlier writes)? */
+bool control_flipping(const struct resource *r);
+/* Does r follow the global mode, with no flip of its own under way? */
+bool control_follows_global(const struct resource *r);
+/* r's writes not yet in the secondary store. */
+int64_t control_pending(const struct resource *r);
 
 /* A mismatch: counted, kept (capped, oldest dropped) and counted per
  * field path (paths one per line; the first 128 of a route; dropped: the
@@ -125,6 +136,11 @@ void control_paths(const struct resource *r, enum path_kind kind,
  * mismatch that is all noise is not one. */
 void control_noise(const struct resource *r, const struct read_mark *m, const char *uri, const char *paths);
 bool control_all_noise(const struct resource *r, const char *paths);
+/* mismatch.c's state: started by control_init; the monotonic time of r's
+ * last mismatch (0: none, or reset). */
+void mismatch_init(const struct config *cfg);
+void mismatch_fini(void);
+int64_t mismatch_last_us(const struct resource *r);
 /* May r be handed to the other store (design.md §8's readiness)? */
 bool control_ready(const struct resource *r);
 /* The readiness gate: may r (NULL: every route following the global mode)
@@ -132,6 +148,13 @@ bool control_ready(const struct resource *r);
  * to the legacy store, need the route ready; others always may.  -1 with
  * err saying which route is not ready for what, and the figures. */
 int control_gate(const struct resource *r, int mode, struct error *err);
+void readiness_init(const struct config *cfg);
+/* The figures behind a verdict, from a route's metrics: its comparisons,
+ * the calls to store s (all roles, hist their histogram), and the upper
+ * bound of the bucket holding the q-th fraction of hist, in ms. */
+uint64_t readiness_compared(const struct metrics_route *mr);
+uint64_t readiness_store_calls(const struct metrics_route *mr, enum which_store s, uint64_t hist[LAT_BUCKETS]);
+double readiness_quantile_ms(const uint64_t hist[LAT_BUCKETS], double q);
 
 /* Automatic fallback (design.md §8).  What MongoDB did for a route served
  * from it: an answer (status, the store error or 0, its time), and a
@@ -146,9 +169,20 @@ void control_observe_comparison(const struct resource *r, enum mode m, bool mism
  * there until a person flips it. */
 void control_fallback(const char *down);
 uint64_t control_fallbacks(const struct resource *r);
+void fallback_init(const struct config *cfg);
+void fallback_fini(void);
+/* A flip starts r's window afresh. */
+void fallback_afresh(const struct resource *r);
 
-/* JSON for the admin API. */
-void control_routes_json(struct buf *b, const struct resource *only);
+/* Each module's part of a route's JSON view (admin.c composes them), each
+ * a run of ,"key":value members: control.c's from "mode" to "sample",
+ * mismatch.c's "mismatched_paths" … "noise_baseline", readiness.c's
+ * "ready" … "readiness_checks", fallback.c's "fallbacks" and "fallback". */
+void control_route_json(struct buf *b, const struct resource *r);
+void mismatch_route_json(struct buf *b, const struct resource *r);
+void readiness_route_json(struct buf *b, const struct resource *r, const struct metrics_route *mr);
+void fallback_route_json(struct buf *b, const struct resource *r);
+/* The latest mismatches, newest first (only: one route's; NULL all). */
 void control_mismatches_json(struct buf *b, const struct resource *only, int limit);
 
 #endif

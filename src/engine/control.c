@@ -1,13 +1,12 @@
 /*
  * control.c — runtime state per route (see control.h): modes, samples and
- * flips, the write marks that tell a raced read, the JSON views of the
- * admin API, the background work.  Mismatches and noise are mismatch.c's,
- * the automatic fallback fallback.c's, readiness and the flip gate
- * readiness.c's; all share control_private.h's state.
+ * flips, the write marks that tell a raced read, the background work.
+ * Mismatches and noise are mismatch.c's, the automatic fallback
+ * fallback.c's, readiness and the flip gate readiness.c's, each with its
+ * own state; the admin API composes their JSON views.
  *
- * Modes, samples, counters and histograms are atomics: the request path
- * reads them without a lock.  The mismatch store and the per-path counters
- * take a mutex, on the shadow workers only.
+ * Modes, samples and the write marks are atomics: the request path reads
+ * them without a lock.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -17,12 +16,45 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control_private.h"
-#include "copies.h"
+#include "control.h"
 #include "journal.h"
-#include "json.h"
 
-struct control_state ctl = {.wake_fd = -1};
+struct route_state {
+	const struct resource *res;
+	_Atomic int mode;               /* MODE_GLOBAL: the global mode */
+	_Atomic int target;             /* a flip waiting for the stores to agree, or MODE_UNCHANGED */
+	_Atomic int sample;
+	/* A flip to the other store waits for the writes that arrived before
+	 * it: those of the old epoch still running, and journal entries up to
+	 * barrier_seq. */
+	_Atomic uint64_t epoch;
+	_Atomic int64_t writing[2];     /* running writes, by epoch parity */
+	_Atomic int64_t barrier_seq;
+	/* raced detection: writes begun, and syncs not yet applied */
+	_Atomic uint64_t seq;
+	_Atomic uint64_t ended_seq;     /* writes ended */
+	_Atomic int64_t pending;
+	_Atomic uint64_t stripe_seq[RACE_STRIPES];
+	_Atomic int64_t stripe_pending[RACE_STRIPES];
+	_Atomic int64_t stripe_writing[RACE_STRIPES];  /* writes begun and not ended, by record stripe */
+	/* Writes to the resources whose deletes cascade here (any of its
+	 * records may change): begun deletes, and copies not yet applied. */
+	_Atomic uint64_t cascade_seq;
+	_Atomic int64_t cascade_pending;
+};
+
+static struct {
+	const struct config *cfg;
+	void (*on_flip_wait)(void);
+	_Atomic int global;
+	_Atomic bool engaged;           /* some route's mode needs MongoDB */
+	pthread_mutex_t modes_mu;       /* orders the updates of engaged; */
+	pthread_cond_t flipped;         /* … and wakes the writes a flip held */
+	struct route_state *routes;
+	size_t n;
+	int wake_fd;                    /* an eventfd: work for control_tick */
+	const struct control_store_hooks *store;        /* where the modes live, once it started */
+} ctl = {.wake_fd = -1};
 
 void control_on_store(const struct control_store_hooks *h)
 {
@@ -30,13 +62,13 @@ void control_on_store(const struct control_store_hooks *h)
 }
 
 /* Queue a route's mode for the control store, if one started. */
-void ctl_persist(const struct resource *r)
+static void ctl_persist(const struct resource *r)
 {
 	if (ctl.store)
 		ctl.store->persist(r);
 }
 
-struct route_state *ctl_route(const struct resource *r)
+static struct route_state *ctl_route(const struct resource *r)
 {
 	return r && (size_t)r->index < ctl.n ? &ctl.routes[r->index] : NULL;
 }
@@ -86,9 +118,9 @@ int control_init(const struct config *cfg)
 		ctl.routes[i].target = MODE_UNCHANGED;
 		ctl.routes[i].sample = cfg->resources[i]->sample;
 	}
-	ctl.cap = (size_t)cfg->mismatch_capacity;
-	ctl.ring = xcalloc(ctl.cap, sizeof(*ctl.ring));
-	pthread_mutex_init(&ctl.mu, NULL);
+	mismatch_init(cfg);
+	fallback_init(cfg);
+	readiness_init(cfg);
 	pthread_mutex_init(&ctl.modes_mu, NULL);
 	pthread_cond_init(&ctl.flipped, NULL);
 	modes_changed();
@@ -98,19 +130,9 @@ int control_init(const struct config *cfg)
 
 void control_fini(void)
 {
-	size_t i, k;
-
-	for (i = 0; i < ctl.cap; i++)
-		mismatch_free_one(&ctl.ring[i]);
-	for (i = 0; i < ctl.n; i++) {
-		for (k = 0; k < ctl.routes[i].npaths; k++)
-			free(ctl.routes[i].paths[k].path);
-		for (k = 0; k < ctl.routes[i].nnoise; k++)
-			free(ctl.routes[i].noise[k].path);
-	}
-	free(ctl.ring);
+	mismatch_fini();
+	fallback_fini();
 	free(ctl.routes);
-	pthread_mutex_destroy(&ctl.mu);
 	pthread_mutex_destroy(&ctl.modes_mu);
 	pthread_cond_destroy(&ctl.flipped);
 	if (ctl.wake_fd >= 0)
@@ -141,7 +163,7 @@ static void followers_afresh(void)
 
 	for (i = 0; i < ctl.n; i++)
 		if (ctl.routes[i].mode == MODE_GLOBAL)
-			fallback_afresh(&ctl.routes[i]);
+			fallback_afresh(ctl.routes[i].res);
 }
 
 /* Does r's store hold writes the other store has not all got yet? */
@@ -209,7 +231,7 @@ int control_set(const struct resource *r, int mode, int sample, struct error *er
 	if (mode < -1)
 		return 0;
 	if (mode != rt->mode)
-		fallback_afresh(rt);
+		fallback_afresh(rt->res);
 	handover = mode_mongo_first(control_mode(r)) !=
 	           mode_mongo_first(mode >= 0 ? (enum mode)mode : (enum mode)ctl.global);
 	if (handover && *ctl.cfg->mongodb_uri && writes_pending(rt)) {
@@ -240,7 +262,7 @@ static bool complete_flips(void)
 			continue;
 		}
 		if (rt->mode != t)
-			fallback_afresh(rt);
+			fallback_afresh(rt->res);
 		rt->mode = t;
 		rt->target = MODE_UNCHANGED;
 		modes_changed();
@@ -262,7 +284,7 @@ void control_apply(const char *route, int mode, int sample)
 			ctl.global = mode;
 	} else if ((rt = ctl_route(config_resource(ctl.cfg, route, strlen(route))))) {
 		if (rt->mode != mode)
-			fallback_afresh(rt);
+			fallback_afresh(rt->res);
 		rt->mode = mode;
 		if (sample >= 0)
 			rt->sample = sample;
@@ -319,8 +341,7 @@ void control_write_end(const struct resource *r, uint64_t epoch, int stripe, int
 	atomic_fetch_add(&rt->ended_seq, 1);
 }
 
-/* Is a flip of r under way (waiting for earlier writes)? */
-static bool flipping(const struct resource *r)
+bool control_flipping(const struct resource *r)
 {
 	struct route_state *rt = ctl_route(r);
 
@@ -329,7 +350,7 @@ static bool flipping(const struct resource *r)
 
 bool control_fenced(const struct resource *r, uint64_t epoch)
 {
-	return flipping(r) && epoch == ctl_route(r)->epoch;
+	return control_flipping(r) && epoch == ctl_route(r)->epoch;
 }
 
 bool control_await_flip(const struct resource *r, int64_t timeout_us)
@@ -339,7 +360,7 @@ bool control_await_flip(const struct resource *r, int64_t timeout_us)
 
 	deadline_after(&ts, timeout_us);
 	pthread_mutex_lock(&ctl.modes_mu);
-	while ((fenced = flipping(r)) && pthread_cond_timedwait(&ctl.flipped, &ctl.modes_mu, &ts) == 0)
+	while ((fenced = control_flipping(r)) && pthread_cond_timedwait(&ctl.flipped, &ctl.modes_mu, &ts) == 0)
 		;
 	pthread_mutex_unlock(&ctl.modes_mu);
 	return !fenced;
@@ -406,6 +427,42 @@ bool control_raced(const struct resource *r, const struct read_mark *m)
 	return rt->stripe_seq[m->stripe] != m->stripe_seq || rt->stripe_pending[m->stripe] > 0;
 }
 
+/* Stricter than a comparison's race, for the noise baseline: a write that
+ * began before the first read and ended before the second one changed
+ * what it shows. */
+bool control_changed(const struct resource *r, const struct read_mark *m)
+{
+	struct route_state *rt = ctl_route(r);
+
+	return control_raced(r, m) || m->writing || (rt && rt->ended_seq != m->ended_seq);
+}
+
+int64_t control_pending(const struct resource *r)
+{
+	struct route_state *rt = ctl_route(r);
+
+	return rt ? rt->pending : 0;
+}
+
+bool control_follows_global(const struct resource *r)
+{
+	struct route_state *rt = ctl_route(r);
+
+	return rt && rt->mode == MODE_GLOBAL && rt->target == MODE_UNCHANGED;
+}
+
+int control_reset_evidence(const struct resource *r, const char *why, struct error *err)
+{
+	if (!ctl_route(r)) {
+		error_set(err, 0, "no such route");
+		return -1;
+	}
+	control_reset_here(r, why);
+	if (ctl.store)
+		ctl.store->evidence(r, why);
+	return 0;
+}
+
 void control_setting(const struct resource *r, int *mode, int *sample)
 {
 	struct route_state *rt = ctl_route(r);
@@ -414,108 +471,20 @@ void control_setting(const struct resource *r, int *mode, int *sample)
 	*sample = rt ? rt->sample : 100;
 }
 
-/* The JSON views ------------------------------------------------------ */
-
-static const char *const outcome_names[OUT_COUNT] = {
-	"matched", "mismatched", "raced", "secondary_errors", "secondary_timeouts", "dropped", "noise",
-	"ordering",
-};
-
-/* ,"copy":{"legacy":N,"mongodb":M,"counted_seconds_ago":S} as last
- * counted, while the route is in dual-write; else null. */
-static void copy_json(struct buf *b, const struct resource *r)
+/* The JSON view's part of the modes: from "mode" to "sample". */
+void control_route_json(struct buf *b, const struct resource *r)
 {
-	enum mode m = control_mode(r);
-	int64_t legacy, mongo;
-	double age;
+	struct route_state *rt = ctl_route(r);
 
-	if (m != MODE_DUAL_WRITE || !copies_count(r, &legacy, &mongo, &age)) {
-		buf_puts(b, ",\"copy\":null");
+	if (!rt)
 		return;
-	}
-	buf_printf(b, ",\"copy\":{\"legacy\":%lld,\"mongodb\":%lld,\"counted_seconds_ago\":%.1f}", (long long)legacy,
-	           (long long)mongo, age);
-}
-
-static void route_json(struct buf *b, struct route_state *rt)
-{
-	enum mode m = control_mode(rt->res);
-	struct metrics_route mr;
-	struct readiness a;
-	uint64_t hist[WS_COUNT][LAT_BUCKETS], calls[WS_COUNT];
-	const char *why;
-	char detail[200];
-	size_t i;
-	int s;
-
-	metrics_route(rt->res->index, &mr);
-	readiness_assess(rt, &mr, &a);
-	why = readiness_verdict(&a, detail, sizeof(detail));
-	buf_puts(b, "{\"route\":");
-	json_put_cstr(b, rt->res->name);
-	buf_puts(b, ",\"path\":");
-	json_put_cstr(b, rt->res->path);
-	buf_printf(b, ",\"mode\":\"%s\",\"mode_source\":\"%s\",\"pending_mode\":", mode_name(m),
+	buf_printf(b, ",\"mode\":\"%s\",\"mode_source\":\"%s\",\"pending_mode\":", mode_name(control_mode(r)),
 	           rt->mode >= 0 ? "route" : "global");
 	if (rt->target == MODE_UNCHANGED)
 		buf_puts(b, "null");
 	else
 		buf_printf(b, "\"%s\"", rt->target >= 0 ? mode_name((enum mode)rt->target) : "global");
-	buf_printf(b, ",\"writes_pending\":%lld,\"sample\":%d,\"compared\":%llu", (long long)rt->pending,
-	           (int)rt->sample, (unsigned long long)readiness_compared(&mr));
-	for (i = 0; i < OUT_COUNT; i++)
-		buf_printf(b, ",\"%s\":%llu", outcome_names[i], (unsigned long long)mr.outcomes[i]);
-	for (s = 0; s < WS_COUNT; s++)
-		calls[s] = readiness_store_calls(&mr, (enum which_store)s, hist[s]);
-	buf_printf(b, ",\"latency_ms\":{\"legacy\":{\"calls\":%llu,\"p50\":%.3f,\"p99\":%.3f},"
-	           "\"mongodb\":{\"calls\":%llu,\"p50\":%.3f,\"p99\":%.3f}}",
-	           (unsigned long long)calls[WS_LEGACY], readiness_quantile_ms(hist[WS_LEGACY], 0.5),
-	           readiness_quantile_ms(hist[WS_LEGACY], 0.99), (unsigned long long)calls[WS_MONGO],
-	           readiness_quantile_ms(hist[WS_MONGO], 0.5), readiness_quantile_ms(hist[WS_MONGO], 0.99));
-	pthread_mutex_lock(&ctl.mu);
-	buf_puts(b, ",\"mismatched_paths\":");
-	mismatch_paths_json(b, rt->paths, rt->npaths);
-	buf_printf(b, ",\"mismatched_paths_dropped\":%llu", (unsigned long long)rt->paths_dropped);
-	mismatch_noise_json(b, rt);
-	pthread_mutex_unlock(&ctl.mu);
-	buf_printf(b, ",\"ready\":%s,\"readiness\":", why ? "false" : "true");
-	json_put_cstr(b, why ? why : "ready");
-	buf_puts(b, ",\"readiness_detail\":");
-	json_put_cstr(b, detail);
-	readiness_checks_json(b, &a);
-	copy_json(b, rt->res);
-	buf_printf(b, ",\"fallbacks\":%llu,\"fallback\":", (unsigned long long)rt->fallbacks);
-	pthread_mutex_lock(&ctl.mu);
-	if (rt->fallback_why[0]) {
-		char when[40];
-
-		datetime_format_api(rt->fallback_at, when);
-		buf_printf(b, "{\"at\":\"%s\",\"reason\":", when);
-		json_put_cstr(b, rt->fallback_why);
-		buf_putc(b, '}');
-	} else {
-		buf_puts(b, "null");
-	}
-	pthread_mutex_unlock(&ctl.mu);
-	buf_putc(b, '}');
-}
-
-void control_routes_json(struct buf *b, const struct resource *only)
-{
-	size_t i;
-	bool first = true;
-
-	if (only)
-		return route_json(b, ctl_route(only));
-	buf_printf(b, "{\"mode\":\"%s\",\"mongodb\":%s,\"routes\":[", mode_name((enum mode)ctl.global),
-	           *ctl.cfg->mongodb_uri ? "true" : "false");
-	for (i = 0; i < ctl.n; i++) {
-		if (!first)
-			buf_putc(b, ',');
-		first = false;
-		route_json(b, &ctl.routes[i]);
-	}
-	buf_puts(b, "]}");
+	buf_printf(b, ",\"writes_pending\":%lld,\"sample\":%d", (long long)rt->pending, (int)rt->sample);
 }
 
 /* The background work ------------------------------------------------- */
@@ -550,35 +519,8 @@ int control_tick(void)
 /* Configuration ------------------------------------------------------ */
 
 static const struct config_key keys[] = {
-	{"readiness", "min_comparisons", CFG_INT, CFG_FIELD(readiness.min_comparisons), 0, 1L << 30, "100", NULL,
-	 NULL,
-	 "comparisons a route needs before it is ready"},
-	{"readiness", "max_latency_ms", CFG_INT, CFG_FIELD(readiness.max_latency_ms), 1, 600000, "250", NULL, NULL,
-	 "the secondary p99 a ready route must stay under"},
-	{"readiness", "window_seconds", CFG_INT, CFG_FIELD(readiness.window_seconds), 1, 1L << 30, "3600", NULL, NULL,
-	 "seconds with no unexplained mismatch for a route to be ready"},
-	{NULL, "mismatch_capacity", CFG_INT, CFG_FIELD(mismatch_capacity), 1, 100000, "200", NULL, NULL,
-	 "mismatches kept for the admin API, newest first"},
 	{NULL, "control_store", CFG_STRING, CFG_FIELD(control_store), 0, 0, "legacy", NULL, NULL,
 	 "where the runtime modes live: legacy or mongodb"},
-	{"fallback", "enabled", CFG_BOOL, CFG_FIELD(fallback.enabled), 0, 0, "true", NULL, NULL,
-	 "flip a live route back to shadow by itself when MongoDB fails"},
-	{"fallback", "rampdown", CFG_BOOL, CFG_FIELD(fallback.rampdown), 0, 0, NULL, NULL, NULL,
-	 "rampdown routes fall back to shadow too when MongoDB fails"},
-	{"fallback", "window_seconds", CFG_INT, CFG_FIELD(fallback.window_seconds), 1, FALLBACK_SLOTS - 2, "30", NULL,
-	 NULL,
-	 "the seconds of requests the fallback judges"},
-	{"fallback", "min_requests", CFG_INT, CFG_FIELD(fallback.min_requests), 1, 1 << 30, "20", NULL, NULL,
-	 "requests in the window before the fallback judges"},
-	{"fallback", "max_error_percent", CFG_INT, CFG_FIELD(fallback.max_error_percent), 0, 100, "5", NULL, NULL,
-	 "MongoDB errors above this share of the window flip back"},
-	{"fallback", "max_timeout_percent", CFG_INT, CFG_FIELD(fallback.max_timeout_percent), 0, 100, "5", NULL, NULL,
-	 "MongoDB timeouts above this share of the window flip back"},
-	{"fallback", "max_mismatch_percent", CFG_INT, CFG_FIELD(fallback.max_mismatch_percent), 0, 100, "5", NULL,
-	 NULL,
-	 "mismatches above this share of the window's comparisons flip back"},
-	{"fallback", "max_p99_ms", CFG_INT, CFG_FIELD(fallback.max_p99_ms), 1, 600000, "2000", NULL, NULL,
-	 "a MongoDB p99 above this flips back"},
 };
 
 static void check_control_store(struct config_loader *l)

@@ -1,16 +1,69 @@
 /*
  * mismatch.c — the mismatches shadow reads found (a ring of the latest,
  * counts per JSON path) and the noise baseline: the paths where two reads
- * of the authoritative store differ (see control.h).
+ * of the authoritative store differ (see control.h).  Its state, one
+ * entry per route, is its own, under its own lock (taken on the shadow
+ * workers and by the admin API, never on a request's path).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "control_private.h"
+#include "control.h"
 #include "json.h"
 
-void mismatch_free_one(struct mismatch *m)
+#define MAX_PATHS 128
+/* A path is noise once re-reads of this many distinct records differed
+ * there with no write between: one record's change is no evidence. */
+#define NOISE_RECORDS 3
+/* … and a rule is suggested only while the noisy paths are at most this
+ * share (percent) of the resource's fields: past it, the comparison
+ * would be blinded, whatever the reads say. */
+#define NOISE_MAX_SHARE 50
+
+struct path_count {
+	char *path;
+	uint64_t n;
+	/* noise: the distinct records (hashes of their URIs) it differed in */
+	uint32_t records[NOISE_RECORDS];
+	unsigned nrecords;
+};
+
+struct mismatch {
+	int64_t time_us;
+	const struct resource *res;
+	char *method, *uri, *body_a, *body_b, *patch;
+	int64_t principal;
+	int status_a, status_b;
+};
+
+/* A route's evidence; all but last_us under mm.mu. */
+struct evidence {
+	_Atomic int64_t last_us;                /* the last mismatch, monotonic; 0: none */
+	struct path_count paths[MAX_PATHS];
+	size_t npaths;
+	uint64_t paths_dropped;                 /* mismatches of paths past MAX_PATHS */
+	struct path_count noise[MAX_PATHS];     /* paths two authoritative reads differ at */
+	size_t nnoise;
+	uint64_t baselines, noisy_baselines;    /* second reads, and those that differed */
+	uint64_t raced_baselines;               /* … second reads a write overlapped (not counted) */
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct mismatch *ring;          /* newest at ring[(head - 1) % cap] */
+	size_t cap, head, count;
+	struct evidence *routes;        /* by resource index */
+	size_t n;
+} mm = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static struct evidence *evidence_of(const struct resource *r)
+{
+	return r && (size_t)r->index < mm.n ? &mm.routes[r->index] : NULL;
+}
+
+static void mismatch_free_one(struct mismatch *m)
 {
 	free(m->method);
 	free(m->uri);
@@ -66,27 +119,49 @@ static uint64_t count_paths(struct path_count *list, size_t *n_list, const char 
 	return dropped;
 }
 
-void control_reset_here(const struct resource *r, const char *why)
+void mismatch_init(const struct config *cfg)
 {
-	struct route_state *rt = ctl_route(r);
-
-	if (!rt)
-		return;
-	rt->last_mismatch_us = 0;
-	fprintf(stderr, "cutover: %s: the mismatches until now no longer hold readiness back (%s)\n",
-	        rt->res->name, why);
+	mm.n = cfg->nresources;
+	mm.routes = xcalloc(mm.n ? mm.n : 1, sizeof(*mm.routes));
+	mm.cap = (size_t)cfg->mismatch_capacity;
+	mm.ring = xcalloc(mm.cap, sizeof(*mm.ring));
+	mm.head = mm.count = 0;
 }
 
-int control_reset_evidence(const struct resource *r, const char *why, struct error *err)
+void mismatch_fini(void)
 {
-	if (!ctl_route(r)) {
-		error_set(err, 0, "no such route");
-		return -1;
+	size_t i, k;
+
+	for (i = 0; i < mm.cap; i++)
+		mismatch_free_one(&mm.ring[i]);
+	for (i = 0; i < mm.n; i++) {
+		for (k = 0; k < mm.routes[i].npaths; k++)
+			free(mm.routes[i].paths[k].path);
+		for (k = 0; k < mm.routes[i].nnoise; k++)
+			free(mm.routes[i].noise[k].path);
 	}
-	control_reset_here(r, why);
-	if (ctl.store)
-		ctl.store->evidence(r, why);
-	return 0;
+	free(mm.ring);
+	free(mm.routes);
+	mm.ring = NULL;
+	mm.routes = NULL;
+	mm.cap = mm.n = mm.head = mm.count = 0;
+}
+
+int64_t mismatch_last_us(const struct resource *r)
+{
+	struct evidence *ev = evidence_of(r);
+
+	return ev ? ev->last_us : 0;
+}
+
+void control_reset_here(const struct resource *r, const char *why)
+{
+	struct evidence *ev = evidence_of(r);
+
+	if (!ev)
+		return;
+	ev->last_us = 0;
+	fprintf(stderr, "cutover: %s: the mismatches until now no longer hold readiness back (%s)\n", r->name, why);
 }
 
 void control_mismatch(const struct resource *r, const char *method, const char *uri, int64_t principal,
@@ -94,15 +169,15 @@ void control_mismatch(const struct resource *r, const char *method, const char *
                       int status_b, const char *body_b, size_t len_b,
                       const char *patch, size_t patch_len, const char *paths, size_t dropped)
 {
-	struct route_state *rt = ctl_route(r);
+	struct evidence *ev = evidence_of(r);
 	struct mismatch *m;
 
-	if (!rt)
+	if (!ev)
 		return;
 	metrics_outcome(r, OUT_MISMATCHED);
-	rt->last_mismatch_us = now_mono_us();
-	pthread_mutex_lock(&ctl.mu);
-	m = &ctl.ring[ctl.head];
+	ev->last_us = now_mono_us();
+	pthread_mutex_lock(&mm.mu);
+	m = &mm.ring[mm.head];
 	mismatch_free_one(m);
 	m->time_us = now_wall_us();
 	m->res = r;
@@ -114,36 +189,34 @@ void control_mismatch(const struct resource *r, const char *method, const char *
 	m->body_a = dupn(body_a, len_a);
 	m->body_b = dupn(body_b, len_b);
 	m->patch = dupn(patch, patch_len);
-	ctl.head = (ctl.head + 1) % ctl.cap;
-	if (ctl.count < ctl.cap)
-		ctl.count++;
-	rt->paths_dropped += count_paths(rt->paths, &rt->npaths, paths, NULL) + dropped;
-	pthread_mutex_unlock(&ctl.mu);
+	mm.head = (mm.head + 1) % mm.cap;
+	if (mm.count < mm.cap)
+		mm.count++;
+	ev->paths_dropped += count_paths(ev->paths, &ev->npaths, paths, NULL) + dropped;
+	pthread_mutex_unlock(&mm.mu);
 }
 
 void control_noise(const struct resource *r, const struct read_mark *m, const char *uri, const char *paths)
 {
-	struct route_state *rt = ctl_route(r);
+	struct evidence *ev = evidence_of(r);
 	uint32_t rec;
 	bool raced;
 
-	if (!rt)
+	if (!ev)
 		return;
-	/* Stricter than a comparison's race: a write that began before the
-	 * first read and ended before the second one changed what it shows. */
-	raced = control_raced(r, m) || m->writing || rt->ended_seq != m->ended_seq;
+	raced = control_changed(r, m);
 	rec = (uint32_t)hash_bytes(uri, strlen(uri), 0);
-	pthread_mutex_lock(&ctl.mu);
+	pthread_mutex_lock(&mm.mu);
 	if (raced) {
-		rt->raced_baselines++;
+		ev->raced_baselines++;
 	} else {
-		rt->baselines++;
+		ev->baselines++;
 		if (paths && *paths) {
-			rt->noisy_baselines++;
-			count_paths(rt->noise, &rt->nnoise, paths, &rec);
+			ev->noisy_baselines++;
+			count_paths(ev->noise, &ev->nnoise, paths, &rec);
 		}
 	}
-	pthread_mutex_unlock(&ctl.mu);
+	pthread_mutex_unlock(&mm.mu);
 }
 
 static bool noise_confirmed(const struct path_count *pc)
@@ -153,25 +226,25 @@ static bool noise_confirmed(const struct path_count *pc)
 
 bool control_all_noise(const struct resource *r, const char *paths)
 {
-	struct route_state *rt = ctl_route(r);
+	struct evidence *ev = evidence_of(r);
 	const char *p;
 	bool all = paths && *paths;
 
-	if (!rt || !all)
+	if (!ev || !all)
 		return false;
-	pthread_mutex_lock(&ctl.mu);
+	pthread_mutex_lock(&mm.mu);
 	for (p = paths; all && *p;) {
-		size_t n = strcspn(p, "\n"), k = find_path(rt->noise, rt->nnoise, p, n);
+		size_t n = strcspn(p, "\n"), k = find_path(ev->noise, ev->nnoise, p, n);
 
-		all = k < rt->nnoise && noise_confirmed(&rt->noise[k]);
+		all = k < ev->nnoise && noise_confirmed(&ev->noise[k]);
 		p += n + (p[n] == '\n');
 	}
-	pthread_mutex_unlock(&ctl.mu);
+	pthread_mutex_unlock(&mm.mu);
 	return all;
 }
 
-/* {"path": count, …} (caller holds ctl.mu). */
-void mismatch_paths_json(struct buf *b, const struct path_count *list, size_t n)
+/* {"path": count, …} (caller holds mm.mu). */
+static void paths_json(struct buf *b, const struct path_count *list, size_t n)
 {
 	size_t i;
 
@@ -224,36 +297,35 @@ static bool identity_path(const struct resource *r, const char *path)
 }
 
 /*
- * The noise baseline, under ctl.mu: the re-reads, the paths confirmed noisy
+ * The noise baseline, under mm.mu: the re-reads, the paths confirmed noisy
  * (re-reads of NOISE_RECORDS distinct records differed there) with the
  * evidence for every path, and the rule that would silence them — never
  * for an identity path, and withheld when the noisy paths are more than
  * NOISE_MAX_SHARE of the route's fields, which would blind the comparison.
  */
-void mismatch_noise_json(struct buf *b, const struct route_state *rt)
+static void noise_json(struct buf *b, const struct resource *r, const struct evidence *ev)
 {
-	const struct resource *r = rt->res;
 	size_t i, confirmed = 0, ignorable = 0, nf = fields_of(r);
 
 	buf_printf(b, ",\"noise_baseline\":{\"reads\":%llu,\"differed\":%llu,\"raced\":%llu,\"paths\":{",
-	           (unsigned long long)rt->baselines, (unsigned long long)rt->noisy_baselines,
-	           (unsigned long long)rt->raced_baselines);
-	for (i = 0; i < rt->nnoise; i++) {
-		if (!noise_confirmed(&rt->noise[i]))
+	           (unsigned long long)ev->baselines, (unsigned long long)ev->noisy_baselines,
+	           (unsigned long long)ev->raced_baselines);
+	for (i = 0; i < ev->nnoise; i++) {
+		if (!noise_confirmed(&ev->noise[i]))
 			continue;
 		buf_puts(b, confirmed++ ? "," : "");
-		json_put_cstr(b, rt->noise[i].path);
-		buf_printf(b, ":%llu", (unsigned long long)rt->noise[i].n);
-		ignorable += !identity_path(r, rt->noise[i].path);
+		json_put_cstr(b, ev->noise[i].path);
+		buf_printf(b, ":%llu", (unsigned long long)ev->noise[i].n);
+		ignorable += !identity_path(r, ev->noise[i].path);
 	}
 	buf_puts(b, "},\"evidence\":{");
-	for (i = 0; i < rt->nnoise; i++) {
+	for (i = 0; i < ev->nnoise; i++) {
 		buf_puts(b, i ? "," : "");
-		json_put_cstr(b, rt->noise[i].path);
+		json_put_cstr(b, ev->noise[i].path);
 		buf_printf(b, ":{\"reads\":%llu,\"records\":%u,\"noisy\":%s,\"identity\":%s}",
-		           (unsigned long long)rt->noise[i].n, rt->noise[i].nrecords,
-		           noise_confirmed(&rt->noise[i]) ? "true" : "false",
-		           identity_path(r, rt->noise[i].path) ? "true" : "false");
+		           (unsigned long long)ev->noise[i].n, ev->noise[i].nrecords,
+		           noise_confirmed(&ev->noise[i]) ? "true" : "false",
+		           identity_path(r, ev->noise[i].path) ? "true" : "false");
 	}
 	buf_puts(b, "},\"ignore_rule\":");
 	if (confirmed * 100 > (size_t)NOISE_MAX_SHARE * nf) {
@@ -263,11 +335,11 @@ void mismatch_noise_json(struct buf *b, const struct route_state *rt)
 		           NOISE_MAX_SHARE, nf);
 	} else if (ignorable) {
 		buf_puts(b, "{\"compare\":{\"ignore\":[");
-		for (i = 0, ignorable = 0; i < rt->nnoise; i++) {
-			if (!noise_confirmed(&rt->noise[i]) || identity_path(r, rt->noise[i].path))
+		for (i = 0, ignorable = 0; i < ev->nnoise; i++) {
+			if (!noise_confirmed(&ev->noise[i]) || identity_path(r, ev->noise[i].path))
 				continue;
 			buf_puts(b, ignorable++ ? "," : "");
-			json_put_cstr(b, rt->noise[i].path);
+			json_put_cstr(b, ev->noise[i].path);
 		}
 		buf_puts(b, "]}},\"withheld\":null");
 	} else {
@@ -276,26 +348,40 @@ void mismatch_noise_json(struct buf *b, const struct route_state *rt)
 	buf_putc(b, '}');
 }
 
+void mismatch_route_json(struct buf *b, const struct resource *r)
+{
+	struct evidence *ev = evidence_of(r);
+
+	if (!ev)
+		return;
+	pthread_mutex_lock(&mm.mu);
+	buf_puts(b, ",\"mismatched_paths\":");
+	paths_json(b, ev->paths, ev->npaths);
+	buf_printf(b, ",\"mismatched_paths_dropped\":%llu", (unsigned long long)ev->paths_dropped);
+	noise_json(b, r, ev);
+	pthread_mutex_unlock(&mm.mu);
+}
+
 void control_paths(const struct resource *r, enum path_kind kind,
                    void (*each)(void *arg, const char *path, uint64_t n), void *arg, uint64_t *dropped)
 {
-	struct route_state *rt = ctl_route(r);
+	struct evidence *ev = evidence_of(r);
 	const struct path_count *list;
 	size_t i, n;
 
 	if (dropped)
 		*dropped = 0;
-	if (!rt)
+	if (!ev)
 		return;
-	pthread_mutex_lock(&ctl.mu);
-	list = kind == PATHS_NOISY ? rt->noise : rt->paths;
-	n = kind == PATHS_NOISY ? rt->nnoise : rt->npaths;
+	pthread_mutex_lock(&mm.mu);
+	list = kind == PATHS_NOISY ? ev->noise : ev->paths;
+	n = kind == PATHS_NOISY ? ev->nnoise : ev->npaths;
 	for (i = 0; i < n; i++)
 		if (kind != PATHS_NOISY || noise_confirmed(&list[i]))
 			each(arg, list[i].path, list[i].n);
 	if (dropped && kind == PATHS_MISMATCHED)
-		*dropped = rt->paths_dropped;
-	pthread_mutex_unlock(&ctl.mu);
+		*dropped = ev->paths_dropped;
+	pthread_mutex_unlock(&mm.mu);
 }
 
 void control_mismatches_json(struct buf *b, const struct resource *only, int limit)
@@ -305,9 +391,9 @@ void control_mismatches_json(struct buf *b, const struct resource *only, int lim
 	char when[40];
 
 	buf_putc(b, '[');
-	pthread_mutex_lock(&ctl.mu);
-	for (i = 0; i < ctl.count && n < limit; i++) {
-		struct mismatch *m = &ctl.ring[(ctl.head + ctl.cap - 1 - i) % ctl.cap];
+	pthread_mutex_lock(&mm.mu);
+	for (i = 0; i < mm.count && n < limit; i++) {
+		struct mismatch *m = &mm.ring[(mm.head + mm.cap - 1 - i) % mm.cap];
 
 		if (only && m->res != only)
 			continue;
@@ -329,6 +415,13 @@ void control_mismatches_json(struct buf *b, const struct resource *only, int lim
 		buf_puts(b, m->patch && *m->patch ? m->patch : "[]");
 		buf_putc(b, '}');
 	}
-	pthread_mutex_unlock(&ctl.mu);
+	pthread_mutex_unlock(&mm.mu);
 	buf_putc(b, ']');
 }
+
+static const struct config_key keys[] = {
+	{NULL, "mismatch_capacity", CFG_INT, CFG_FIELD(mismatch_capacity), 1, 100000, "200", NULL, NULL,
+	 "mismatches kept for the admin API, newest first"},
+};
+
+const struct config_module mismatch_config = {"mismatch", keys, ARRAY_LEN(keys), NULL};

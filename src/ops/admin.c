@@ -37,6 +37,7 @@
 #include "admin.h"
 #include "control.h"
 #include "control_store.h"
+#include "copies.h"
 #include "dashboard.h"
 #include "exposition.h"
 #include "health.h"
@@ -238,6 +239,84 @@ static bool serve_public(struct request *req, const char *rest, bool get)
 	return true;
 }
 
+/* The routes' JSON view ------------------------------------------------ */
+
+static const char *const outcome_names[OUT_COUNT] = {
+	"matched", "mismatched", "raced", "secondary_errors", "secondary_timeouts", "dropped", "noise",
+	"ordering",
+};
+
+/* ,"copy":{"legacy":N,"mongodb":M,"counted_seconds_ago":S} as last
+ * counted, while the route is in dual-write; else null. */
+static void copy_json(struct buf *b, const struct resource *r)
+{
+	int64_t legacy, mongo;
+	double age;
+
+	if (control_mode(r) != MODE_DUAL_WRITE || !copies_count(r, &legacy, &mongo, &age)) {
+		buf_puts(b, ",\"copy\":null");
+		return;
+	}
+	buf_printf(b, ",\"copy\":{\"legacy\":%lld,\"mongodb\":%lld,\"counted_seconds_ago\":%.1f}", (long long)legacy,
+	           (long long)mongo, age);
+}
+
+static void latency_json(struct buf *b, const struct metrics_route *mr)
+{
+	uint64_t hist[LAT_BUCKETS];
+	int s;
+
+	buf_puts(b, ",\"latency_ms\":{");
+	for (s = 0; s < WS_COUNT; s++) {
+		uint64_t calls = readiness_store_calls(mr, (enum which_store)s, hist);
+
+		buf_printf(b, "%s\"%s\":{\"calls\":%llu,\"p50\":%.3f,\"p99\":%.3f}", s ? "," : "",
+		           s == WS_LEGACY ? "legacy" : "mongodb", (unsigned long long)calls,
+		           readiness_quantile_ms(hist, 0.5), readiness_quantile_ms(hist, 0.99));
+	}
+	buf_putc(b, '}');
+}
+
+/* One route's state, each control module writing its own part. */
+static void route_json(struct buf *b, const struct resource *r)
+{
+	struct metrics_route mr;
+	size_t i;
+
+	metrics_route(r->index, &mr);
+	buf_puts(b, "{\"route\":");
+	json_put_cstr(b, r->name);
+	buf_puts(b, ",\"path\":");
+	json_put_cstr(b, r->path);
+	control_route_json(b, r);
+	buf_printf(b, ",\"compared\":%llu", (unsigned long long)readiness_compared(&mr));
+	for (i = 0; i < OUT_COUNT; i++)
+		buf_printf(b, ",\"%s\":%llu", outcome_names[i], (unsigned long long)mr.outcomes[i]);
+	latency_json(b, &mr);
+	mismatch_route_json(b, r);
+	readiness_route_json(b, r, &mr);
+	copy_json(b, r);
+	fallback_route_json(b, r);
+	buf_putc(b, '}');
+}
+
+/* Every route (only: that one alone), with the global mode. */
+static void routes_json(struct buf *b, const struct config *cfg, const struct resource *only)
+{
+	size_t i;
+
+	if (only)
+		return route_json(b, only);
+	buf_printf(b, "{\"mode\":\"%s\",\"mongodb\":%s,\"routes\":[", mode_name(control_mode(NULL)),
+	           *cfg->mongodb_uri ? "true" : "false");
+	for (i = 0; i < cfg->nresources; i++) {
+		if (i)
+			buf_putc(b, ',');
+		route_json(b, cfg->resources[i]);
+	}
+	buf_puts(b, "]}");
+}
+
 /* routes/NAME: a route's state, and its flips. */
 static void serve_route(struct request *req, const char *name, bool get, bool put)
 {
@@ -252,7 +331,7 @@ static void serve_route(struct request *req, const char *name, bool get, bool pu
 		return;
 	if (!get && !put)
 		return req_reply_detail(req, 405, "Use GET or PUT.");
-	control_routes_json(&b, r);
+	routes_json(&b, req->cfg, r);
 	reply(req, rc == 1 ? 202 : 200, &b);
 }
 
@@ -287,7 +366,7 @@ static void serve_api(struct request *req, const char *rest, bool get, bool put)
 	if (strcmp(rest, "metrics") == 0)
 		return metrics(req);
 	if (strcmp(rest, "routes") == 0) {
-		control_routes_json(&b, NULL);
+		routes_json(&b, req->cfg, NULL);
 	} else if (strcmp(rest, "mismatches") == 0) {
 		const struct resource *r = NULL;
 
